@@ -1,0 +1,518 @@
+// dmmalloc: Divide & Merge malloc. A power-of-two size-class allocator with an in-band header
+// that stays correct inside speculative PPR tasks: at group start the free lists are divided
+// among the tasks (carve), a task allocates and splits only inside its own partition, frees of
+// blocks it does not own are deferred, and at commit the partitions and deferred frees are
+// merged back. One source for native and simulated memory (a template over `Memory`).
+//
+// Block layout (every block is 2^k bytes, 32 B .. 256 KiB, tiling a 256 KiB-multiple chunk):
+//   +0  word0: magic | flags | size class
+//   +8  word1: free: next block on the free list; live: owner tag (group serial, task + 1)
+//   +16 payload (16-byte aligned)
+// Objects above the largest class get a region of their own from system memory:
+//   +0  word0: magic | live | large      +8 word1: region size      +16 payload
+// An aligned allocation whose address is not the payload puts a 16-byte shim header just below
+// it: word0 = magic | live | shim, word1 = distance from the block start to the shim.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "alloc/census.h"
+#include "alloc/memory.h"
+
+namespace pprsim {
+
+namespace dm {
+inline constexpr int kMinShift = 5;
+inline constexpr int kMaxShift = 18;
+inline constexpr int kClasses = kMaxShift - kMinShift + 1;
+inline constexpr std::uint64_t kHeader = 16;
+inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
+inline constexpr std::uint64_t kMaxRequest = std::uint64_t{1} << 40;
+inline constexpr std::uint64_t kMagic = std::uint64_t{0xD1A7} << 48;
+inline constexpr std::uint64_t kMagicMask = std::uint64_t{0xFFFF} << 48;
+inline constexpr std::uint64_t kLive = 1u << 8;
+inline constexpr std::uint64_t kLarge = 1u << 9;
+inline constexpr std::uint64_t kShim = 1u << 10;
+inline constexpr std::uint64_t kClassMask = 0xFF;
+
+constexpr std::uint64_t class_size(int c) { return std::uint64_t{1} << (c + kMinShift); }
+
+// The smallest class whose block holds `n` payload bytes; kClasses when none does.
+constexpr int class_of(std::uint64_t n) {
+  if (n > kTopBlock - kHeader) return kClasses;
+  int c = 0;
+  while (class_size(c) - kHeader < n) ++c;
+  return c;
+}
+
+static_assert(class_size(kClasses - 1) == kTopBlock);
+static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1);
+static_assert(class_of(kTopBlock - kHeader) == kClasses - 1 && class_of(kTopBlock) == kClasses);
+static_assert(kTopBlock % kPageSize == 0);
+}  // namespace dm
+
+template <Memory Mem>
+class DmMalloc {
+ public:
+  struct Config {
+    // false: the "shared" control allocator: the same size-class core, unaware of PPRs, whose
+    // group hooks do nothing, so tasks pop the same free-list heads.
+    bool ppr_aware = true;
+  };
+
+  explicit DmMalloc(Mem* mem, Config cfg = {}) : mem_(mem), cfg_(cfg) {}
+
+  // Points this copy of the allocator at another process's memory (after a fork).
+  void bind(Mem* mem) { mem_ = mem; }
+
+  // ---- The C API. A return of 0 means the request failed; in a task, check gave_up(). ----
+
+  Addr malloc(std::uint64_t n) {
+    if (gave_up_) return 0;
+    if (n > dm::kMaxRequest) return 0;
+    const int c = dm::class_of(n);
+    if (c == dm::kClasses) return large_alloc(n);
+    Addr b = 0;
+    if (mode_ == Mode::Task) {
+      b = pop_or_split(mine_, c);
+      if (b == 0) return rescue(c);
+      taken_[static_cast<std::size_t>(c)]++;
+      task_bytes_ += dm::class_size(c);
+    } else {
+      b = pop_or_split(global_, c);
+      if (b == 0) {
+        if (!grow(1)) return 0;
+        b = pop_or_split(global_, c);
+      }
+    }
+    set_live(b, c, tag());
+    return b + dm::kHeader;
+  }
+
+  Addr calloc(std::uint64_t count, std::uint64_t size) {
+    if (size != 0 && count > dm::kMaxRequest / size) return 0;
+    const std::uint64_t n = count * size;
+    const Addr p = malloc(n);
+    if (p != 0) mem_->zero(p, n);
+    return p;
+  }
+
+  // requires: align is a power of two (else 0 is returned).
+  Addr memalign(std::uint64_t align, std::uint64_t n) {
+    if (align == 0 || (align & (align - 1)) != 0) return 0;
+    if (align <= dm::kHeader) return malloc(n);
+    if (n > dm::kMaxRequest || align > dm::kMaxRequest) return 0;
+    const Addr p = malloc(n + align - dm::kHeader);
+    if (p == 0) return 0;
+    const Addr q = round_up(p, align);
+    if (q == p) return p;
+    mem_->store64(q - dm::kHeader, dm::kMagic | dm::kLive | dm::kShim);
+    mem_->store64(q - dm::kHeader + 8, q - dm::kHeader - (p - dm::kHeader));
+    return q;
+  }
+
+  Addr realloc(Addr p, std::uint64_t n) {
+    if (p == 0) return malloc(n);
+    if (n == 0) {
+      free(p);
+      return 0;
+    }
+    const std::uint64_t old = usable_size(p);
+    if (n <= old) return p;
+    const Addr q = malloc(n);
+    if (q == 0) return 0;
+    mem_->copy(q, p, std::min(old, n));
+    free(p);
+    return q;
+  }
+
+  void free(Addr p) {
+    if (p == 0) return;
+    const Addr b = block_of(p);
+    if (b == 0) {
+      ++invalid_frees_;
+      return;
+    }
+    const std::uint64_t w0 = mem_->load64(b);
+    if (mode_ == Mode::Task) {
+      // O(1) ownership: only blocks carrying this task's tag were allocated here.
+      if ((w0 & dm::kLarge) == 0 && mem_->load64(b + 8) == tag()) {
+        push(mine_, static_cast<int>(class_index(w0)), b);
+      } else {
+        deferred_.push_back(b);
+      }
+      return;
+    }
+    release(b, w0);
+  }
+
+  std::uint64_t usable_size(Addr p) {
+    if (p == 0) return 0;
+    const Addr b = block_of(p);
+    if (b == 0) return 0;
+    const std::uint64_t w0 = mem_->load64(b);
+    const std::uint64_t end = b + block_size(b, w0);
+    return end - p;
+  }
+
+  // ---- PPR hooks (DESIGN.md section 1 and 2). ----
+
+  // In the parent, before the fork: make sure every class holds enough free blocks for `g`
+  // tasks, growing from system memory first, then divide them into g partitions.
+  // Returns false, with the partitions not made, when system memory refuses to grow.
+  bool group_init(int g) {
+    if (!cfg_.ppr_aware) return true;
+    reserved_ = 0;
+    for (int c = 0; c < dm::kClasses; ++c) {
+      const std::uint64_t need = static_cast<std::uint64_t>(g) * quota(c);
+      while (global_[ci(c)].count < need) {
+        const Addr b = split_larger(global_, c);
+        if (b == 0) {
+          if (!grow(1)) return false;
+          continue;
+        }
+        push(global_, c, b);
+      }
+    }
+    carve_.assign(static_cast<std::size_t>(g), Lists{});
+    for (auto& part : carve_) {
+      for (int c = 0; c < dm::kClasses; ++c) {
+        part[ci(c)] = take_segment(global_[ci(c)], quota(c));
+        reserved_ += part[ci(c)].count * dm::class_size(c);
+      }
+    }
+    ++serial_;
+    return true;
+  }
+
+  // In task k's copy, after the fork.
+  void task_init(int k) {
+    if (!cfg_.ppr_aware) return;
+    mode_ = Mode::Task;
+    task_ = k;
+    mine_ = carve_[static_cast<std::size_t>(k)];
+    deferred_.clear();
+    taken_ = {};
+    task_bytes_ = 0;
+    gave_up_ = false;
+    rescue_class_ = -1;
+  }
+
+  // In the understudy's copy (and for any sequential re-execution from the group's start):
+  // the partitions go back to the free lists, and it allocates from all of them.
+  void understudy_init() {
+    if (!cfg_.ppr_aware) return;
+    for (auto& part : carve_) {
+      for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], part[ci(c)]);
+    }
+    reset_group_state();
+  }
+
+  // On the surviving copy (the last committed task's), bound to the committed memory:
+  // tasks[0, committed) committed in order, the rest were aborted (their memory writes are gone,
+  // so their partitions are exactly as carved). Every unused partition block, every block freed
+  // locally and every deferred free returns to the free lists.
+  void merge(std::span<const DmMalloc* const> tasks, std::size_t committed) {
+    if (!cfg_.ppr_aware) return;
+    for (std::size_t k = 0; k < carve_.size(); ++k) {
+      const Lists& rest = k < committed ? tasks[k]->mine_ : carve_[k];
+      for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], rest[ci(c)]);
+    }
+    for (std::size_t k = 0; k < committed; ++k) {
+      for (const Addr b : tasks[k]->deferred_) release(b, mem_->load64(b));
+    }
+    reset_group_state();
+  }
+
+  // On the surviving copy, whatever the outcome: learn from the tasks' demand how much to
+  // carve for the next group (the decaying maximum of blocks per class one task used; a class
+  // a task ran out of is doubled).
+  void learn(std::span<const DmMalloc* const> tasks) {
+    if (!cfg_.ppr_aware) return;
+    for (int c = 0; c < dm::kClasses; ++c) {
+      std::uint32_t demand = 0;
+      for (const DmMalloc* t : tasks) demand = std::max(demand, t->taken_[ci(c)]);
+      std::uint32_t& e = estimate_[ci(c)];
+      e = std::max(demand, e - e / 4);
+    }
+    for (const DmMalloc* t : tasks) {
+      if (t->rescue_class_ >= 0 && t->rescue_class_ < dm::kClasses) {
+        std::uint32_t& e = estimate_[ci(t->rescue_class_)];
+        e = std::max<std::uint32_t>(2, std::min<std::uint32_t>(e * 2, 1u << 16));
+      }
+    }
+  }
+
+  // ---- Observation. ----
+
+  bool gave_up() const { return gave_up_; }
+  std::uint64_t reserved_bytes() const { return reserved_; }
+  std::uint64_t task_allocated_bytes() const { return task_bytes_; }
+  std::uint64_t invalid_frees() const { return invalid_frees_; }
+
+  // Walks the blocks of one system region in address order. Stops at the first invalid header
+  // (reported as one Corrupt piece up to the region's end) and returns false then.
+  template <class Visit>
+  bool walk_region(Addr base, std::uint64_t size, Visit&& visit) {
+    const std::uint64_t w = mem_->load64(base);
+    if ((w & dm::kMagicMask) == dm::kMagic && (w & dm::kLarge) != 0) {
+      if (mem_->load64(base + 8) != size) return corrupt(base, size, visit);
+      visit(BlockInfo{base, size, BlockInfo::Kind::Live, base + dm::kHeader, size - dm::kHeader, -1});
+      return true;
+    }
+    Addr a = base;
+    const Addr end = base + size;
+    while (a < end) {
+      const std::uint64_t w0 = mem_->load64(a);
+      const std::uint64_t c = w0 & dm::kClassMask;
+      if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & (dm::kLarge | dm::kShim)) != 0 ||
+          c >= dm::kClasses || dm::class_size(static_cast<int>(c)) > end - a) {
+        return corrupt(a, end - a, visit);
+      }
+      const std::uint64_t bs = dm::class_size(static_cast<int>(c));
+      const bool live = (w0 & dm::kLive) != 0;
+      visit(BlockInfo{a, bs, live ? BlockInfo::Kind::Live : BlockInfo::Kind::Free,
+                      live ? a + dm::kHeader : 0, live ? bs - dm::kHeader : 0, static_cast<int>(c)});
+      a += bs;
+    }
+    return true;
+  }
+
+  // Visits every block its free lists (and partitions) reach; a list is followed for at most
+  // `max_steps` links, so a cycle in a corrupted heap cannot hang the walk.
+  template <class Visit>
+  void walk_free(std::uint64_t max_steps, Visit&& visit) {
+    auto walk = [&](const Lists& lists) {
+      for (int c = 0; c < dm::kClasses; ++c) {
+        Addr b = lists[ci(c)].head;
+        for (std::uint64_t i = 0; b != 0 && i < max_steps; ++i) {
+          visit(FreeEntry{b, c});
+          b = mem_->load64(b + 8);
+        }
+      }
+    };
+    walk(global_);
+    if (mode_ == Mode::Task) walk(mine_);
+    for (const auto& part : carve_) walk(part);
+  }
+
+  // What allocator structure holds address `a` of the region [base, base + size).
+  std::string describe(Addr base, std::uint64_t size, Addr a) {
+    std::string out;
+    walk_region(base, size, [&](const BlockInfo& b) {
+      if (a < b.start || a >= b.start + b.size) return;
+      const std::uint64_t off = a - b.start;
+      if (b.kind == BlockInfo::Kind::Corrupt) {
+        out = fmt::format("corrupt heap bytes at {:#x}", b.start);
+      } else if (b.size_class < 0) {
+        out = off < dm::kHeader ? fmt::format("large-object header at {:#x}", b.start)
+                                : fmt::format("payload of large object at {:#x}", b.start);
+      } else if (off < 8) {
+        out = fmt::format("size class {} ({} B) size/flags word in block header at {:#x}",
+                          b.size_class, b.size, b.start);
+      } else if (off < dm::kHeader) {
+        out = b.kind == BlockInfo::Kind::Free
+                  ? fmt::format("size class {} ({} B) free-list link in block header at {:#x}",
+                                b.size_class, b.size, b.start)
+                  : fmt::format("size class {} ({} B) owner tag in block header at {:#x}",
+                                b.size_class, b.size, b.start);
+      } else {
+        out = fmt::format("payload of {} size class {} ({} B) block at {:#x}",
+                          b.kind == BlockInfo::Kind::Free ? "free" : "live", b.size_class, b.size,
+                          b.start);
+      }
+    });
+    if (out.empty()) out = fmt::format("allocator memory at {:#x}", a);
+    return out;
+  }
+
+ private:
+  enum class Mode : std::uint8_t { Seq, Task };
+  struct List {
+    Addr head = 0;
+    Addr tail = 0;
+    std::uint64_t count = 0;
+  };
+  using Lists = std::array<List, dm::kClasses>;
+
+  static constexpr std::size_t ci(int c) { return static_cast<std::size_t>(c); }
+  static std::size_t class_index(std::uint64_t w0) { return w0 & dm::kClassMask; }
+
+  std::uint64_t tag() const {
+    return mode_ == Mode::Task ? (serial_ << 8) | static_cast<std::uint64_t>(task_ + 1) : 0;
+  }
+
+  // Blocks of class c one task gets at the next carve.
+  std::uint64_t quota(int c) const {
+    const std::uint32_t e = estimate_[ci(c)];
+    return e == 0 ? 0 : e + 1 + e / 4;
+  }
+
+  Addr rescue(int c) {
+    gave_up_ = true;
+    rescue_class_ = c;
+    return 0;
+  }
+
+  void set_live(Addr b, int c, std::uint64_t owner) {
+    mem_->store64(b, dm::kMagic | dm::kLive | static_cast<std::uint64_t>(c));
+    mem_->store64(b + 8, owner);
+  }
+
+  // Puts block b on class c's list of `lists`, marking it free.
+  void push(Lists& lists, int c, Addr b) {
+    List& l = lists[ci(c)];
+    mem_->store64(b, dm::kMagic | static_cast<std::uint64_t>(c));
+    mem_->store64(b + 8, l.head);
+    l.head = b;
+    if (l.tail == 0) l.tail = b;
+    ++l.count;
+  }
+
+  Addr pop(List& l) {
+    const Addr b = l.head;
+    l.head = mem_->load64(b + 8);
+    if (l.head == 0) l.tail = 0;
+    --l.count;
+    return b;
+  }
+
+  // A class-c block from `lists`, splitting the smallest larger block when class c is empty.
+  Addr pop_or_split(Lists& lists, int c) {
+    if (lists[ci(c)].head != 0) return pop(lists[ci(c)]);
+    return split_larger(lists, c);
+  }
+
+  // A class-c block cut from the smallest non-empty larger class; the other halves go to the
+  // classes in between. 0 when no larger block is free.
+  Addr split_larger(Lists& lists, int c) {
+    int j = c + 1;
+    while (j < dm::kClasses && lists[ci(j)].head == 0) ++j;
+    if (j == dm::kClasses) return 0;
+    const Addr b = pop(lists[ci(j)]);
+    while (j > c) {
+      --j;
+      push(lists, j, b + dm::class_size(j));
+    }
+    mem_->store64(b, dm::kMagic | static_cast<std::uint64_t>(c));
+    return b;
+  }
+
+  // The first `n` blocks of `l` as a list of their own.
+  List take_segment(List& l, std::uint64_t n) {
+    List seg;
+    if (n == 0) return seg;
+    seg.head = l.head;
+    Addr b = l.head;
+    for (std::uint64_t i = 1; i < n; ++i) b = mem_->load64(b + 8);
+    seg.tail = b;
+    seg.count = n;
+    l.head = mem_->load64(b + 8);
+    mem_->store64(b + 8, 0);
+    l.count -= n;
+    if (l.head == 0) l.tail = 0;
+    return seg;
+  }
+
+  // Appends `src` in front of `dst`: one link written, O(1).
+  void splice(List& dst, const List& src) {
+    if (src.count == 0) return;
+    mem_->store64(src.tail + 8, dst.head);
+    dst.head = src.head;
+    if (dst.tail == 0) dst.tail = src.tail;
+    dst.count += src.count;
+  }
+
+  bool grow(std::uint64_t top_blocks) {
+    const std::uint64_t bytes = top_blocks * dm::kTopBlock;
+    const Addr r = mem_->sys_alloc(bytes);
+    if (r == 0) return false;
+    for (std::uint64_t i = 0; i < top_blocks; ++i) {
+      push(global_, dm::kClasses - 1, r + i * dm::kTopBlock);
+    }
+    return true;
+  }
+
+  Addr large_alloc(std::uint64_t n) {
+    if (mode_ == Mode::Task) return rescue(dm::kClasses);
+    const std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
+    const Addr r = mem_->sys_alloc(size);
+    if (r == 0) return 0;
+    mem_->store64(r, dm::kMagic | dm::kLive | dm::kLarge | dm::kClassMask);
+    mem_->store64(r + 8, size);
+    return r + dm::kHeader;
+  }
+
+  // Returns a block to the free lists (or a large region to the system), outside any task.
+  void release(Addr b, std::uint64_t w0) {
+    if ((w0 & dm::kLarge) != 0) {
+      mem_->sys_free(b, mem_->load64(b + 8));
+      return;
+    }
+    push(global_, static_cast<int>(class_index(w0)), b);
+  }
+
+  // The block start of payload address p (following a shim), or 0 when p is no live object.
+  Addr block_of(Addr p) {
+    if (p < dm::kHeader || (p & 15) != 0) return 0;
+    Addr h = p - dm::kHeader;
+    std::uint64_t w0 = mem_->load64(h);
+    if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0) return 0;
+    if ((w0 & dm::kShim) != 0) {
+      h -= mem_->load64(h + 8);
+      w0 = mem_->load64(h);
+      if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0 || (w0 & dm::kShim) != 0)
+        return 0;
+    }
+    return h;
+  }
+
+  std::uint64_t block_size(Addr b, std::uint64_t w0) {
+    if ((w0 & dm::kLarge) != 0) return mem_->load64(b + 8);
+    return dm::class_size(static_cast<int>(class_index(w0)));
+  }
+
+  template <class Visit>
+  static bool corrupt(Addr a, std::uint64_t n, Visit& visit) {
+    visit(BlockInfo{a, n, BlockInfo::Kind::Corrupt, 0, 0, -1});
+    return false;
+  }
+
+  void reset_group_state() {
+    carve_.clear();
+    mine_ = {};
+    deferred_.clear();
+    mode_ = Mode::Seq;
+    task_ = -1;
+    gave_up_ = false;
+    rescue_class_ = -1;
+  }
+
+  Mem* mem_;
+  Config cfg_;
+  Lists global_{};
+  // Group state: the partitions as carved, this task's partition now, its deferred frees.
+  std::vector<Lists> carve_;
+  Lists mine_{};
+  std::vector<Addr> deferred_;
+  Mode mode_ = Mode::Seq;
+  int task_ = -1;
+  std::uint64_t serial_ = 0;
+  bool gave_up_ = false;
+  int rescue_class_ = -1;
+  // Carve sizing and statistics.
+  std::array<std::uint32_t, dm::kClasses> estimate_{};
+  std::array<std::uint32_t, dm::kClasses> taken_{};
+  std::uint64_t task_bytes_ = 0;
+  std::uint64_t reserved_ = 0;
+  std::uint64_t invalid_frees_ = 0;
+};
+
+}  // namespace pprsim

@@ -1,0 +1,47 @@
+// Native backend of the memory interface: addresses are real pointers, system memory is mmap.
+// No tracking; the allocator runs at full speed.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstring>
+
+#include "alloc/memory.h"
+
+namespace pprsim {
+
+class NativeMemory {
+ public:
+  // requires: limit_bytes is the most system memory this backend hands out (0 = no limit).
+  explicit NativeMemory(std::uint64_t limit_bytes = 0) : limit_(limit_bytes) {}
+
+  std::uint64_t load64(Addr a) { return *reinterpret_cast<const std::uint64_t*>(a); }
+  void store64(Addr a, std::uint64_t v) { *reinterpret_cast<std::uint64_t*>(a) = v; }
+  void read(Addr a, void* out, std::uint64_t n) { std::memcpy(out, ptr(a), n); }
+  void write(Addr a, const void* in, std::uint64_t n) { std::memcpy(ptr(a), in, n); }
+  void zero(Addr a, std::uint64_t n) { std::memset(ptr(a), 0, n); }
+  void copy(Addr dst, Addr src, std::uint64_t n) { std::memcpy(ptr(dst), ptr(src), n); }
+
+  Addr sys_alloc(std::uint64_t n) {
+    if (limit_ != 0 && (n > limit_ || in_use_ > limit_ - n)) return 0;
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    in_use_ += n;
+    return reinterpret_cast<Addr>(p);
+  }
+  void sys_free(Addr a, std::uint64_t n) {
+    ::munmap(ptr(a), n);
+    in_use_ -= n;
+  }
+
+  std::uint64_t in_use() const { return in_use_; }
+
+ private:
+  static void* ptr(Addr a) { return reinterpret_cast<void*>(a); }
+  std::uint64_t limit_;
+  std::uint64_t in_use_ = 0;
+};
+
+static_assert(Memory<NativeMemory>);
+
+}  // namespace pprsim

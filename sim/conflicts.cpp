@@ -1,0 +1,172 @@
+#include "sim/conflicts.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "sim/executor.h"
+#include "sim/sim_allocator.h"
+
+namespace pprsim {
+
+std::string_view kind_name(Conflict::Kind k) { return k == Conflict::Kind::Raw ? "raw" : "waw"; }
+
+std::string_view class_name(Conflict::Class c) {
+  return c == Conflict::Class::AllocatorInduced ? "allocator_induced" : "true_dependence";
+}
+
+namespace {
+
+struct Ref {
+  std::int64_t id;
+  std::uint32_t born;
+  friend bool operator==(const Ref&, const Ref&) = default;
+};
+
+// The objects of one task's view that contain address x (at most a few).
+std::vector<Ref> objects_at(const ObjectList& at_fork, const ObjectList& created, Addr x) {
+  std::vector<Ref> out;
+  auto scan = [&](const ObjectList& list) {
+    // Objects are sorted by address; walk back from the last one starting at or before x.
+    auto it = std::upper_bound(list.begin(), list.end(), x,
+                               [](Addr v, const auto& e) { return v < e.second.addr; });
+    for (int steps = 0; it != list.begin() && steps < 64; ++steps) {
+      --it;
+      const Object& o = it->second;
+      if (x >= o.addr && x < o.addr + o.size) out.push_back({it->first, o.born_line});
+    }
+  };
+  scan(at_fork);
+  scan(created);
+  return out;
+}
+
+// The classification of one conflicting byte; equal keys on adjacent bytes make one report.
+struct ByteClass {
+  Conflict::Kind kind;
+  Conflict::Class cls;
+  std::int64_t handle_id = -1;             // handle slot of this id
+  std::optional<Ref> first_obj, second_obj;  // what each task held there
+  std::uint32_t first_line = 0, second_line = 0;
+  bool counts = true;  // false: ordinary write-after-write, not a conflict
+  friend bool operator==(const ByteClass&, const ByteClass&) = default;
+};
+
+std::string describe_meta(Process& p, Addr a) {
+  for (const auto& [base, size] : p.sys.regions()) {
+    if (a >= base && a < base + size) {
+      try {
+        return p.alloc->describe(base, size, a);
+      } catch (const MemoryFault&) {
+        break;
+      }
+    }
+  }
+  return fmt::format("memory at {:#x} outside the heap", a);
+}
+
+std::string describe(const ByteClass& b, Process& reader, Addr a) {
+  if (b.handle_id >= 0) return fmt::format("handle slot of object {}", b.handle_id);
+  if (b.cls == Conflict::Class::TrueDependence) {
+    return fmt::format("object {} (allocated at line {})", b.first_obj->id, b.first_obj->born);
+  }
+  if (b.first_obj && b.second_obj) {
+    return fmt::format("block handed out twice: object {} (line {}) in the first task, object {} (line {}) in the second",
+                       b.first_obj->id, b.first_obj->born, b.second_obj->id, b.second_obj->born);
+  }
+  std::string meta = describe_meta(reader, a);
+  if (b.first_obj) return fmt::format("object {} (line {}) of the first task over {}", b.first_obj->id, b.first_obj->born, meta);
+  if (b.second_obj) return fmt::format("object {} (line {}) of the second task over {}", b.second_obj->id, b.second_obj->born, meta);
+  return meta;
+}
+
+}  // namespace
+
+std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, int k,
+                                     const TaskView& later, const ObjectList& at_fork) {
+  std::vector<Conflict> out;
+  ObjectList created_i = earlier.created, created_k = later.created;
+  auto by_addr = [](const auto& a, const auto& b) { return a.second.addr < b.second.addr; };
+  std::sort(created_i.begin(), created_i.end(), by_addr);
+  std::sort(created_k.begin(), created_k.end(), by_addr);
+  const AccessLog& wi = *earlier.proc->log;
+  const AccessLog& lk = *later.proc->log;
+
+  std::optional<ByteClass> run;
+  Addr run_start = 0, run_end = 0;
+  auto flush = [&] {
+    if (run && run->counts) {
+      Conflict c;
+      c.group = group;
+      c.first_task = i;
+      c.second_task = k;
+      c.kind = run->kind;
+      c.cls = run->cls;
+      c.addr = run_start;
+      c.len = run_end - run_start;
+      c.what = describe(*run, *later.proc, run_start);
+      c.first_line = run->first_line;
+      c.second_line = run->second_line;
+      out.push_back(std::move(c));
+    }
+    run.reset();
+  };
+
+  for (const auto& [pn, pk] : lk.pages()) {
+    const AccessLog::PageLog* pi = wi.page(pn);
+    if (pi == nullptr) continue;
+    for (std::uint64_t b = 0; b < kPageSize; ++b) {
+      const std::uint32_t w_i = pi->write_line[b];
+      const bool raw = w_i != 0 && pk->read_line[b] != 0;
+      const bool waw = w_i != 0 && pk->write_line[b] != 0;
+      const Addr a = pn * kPageSize + b;
+      if (!raw && !waw) {
+        if (run) flush();
+        continue;
+      }
+      ByteClass bc;
+      bc.kind = raw ? Conflict::Kind::Raw : Conflict::Kind::Waw;
+      bc.first_line = w_i;
+      bc.second_line = raw ? pk->read_line[b] : pk->write_line[b];
+      if (a >= kHandleBase && a < kHeapBase) {
+        bc.handle_id = static_cast<std::int64_t>((a - kHandleBase) / 8);
+        bc.cls = Conflict::Class::TrueDependence;
+      } else {
+        const std::vector<Ref> oi = objects_at(at_fork, created_i, a);
+        const std::vector<Ref> ok = objects_at(at_fork, created_k, a);
+        std::optional<Ref> same;
+        for (const Ref& r : oi) {
+          if (std::find(ok.begin(), ok.end(), r) != ok.end()) same = r;
+        }
+        if (same) {
+          bc.cls = Conflict::Class::TrueDependence;
+          bc.first_obj = bc.second_obj = same;
+        } else {
+          bc.cls = Conflict::Class::AllocatorInduced;
+          if (!oi.empty()) bc.first_obj = oi.front();
+          if (!ok.empty()) bc.second_obj = ok.front();
+        }
+      }
+      bc.counts = raw || bc.cls == Conflict::Class::AllocatorInduced;
+      // Lines are part of the key only for the first byte: a run keeps its first lines.
+      if (run && a == run_end) {
+        ByteClass cmp = bc;
+        cmp.first_line = run->first_line;
+        cmp.second_line = run->second_line;
+        if (cmp == *run) {
+          run_end = a + 1;
+          continue;
+        }
+      }
+      flush();
+      run = bc;
+      run_start = a;
+      run_end = a + 1;
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace pprsim

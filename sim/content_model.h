@@ -1,0 +1,47 @@
+// What every live object must hold, computed from the trace alone in trace order (the
+// sequential reference): per object, runs of bytes each written by one event (its stamp).
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "traces/event.h"
+
+namespace pprsim {
+
+class ContentModel {
+ public:
+  struct Run {
+    std::uint64_t start;  // offset of the run's first byte
+    std::uint32_t stamp;  // line of the event that wrote it; 0 = zero bytes
+  };
+  struct Expected {
+    std::uint64_t size = 0;
+    std::vector<Run> runs;  // sorted by start, first run starts at 0 (empty when size 0)
+  };
+
+  // Applies one trace event (its effect on object contents, as a sequential run has it).
+  void apply(const Event& e);
+
+  const Expected* find(std::int64_t id) const;
+  std::size_t size() const { return objects_.size(); }
+
+  // Calls visit(offset, stamp, len) for each run of object `x`.
+  template <class Visit>
+  static void for_runs(const Expected& x, Visit&& visit) {
+    for (std::size_t i = 0; i < x.runs.size(); ++i) {
+      const std::uint64_t end = i + 1 < x.runs.size() ? x.runs[i + 1].start : x.size;
+      visit(x.runs[i].start, x.runs[i].stamp, end - x.runs[i].start);
+    }
+  }
+
+ private:
+  void create(std::int64_t id, std::uint64_t size, std::uint32_t stamp);
+  void write(Expected& x, std::uint64_t offset, std::uint64_t len, std::uint32_t stamp);
+  void resize(Expected& x, std::uint64_t size, std::uint32_t stamp);
+
+  std::unordered_map<std::int64_t, Expected> objects_;
+};
+
+}  // namespace pprsim

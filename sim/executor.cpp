@@ -1,0 +1,128 @@
+#include "sim/executor.h"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "sim/pattern.h"
+#include "sim/sim_allocator.h"
+
+namespace pprsim {
+
+namespace {
+
+void fill(Process& p, Addr addr, std::int64_t id, std::uint32_t stamp, std::uint64_t offset,
+          std::uint64_t len) {
+  for_pattern(id, stamp, offset, len, [&](std::uint64_t off, const std::uint8_t* bytes, std::uint64_t n) {
+    p.mem.write(addr + off, bytes, n);
+  });
+}
+
+StepOutcome failed(Process& p, const Event& e, Addr result) {
+  if (p.alloc->gave_up()) return {StepStatus::GaveUp, {}};
+  if (result == 0) {
+    return {StepStatus::OutOfMemory,
+            fmt::format("{} of {} bytes at line {} failed: system memory exhausted ({} of {} bytes in use)",
+                        op_name(e.op), requested_bytes(e), e.line, p.sys.in_use(), p.sys.limit())};
+  }
+  return {StepStatus::BadResult, fmt::format("{} at line {} returned {:#x}", op_name(e.op), e.line, result)};
+}
+
+// The allocation is usable: aligned as promised and not in program data.
+bool plausible(Addr a, std::uint64_t align) {
+  return a >= kHeapBase && a % (align < 16 ? 16 : align) == 0;
+}
+
+StepOutcome created(Process& p, const Event& e, Addr a, std::uint64_t size, bool patterned) {
+  if (!plausible(a, e.op == Op::Memalign ? e.align : 16)) return failed(p, e, a);
+  p.mem.store64(handle_addr(e.id), a);
+  if (patterned) fill(p, a, e.id, e.line, 0, size);
+  p.objects.set(e.id, Object{a, size, e.line});
+  return {};
+}
+
+}  // namespace
+
+void ensure_handle(Process& p, std::int64_t id) {
+  const Addr page = handle_addr(id) / kPageSize * kPageSize;
+  if (!p.space.is_mapped(page)) p.space.map(page, kPageSize);
+}
+
+StepOutcome execute(Process& p, const Event& e) {
+  if (p.log) p.log->set_line(e.line);
+  SimAllocator& alloc = *p.alloc;
+  switch (e.op) {
+    case Op::PprBegin:
+    case Op::PprEnd:
+      return {};
+    case Op::Malloc: {
+      const Addr a = alloc.malloc(e.size);
+      if (a == 0) return failed(p, e, a);
+      return created(p, e, a, e.size, true);
+    }
+    case Op::Calloc: {
+      const Addr a = alloc.calloc(e.count, e.size);
+      if (a == 0) return failed(p, e, a);
+      return created(p, e, a, e.count * e.size, false);
+    }
+    case Op::Memalign: {
+      const Addr a = alloc.memalign(e.align, e.size);
+      if (a == 0) return failed(p, e, a);
+      return created(p, e, a, e.size, true);
+    }
+    case Op::Realloc: {
+      const Object* o = p.objects.find(e.id);
+      const Addr old = p.mem.load64(handle_addr(e.id));
+      if (o == nullptr) {
+        if (old != 0) return {StepStatus::Stale, {}};
+        const Addr a = alloc.realloc(0, e.size);
+        if (a == 0) return failed(p, e, a);
+        return created(p, e, a, e.size, true);
+      }
+      if (old != o->addr) return {StepStatus::Stale, {}};
+      const Object before = *o;
+      if (e.size == 0) {
+        alloc.realloc(before.addr, 0);
+        p.mem.store64(handle_addr(e.id), 0);
+        p.objects.erase(e.id);
+        return {};
+      }
+      const Addr a = alloc.realloc(before.addr, e.size);
+      if (a == 0) return failed(p, e, a);
+      if (!plausible(a, 16)) return failed(p, e, a);
+      if (a != before.addr) p.mem.store64(handle_addr(e.id), a);
+      if (e.size > before.size) fill(p, a, e.id, e.line, before.size, e.size - before.size);
+      p.objects.set(e.id, Object{a, e.size, a == before.addr ? before.born_line : e.line});
+      return {};
+    }
+    case Op::Free: {
+      if (e.id < 0) {
+        alloc.free(0);
+        return {};
+      }
+      const Object* o = p.objects.find(e.id);
+      const Addr a = p.mem.load64(handle_addr(e.id));
+      if (o == nullptr || a != o->addr) return {StepStatus::Stale, {}};
+      alloc.free(a);
+      p.mem.store64(handle_addr(e.id), 0);
+      p.objects.erase(e.id);
+      return {};
+    }
+    case Op::Write:
+    case Op::Use: {
+      const Object* o = p.objects.find(e.id);
+      const Addr a = p.mem.load64(handle_addr(e.id));
+      if (o == nullptr || a != o->addr || e.offset + e.size > o->size) return {StepStatus::Stale, {}};
+      if (e.op == Op::Write) {
+        fill(p, a, e.id, e.line, e.offset, e.size);
+      } else {
+        std::vector<std::uint8_t> buf(e.size);
+        p.mem.read(a + e.offset, buf.data(), e.size);
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+}  // namespace pprsim

@@ -1,0 +1,46 @@
+// The program's view of its live objects: trace id -> address, size and the line that created
+// it. A forked process holds only its changes on top of its parent's table, so a fork costs
+// nothing and a commit applies the changes of each committed task in order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "alloc/memory.h"
+
+namespace pprsim {
+
+struct Object {
+  Addr addr = 0;
+  std::uint64_t size = 0;
+  std::uint32_t born_line = 0;  // the event that created this incarnation (alloc or moving realloc)
+  friend bool operator==(const Object&, const Object&) = default;
+};
+
+class ObjectTable {
+ public:
+  ObjectTable() = default;
+  // A table of changes over `parent`. requires: parent outlives the child.
+  static ObjectTable child_of(const ObjectTable& parent);
+
+  const Object* find(std::int64_t id) const;
+  void set(std::int64_t id, const Object& o);
+  void erase(std::int64_t id);
+
+  // Applies a child's changes to this table (the child's parent must be this table).
+  void apply(const ObjectTable& child);
+
+  // Every live object, sorted by address then id (deterministic).
+  std::vector<std::pair<std::int64_t, Object>> by_address() const;
+  std::size_t size() const;
+
+ private:
+  const ObjectTable* parent_ = nullptr;
+  // Root: every entry has a value. Child: nullopt marks an object erased since the fork.
+  std::unordered_map<std::int64_t, std::optional<Object>> map_;
+};
+
+}  // namespace pprsim

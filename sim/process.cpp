@@ -1,0 +1,77 @@
+#include "sim/process.h"
+
+#include <vector>
+
+#include "sim/sim_allocator.h"
+
+namespace pprsim {
+
+std::uint64_t SimMemory::load64(Addr a) {
+  if (p_->log) p_->log->on_read(a, 8);
+  return p_->space.load64(a);
+}
+
+void SimMemory::store64(Addr a, std::uint64_t v) {
+  if (p_->log) p_->log->on_write(a, 8);
+  p_->space.store64(a, v);
+}
+
+void SimMemory::read(Addr a, void* out, std::uint64_t n) {
+  if (p_->log) p_->log->on_read(a, n);
+  p_->space.read(a, out, n);
+}
+
+void SimMemory::write(Addr a, const void* in, std::uint64_t n) {
+  if (p_->log) p_->log->on_write(a, n);
+  p_->space.write(a, in, n);
+}
+
+void SimMemory::zero(Addr a, std::uint64_t n) {
+  if (p_->log) p_->log->on_write(a, n);
+  p_->space.zero(a, n);
+}
+
+void SimMemory::copy(Addr dst, Addr src, std::uint64_t n) {
+  std::vector<std::uint8_t> buf(std::min<std::uint64_t>(n, 1u << 16));
+  while (n > 0) {
+    const std::uint64_t chunk = std::min<std::uint64_t>(n, buf.size());
+    read(src, buf.data(), chunk);
+    write(dst, buf.data(), chunk);
+    src += chunk;
+    dst += chunk;
+    n -= chunk;
+  }
+}
+
+Addr SimMemory::sys_alloc(std::uint64_t n) {
+  const Addr a = p_->sys.alloc(n);
+  if (a != 0) p_->space.map(a, n);
+  return a;
+}
+
+void SimMemory::sys_free(Addr a, std::uint64_t n) {
+  if (p_->sys.free(a, n)) p_->space.unmap(a, n);
+}
+
+Process::Process(std::uint64_t memory_limit) : sys(memory_limit) {}
+
+Process::~Process() = default;
+
+std::unique_ptr<Process> Process::fork() {
+  auto child = std::make_unique<Process>(sys.limit());
+  child->space = space.fork();
+  child->sys = sys.fork();
+  if (alloc) child->alloc = alloc->clone(child->mem);
+  child->objects = ObjectTable::child_of(objects);
+  return child;
+}
+
+void Process::become(Process& other) {
+  space = std::move(other.space);
+  sys = other.sys;
+  alloc = other.alloc->clone(mem);
+  objects.apply(other.objects);
+  log.reset();
+}
+
+}  // namespace pprsim

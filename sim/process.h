@@ -1,0 +1,64 @@
+// A virtual process: its address space, system memory, optional access log, its own copy of
+// the allocator's out-of-band state, and its view of the program's objects. `SimMemory` is the
+// simulated backend of alloc/memory.h: every access goes to this process's space and, while
+// the log is on, is recorded.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "alloc/memory.h"
+#include "sim/access_log.h"
+#include "sim/address_space.h"
+#include "sim/object_table.h"
+#include "sim/system_memory.h"
+
+namespace pprsim {
+
+class SimAllocator;
+struct Process;
+
+class SimMemory {
+ public:
+  explicit SimMemory(Process& p) : p_(&p) {}
+
+  std::uint64_t load64(Addr a);
+  void store64(Addr a, std::uint64_t v);
+  void read(Addr a, void* out, std::uint64_t n);
+  void write(Addr a, const void* in, std::uint64_t n);
+  void zero(Addr a, std::uint64_t n);
+  void copy(Addr dst, Addr src, std::uint64_t n);
+  Addr sys_alloc(std::uint64_t n);
+  void sys_free(Addr a, std::uint64_t n);
+
+ private:
+  Process* p_;
+};
+
+static_assert(Memory<SimMemory>);
+
+struct Process {
+  explicit Process(std::uint64_t memory_limit);
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process();
+
+  // A copy-on-write child: shared pages, copied system memory and allocator state, and an
+  // object table of changes over this one. requires: this process outlives the child.
+  std::unique_ptr<Process> fork();
+
+  // Takes over another process's memory, allocator and object changes (the winner of a race).
+  // requires: other's object table is a child of this one's.
+  void become(Process& other);
+
+  void start_tracking() { log = std::make_unique<AccessLog>(); }
+
+  AddressSpace space;
+  SystemMemory sys;
+  std::unique_ptr<AccessLog> log;  // null: not tracked
+  SimMemory mem{*this};
+  std::unique_ptr<SimAllocator> alloc;
+  ObjectTable objects;
+};
+
+}  // namespace pprsim

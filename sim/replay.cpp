@@ -1,0 +1,440 @@
+#include "sim/replay.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "sim/content_model.h"
+#include "sim/executor.h"
+#include "sim/oracle.h"
+#include "sim/prng.h"
+#include "sim/sim_allocator.h"
+
+namespace pprsim {
+
+std::string_view understudy_name(UnderstudyMode m) {
+  switch (m) {
+    case UnderstudyMode::Auto: return "auto";
+    case UnderstudyMode::Never: return "never";
+    case UnderstudyMode::Always: return "always";
+  }
+  return "auto";
+}
+
+namespace {
+
+using Instance = std::vector<Event>;
+
+// Raised to stop the run: the allocator failed in a way the run cannot go on from.
+struct RunFailure {
+  std::string why;
+};
+
+// One speculative process of a group (a task, or the understudy) and how far it got.
+struct Runner {
+  enum class State : std::uint8_t { Running, Finished, GaveUp, Stale, Crashed };
+  std::unique_ptr<Process> proc;
+  std::vector<const Event*> events;
+  std::size_t next = 0;
+  State state = State::Running;
+  std::uint64_t weight = 1;  // relative speed in the interleaving
+  TaskView view;
+};
+
+class Replayer {
+ public:
+  Replayer(const TraceReader& reader, const ReplayConfig& cfg)
+      : cfg_(cfg), sched_(Prng::derive(cfg.seed, "scheduler")) {
+    if (cfg.group_size < 1 || cfg.group_size > 64) {
+      throw std::invalid_argument(fmt::format("group size {} is outside 1..64", cfg.group_size));
+    }
+    main_ = std::make_unique<Process>(cfg.memory_limit);
+    main_->alloc = make_allocator(cfg.allocator, main_->mem);
+    st_.trace = reader.name();
+    st_.format = std::string(format_name(reader.format()));
+    st_.allocator = cfg.allocator;
+    st_.group_size = cfg.group_size;
+    st_.ppr_every = cfg.ppr_every;
+    st_.seed = cfg.seed;
+    st_.understudy = std::string(understudy_name(cfg.understudy));
+  }
+
+  RunStats run(TraceReader& reader) {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      read_all(reader);
+      if (st_.failure.empty()) check();
+    } catch (const RunFailure& f) {
+      st_.failure = f.why;
+    } catch (const MemoryFault& f) {
+      st_.failure = fmt::format("the allocator faulted: {}", f.what());
+    }
+    st_.final_live_objects = main_->objects.size();
+    for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;
+    st_.verified = st_.failure.empty() && st_.allocator_induced == 0 && st_.lost_blocks == 0 &&
+                   st_.double_allocations == 0 && st_.content_mismatches == 0;
+    st_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return std::move(st_);
+  }
+
+ private:
+  // ---- Reading: cut the stream into SEQ events and PPR instances, groups of G instances. ----
+
+  void read_all(TraceReader& reader) {
+    Event e;
+    const std::size_t g = static_cast<std::size_t>(cfg_.group_size);
+    Instance current;
+    std::vector<Instance> group;
+    std::uint64_t ops_in_instance = 0;
+    bool inside = false;
+    auto close_instance = [&] {
+      group.push_back(std::move(current));
+      current.clear();
+      ops_in_instance = 0;
+      if (group.size() == g) flush(group);
+    };
+    while (reader.next(e)) {
+      if (is_operation(e.op)) ++st_.events;
+      if (g == 1) {
+        if (is_operation(e.op)) sequential(e);
+        continue;
+      }
+      if (cfg_.ppr_every > 0) {
+        if (!is_operation(e.op)) continue;
+        current.push_back(e);
+        if (is_allocator_op(e.op) && ++ops_in_instance == cfg_.ppr_every) close_instance();
+      } else if (e.op == Op::PprBegin) {
+        inside = true;
+      } else if (e.op == Op::PprEnd) {
+        inside = false;
+        close_instance();
+      } else if (inside) {
+        current.push_back(e);
+      } else {
+        flush(group);
+        sequential(e);
+      }
+    }
+    if (!current.empty()) group.push_back(std::move(current));
+    flush(group);
+  }
+
+  void flush(std::vector<Instance>& group) {
+    if (!group.empty()) run_group(group);
+    group.clear();
+  }
+
+  // ---- SEQ ----
+
+  void sequential(const Event& e) {
+    run_seq(e);
+    model_.apply(e);
+    if (++since_check_ >= cfg_.check_every) check();
+  }
+
+  // Runs one event in MAIN outside any task; failures end the run.
+  void run_seq(const Event& e) {
+    if (e.id >= 0) ensure_handle(*main_, e.id);
+    const StepOutcome out = execute(*main_, e);
+    switch (out.status) {
+      case StepStatus::Done: break;
+      case StepStatus::OutOfMemory:
+      case StepStatus::BadResult: throw RunFailure{out.detail};
+      case StepStatus::GaveUp:
+        throw RunFailure{fmt::format("the allocator gave up outside a task at line {}", e.line)};
+      case StepStatus::Stale:
+        throw RunFailure{fmt::format("object {} is not what line {} expects in the committed heap", e.id, e.line)};
+    }
+    st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
+  }
+
+  void check() {
+    since_check_ = 0;
+    ++st_.heap_checks;
+    HeapCheck c = check_heap(*main_, model_);
+    if (c.ok()) return;
+    st_.lost_blocks += c.lost_blocks;
+    st_.double_allocations += c.double_allocations;
+    st_.content_mismatches += c.content_mismatches;
+    for (auto& p : c.problems) st_.problems.push_back(std::move(p));
+    throw RunFailure{fmt::format("the heap check after group {} failed; the run stops here", st_.groups)};
+  }
+
+  // ---- Groups ----
+
+  void run_group(const std::vector<Instance>& instances) {
+    const int n = static_cast<int>(instances.size());
+    const int gi = static_cast<int>(st_.groups++);
+    for (const Instance& in : instances) {
+      for (const Event& e : in) {
+        if (e.id >= 0) ensure_handle(*main_, e.id);
+      }
+    }
+    if (!main_->alloc->group_init(n)) {
+      ++st_.serial_groups;
+      run_serially(instances, 0);
+      finish_group(instances);
+      return;
+    }
+    st_.reserved_bytes += main_->alloc->reserved_bytes();
+
+    std::vector<Runner> tasks(static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) {
+      Runner& t = tasks[static_cast<std::size_t>(k)];
+      t.proc = main_->fork();
+      t.proc->alloc->task_init(k);
+      t.proc->start_tracking();
+      for (const Event& e : instances[static_cast<std::size_t>(k)]) t.events.push_back(&e);
+      t.weight = sched_.between(2, 8);
+    }
+    std::unique_ptr<Runner> und;
+    if (cfg_.understudy != UnderstudyMode::Never) {
+      und = std::make_unique<Runner>();
+      und->proc = main_->fork();
+      und->proc->alloc->understudy_init();
+      for (const Instance& in : instances) {
+        for (const Event& e : in) und->events.push_back(&e);
+      }
+      und->weight = sched_.between(1, static_cast<std::uint64_t>(n));
+    }
+
+    const bool und_wins = race(tasks, und.get());
+    std::vector<const SimAllocator*> allocs;
+    for (const Runner& t : tasks) {
+      allocs.push_back(t.proc->alloc.get());
+      st_.task_allocated_bytes += t.proc->alloc->task_allocated_bytes();
+      if (t.state == Runner::State::GaveUp) ++st_.rescues;
+      if (t.state == Runner::State::Crashed) ++st_.task_crashes;
+    }
+
+    if (und_wins) {
+      ++st_.understudy_wins;
+      st_.aborted += static_cast<std::uint64_t>(n);
+      main_->become(*und->proc);
+      main_->alloc->learn(allocs);
+    } else {
+      const int m = commit(gi, tasks);
+      st_.committed += static_cast<std::uint64_t>(m);
+      st_.aborted += static_cast<std::uint64_t>(n - m);
+      if (m == 0) {
+        // MAIN could not finish and no understudy runs: re-run the group from its start.
+        main_->alloc->understudy_init();
+      } else {
+        main_->alloc = tasks[static_cast<std::size_t>(m - 1)].proc->alloc->clone(main_->mem);
+        main_->alloc->merge(allocs, static_cast<std::size_t>(m));
+      }
+      main_->alloc->learn(allocs);
+      run_serially(instances, static_cast<std::size_t>(m));
+    }
+    st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
+    finish_group(instances);
+  }
+
+  void run_serially(const std::vector<Instance>& instances, std::size_t from) {
+    for (std::size_t k = from; k < instances.size(); ++k) {
+      ++st_.reexecuted_instances;
+      for (const Event& e : instances[k]) run_seq(e);
+    }
+  }
+
+  void finish_group(const std::vector<Instance>& instances) {
+    for (const Instance& in : instances) {
+      for (const Event& e : in) model_.apply(e);
+    }
+    check();
+  }
+
+  // Runs the group's processes in a seed-chosen interleaving, one event at a time.
+  // Returns true when the understudy's result is the one that survives.
+  bool race(std::vector<Runner>& tasks, Runner* und) {
+    if (cfg_.understudy == UnderstudyMode::Always) {
+      run_to_end(*und, false);
+      return true;
+    }
+    std::vector<Runner*> ready;
+    while (true) {
+      // The group is cut at the first task that stopped early; only those before it matter.
+      std::size_t cut = tasks.size();
+      for (std::size_t k = 0; k < tasks.size(); ++k) {
+        if (tasks[k].state != Runner::State::Running && tasks[k].state != Runner::State::Finished) {
+          cut = k;
+          break;
+        }
+      }
+      if (cut == 0) {
+        // MAIN gave up: the understudy takes over, if there is one.
+        if (und == nullptr) return false;
+        run_to_end(*und, false);
+        return true;
+      }
+      ready.clear();
+      for (std::size_t k = 0; k < cut; ++k) {
+        if (tasks[k].state == Runner::State::Running) ready.push_back(&tasks[k]);
+      }
+      if (ready.empty()) return false;  // speculation finished first
+      if (und != nullptr) {
+        if (und->state == Runner::State::Finished) return true;
+        ready.push_back(und);
+      }
+      std::uint64_t total = 0;
+      for (const Runner* r : ready) total += r->weight;
+      std::uint64_t pick = sched_.below(total);
+      Runner* r = ready.front();
+      for (Runner* c : ready) {
+        if (pick < c->weight) {
+          r = c;
+          break;
+        }
+        pick -= c->weight;
+      }
+      step(*r, r != und);
+    }
+  }
+
+  void run_to_end(Runner& r, bool in_task) {
+    while (r.state == Runner::State::Running) step(r, in_task);
+    if (r.state != Runner::State::Finished) {
+      throw RunFailure{"the understudy could not finish the group"};
+    }
+  }
+
+  void step(Runner& r, bool in_task) {
+    if (r.next == r.events.size()) {
+      r.state = Runner::State::Finished;
+      return;
+    }
+    const Event& e = *r.events[r.next++];
+    StepOutcome out;
+    try {
+      out = execute(*r.proc, e);
+    } catch (const MemoryFault& f) {
+      if (!in_task) throw;
+      r.state = Runner::State::Crashed;
+      return;
+    }
+    switch (out.status) {
+      case StepStatus::Done:
+        if (in_task) {
+          const Object* o = e.id >= 0 ? r.proc->objects.find(e.id) : nullptr;
+          if (o != nullptr && o->born_line == e.line) r.view.created.emplace_back(e.id, *o);
+        }
+        if (r.next == r.events.size()) r.state = Runner::State::Finished;
+        break;
+      case StepStatus::GaveUp:
+        if (!in_task) throw RunFailure{fmt::format("the understudy's allocator gave up at line {}", e.line)};
+        r.state = Runner::State::GaveUp;
+        break;
+      case StepStatus::OutOfMemory:
+        if (!in_task) throw RunFailure{out.detail};
+        r.state = Runner::State::GaveUp;
+        break;
+      case StepStatus::Stale:
+        if (!in_task) throw RunFailure{fmt::format("the understudy found object {} stale at line {}", e.id, e.line)};
+        r.state = Runner::State::Stale;
+        break;
+      case StepStatus::BadResult:
+        throw RunFailure{out.detail};
+    }
+  }
+
+  // The BOP commit: check tasks in spec_order, stop at the first that read what an earlier one
+  // wrote, copy the survivors' writes into MAIN in order. Returns how many tasks committed.
+  int commit(int gi, std::vector<Runner>& tasks) {
+    std::size_t cut = tasks.size();
+    for (std::size_t k = 0; k < tasks.size(); ++k) {
+      if (tasks[k].state != Runner::State::Finished && tasks[k].state != Runner::State::Stale) {
+        cut = k;
+        break;
+      }
+    }
+    if (cut == 0) return 0;
+    const ObjectList at_fork = main_->objects.by_address();
+    for (Runner& t : tasks) t.view.proc = t.proc.get();
+    std::size_t m = cut;
+    for (std::size_t k = 1; k < cut && m == cut; ++k) {
+      bool raw = false;
+      for (std::size_t i = 0; i < k; ++i) {
+        for (Conflict& c : find_conflicts(gi, static_cast<int>(i), tasks[i].view, static_cast<int>(k),
+                                          tasks[k].view, at_fork)) {
+          raw = raw || c.kind == Conflict::Kind::Raw;
+          record(std::move(c));
+        }
+      }
+      if (raw) m = k;
+    }
+    if (tasks[0].state == Runner::State::Stale) {
+      throw RunFailure{fmt::format("MAIN of group {} found an object stale: the trace and the heap disagree", gi)};
+    }
+    for (std::size_t k = 1; k < m; ++k) {
+      if (tasks[k].state == Runner::State::Stale) {
+        // A stale view is always a read of a handle an earlier task wrote; be safe regardless.
+        st_.problems.push_back(fmt::format("group {}: task {} saw a stale object without a read-after-write", gi, k));
+        m = k;
+      }
+    }
+    const std::map<Addr, std::uint64_t> before = main_->sys.regions();
+    for (std::size_t k = 0; k < m; ++k) apply_writes(*tasks[k].proc, before);
+    return static_cast<int>(m);
+  }
+
+  void record(Conflict c) {
+    if (c.cls == Conflict::Class::AllocatorInduced) {
+      ++st_.allocator_induced;
+    } else {
+      ++st_.true_dependence;
+    }
+    if (st_.conflicts.size() < cfg_.max_conflict_details) st_.conflicts.push_back(std::move(c));
+  }
+
+  // Copies one committed task's system-memory changes, written bytes and object changes into
+  // MAIN. `before` is MAIN's region map at the fork.
+  void apply_writes(Process& t, const std::map<Addr, std::uint64_t>& before) {
+    for (const auto& [base, size] : t.sys.regions()) {
+      if (before.count(base) == 0) {
+        main_->sys.adopt(base, size);
+        main_->space.map(base, size);
+      }
+    }
+    AddressSpace::Page buf;
+    for (const auto& [pn, plog] : t.log->pages()) {
+      const Addr page = pn * kPageSize;
+      if (!t.space.is_mapped(page) || !main_->space.is_mapped(page)) continue;
+      t.space.read(page, buf.data(), kPageSize);
+      std::uint64_t b = 0;
+      while (b < kPageSize) {
+        if (plog->write_line[b] == 0) {
+          ++b;
+          continue;
+        }
+        std::uint64_t e = b;
+        while (e < kPageSize && plog->write_line[e] != 0) ++e;
+        main_->space.write(page + b, buf.data() + b, e - b);
+        b = e;
+      }
+    }
+    for (const auto& [base, size] : before) {
+      if (t.sys.regions().count(base) == 0 && main_->sys.free(base, size)) main_->space.unmap(base, size);
+    }
+    main_->objects.apply(t.objects);
+  }
+
+  const ReplayConfig& cfg_;
+  Prng sched_;
+  std::unique_ptr<Process> main_;
+  ContentModel model_;
+  RunStats st_;
+  std::uint64_t since_check_ = 0;
+};
+
+}  // namespace
+
+RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
+  Replayer r(reader, cfg);
+  return r.run(reader);
+}
+
+}  // namespace pprsim

@@ -1,0 +1,74 @@
+// Replays one trace on one allocator: sequential events run in SEQ, PPR instances run in groups
+// of virtual processes (MAIN and SPEC tasks forked copy-on-write, the understudy beside them)
+// in a seed-chosen interleaving, then commit or fall back exactly as DESIGN.md section 1 says.
+// The oracle checks the committed heap after every group and at checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/conflicts.h"
+#include "traces/trace_reader.h"
+
+namespace pprsim {
+
+enum class UnderstudyMode : std::uint8_t { Auto, Never, Always };
+
+struct ReplayConfig {
+  std::string allocator = "dmmalloc";
+  int group_size = 1;             // 1: everything runs sequentially
+  std::uint64_t ppr_every = 0;    // 0: PPR instances from the trace's ppr/end markers
+  std::uint64_t seed = 1;
+  UnderstudyMode understudy = UnderstudyMode::Auto;
+  std::uint64_t memory_limit = std::uint64_t{16} << 30;  // simulated system memory
+  std::uint64_t check_every = 1000;  // sequential events between heap checks
+  std::size_t max_conflict_details = 1000;
+};
+
+struct RunStats {
+  std::string trace;
+  std::string format;
+  std::string allocator;
+  int group_size = 1;
+  std::uint64_t ppr_every = 0;
+  std::uint64_t seed = 0;
+  std::string understudy;
+
+  std::uint64_t events = 0;
+  std::uint64_t groups = 0;
+  std::uint64_t committed = 0;        // speculative tasks whose work was committed
+  std::uint64_t aborted = 0;          // speculative tasks whose work was thrown away
+  std::uint64_t understudy_wins = 0;
+  std::uint64_t rescues = 0;          // tasks that gave up speculation (allocator rescue)
+  std::uint64_t task_crashes = 0;     // tasks that faulted on a corrupted heap
+  std::uint64_t serial_groups = 0;    // groups run serially (carve refused)
+  std::uint64_t reexecuted_instances = 0;
+  std::uint64_t reserved_bytes = 0;
+  std::uint64_t task_allocated_bytes = 0;
+
+  std::uint64_t allocator_induced = 0;
+  std::uint64_t true_dependence = 0;
+  std::vector<Conflict> conflicts;  // at most ReplayConfig::max_conflict_details
+
+  std::uint64_t heap_checks = 0;
+  std::uint64_t lost_blocks = 0;
+  std::uint64_t double_allocations = 0;
+  std::uint64_t content_mismatches = 0;
+  std::uint64_t final_live_objects = 0;
+  std::uint64_t final_live_bytes = 0;
+  std::uint64_t peak_system_bytes = 0;
+  std::vector<std::string> problems;  // what the oracle or the run found, first few
+  std::string failure;                // why the run stopped early, if it did
+
+  bool verified = false;
+  double seconds = 0;
+};
+
+// Replays the whole trace. Throws TraceError on bad input, std::invalid_argument on a bad
+// configuration.
+RunStats replay(TraceReader& reader, const ReplayConfig& cfg);
+
+std::string_view understudy_name(UnderstudyMode m);
+
+}  // namespace pprsim

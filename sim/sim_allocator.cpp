@@ -1,0 +1,81 @@
+#include "sim/sim_allocator.h"
+
+#include <stdexcept>
+
+#include "alloc/dmmalloc.h"
+
+namespace pprsim {
+
+namespace {
+
+// Adapts an allocator template instantiated on SimMemory to the virtual interface.
+template <class Impl>
+class Adapter final : public SimAllocator {
+ public:
+  Adapter(std::string_view name, Impl impl) : name_(name), impl_(std::move(impl)) {}
+
+  std::unique_ptr<SimAllocator> clone(SimMemory& mem) const override {
+    auto copy = std::make_unique<Adapter>(name_, impl_);
+    copy->impl_.bind(&mem);
+    return copy;
+  }
+  std::string_view name() const override { return name_; }
+
+  Addr malloc(std::uint64_t n) override { return impl_.malloc(n); }
+  Addr calloc(std::uint64_t count, std::uint64_t size) override { return impl_.calloc(count, size); }
+  Addr memalign(std::uint64_t align, std::uint64_t n) override { return impl_.memalign(align, n); }
+  Addr realloc(Addr p, std::uint64_t n) override { return impl_.realloc(p, n); }
+  void free(Addr p) override { impl_.free(p); }
+  std::uint64_t usable_size(Addr p) override { return impl_.usable_size(p); }
+
+  bool group_init(int g) override { return impl_.group_init(g); }
+  void task_init(int k) override { impl_.task_init(k); }
+  void understudy_init() override { impl_.understudy_init(); }
+  void merge(std::span<const SimAllocator* const> tasks, std::size_t committed) override {
+    impl_.merge(impls(tasks), committed);
+  }
+  void learn(std::span<const SimAllocator* const> tasks) override { impl_.learn(impls(tasks)); }
+
+  bool gave_up() const override { return impl_.gave_up(); }
+  std::uint64_t reserved_bytes() const override { return impl_.reserved_bytes(); }
+  std::uint64_t task_allocated_bytes() const override { return impl_.task_allocated_bytes(); }
+
+  bool walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) override {
+    return impl_.walk_region(base, size, visit);
+  }
+  void walk_free(std::uint64_t max_steps, const FreeVisit& visit) override {
+    impl_.walk_free(max_steps, visit);
+  }
+  std::string describe(Addr base, std::uint64_t size, Addr a) override {
+    return impl_.describe(base, size, a);
+  }
+
+ private:
+  static std::vector<const Impl*> impls(std::span<const SimAllocator* const> tasks) {
+    std::vector<const Impl*> out;
+    out.reserve(tasks.size());
+    for (const SimAllocator* t : tasks) out.push_back(&static_cast<const Adapter*>(t)->impl_);
+    return out;
+  }
+
+  std::string_view name_;
+  Impl impl_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& allocator_names() {
+  static const std::vector<std::string> names{"dmmalloc", "shared"};
+  return names;
+}
+
+std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem) {
+  using Dm = DmMalloc<SimMemory>;
+  if (name == "dmmalloc") return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem));
+  if (name == "shared") {
+    return std::make_unique<Adapter<Dm>>("shared", Dm(&mem, Dm::Config{.ppr_aware = false}));
+  }
+  throw std::invalid_argument(std::string(name));
+}
+
+}  // namespace pprsim

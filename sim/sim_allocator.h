@@ -1,0 +1,59 @@
+// The simulator's view of an allocator: the C API, the PPR hooks and the census, behind one
+// virtual interface so that a run can pick its allocator by name. Each implementation wraps
+// an allocator template from alloc/ instantiated on SimMemory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alloc/census.h"
+#include "sim/process.h"
+
+namespace pprsim {
+
+class SimAllocator {
+ public:
+  virtual ~SimAllocator() = default;
+
+  // A copy of this allocator's state working on `mem` (the forked process's memory).
+  virtual std::unique_ptr<SimAllocator> clone(SimMemory& mem) const = 0;
+  virtual std::string_view name() const = 0;
+
+  virtual Addr malloc(std::uint64_t n) = 0;
+  virtual Addr calloc(std::uint64_t count, std::uint64_t size) = 0;
+  virtual Addr memalign(std::uint64_t align, std::uint64_t n) = 0;
+  virtual Addr realloc(Addr p, std::uint64_t n) = 0;
+  virtual void free(Addr p) = 0;
+  virtual std::uint64_t usable_size(Addr p) = 0;
+
+  // PPR hooks; see alloc/dmmalloc.h for their contracts.
+  virtual bool group_init(int g) = 0;
+  virtual void task_init(int k) = 0;
+  virtual void understudy_init() = 0;
+  // requires: every element of `tasks` has this allocator's type.
+  virtual void merge(std::span<const SimAllocator* const> tasks, std::size_t committed) = 0;
+  virtual void learn(std::span<const SimAllocator* const> tasks) = 0;
+
+  virtual bool gave_up() const = 0;
+  virtual std::uint64_t reserved_bytes() const = 0;
+  virtual std::uint64_t task_allocated_bytes() const = 0;
+
+  using BlockVisit = std::function<void(const BlockInfo&)>;
+  using FreeVisit = std::function<void(const FreeEntry&)>;
+  virtual bool walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) = 0;
+  virtual void walk_free(std::uint64_t max_steps, const FreeVisit& visit) = 0;
+  virtual std::string describe(Addr base, std::uint64_t size, Addr a) = 0;
+};
+
+// The allocators a run can use, by the names the command line accepts.
+const std::vector<std::string>& allocator_names();
+
+// Throws std::invalid_argument for an unknown name.
+std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem);
+
+}  // namespace pprsim

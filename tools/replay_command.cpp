@@ -1,0 +1,127 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "sim/sim_allocator.h"
+#include "tools/commands.h"
+#include "tools/output_file.h"
+#include "tools/run_json.h"
+
+namespace pprsim {
+
+void add_replay_command(CLI::App& app, ReplayOptions& opt) {
+  CLI::App* cmd = app.add_subcommand("replay", "Replay traces on an allocator and verify the heap");
+  opt.command = cmd;
+  cmd->add_option("traces", opt.traces, "Trace files (native, CS:APP .rep)")->required();
+  cmd->add_option("--alloc", opt.alloc,
+                  "Allocator: dmmalloc, shared, a comma list, or all")
+      ->capture_default_str();
+  cmd->add_option("--group-size", opt.group_size, "PPR instances per group (1 = sequential)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--ppr-every", opt.ppr_every,
+                  "Cut the trace into PPR instances of N allocator events (0 = use ppr/end markers)")
+      ->capture_default_str();
+  cmd->add_option("--seed", opt.seed, "Seed of the scheduler: one seed reproduces a run")->capture_default_str();
+  cmd->add_option("--json", opt.json, "Write the run as JSON to FILE, or to standard output with -");
+  cmd->add_option("--understudy", opt.understudy, "Understudy: auto (the seed decides the race), never, always")
+      ->check(CLI::IsMember({"auto", "never", "always"}))
+      ->capture_default_str();
+}
+
+namespace {
+
+std::vector<std::string> split_allocators(const std::string& list) {
+  if (list == "all") return allocator_names();
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  std::string name;
+  while (std::getline(ss, name, ',')) {
+    const auto& known = allocator_names();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      throw CLI::ValidationError("--alloc", fmt::format("unknown allocator '{}' (known: {}, all)", name,
+                                                         fmt::join(known, ", ")));
+    }
+    out.push_back(name);
+  }
+  if (out.empty()) throw CLI::ValidationError("--alloc", "no allocator named");
+  return out;
+}
+
+UnderstudyMode parse_understudy(const std::string& s) {
+  if (s == "never") return UnderstudyMode::Never;
+  if (s == "always") return UnderstudyMode::Always;
+  return UnderstudyMode::Auto;
+}
+
+}  // namespace
+
+int run_replay(const ReplayOptions& opt) {
+  std::vector<std::string> allocs;
+  try {
+    allocs = split_allocators(opt.alloc);
+  } catch (const CLI::ValidationError& e) {
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  }
+  std::vector<RunStats> runs;
+  try {
+    for (const std::string& path : opt.traces) {
+      for (const std::string& a : allocs) {
+        ReplayConfig cfg;
+        cfg.allocator = a;
+        cfg.group_size = opt.group_size;
+        cfg.ppr_every = opt.ppr_every;
+        cfg.seed = opt.seed;
+        cfg.understudy = parse_understudy(opt.understudy);
+        auto reader = open_trace(path);
+        runs.push_back(replay(*reader, cfg));
+      }
+    }
+  } catch (const TraceError& e) {
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  }
+  bool all_ok = true;
+  for (const RunStats& r : runs) all_ok = all_ok && r.verified;
+
+  const bool json_to_stdout = opt.json == "-";
+  if (!json_to_stdout) {
+    if (runs.size() == 1) {
+      print_summary(std::cout, runs.front());
+    } else {
+      print_comparison(std::cout, runs);
+      for (const RunStats& r : runs) {
+        if (!r.verified) print_summary(std::cout, r);
+      }
+    }
+  }
+  if (!opt.json.empty()) {
+    nlohmann::ordered_json j;
+    if (runs.size() == 1) {
+      j = run_to_json(runs.front());
+    } else {
+      j = nlohmann::ordered_json::array();
+      for (const RunStats& r : runs) j.push_back(run_to_json(r));
+    }
+    const std::string text = j.dump(2) + "\n";
+    if (json_to_stdout) {
+      std::cout << text;
+    } else if (!write_file_atomically(opt.json, text)) {
+      fmt::print(stderr, "pprsim: cannot write {}\n", opt.json);
+      return 2;
+    }
+  }
+  return all_ok ? 0 : 1;
+}
+
+int run_selected(CLI::App&, const ReplayOptions& replay) {
+  if (replay.command != nullptr && replay.command->parsed()) return run_replay(replay);
+  return 2;
+}
+
+}  // namespace pprsim

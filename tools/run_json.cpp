@@ -1,0 +1,102 @@
+#include "tools/run_json.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+namespace pprsim {
+
+nlohmann::ordered_json run_to_json(const RunStats& s) {
+  nlohmann::ordered_json j;
+  j["trace"] = s.trace;
+  j["format"] = s.format;
+  j["allocator"] = s.allocator;
+  j["group_size"] = s.group_size;
+  j["ppr_every"] = s.ppr_every;
+  j["seed"] = s.seed;
+  j["understudy"] = s.understudy;
+  j["events"] = s.events;
+  j["groups"] = s.groups;
+  j["committed"] = s.committed;
+  j["aborted"] = s.aborted;
+  j["understudy_wins"] = s.understudy_wins;
+  j["rescues"] = s.rescues;
+  j["task_crashes"] = s.task_crashes;
+  j["serial_groups"] = s.serial_groups;
+  j["reexecuted_instances"] = s.reexecuted_instances;
+  j["reserved_bytes"] = s.reserved_bytes;
+  j["task_allocated_bytes"] = s.task_allocated_bytes;
+  j["conflicts"] = {{"allocator_induced", s.allocator_induced}, {"true_dependence", s.true_dependence}};
+  auto details = nlohmann::ordered_json::array();
+  for (const Conflict& c : s.conflicts) {
+    details.push_back({{"group", c.group},
+                       {"first_task", c.first_task},
+                       {"second_task", c.second_task},
+                       {"kind", kind_name(c.kind)},
+                       {"class", class_name(c.cls)},
+                       {"addr", fmt::format("{:#x}", c.addr)},
+                       {"len", c.len},
+                       {"what", c.what},
+                       {"first_line", c.first_line},
+                       {"second_line", c.second_line}});
+  }
+  j["conflicts_detail"] = std::move(details);
+  j["heap_checks"] = s.heap_checks;
+  j["lost_blocks"] = s.lost_blocks;
+  j["double_allocations"] = s.double_allocations;
+  j["content_mismatches"] = s.content_mismatches;
+  j["final_live_objects"] = s.final_live_objects;
+  j["final_live_bytes"] = s.final_live_bytes;
+  j["peak_system_bytes"] = s.peak_system_bytes;
+  j["problems"] = s.problems;
+  j["failure"] = s.failure;
+  j["verified"] = s.verified;
+  j["seconds"] = s.seconds;
+  return j;
+}
+
+void print_summary(std::ostream& out, const RunStats& s) {
+  fmt::print(out, "{}: {} with {}, group size {}{}, seed {}\n", s.trace, s.verified ? "VERIFIED" : "FAILED",
+             s.allocator, s.group_size, s.ppr_every > 0 ? fmt::format(", a PPR every {} events", s.ppr_every) : "",
+             s.seed);
+  fmt::print(out, "  {} events, {} groups: {} tasks committed, {} aborted, {} understudy wins, {} rescues\n",
+             s.events, s.groups, s.committed, s.aborted, s.understudy_wins, s.rescues);
+  if (s.groups > 0) {
+    fmt::print(out, "  carve reserved {} bytes, tasks allocated {} bytes\n", s.reserved_bytes, s.task_allocated_bytes);
+  }
+  fmt::print(out, "  conflicts: {} allocator-induced, {} true dependences\n", s.allocator_induced, s.true_dependence);
+  fmt::print(out, "  oracle: {} heap checks, {} lost blocks, {} double allocations, {} content mismatches\n",
+             s.heap_checks, s.lost_blocks, s.double_allocations, s.content_mismatches);
+  fmt::print(out, "  final heap: {} live objects, {} bytes; peak system memory {} bytes\n", s.final_live_objects,
+             s.final_live_bytes, s.peak_system_bytes);
+  if (s.group_size > 1 && s.groups == 0 && s.events > 0) {
+    fmt::print(out, "  note: the trace has no PPR markers; cut it into PPR instances with --ppr-every N\n");
+  }
+  if (!s.conflicts.empty()) {
+    fmt::print(out, "conflict report:\n");
+    for (const Conflict& c : s.conflicts) {
+      fmt::print(out, "  group {}: task {} {} task {} ({}, {}): {} bytes at {:#x}: {}; lines {} and {}\n", c.group,
+                 c.second_task, c.kind == Conflict::Kind::Raw ? "read what was written by" : "overwrote what was written by",
+                 c.first_task,
+                 c.cls == Conflict::Class::AllocatorInduced ? "allocator-induced" : "true dependence",
+                 kind_name(c.kind), c.len, c.addr, c.what, c.first_line, c.second_line);
+    }
+    const std::uint64_t total = s.allocator_induced + s.true_dependence;
+    if (total > s.conflicts.size()) fmt::print(out, "  ... and {} more\n", total - s.conflicts.size());
+  }
+  for (const std::string& p : s.problems) fmt::print(out, "  problem: {}\n", p);
+  if (!s.failure.empty()) fmt::print(out, "  stopped: {}\n", s.failure);
+}
+
+void print_comparison(std::ostream& out, const std::vector<RunStats>& runs) {
+  fmt::print(out, "{:<24} {:<9} {:<9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>12} {:>12}\n", "trace", "allocator",
+             "verdict", "alloc-ind", "true-dep", "committed", "aborted", "rescues", "reserved", "allocated");
+  for (const RunStats& s : runs) {
+    std::string name = s.trace;
+    if (const auto slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
+    fmt::print(out, "{:<24} {:<9} {:<9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>12} {:>12}\n", name, s.allocator,
+               s.verified ? "verified" : "FAILED", s.allocator_induced, s.true_dependence, s.committed, s.aborted,
+               s.rescues, s.reserved_bytes, s.task_allocated_bytes);
+  }
+}
+
+}  // namespace pprsim

@@ -1,0 +1,36 @@
+// open_trace: opens a file and hands it to the reader of the format its content shows.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "traces/format_detection.h"
+#include "traces/reader_factories.h"
+
+namespace pprsim {
+
+std::unique_ptr<TraceReader> open_trace(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw TraceError(path, 0, std::string("cannot open: ") + std::strerror(EISDIR));
+  errno = 0;
+  auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!in->is_open()) {
+    const int err = errno != 0 ? errno : ENOENT;
+    throw TraceError(path, 0, std::string("cannot open: ") + std::strerror(err));
+  }
+  LineScanner scanner(*in, path);
+  const TraceFormat format = detect_format(scanner);
+  if (!scanner.rewind())
+    throw TraceError(path, 0, "cannot rewind the file after detecting its format");
+  switch (format) {
+    case TraceFormat::Native:
+      return make_native_reader(std::move(in), std::move(scanner));
+    case TraceFormat::CsApp:
+      return make_csapp_reader(std::move(in), std::move(scanner));
+  }
+  throw TraceError(path, 0, "unsupported trace format");
+}
+
+}  // namespace pprsim
