@@ -86,6 +86,8 @@ class DmMalloc {
       taken_[static_cast<std::size_t>(c)]++;
       task_bytes_ += dm::class_size(c);
     } else {
+      // A class in use outside groups gets a share of every carve from the start.
+      if (estimate_[ci(c)] == 0) estimate_[ci(c)] = 1;
       b = pop_or_split(global_, c);
       if (b == 0) {
         if (!grow(1)) return 0;

@@ -54,6 +54,7 @@ struct ByteClass {
 };
 
 std::string describe_meta(Process& p, Addr a) {
+  const Process::Untracked quiet(p);
   for (const auto& [base, size] : p.sys.regions()) {
     if (a >= base && a < base + size) {
       try {

@@ -90,7 +90,7 @@ StepOutcome execute(Process& p, const Event& e) {
       const Addr a = alloc.realloc(before.addr, e.size);
       if (a == 0) return failed(p, e, a);
       if (!plausible(a, 16)) return failed(p, e, a);
-      if (a != before.addr) p.mem.store64(handle_addr(e.id), a);
+      p.mem.store64(handle_addr(e.id), a);
       if (e.size > before.size) fill(p, a, e.id, e.line, before.size, e.size - before.size);
       p.objects.set(e.id, Object{a, e.size, a == before.addr ? before.born_line : e.line});
       return {};

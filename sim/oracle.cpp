@@ -172,6 +172,7 @@ void census(Process& p, const Live& live, HeapCheck& c) {
 }  // namespace
 
 HeapCheck check_heap(Process& p, const ContentModel& model) {
+  const Process::Untracked quiet(p);
   HeapCheck c;
   const Live live = p.objects.by_address();
   c.live_objects = live.size();

@@ -53,6 +53,20 @@ struct Process {
 
   void start_tracking() { log = std::make_unique<AccessLog>(); }
 
+  // While alive, the process's accesses are not recorded (the harness looking at memory is
+  // not the program touching it). The log object itself stays where it is.
+  class Untracked {
+   public:
+    explicit Untracked(Process& p) : p_(p), saved_(std::move(p.log)) {}
+    ~Untracked() { p_.log = std::move(saved_); }
+    Untracked(const Untracked&) = delete;
+    Untracked& operator=(const Untracked&) = delete;
+
+   private:
+    Process& p_;
+    std::unique_ptr<AccessLog> saved_;
+  };
+
   AddressSpace space;
   SystemMemory sys;
   std::unique_ptr<AccessLog> log;  // null: not tracked

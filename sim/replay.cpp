@@ -318,9 +318,9 @@ class Replayer {
     }
     switch (out.status) {
       case StepStatus::Done:
-        if (in_task) {
-          const Object* o = e.id >= 0 ? r.proc->objects.find(e.id) : nullptr;
-          if (o != nullptr && o->born_line == e.line) r.view.created.emplace_back(e.id, *o);
+        if (in_task && (e.op == Op::Malloc || e.op == Op::Calloc || e.op == Op::Memalign || e.op == Op::Realloc)) {
+          // Every incarnation and every size the task gave an object, for the conflict report.
+          if (const Object* o = r.proc->objects.find(e.id)) r.view.created.emplace_back(e.id, *o);
         }
         if (r.next == r.events.size()) r.state = Runner::State::Finished;
         break;

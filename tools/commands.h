@@ -1,29 +1,18 @@
-// The subcommands of pprsim: their options and what each runs.
+// The subcommands of pprsim. Each add_*_command registers its options on the app and returns
+// what to run when it is the one parsed; the function returns the exit status
+// (0 checks held, 1 a check failed, 2 bad usage or input).
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <cstdint>
-#include <string>
-#include <vector>
+#include <functional>
 
 namespace pprsim {
 
-struct ReplayOptions {
-  std::vector<std::string> traces;
-  std::string alloc = "dmmalloc";
-  int group_size = 1;
-  std::uint64_t ppr_every = 0;
-  std::uint64_t seed = 1;
-  std::string json;
-  std::string understudy = "auto";
-  CLI::App* command = nullptr;
+struct Command {
+  CLI::App* parsed_by;       // the subcommand's parser
+  std::function<int()> run;  // runs it, returns the exit status
 };
 
-void add_replay_command(CLI::App& app, ReplayOptions& opt);
-
-// Runs whichever subcommand was parsed; returns the exit status.
-int run_selected(CLI::App& app, const ReplayOptions& replay);
-
-int run_replay(const ReplayOptions& opt);
+Command add_replay_command(CLI::App& app);
 
 }  // namespace pprsim

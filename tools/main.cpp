@@ -2,16 +2,16 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <iostream>
+#include <vector>
 
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"pprsim: a deterministic simulator and verification harness for PPR task memory allocators"};
   app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "Show help for every command");
-  pprsim::ReplayOptions replay;
-  pprsim::add_replay_command(app, replay);
+  const std::vector<pprsim::Command> commands{
+      pprsim::add_replay_command(app),
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -22,5 +22,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "pprsim: {}\nRun with --help for usage.\n", e.what());
     return 2;
   }
-  return pprsim::run_selected(app, replay);
+  for (const pprsim::Command& c : commands) {
+    if (c.parsed_by->parsed()) return c.run();
+  }
+  return 2;
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "sim/sim_allocator.h"
@@ -12,26 +13,6 @@
 #include "tools/run_json.h"
 
 namespace pprsim {
-
-void add_replay_command(CLI::App& app, ReplayOptions& opt) {
-  CLI::App* cmd = app.add_subcommand("replay", "Replay traces on an allocator and verify the heap");
-  opt.command = cmd;
-  cmd->add_option("traces", opt.traces, "Trace files (native, CS:APP .rep)")->required();
-  cmd->add_option("--alloc", opt.alloc,
-                  "Allocator: dmmalloc, shared, a comma list, or all")
-      ->capture_default_str();
-  cmd->add_option("--group-size", opt.group_size, "PPR instances per group (1 = sequential)")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  cmd->add_option("--ppr-every", opt.ppr_every,
-                  "Cut the trace into PPR instances of N allocator events (0 = use ppr/end markers)")
-      ->capture_default_str();
-  cmd->add_option("--seed", opt.seed, "Seed of the scheduler: one seed reproduces a run")->capture_default_str();
-  cmd->add_option("--json", opt.json, "Write the run as JSON to FILE, or to standard output with -");
-  cmd->add_option("--understudy", opt.understudy, "Understudy: auto (the seed decides the race), never, always")
-      ->check(CLI::IsMember({"auto", "never", "always"}))
-      ->capture_default_str();
-}
 
 namespace {
 
@@ -58,7 +39,15 @@ UnderstudyMode parse_understudy(const std::string& s) {
   return UnderstudyMode::Auto;
 }
 
-}  // namespace
+struct ReplayOptions {
+  std::vector<std::string> traces;
+  std::string alloc = "dmmalloc";
+  int group_size = 1;
+  std::uint64_t ppr_every = 0;
+  std::uint64_t seed = 1;
+  std::string json;
+  std::string understudy = "auto";
+};
 
 int run_replay(const ReplayOptions& opt) {
   std::vector<std::string> allocs;
@@ -119,9 +108,25 @@ int run_replay(const ReplayOptions& opt) {
   return all_ok ? 0 : 1;
 }
 
-int run_selected(CLI::App&, const ReplayOptions& replay) {
-  if (replay.command != nullptr && replay.command->parsed()) return run_replay(replay);
-  return 2;
+}  // namespace
+
+Command add_replay_command(CLI::App& app) {
+  auto opt = std::make_shared<ReplayOptions>();
+  CLI::App* cmd = app.add_subcommand("replay", "Replay traces on an allocator and verify the heap");
+  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep)")->required();
+  cmd->add_option("--alloc", opt->alloc, "Allocator: dmmalloc, shared, a comma list, or all")->capture_default_str();
+  cmd->add_option("--group-size", opt->group_size, "PPR instances per group (1 = sequential)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--ppr-every", opt->ppr_every,
+                  "Cut the trace into PPR instances of N allocator events (0 = use ppr/end markers)")
+      ->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Seed of the scheduler: one seed reproduces a run")->capture_default_str();
+  cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -");
+  cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
+      ->check(CLI::IsMember({"auto", "never", "always"}))
+      ->capture_default_str();
+  return {cmd, [opt] { return run_replay(*opt); }};
 }
 
 }  // namespace pprsim
