@@ -203,6 +203,12 @@ class Replayer {
     }
 
     const bool und_wins = race(tasks, und.get());
+    // Every task runs until it stops, whoever won the race: the conflict report describes what
+    // speculation met, the same for every understudy setting.
+    for (Runner& t : tasks) {
+      while (t.state == Runner::State::Running) step(t, true);
+    }
+    const int m = check_group(gi, tasks);
     std::vector<const SimAllocator*> allocs;
     for (const Runner& t : tasks) {
       allocs.push_back(t.proc->alloc.get());
@@ -217,13 +223,14 @@ class Replayer {
       main_->become(*und->proc);
       main_->alloc->learn(allocs);
     } else {
-      const int m = commit(gi, tasks);
       st_.committed += static_cast<std::uint64_t>(m);
       st_.aborted += static_cast<std::uint64_t>(n - m);
       if (m == 0) {
         // MAIN could not finish and no understudy runs: re-run the group from its start.
         main_->alloc->understudy_init();
       } else {
+        const std::map<Addr, std::uint64_t> before = main_->sys.regions();
+        for (int k = 0; k < m; ++k) apply_writes(*tasks[static_cast<std::size_t>(k)].proc, before);
         main_->alloc = tasks[static_cast<std::size_t>(m - 1)].proc->alloc->clone(main_->mem);
         main_->alloc->merge(allocs, static_cast<std::size_t>(m));
       }
@@ -252,6 +259,7 @@ class Replayer {
   // Returns true when the understudy's result is the one that survives.
   bool race(std::vector<Runner>& tasks, Runner* und) {
     if (cfg_.understudy == UnderstudyMode::Always) {
+      // The understudy wins by decree (the tasks still run afterwards, for the report).
       run_to_end(*und, false);
       return true;
     }
@@ -341,9 +349,9 @@ class Replayer {
     }
   }
 
-  // The BOP commit: check tasks in spec_order, stop at the first that read what an earlier one
-  // wrote, copy the survivors' writes into MAIN in order. Returns how many tasks committed.
-  int commit(int gi, std::vector<Runner>& tasks) {
+  // The BOP commit check: tasks in spec_order, stopping at the first that read what an earlier
+  // one wrote, or that stopped early. Records the conflicts; returns how many tasks may commit.
+  int check_group(int gi, std::vector<Runner>& tasks) {
     std::size_t cut = tasks.size();
     for (std::size_t k = 0; k < tasks.size(); ++k) {
       if (tasks[k].state != Runner::State::Finished && tasks[k].state != Runner::State::Stale) {
@@ -376,8 +384,6 @@ class Replayer {
         m = k;
       }
     }
-    const std::map<Addr, std::uint64_t> before = main_->sys.regions();
-    for (std::size_t k = 0; k < m; ++k) apply_writes(*tasks[k].proc, before);
     return static_cast<int>(m);
   }
 

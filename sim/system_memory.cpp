@@ -1,9 +1,10 @@
 #include "sim/system_memory.h"
 
+#include <algorithm>
+
 namespace pprsim {
 
-SystemMemory::SystemMemory(std::uint64_t limit_bytes)
-    : next_(std::make_shared<Addr>(kHeapBase)), limit_(limit_bytes) {}
+SystemMemory::SystemMemory(std::uint64_t limit_bytes) : limit_(limit_bytes) {}
 
 Addr SystemMemory::alloc(std::uint64_t bytes) {
   if (bytes == 0 || bytes % kPageSize != 0 || bytes > limit_ - in_use_ ||
@@ -11,9 +12,9 @@ Addr SystemMemory::alloc(std::uint64_t bytes) {
     ++refusals_;
     return 0;
   }
-  const Addr base = *next_;
+  const Addr base = next_;
   // A guard page between regions, so an overrun faults instead of landing in a neighbour.
-  *next_ += bytes + kPageSize;
+  next_ += bytes + kPageSize;
   regions_.emplace(base, bytes);
   in_use_ += bytes;
   return base;
@@ -29,6 +30,7 @@ bool SystemMemory::free(Addr base, std::uint64_t bytes) {
 
 void SystemMemory::adopt(Addr base, std::uint64_t bytes) {
   if (regions_.emplace(base, bytes).second) in_use_ += bytes;
+  next_ = std::max(next_, base + bytes + kPageSize);
 }
 
 }  // namespace pprsim

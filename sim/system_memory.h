@@ -1,13 +1,13 @@
 // The system-memory provider of one virtual process (its sbrk/mmap): page-aligned regions
 // with a limit on the bytes in use, and a hook to refuse requests (fault injection).
-// Region addresses come from one counter shared by all processes of a run, so no two processes
-// ever get the same range.
+// Like a real break pointer it is per process: two processes forked from one parent get the
+// same address for their next region, each in its own address space. An allocator that grows
+// inside tasks therefore hands the same bytes to two tasks, as it would under fork.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 
 #include "alloc/memory.h"
 
@@ -21,7 +21,7 @@ class SystemMemory {
   // requires: limit_bytes > 0.
   explicit SystemMemory(std::uint64_t limit_bytes);
 
-  // A copy for a forked process: same regions, same address counter.
+  // A copy for a forked process: same regions, same next address.
   SystemMemory fork() const { return *this; }
 
   // requires: bytes is a multiple of kPageSize. 0 when refused.
@@ -41,7 +41,7 @@ class SystemMemory {
   void adopt(Addr base, std::uint64_t bytes);
 
  private:
-  std::shared_ptr<Addr> next_;
+  Addr next_ = kHeapBase;
   std::map<Addr, std::uint64_t> regions_;
   std::uint64_t in_use_ = 0;
   std::uint64_t limit_;

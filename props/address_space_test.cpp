@@ -1,0 +1,159 @@
+// The simulated address space: copy-on-write fork, isolation, faults, and system memory.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "sim/address_space.h"
+#include "sim/process.h"
+#include "sim/system_memory.h"
+
+namespace pprsim {
+namespace {
+
+TEST(AddressSpace, UntouchedPagesReadAsZero) {
+  AddressSpace s;
+  s.map(0x10000, 2 * kPageSize);
+  EXPECT_EQ(s.load64(0x10000), 0u);
+  EXPECT_EQ(s.load64(0x10000 + kPageSize + 8), 0u);
+  EXPECT_EQ(s.private_pages(), 0u);
+}
+
+TEST(AddressSpace, UnmappedAccessFaultsWithTheAddress) {
+  AddressSpace s;
+  s.map(0x10000, kPageSize);
+  try {
+    s.load64(0x20000);
+    FAIL() << "no fault";
+  } catch (const MemoryFault& f) {
+    EXPECT_EQ(f.addr(), 0x20000u);
+  }
+  // A range that runs off the mapping faults too.
+  std::vector<std::uint8_t> buf(16);
+  EXPECT_THROW(s.read(0x10000 + kPageSize - 8, buf.data(), 16), MemoryFault);
+  s.unmap(0x10000, kPageSize);
+  EXPECT_THROW(s.store64(0x10000, 1), MemoryFault);
+}
+
+TEST(AddressSpace, ForkSharesPagesUntilAWrite) {
+  AddressSpace parent;
+  parent.map(0x10000, 4 * kPageSize);
+  for (int i = 0; i < 4; ++i) parent.store64(0x10000 + i * kPageSize, 100 + i);
+  EXPECT_EQ(parent.private_pages(), 4u);
+  AddressSpace child = parent.fork();
+  EXPECT_EQ(parent.private_pages(), 0u);  // all shared now
+  EXPECT_EQ(child.load64(0x10000 + kPageSize), 101u);
+  child.store64(0x10000 + kPageSize, 7);
+  EXPECT_EQ(child.private_pages(), 1u);  // only the written page was copied
+  EXPECT_EQ(parent.load64(0x10000 + kPageSize), 101u);
+  parent.store64(0x10000, 9);
+  EXPECT_EQ(child.load64(0x10000), 100u);
+}
+
+TEST(AddressSpace, WritesSpanningPagesLandOnBoth) {
+  AddressSpace s;
+  s.map(0, 2 * kPageSize);
+  s.store64(kPageSize - 4, 0x1122334455667788ull);
+  EXPECT_EQ(s.load64(kPageSize - 4), 0x1122334455667788ull);
+  std::uint8_t b[4];
+  s.read(kPageSize, b, 4);
+  EXPECT_EQ(b[0], 0x44);
+}
+
+// Any interleaving of writes in parent and children keeps every space equal to its own
+// byte-for-byte model: copy-on-write never leaks a write into another space.
+RC_GTEST_PROP(AddressSpace, ForkedSpacesAreIsolated, ()) {
+  constexpr Addr kBase = 0x40000;
+  constexpr std::uint64_t kPages = 6;
+  std::vector<AddressSpace> spaces;
+  std::vector<std::vector<std::uint8_t>> models;
+  spaces.emplace_back();
+  spaces[0].map(kBase, kPages * kPageSize);
+  models.emplace_back(kPages * kPageSize, 0);
+  const int steps = *rc::gen::inRange(1, 200);
+  for (int i = 0; i < steps; ++i) {
+    const std::size_t who = *rc::gen::inRange<std::size_t>(0, spaces.size());
+    if (*rc::gen::inRange(0, 10) == 0 && spaces.size() < 6) {
+      spaces.push_back(spaces[who].fork());
+      models.push_back(models[who]);
+      continue;
+    }
+    const std::uint64_t off = *rc::gen::inRange<std::uint64_t>(0, kPages * kPageSize - 64);
+    const std::uint64_t len = *rc::gen::inRange<std::uint64_t>(1, 64);
+    const auto byte = *rc::gen::arbitrary<std::uint8_t>();
+    std::vector<std::uint8_t> data(len, byte);
+    spaces[who].write(kBase + off, data.data(), len);
+    std::memset(models[who].data() + off, byte, len);
+  }
+  for (std::size_t s = 0; s < spaces.size(); ++s) {
+    std::vector<std::uint8_t> got(kPages * kPageSize);
+    spaces[s].read(kBase, got.data(), got.size());
+    RC_ASSERT(got == models[s]);
+  }
+}
+
+TEST(SystemMemory, RegionsArePageAlignedDistinctAndLimited) {
+  SystemMemory sys(10 * kPageSize);
+  const Addr a = sys.alloc(4 * kPageSize);
+  const Addr b = sys.alloc(4 * kPageSize);
+  ASSERT_NE(a, 0u);
+  ASSERT_NE(b, 0u);
+  EXPECT_EQ(a % kPageSize, 0u);
+  EXPECT_GE(b, a + 4 * kPageSize);
+  EXPECT_EQ(sys.alloc(4 * kPageSize), 0u) << "over the limit";
+  EXPECT_EQ(sys.refusals(), 1u);
+  EXPECT_EQ(sys.alloc(100), 0u) << "not a page multiple";
+  EXPECT_TRUE(sys.free(a, 4 * kPageSize));
+  EXPECT_FALSE(sys.free(a, 4 * kPageSize)) << "double free of a region";
+  EXPECT_NE(sys.alloc(4 * kPageSize), 0u) << "room again after the free";
+  EXPECT_EQ(sys.in_use(), 8 * kPageSize);
+}
+
+TEST(SystemMemory, ForkedProvidersBreakLikeRealProcesses) {
+  SystemMemory parent(1 << 30);
+  SystemMemory child = parent.fork();
+  const Addr a = parent.alloc(kPageSize);
+  const Addr b = child.alloc(kPageSize);
+  EXPECT_EQ(a, b) << "each process has its own break, at the same place after a fork";
+  child.adopt(parent.regions().begin()->first + 2 * kPageSize, kPageSize);
+  EXPECT_GT(child.alloc(kPageSize), a + 2 * kPageSize) << "an adopted region moves the break past it";
+  EXPECT_EQ(parent.regions().size(), 1u);
+  EXPECT_EQ(child.regions().size(), 3u);
+}
+
+TEST(SystemMemory, InjectedRefusal) {
+  SystemMemory sys(1 << 30);
+  sys.set_refuse([](std::uint64_t bytes) { return bytes > kPageSize; });
+  EXPECT_NE(sys.alloc(kPageSize), 0u);
+  EXPECT_EQ(sys.alloc(2 * kPageSize), 0u);
+}
+
+TEST(AccessTracking, RecordsExposedReadsAndLastWrites) {
+  Process p(1 << 20);
+  const Addr a = p.mem.sys_alloc(kPageSize);
+  p.start_tracking();
+  p.log->set_line(5);
+  p.mem.store64(a, 1);      // written first: the later read is not exposed
+  p.log->set_line(6);
+  (void)p.mem.load64(a);
+  (void)p.mem.load64(a + 8);  // exposed read
+  p.log->set_line(7);
+  p.mem.store64(a + 8, 2);
+  const AccessLog::PageLog* pl = p.log->page(a / kPageSize);
+  ASSERT_NE(pl, nullptr);
+  EXPECT_EQ(pl->read_line[0], 0u);
+  EXPECT_EQ(pl->write_line[0], 5u);
+  EXPECT_EQ(pl->read_line[8], 6u);
+  EXPECT_EQ(pl->write_line[8], 7u);
+  EXPECT_EQ(pl->read_line[16], 0u);
+  {
+    const Process::Untracked quiet(p);
+    (void)p.mem.load64(a + 16);
+  }
+  EXPECT_EQ(pl->read_line[16], 0u) << "the harness's own reads are not the program's";
+}
+
+}  // namespace
+}  // namespace pprsim

@@ -1,0 +1,124 @@
+// The command line as a user meets it: exit statuses, error lines, JSON keys, determinism.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "props/test_support.h"
+
+namespace pprsim {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;  // stdout and stderr together
+};
+
+Result pprsim(const std::string& args) {
+  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  Result r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string temp_file(const std::string& name, const std::string& text) {
+  const auto p = std::filesystem::temp_directory_path() / ("pprsim_cli_" + name);
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+
+TEST(Cli, SampleVerifiesAndExitsZero) {
+  const Result r = pprsim("replay " + kSample + " --group-size 4");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("VERIFIED"), std::string::npos) << r.out;
+}
+
+TEST(Cli, JsonHasTheContractKeys) {
+  const Result r = pprsim("replay " + kSample + " --group-size 4 --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"trace", "allocator", "group_size", "seed", "events", "groups", "committed", "aborted",
+                          "understudy_wins", "conflicts", "lost_blocks", "double_allocations",
+                          "content_mismatches", "verified", "seconds", "conflicts_detail", "rescues",
+                          "reserved_bytes", "task_allocated_bytes"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_TRUE(j["conflicts"].contains("allocator_induced"));
+  EXPECT_TRUE(j["conflicts"].contains("true_dependence"));
+  EXPECT_EQ(j["events"], 37);
+  for (const auto& c : j["conflicts_detail"]) {
+    for (const char* key : {"group", "first_task", "second_task", "kind", "class", "addr", "len", "what",
+                            "first_line", "second_line"}) {
+      EXPECT_TRUE(c.contains(key)) << key;
+    }
+  }
+}
+
+TEST(Cli, SameSeedGivesByteIdenticalJsonApartFromSeconds) {
+  PPRSIM_REQUIRE_CSAPP(dir);
+  const std::string trace = (dir / "amptjp-bal.rep").string();
+  for (const char* seed : {"1", "2"}) {
+    auto once = [&] {
+      const Result r = pprsim("replay " + trace + " --group-size 4 --ppr-every 20 --seed " + seed + " --json -");
+      auto j = nlohmann::json::parse(r.out);
+      j.erase("seconds");
+      return j.dump();
+    };
+    EXPECT_EQ(once(), once()) << "seed " << seed;
+  }
+}
+
+TEST(Cli, BadInputIsOneLineWithFileAndLineAndExitTwo) {
+  const std::string f = temp_file("bad.trace", "pprtrace 1\na 1 10\nz 3\n");
+  const Result r = pprsim("replay " + f);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find(f + ":3:"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+}
+
+TEST(Cli, BadInputLeavesNoJsonBehind) {
+  const std::string f = temp_file("bad2.trace", "pprtrace 1\nf 7\n");
+  const auto out = std::filesystem::temp_directory_path() / "pprsim_cli_out.json";
+  std::filesystem::remove(out);
+  const Result r = pprsim("replay " + f + " --json " + out.string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(pprsim("").status, 2);
+  EXPECT_EQ(pprsim("replay").status, 2);
+  EXPECT_EQ(pprsim("replay " + kSample + " --alloc nosuch").status, 2);
+  EXPECT_EQ(pprsim("replay " + kSample + " --group-size 0").status, 2);
+  EXPECT_EQ(pprsim("replay " + kSample + " --understudy sometimes").status, 2);
+  EXPECT_EQ(pprsim("replay /no/such/file").status, 2);
+}
+
+TEST(Cli, FailedCheckExitsOne) {
+  const std::string f = temp_file("shared.trace", "pprtrace 1\na 1 40\na 2 40\na 3 40\nppr\nf 1\nend\nppr\nf 2\nend\n");
+  const Result r = pprsim("replay " + f + " --alloc shared --group-size 2 --understudy never");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("lost"), std::string::npos) << r.out;
+}
+
+TEST(Cli, SeveralTracesAndAllocatorsPrintOneTable) {
+  const Result r = pprsim("replay " + kSample + " " + kSample + " --alloc all --group-size 2");
+  EXPECT_NE(r.out.find("allocator"), std::string::npos);
+  EXPECT_GE(std::count(r.out.begin(), r.out.end(), '\n'), 5) << r.out;
+}
+
+}  // namespace
+}  // namespace pprsim

@@ -1,0 +1,378 @@
+// dmmalloc: exact expectations of the sequential API, a stateful model-based test of it on
+// both backends, and the PPR hooks (carve, task-local frees, deferred frees, merge).
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+#include <rapidcheck/state.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "alloc/dmmalloc.h"
+#include "alloc/native_memory.h"
+#include "sim/process.h"
+
+namespace pprsim {
+namespace {
+
+using Native = DmMalloc<NativeMemory>;
+
+// Frees every block a test allocated on native memory at the end (the arena is leaked to the
+// OS otherwise; the tests stay small).
+struct NativeHeap {
+  NativeMemory mem;
+  Native dm{&mem};
+};
+
+TEST(DmMalloc, CApiEdgeCases) {
+  NativeHeap h;
+  const Addr z1 = h.dm.malloc(0);
+  const Addr z2 = h.dm.malloc(0);
+  EXPECT_NE(z1, 0u);
+  EXPECT_NE(z1, z2) << "malloc(0) gives distinct pointers";
+  h.dm.free(0);  // no-op
+  const Addr p = h.dm.realloc(0, 100);
+  ASSERT_NE(p, 0u);
+  EXPECT_GE(h.dm.usable_size(p), 100u);
+  EXPECT_EQ(h.dm.realloc(p, 0), 0u) << "realloc(p, 0) frees and returns NULL";
+  EXPECT_EQ(h.dm.calloc(std::uint64_t{1} << 40, std::uint64_t{1} << 40), 0u) << "calloc overflow";
+  EXPECT_EQ(h.dm.malloc(~std::uint64_t{0}), 0u);
+  EXPECT_EQ(h.dm.memalign(48, 10), 0u) << "alignment must be a power of two";
+}
+
+TEST(DmMalloc, SixteenByteAlignmentAndPowerOfTwoClasses) {
+  NativeHeap h;
+  for (std::uint64_t n : {1u, 16u, 17u, 100u, 1000u, 4000u, 70000u, 262000u}) {
+    const Addr p = h.dm.malloc(n);
+    ASSERT_NE(p, 0u);
+    EXPECT_EQ(p % 16, 0u);
+    const std::uint64_t u = h.dm.usable_size(p);
+    EXPECT_GE(u, n);
+    EXPECT_EQ((u + dm::kHeader) & (u + dm::kHeader - 1), 0u) << "blocks are powers of two";
+  }
+}
+
+TEST(DmMalloc, LargeObjectsComeFromSystemMemoryAndGoBack) {
+  NativeHeap h;
+  const std::uint64_t before = h.mem.in_use();
+  const Addr p = h.dm.malloc(1 << 20);
+  ASSERT_NE(p, 0u);
+  EXPECT_GE(h.mem.in_use() - before, std::uint64_t{1} << 20);
+  std::memset(reinterpret_cast<void*>(p), 0xAB, 1 << 20);
+  h.dm.free(p);
+  EXPECT_EQ(h.mem.in_use(), before);
+}
+
+TEST(DmMalloc, FreedBlockIsReusedFirst) {
+  NativeHeap h;
+  const Addr a = h.dm.malloc(40);
+  h.dm.free(a);
+  EXPECT_EQ(h.dm.malloc(40), a);
+}
+
+TEST(DmMalloc, MemalignHonoursLargeAlignments) {
+  NativeHeap h;
+  for (std::uint64_t align : {32u, 64u, 256u, 4096u, 65536u}) {
+    const Addr p = h.dm.memalign(align, 100);
+    ASSERT_NE(p, 0u);
+    EXPECT_EQ(p % align, 0u);
+    EXPECT_GE(h.dm.usable_size(p), 100u);
+    std::memset(reinterpret_cast<void*>(p), 1, 100);
+    const Addr q = h.dm.realloc(p, 5000);
+    ASSERT_NE(q, 0u);
+    EXPECT_EQ(reinterpret_cast<const std::uint8_t*>(q)[99], 1);
+    h.dm.free(q);
+  }
+}
+
+TEST(DmMalloc, SystemMemoryLimitIsAReturnedNullNotACrash) {
+  NativeMemory mem(512 * 1024);
+  Native d(&mem);
+  std::vector<Addr> got;
+  for (int i = 0; i < 100; ++i) {
+    const Addr p = d.malloc(100000);
+    if (p == 0) break;
+    got.push_back(p);
+  }
+  EXPECT_LT(got.size(), 100u);
+  EXPECT_EQ(d.malloc(1 << 20), 0u);
+  for (Addr p : got) d.free(p);
+  EXPECT_NE(d.malloc(100000), 0u) << "freed memory serves again";
+}
+
+// ---- Stateful model-based test of the sequential API. ----
+
+struct Model {
+  struct Obj {
+    std::uint64_t size;
+    std::uint8_t fill;
+  };
+  std::map<int, Obj> objs;
+  int next_id = 0;
+};
+
+template <class Mem>
+struct Sut {
+  Mem* mem;
+  DmMalloc<Mem>* dm;
+  std::map<int, Addr> addr;
+
+  void fill(Addr p, std::uint64_t n, std::uint8_t b) {
+    std::vector<std::uint8_t> buf(n, b);
+    if (n) mem->write(p, buf.data(), n);
+  }
+  bool holds(Addr p, std::uint64_t n, std::uint8_t b) {
+    std::vector<std::uint8_t> buf(n);
+    if (n) mem->read(p, buf.data(), n);
+    return std::all_of(buf.begin(), buf.end(), [&](std::uint8_t x) { return x == b; });
+  }
+  void check_all(const Model& m) {
+    std::vector<std::pair<Addr, std::uint64_t>> ranges;
+    for (const auto& [id, o] : m.objs) {
+      const Addr p = addr.at(id);
+      RC_ASSERT(p % 16 == 0);
+      RC_ASSERT(dm->usable_size(p) >= o.size);
+      RC_ASSERT(holds(p, o.size, o.fill));
+      ranges.emplace_back(p, std::max<std::uint64_t>(o.size, 1));
+    }
+    std::sort(ranges.begin(), ranges.end());
+    for (std::size_t i = 1; i < ranges.size(); ++i) RC_ASSERT(ranges[i - 1].first + ranges[i - 1].second <= ranges[i].first);
+  }
+};
+
+template <class Mem>
+using Cmd = rc::state::Command<Model, Sut<Mem>>;
+
+rc::Gen<std::uint64_t> sizes() {
+  return rc::gen::weightedOneOf<std::uint64_t>({{6, rc::gen::inRange<std::uint64_t>(0, 128)},
+                                                {3, rc::gen::inRange<std::uint64_t>(128, 9000)},
+                                                {1, rc::gen::inRange<std::uint64_t>(9000, 400000)}});
+}
+
+template <class Mem>
+struct Malloc : Cmd<Mem> {
+  std::uint64_t size = *sizes();
+  std::uint8_t fill = *rc::gen::inRange<int>(1, 255);
+  bool is_calloc = *rc::gen::inRange(0, 4) == 0;
+  void apply(Model& m) const override { m.objs[m.next_id++] = {size, is_calloc ? std::uint8_t{0} : fill}; }
+  void run(const Model& m, Sut<Mem>& s) const override {
+    const Addr p = is_calloc ? s.dm->calloc(1, size) : s.dm->malloc(size);
+    RC_ASSERT(p != 0);
+    if (is_calloc) {
+      RC_ASSERT(s.holds(p, size, 0));
+    } else {
+      s.fill(p, size, fill);
+    }
+    s.addr[m.next_id] = p;
+    Model next = m;
+    this->apply(next);
+    s.check_all(next);
+  }
+  void show(std::ostream& os) const override { os << (is_calloc ? "calloc(" : "malloc(") << size << ")"; }
+};
+
+template <class Mem>
+struct Free : Cmd<Mem> {
+  int pick = *rc::gen::inRange(0, 1 << 20);
+  int id(const Model& m) const {
+    auto it = m.objs.begin();
+    std::advance(it, pick % m.objs.size());
+    return it->first;
+  }
+  void checkPreconditions(const Model& m) const override { RC_PRE(!m.objs.empty()); }
+  void apply(Model& m) const override { m.objs.erase(id(m)); }
+  void run(const Model& m, Sut<Mem>& s) const override {
+    const int i = id(m);
+    s.dm->free(s.addr.at(i));
+    s.addr.erase(i);
+    Model next = m;
+    this->apply(next);
+    s.check_all(next);
+  }
+  void show(std::ostream& os) const override { os << "free(#" << pick << ")"; }
+};
+
+template <class Mem>
+struct Realloc : Cmd<Mem> {
+  int pick = *rc::gen::inRange(0, 1 << 20);
+  std::uint64_t size = *sizes();
+  std::uint8_t fill = *rc::gen::inRange<int>(1, 255);
+  int id(const Model& m) const {
+    auto it = m.objs.begin();
+    std::advance(it, pick % m.objs.size());
+    return it->first;
+  }
+  void checkPreconditions(const Model& m) const override { RC_PRE(!m.objs.empty()); }
+  void apply(Model& m) const override {
+    auto& o = m.objs[id(m)];
+    o.size = std::max<std::uint64_t>(size, 1);
+    o.fill = fill;
+  }
+  void run(const Model& m, Sut<Mem>& s) const override {
+    const int i = id(m);
+    const auto& o = m.objs.at(i);
+    const std::uint64_t n = std::max<std::uint64_t>(size, 1);
+    const Addr q = s.dm->realloc(s.addr.at(i), n);
+    RC_ASSERT(q != 0);
+    RC_ASSERT(s.holds(q, std::min(o.size, n), o.fill));  // contents survive the move
+    s.fill(q, n, fill);
+    s.addr[i] = q;
+    Model next = m;
+    this->apply(next);
+    s.check_all(next);
+  }
+  void show(std::ostream& os) const override { os << "realloc(#" << pick << ", " << size << ")"; }
+};
+
+template <class Mem>
+struct Memalign : Cmd<Mem> {
+  std::uint64_t align = std::uint64_t{1} << *rc::gen::inRange(0, 14);
+  std::uint64_t size = *sizes();
+  std::uint8_t fill = *rc::gen::inRange<int>(1, 255);
+  void apply(Model& m) const override { m.objs[m.next_id++] = {size, fill}; }
+  void run(const Model& m, Sut<Mem>& s) const override {
+    const Addr p = s.dm->memalign(align, size);
+    RC_ASSERT(p != 0);
+    RC_ASSERT(p % align == 0);
+    s.fill(p, size, fill);
+    s.addr[m.next_id] = p;
+    Model next = m;
+    this->apply(next);
+    s.check_all(next);
+  }
+  void show(std::ostream& os) const override { os << "memalign(" << align << ", " << size << ")"; }
+};
+
+template <class Mem>
+void run_stateful(Mem& mem) {
+  DmMalloc<Mem> dm(&mem);
+  Sut<Mem> sut{&mem, &dm, {}};
+  rc::state::check(Model{}, sut, rc::state::gen::execOneOfWithArgs<Malloc<Mem>, Free<Mem>, Realloc<Mem>, Memalign<Mem>>());
+}
+
+RC_GTEST_PROP(DmMalloc, SequentialApiMatchesModelOnNativeMemory, ()) {
+  NativeMemory mem;
+  run_stateful(mem);
+}
+
+RC_GTEST_PROP(DmMalloc, SequentialApiMatchesModelOnSimulatedMemory, ()) {
+  Process p(std::uint64_t{1} << 32);
+  run_stateful(p.mem);
+}
+
+// ---- PPR hooks on simulated memory. ----
+
+struct Group {
+  Process parent{std::uint64_t{1} << 30};
+  DmMalloc<SimMemory> dm{&parent.mem};
+};
+
+TEST(DmMallocHooks, CarveGivesDisjointPartitionsAndTasksStayInside) {
+  Group g;
+  for (int i = 0; i < 20; ++i) g.dm.free(g.dm.malloc(40));  // teach it that class 1 is used
+  ASSERT_TRUE(g.dm.group_init(3));
+  EXPECT_GT(g.dm.reserved_bytes(), 0u);
+  std::vector<std::unique_ptr<Process>> kids;
+  std::vector<DmMalloc<SimMemory>> copies;
+  std::vector<std::vector<Addr>> got(3);
+  for (int k = 0; k < 3; ++k) {
+    kids.push_back(g.parent.fork());
+    copies.push_back(g.dm);
+  }
+  for (int k = 0; k < 3; ++k) {
+    copies[k].bind(&kids[k]->mem);
+    copies[k].task_init(k);
+    for (int i = 0; i < 2; ++i) {
+      const Addr p = copies[k].malloc(40);
+      ASSERT_NE(p, 0u);
+      got[k].push_back(p);
+    }
+    EXPECT_FALSE(copies[k].gave_up());
+  }
+  std::vector<Addr> all;
+  for (auto& v : got) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "no block handed to two tasks";
+}
+
+TEST(DmMallocHooks, TaskGivesUpInsteadOfTouchingSharedState) {
+  Group g;
+  ASSERT_TRUE(g.dm.group_init(2));
+  auto kid = g.parent.fork();
+  DmMalloc<SimMemory> t = g.dm;
+  t.bind(&kid->mem);
+  t.task_init(0);
+  kid->start_tracking();
+  EXPECT_EQ(t.malloc(1 << 20), 0u) << "large object in a task";
+  EXPECT_TRUE(t.gave_up());
+  EXPECT_TRUE(kid->log->pages().empty()) << "the rescue touched no memory";
+  EXPECT_EQ(kid->sys.regions().size(), g.parent.sys.regions().size()) << "nor system memory";
+}
+
+TEST(DmMallocHooks, MergeReturnsPartitionsLocalAndDeferredFrees) {
+  Group g;
+  const Addr old = g.dm.malloc(100);  // allocated before the group: global
+  for (int i = 0; i < 8; ++i) g.dm.free(g.dm.malloc(100));
+  ASSERT_TRUE(g.dm.group_init(2));
+  auto k0 = g.parent.fork();
+  auto k1 = g.parent.fork();
+  DmMalloc<SimMemory> t0 = g.dm, t1 = g.dm;
+  t0.bind(&k0->mem);
+  t1.bind(&k1->mem);
+  t0.task_init(0);
+  t1.task_init(1);
+  k0->start_tracking();
+  const Addr local = t0.malloc(100);
+  t0.free(local);   // local: straight back into its partition
+  t0.free(old);     // global: deferred, no write
+  const AccessLog::PageLog* pl = k0->log->page((old - 16) / kPageSize);
+  ASSERT_NE(pl, nullptr);
+  for (int b = 0; b < 16; ++b) EXPECT_EQ(pl->write_line[(old - 16) % kPageSize + b], 0u) << "deferred free wrote the header";
+  const Addr kept = t1.malloc(100);
+  ASSERT_NE(kept, 0u);
+  // Commit task 0 only: task 1 aborted, its partition must come back as carved.
+  DmMalloc<SimMemory> survivor = t0;
+  survivor.bind(&g.parent.mem);  // memory: task 0's writes are the only ones (none to copy here)
+  std::vector<const DmMalloc<SimMemory>*> tasks{&t0, &t1};
+  survivor.merge(tasks, 1);
+  std::map<Addr, int> free_blocks;
+  survivor.walk_free(1 << 20, [&](const FreeEntry& f) { ++free_blocks[f.block]; });
+  EXPECT_EQ(free_blocks.count(old - 16), 1u) << "deferred free applied";
+  EXPECT_EQ(free_blocks.count(kept - 16), 1u) << "aborted task's partition returned";
+  for (const auto& [b, n] : free_blocks) EXPECT_EQ(n, 1) << "block " << b << " on the lists twice";
+  // Every free block of the heap is on a list, and nothing else is.
+  std::uint64_t free_in_walk = 0;
+  for (const auto& [base, size] : g.parent.sys.regions()) {
+    survivor.walk_region(base, size, [&](const BlockInfo& b) {
+      if (b.kind == BlockInfo::Kind::Free) {
+        ++free_in_walk;
+        EXPECT_EQ(free_blocks.count(b.start), 1u);
+      }
+      EXPECT_NE(b.kind, BlockInfo::Kind::Corrupt);
+    });
+  }
+  EXPECT_EQ(free_in_walk, free_blocks.size());
+}
+
+TEST(DmMallocHooks, LearnGrowsTheCarveAfterARescue) {
+  Group g;
+  g.dm.free(g.dm.malloc(3000));
+  ASSERT_TRUE(g.dm.group_init(1));
+  const std::uint64_t first = g.dm.reserved_bytes();
+  auto kid = g.parent.fork();
+  DmMalloc<SimMemory> t = g.dm;
+  t.bind(&kid->mem);
+  t.task_init(0);
+  while (t.malloc(3000) != 0) {
+  }
+  ASSERT_TRUE(t.gave_up());
+  g.dm.understudy_init();
+  std::vector<const DmMalloc<SimMemory>*> tasks{&t};
+  g.dm.learn(tasks);
+  ASSERT_TRUE(g.dm.group_init(1));
+  EXPECT_GT(g.dm.reserved_bytes(), first);
+}
+
+}  // namespace
+}  // namespace pprsim

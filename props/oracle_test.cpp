@@ -1,0 +1,111 @@
+// The oracle must catch a corrupted heap: an overwritten live object, a leaked block, a block
+// handed out twice, a free block lost from the lists, a broken block header.
+#include <gtest/gtest.h>
+
+#include "sim/content_model.h"
+#include "sim/executor.h"
+#include "sim/oracle.h"
+#include "sim/sim_allocator.h"
+
+namespace pprsim {
+namespace {
+
+class OracleTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override { p.alloc = make_allocator(GetParam(), p.mem); }
+
+  void run(Event e) {
+    e.line = ++line;
+    if (e.id >= 0) ensure_handle(p, e.id);
+    ASSERT_EQ(execute(p, e).status, StepStatus::Done);
+    model.apply(e);
+  }
+  void heap_with_objects() {
+    for (int i = 0; i < 10; ++i) run(Event{.op = Op::Malloc, .id = i, .size = 24u + 100u * i});
+    run(Event{.op = Op::Free, .id = 3});
+    run(Event{.op = Op::Calloc, .id = 20, .size = 8, .count = 5});
+    run(Event{.op = Op::Write, .id = 5, .size = 10, .offset = 7});
+  }
+  Addr addr_of(std::int64_t id) { return p.objects.find(id)->addr; }
+
+  Process p{std::uint64_t{1} << 30};
+  ContentModel model;
+  std::uint32_t line = 1;
+};
+
+TEST_P(OracleTest, CleanHeapPasses) {
+  heap_with_objects();
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_TRUE(c.ok()) << (c.problems.empty() ? "" : c.problems.front());
+  EXPECT_EQ(c.live_objects, 10u);
+}
+
+TEST_P(OracleTest, OverwrittenLiveObjectIsAContentMismatch) {
+  heap_with_objects();
+  const std::uint8_t junk = 0;
+  p.space.write(addr_of(6) + 17, &junk, 1);
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_EQ(c.content_mismatches, 1u);
+  ASSERT_FALSE(c.problems.empty());
+  EXPECT_NE(c.problems.front().find("object 6"), std::string::npos) << c.problems.front();
+  EXPECT_NE(c.problems.front().find("byte 17"), std::string::npos) << c.problems.front();
+}
+
+TEST_P(OracleTest, LeakedBlockIsLost) {
+  heap_with_objects();
+  ASSERT_NE(p.alloc->malloc(64), 0u);  // allocated, but no object of the program holds it
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_EQ(c.lost_blocks, 1u);
+  EXPECT_EQ(c.double_allocations, 0u);
+}
+
+TEST_P(OracleTest, BlockHandedOutTwiceIsADoubleAllocation) {
+  heap_with_objects();
+  // The allocator forgets that object 4 is live: its block goes back on a free list and
+  // the next request of that size gets it again.
+  const Addr a = addr_of(4);
+  p.alloc->free(a);
+  EXPECT_GE(check_heap(p, model).double_allocations, 1u) << "a live object in a free block";
+  run(Event{.op = Op::Malloc, .id = 30, .size = 424});
+  EXPECT_EQ(addr_of(30), a);
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_GE(c.double_allocations, 1u);
+  EXPECT_GE(c.content_mismatches, 1u) << "object 4 was overwritten by object 30's fill";
+}
+
+TEST_P(OracleTest, CorruptHeaderLosesTheRestOfTheRegion) {
+  heap_with_objects();
+  const std::uint64_t garbage = 0x4242424242424242ull;
+  p.space.write(addr_of(7) - 16, &garbage, 8);
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_GE(c.lost_blocks, 1u);
+  EXPECT_GT(c.lost_bytes, 0u);
+}
+
+TEST_P(OracleTest, ObjectTableAndModelMustAgree) {
+  heap_with_objects();
+  model.apply(Event{.op = Op::Malloc, .id = 99, .size = 8, .line = 500});
+  EXPECT_GE(check_heap(p, model).content_mismatches, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Allocators, OracleTest, ::testing::Values("dmmalloc", "shared"));
+
+TEST(OracleDmMalloc, FreeBlockMissingFromTheListsIsLost) {
+  Process p{std::uint64_t{1} << 30};
+  p.alloc = make_allocator("dmmalloc", p.mem);
+  ContentModel model;
+  const Addr a = p.alloc->malloc(100);
+  const Addr b = p.alloc->malloc(100);
+  p.alloc->free(a);
+  p.alloc->free(b);
+  // b is the list head and links to a: cut the link, and a is off every list.
+  p.space.store64(b - 16 + 8, 0);
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_GE(c.lost_blocks, 1u);
+  bool named = false;
+  for (const auto& s : c.problems) named = named || s.find("on no free list") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
+}  // namespace
+}  // namespace pprsim

@@ -1,0 +1,197 @@
+// The replay's commit paths, each checked by the oracle: clean commit, read-after-write abort,
+// rescue in MAIN, rescue in a later task, understudy win; the exact true-dependence report;
+// determinism; and every CS:APP trace sequentially and in groups.
+#include <gtest/gtest.h>
+
+#include "props/test_support.h"
+#include "sim/replay.h"
+
+namespace pprsim {
+namespace {
+
+using test::config;
+using test::replay_text;
+
+constexpr const char* kIndependent = R"(pprtrace 1
+a 1 64
+ppr
+a 10 100
+w 10 0 8
+end
+ppr
+a 20 100
+w 1 0 8
+end
+)";
+
+TEST(ReplayCommit, IndependentTasksCommitCleanly) {
+  const RunStats s = replay_text(kIndependent, config("dmmalloc", 2, 0, 1, UnderstudyMode::Never));
+  EXPECT_TRUE(s.verified) << s.failure;
+  EXPECT_EQ(s.groups, 1u);
+  EXPECT_EQ(s.committed, 2u);
+  EXPECT_EQ(s.aborted, 0u);
+  EXPECT_EQ(s.rescues, 0u);
+  EXPECT_EQ(s.allocator_induced + s.true_dependence, 0u);
+  EXPECT_EQ(s.final_live_objects, 3u);
+  EXPECT_GE(s.heap_checks, 2u);
+}
+
+constexpr const char* kTrueDependence = R"(pprtrace 1
+a 1 64
+ppr
+w 1 0 8
+end
+ppr
+u 1 0 8
+end
+)";
+
+TEST(ReplayCommit, ReadAfterWriteAbortsTheLaterTaskAndNamesTheDependence) {
+  for (UnderstudyMode u : {UnderstudyMode::Never, UnderstudyMode::Auto, UnderstudyMode::Always}) {
+    const RunStats s = replay_text(kTrueDependence, config("dmmalloc", 2, 0, 1, u));
+    EXPECT_TRUE(s.verified) << s.failure;
+    ASSERT_EQ(s.true_dependence, 1u);
+    EXPECT_EQ(s.allocator_induced, 0u);
+    ASSERT_EQ(s.conflicts.size(), 1u);
+    const Conflict& c = s.conflicts.front();
+    EXPECT_EQ(c.group, 0);
+    EXPECT_EQ(c.first_task, 0);
+    EXPECT_EQ(c.second_task, 1);
+    EXPECT_EQ(c.kind, Conflict::Kind::Raw);
+    EXPECT_EQ(c.cls, Conflict::Class::TrueDependence);
+    EXPECT_EQ(c.len, 8u);
+    EXPECT_NE(c.what.find("object 1"), std::string::npos) << c.what;
+    EXPECT_EQ(c.first_line, 4u);
+    EXPECT_EQ(c.second_line, 7u);
+    if (u == UnderstudyMode::Never) {
+      EXPECT_EQ(s.committed, 1u);
+      EXPECT_EQ(s.aborted, 1u);
+      EXPECT_EQ(s.reexecuted_instances, 1u);
+    }
+  }
+}
+
+TEST(ReplayCommit, HandleWrittenByAnEarlierTaskIsATrueDependence) {
+  const RunStats s = replay_text(R"(pprtrace 1
+a 9 16
+ppr
+a 5 16
+end
+ppr
+f 5
+end
+)", config("dmmalloc", 2, 0, 1, UnderstudyMode::Never));
+  EXPECT_TRUE(s.verified) << s.failure;
+  ASSERT_EQ(s.conflicts.size(), 1u);
+  EXPECT_NE(s.conflicts[0].what.find("handle slot of object 5"), std::string::npos);
+  EXPECT_EQ(s.final_live_objects, 1u);
+}
+
+constexpr const char* kMainRescue = R"(pprtrace 1
+a 1 64
+ppr
+a 10 1000000
+end
+ppr
+a 20 100
+end
+)";
+
+TEST(ReplayCommit, RescueInMainHandsTheGroupToTheUnderstudy) {
+  const RunStats s = replay_text(kMainRescue, config("dmmalloc", 2, 0, 1, UnderstudyMode::Auto));
+  EXPECT_TRUE(s.verified) << s.failure;
+  EXPECT_EQ(s.rescues, 1u);
+  EXPECT_EQ(s.understudy_wins, 1u);
+  EXPECT_EQ(s.committed, 0u);
+  EXPECT_EQ(s.final_live_objects, 3u);
+}
+
+TEST(ReplayCommit, RescueInMainWithoutUnderstudyReRunsTheGroup) {
+  const RunStats s = replay_text(kMainRescue, config("dmmalloc", 2, 0, 1, UnderstudyMode::Never));
+  EXPECT_TRUE(s.verified) << s.failure;
+  EXPECT_EQ(s.rescues, 1u);
+  EXPECT_EQ(s.understudy_wins, 0u);
+  EXPECT_EQ(s.committed, 0u);
+  EXPECT_EQ(s.reexecuted_instances, 2u);
+}
+
+TEST(ReplayCommit, RescueInALaterTaskCutsTheGroupThere) {
+  const RunStats s = replay_text(R"(pprtrace 1
+a 1 64
+ppr
+a 10 100
+end
+ppr
+a 20 1000000
+end
+ppr
+a 30 100
+end
+)", config("dmmalloc", 3, 0, 1, UnderstudyMode::Never));
+  EXPECT_TRUE(s.verified) << s.failure;
+  EXPECT_EQ(s.rescues, 1u);
+  EXPECT_EQ(s.committed, 1u);
+  EXPECT_EQ(s.aborted, 2u);
+  EXPECT_EQ(s.reexecuted_instances, 2u);
+  EXPECT_EQ(s.final_live_objects, 4u);
+}
+
+TEST(ReplayCommit, UnderstudyWinReplacesSpeculation) {
+  const RunStats s = replay_text(kIndependent, config("dmmalloc", 2, 0, 1, UnderstudyMode::Always));
+  EXPECT_TRUE(s.verified) << s.failure;
+  EXPECT_EQ(s.understudy_wins, 1u);
+  EXPECT_EQ(s.committed, 0u);
+  EXPECT_EQ(s.final_live_objects, 3u);
+}
+
+TEST(ReplayErrors, GroupSizeOutOfRangeIsRejected) {
+  EXPECT_THROW(replay_text(kIndependent, config("dmmalloc", 0)), std::invalid_argument);
+  EXPECT_THROW(replay_text(kIndependent, config("nosuch", 1)), std::invalid_argument);
+}
+
+TEST(ReplayShared, TheControlAllocatorLosesBlocksAtCommit) {
+  // Both tasks free a block of the same class from before the group: each links its own block
+  // in front of the same list head, and only the last committed task's list head survives.
+  const RunStats s = replay_text(R"(pprtrace 1
+a 1 40
+a 2 40
+a 3 40
+ppr
+f 1
+end
+ppr
+f 2
+end
+)", config("shared", 2, 0, 1, UnderstudyMode::Never));
+  EXPECT_FALSE(s.verified);
+  EXPECT_GE(s.lost_blocks, 1u);
+}
+
+// ---- The CS:APP traces. ----
+
+class CsApp : public ::testing::TestWithParam<int> {};
+
+TEST_P(CsApp, EveryTraceVerifies) {
+  PPRSIM_REQUIRE_CSAPP(dir);
+  const int g = GetParam();
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() == ".rep") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_FALSE(files.empty());
+  for (const auto& f : files) {
+    auto reader = open_trace(f.string());
+    const std::uint64_t announced = reader->announced_operations();
+    const RunStats s = replay(*reader, config("dmmalloc", g, g == 1 ? 0 : 50, 7));
+    EXPECT_TRUE(s.verified) << f << ": " << s.failure << (s.problems.empty() ? "" : " " + s.problems.front());
+    EXPECT_EQ(s.events, announced) << f;
+    EXPECT_EQ(s.allocator_induced, 0u) << f;
+    EXPECT_EQ(s.lost_blocks + s.double_allocations + s.content_mismatches, 0u) << f;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(GroupSizes, CsApp, ::testing::Values(1, 4));
+
+}  // namespace
+}  // namespace pprsim
