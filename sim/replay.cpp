@@ -48,12 +48,16 @@ struct Runner {
 class Replayer {
  public:
   Replayer(const TraceReader& reader, const ReplayConfig& cfg)
-      : cfg_(cfg), sched_(Prng::derive(cfg.seed, "scheduler")) {
+      : cfg_(cfg), sched_(Prng::derive(cfg.seed, "scheduler")), faults_(Prng::derive(cfg.seed, "faults")) {
     if (cfg.group_size < 1 || cfg.group_size > 64) {
       throw std::invalid_argument(fmt::format("group size {} is outside 1..64", cfg.group_size));
     }
     main_ = std::make_unique<Process>(cfg.memory_limit);
     main_->alloc = make_allocator(cfg.allocator, main_->mem);
+    if (cfg.faults.oom != 0) {
+      // Requests made for a group (the carve, growth inside a task) may be refused.
+      main_->sys.set_refuse([this](std::uint64_t) { return for_group_ && inject(cfg_.faults.oom); });
+    }
     st_.trace = reader.name();
     st_.format = std::string(format_name(reader.format()));
     st_.allocator = cfg.allocator;
@@ -61,6 +65,7 @@ class Replayer {
     st_.ppr_every = cfg.ppr_every;
     st_.seed = cfg.seed;
     st_.understudy = std::string(understudy_name(cfg.understudy));
+    st_.faults = cfg.faults.to_string();
   }
 
   RunStats run(TraceReader& reader) {
@@ -75,6 +80,7 @@ class Replayer {
     }
     st_.final_live_objects = main_->objects.size();
     for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;
+    st_.refused_requests = main_->sys.refusals();
     st_.verified = st_.failure.empty() && st_.allocator_induced == 0 && st_.lost_blocks == 0 &&
                    st_.double_allocations == 0 && st_.content_mismatches == 0;
     st_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -168,18 +174,39 @@ class Replayer {
 
   void run_group(const std::vector<Instance>& instances) {
     const int n = static_cast<int>(instances.size());
-    const int gi = static_cast<int>(st_.groups++);
     for (const Instance& in : instances) {
       for (const Event& e : in) {
         if (e.id >= 0) ensure_handle(*main_, e.id);
       }
     }
-    if (!main_->alloc->group_init(n)) {
+    if (inject(cfg_.faults.fork_fail)) {
+      // No fork, no speculation: the group's instances run serially.
+      ++st_.groups;
+      ++st_.fork_failures;
       ++st_.serial_groups;
       run_serially(instances, 0);
       finish_group(instances);
       return;
     }
+    for_group_ = true;
+    const bool carved = main_->alloc->group_init(n);
+    for_group_ = false;
+    if (!carved) {
+      // System memory refused the carve: fall back to smaller groups, then to serial execution.
+      if (n > 1) {
+        ++st_.split_groups;
+        const auto half = instances.begin() + (n + 1) / 2;
+        run_group(std::vector<Instance>(instances.begin(), half));
+        run_group(std::vector<Instance>(half, instances.end()));
+        return;
+      }
+      ++st_.groups;
+      ++st_.serial_groups;
+      run_serially(instances, 0);
+      finish_group(instances);
+      return;
+    }
+    const int gi = static_cast<int>(st_.groups++);
     st_.reserved_bytes += main_->alloc->reserved_bytes();
 
     std::vector<Runner> tasks(static_cast<std::size_t>(n));
@@ -258,7 +285,9 @@ class Replayer {
   // Runs the group's processes in a seed-chosen interleaving, one event at a time.
   // Returns true when the understudy's result is the one that survives.
   bool race(std::vector<Runner>& tasks, Runner* und) {
-    if (cfg_.understudy == UnderstudyMode::Always) {
+    const bool forced = und != nullptr && inject(cfg_.faults.understudy_win);
+    if (forced) ++st_.forced_understudy_wins;
+    if (cfg_.understudy == UnderstudyMode::Always || forced) {
       // The understudy wins by decree (the tasks still run afterwards, for the report).
       run_to_end(*und, false);
       return true;
@@ -315,15 +344,23 @@ class Replayer {
       r.state = Runner::State::Finished;
       return;
     }
+    if (in_task && inject(cfg_.faults.task_abort)) {
+      ++st_.injected_aborts;
+      r.state = Runner::State::GaveUp;
+      return;
+    }
     const Event& e = *r.events[r.next++];
     StepOutcome out;
+    for_group_ = in_task;
     try {
       out = execute(*r.proc, e);
     } catch (const MemoryFault& f) {
+      for_group_ = false;
       if (!in_task) throw;
       r.state = Runner::State::Crashed;
       return;
     }
+    for_group_ = false;
     switch (out.status) {
       case StepStatus::Done:
         if (in_task && (e.op == Op::Malloc || e.op == Op::Calloc || e.op == Op::Memalign || e.op == Op::Realloc)) {
@@ -428,8 +465,13 @@ class Replayer {
     main_->objects.apply(t.objects);
   }
 
+  // Draws one injected fault with probability ppm / 10^6 (no draw when the plan has none).
+  bool inject(std::uint32_t ppm) { return ppm != 0 && faults_.chance(ppm, FaultPlan::kOne); }
+
   const ReplayConfig& cfg_;
   Prng sched_;
+  Prng faults_;
+  bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
   std::unique_ptr<Process> main_;
   ContentModel model_;
   RunStats st_;

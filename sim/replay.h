@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/conflicts.h"
+#include "sim/faults.h"
 #include "traces/trace_reader.h"
 
 namespace pprsim {
@@ -24,6 +25,7 @@ struct ReplayConfig {
   std::uint64_t memory_limit = std::uint64_t{16} << 30;  // simulated system memory
   std::uint64_t check_every = 1000;  // sequential events between heap checks
   std::size_t max_conflict_details = 1000;
+  FaultPlan faults;
 };
 
 struct RunStats {
@@ -34,6 +36,7 @@ struct RunStats {
   std::uint64_t ppr_every = 0;
   std::uint64_t seed = 0;
   std::string understudy;
+  std::string faults;
 
   std::uint64_t events = 0;
   std::uint64_t groups = 0;
@@ -42,7 +45,12 @@ struct RunStats {
   std::uint64_t understudy_wins = 0;
   std::uint64_t rescues = 0;          // tasks that gave up speculation (allocator rescue)
   std::uint64_t task_crashes = 0;     // tasks that faulted on a corrupted heap
-  std::uint64_t serial_groups = 0;    // groups run serially (carve refused)
+  std::uint64_t serial_groups = 0;    // groups run serially (fork failed, carve refused)
+  std::uint64_t split_groups = 0;     // groups halved because the carve was refused
+  std::uint64_t fork_failures = 0;    // injected
+  std::uint64_t injected_aborts = 0;  // tasks made to give up
+  std::uint64_t refused_requests = 0; // system-memory requests refused (limit or injected)
+  std::uint64_t forced_understudy_wins = 0;
   std::uint64_t reexecuted_instances = 0;
   std::uint64_t reserved_bytes = 0;
   std::uint64_t task_allocated_bytes = 0;

@@ -10,7 +10,7 @@
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "tools/output_file.h"
-#include "tools/run_json.h"
+#include "sim/run_json.h"
 
 namespace pprsim {
 
@@ -47,6 +47,7 @@ struct ReplayOptions {
   std::uint64_t seed = 1;
   std::string json;
   std::string understudy = "auto";
+  std::string faults;
 };
 
 int run_replay(const ReplayOptions& opt) {
@@ -55,6 +56,13 @@ int run_replay(const ReplayOptions& opt) {
     allocs = split_allocators(opt.alloc);
   } catch (const CLI::ValidationError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  }
+  FaultPlan faults;
+  try {
+    faults = FaultPlan::parse(opt.faults);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "pprsim: --faults: {}\n", e.what());
     return 2;
   }
   std::vector<RunStats> runs;
@@ -67,6 +75,7 @@ int run_replay(const ReplayOptions& opt) {
         cfg.ppr_every = opt.ppr_every;
         cfg.seed = opt.seed;
         cfg.understudy = parse_understudy(opt.understudy);
+        cfg.faults = faults;
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
       }
@@ -126,6 +135,8 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
+  cmd->add_option("--faults", opt->faults,
+                  "Inject faults: KIND=PROBABILITY,... with kinds task-abort, oom, fork-fail, understudy-win");
   return {cmd, [opt] { return run_replay(*opt); }};
 }
 

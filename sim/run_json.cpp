@@ -1,4 +1,4 @@
-#include "tools/run_json.h"
+#include "sim/run_json.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -14,6 +14,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["ppr_every"] = s.ppr_every;
   j["seed"] = s.seed;
   j["understudy"] = s.understudy;
+  j["faults"] = s.faults;
   j["events"] = s.events;
   j["groups"] = s.groups;
   j["committed"] = s.committed;
@@ -22,6 +23,11 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["rescues"] = s.rescues;
   j["task_crashes"] = s.task_crashes;
   j["serial_groups"] = s.serial_groups;
+  j["split_groups"] = s.split_groups;
+  j["fork_failures"] = s.fork_failures;
+  j["injected_aborts"] = s.injected_aborts;
+  j["refused_requests"] = s.refused_requests;
+  j["forced_understudy_wins"] = s.forced_understudy_wins;
   j["reexecuted_instances"] = s.reexecuted_instances;
   j["reserved_bytes"] = s.reserved_bytes;
   j["task_allocated_bytes"] = s.task_allocated_bytes;
@@ -60,6 +66,11 @@ void print_summary(std::ostream& out, const RunStats& s) {
              s.seed);
   fmt::print(out, "  {} events, {} groups: {} tasks committed, {} aborted, {} understudy wins, {} rescues\n",
              s.events, s.groups, s.committed, s.aborted, s.understudy_wins, s.rescues);
+  if (!s.faults.empty()) {
+    fmt::print(out, "  faults {}: {} fork failures, {} tasks aborted, {} requests refused, {} forced understudy wins, {} groups split\n",
+               s.faults, s.fork_failures, s.injected_aborts, s.refused_requests, s.forced_understudy_wins,
+               s.split_groups);
+  }
   if (s.groups > 0) {
     fmt::print(out, "  carve reserved {} bytes, tasks allocated {} bytes\n", s.reserved_bytes, s.task_allocated_bytes);
   }
