@@ -25,6 +25,7 @@
 
 #include "alloc/census.h"
 #include "alloc/memory.h"
+#include "alloc/mutants.h"
 
 namespace pprsim {
 
@@ -65,6 +66,8 @@ class DmMalloc {
     // false: the "shared" control allocator: the same size-class core, unaware of PPRs, whose
     // group hooks do nothing, so tasks pop the same free-list heads.
     bool ppr_aware = true;
+    // A seeded bug for the self-test (alloc/mutants.h); None in every real use.
+    Mutant mutant = Mutant::None;
   };
 
   explicit DmMalloc(Mem* mem, Config cfg = {}) : mem_(mem), cfg_(cfg) {}
@@ -82,6 +85,7 @@ class DmMalloc {
     Addr b = 0;
     if (mode_ == Mode::Task) {
       b = pop_or_split(mine_, c);
+      if (b == 0 && cfg_.mutant == Mutant::SplitFromShared) b = pop_or_split(global_, c);
       if (b == 0) return rescue(c);
       taken_[static_cast<std::size_t>(c)]++;
       task_bytes_ += dm::class_size(c);
@@ -111,7 +115,9 @@ class DmMalloc {
     if (align == 0 || (align & (align - 1)) != 0) return 0;
     if (align <= dm::kHeader) return malloc(n);
     if (n > dm::kMaxRequest || align > dm::kMaxRequest) return 0;
-    const Addr p = malloc(n + align - dm::kHeader);
+    // The aligned address may lie up to align - 16 bytes into the payload; one byte more keeps
+    // even a zero-byte object inside its block.
+    const Addr p = malloc(std::max<std::uint64_t>(n, 1) + align - dm::kHeader);
     if (p == 0) return 0;
     const Addr q = round_up(p, align);
     if (q == p) return p;
@@ -130,7 +136,7 @@ class DmMalloc {
     if (n <= old) return p;
     const Addr q = malloc(n);
     if (q == 0) return 0;
-    mem_->copy(q, p, std::min(old, n));
+    mem_->copy(q, p, std::min(old, n) - (cfg_.mutant == Mutant::ReallocShortCopy ? 1 : 0));
     free(p);
     return q;
   }
@@ -145,7 +151,8 @@ class DmMalloc {
     const std::uint64_t w0 = mem_->load64(b);
     if (mode_ == Mode::Task) {
       // O(1) ownership: only blocks carrying this task's tag were allocated here.
-      if ((w0 & dm::kLarge) == 0 && mem_->load64(b + 8) == tag()) {
+      if ((w0 & dm::kLarge) == 0 &&
+          (mem_->load64(b + 8) == tag() || cfg_.mutant == Mutant::EagerGlobalFree)) {
         push(mine_, static_cast<int>(class_index(w0)), b);
       } else {
         deferred_.push_back(b);
@@ -161,7 +168,7 @@ class DmMalloc {
     if (b == 0) return 0;
     const std::uint64_t w0 = mem_->load64(b);
     const std::uint64_t end = b + block_size(b, w0);
-    return end - p;
+    return end - p + (cfg_.mutant == Mutant::UsableTooLarge ? 16 : 0);
   }
 
   // ---- PPR hooks (DESIGN.md section 1 and 2). ----
@@ -186,7 +193,12 @@ class DmMalloc {
     carve_.assign(static_cast<std::size_t>(g), Lists{});
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) {
+        const List before = global_[ci(c)];
         part[ci(c)] = take_segment(global_[ci(c)], quota(c));
+        if (cfg_.mutant == Mutant::CarveKeepsShared && part[ci(c)].count > 0) {
+          mem_->store64(part[ci(c)].tail + 8, global_[ci(c)].head);
+          global_[ci(c)] = before;
+        }
         reserved_ += part[ci(c)].count * dm::class_size(c);
       }
     }
@@ -199,7 +211,7 @@ class DmMalloc {
     if (!cfg_.ppr_aware) return;
     mode_ = Mode::Task;
     task_ = k;
-    mine_ = carve_[static_cast<std::size_t>(k)];
+    mine_ = carve_[static_cast<std::size_t>(cfg_.mutant == Mutant::CarveOverlap ? 0 : k)];
     deferred_.clear();
     taken_ = {};
     task_bytes_ = 0;
@@ -213,6 +225,7 @@ class DmMalloc {
     if (!cfg_.ppr_aware) return;
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], part[ci(c)]);
+      if (cfg_.mutant == Mutant::UnderstudyOwnPart) break;
     }
     reset_group_state();
   }
@@ -224,10 +237,14 @@ class DmMalloc {
   void merge(std::span<const DmMalloc* const> tasks, std::size_t committed) {
     if (!cfg_.ppr_aware) return;
     for (std::size_t k = 0; k < carve_.size(); ++k) {
+      if (k < committed && cfg_.mutant == Mutant::MergeDropsUnused) continue;
       const Lists& rest = k < committed ? tasks[k]->mine_ : carve_[k];
       for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], rest[ci(c)]);
+      if (k < committed && cfg_.mutant == Mutant::MergeDuplicates) {
+        for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], carve_[k][ci(c)]);
+      }
     }
-    for (std::size_t k = 0; k < committed; ++k) {
+    for (std::size_t k = 0; k < committed && cfg_.mutant != Mutant::MergeDropsDeferred; ++k) {
       for (const Addr b : tasks[k]->deferred_) release(b, mem_->load64(b));
     }
     reset_group_state();
@@ -443,7 +460,7 @@ class DmMalloc {
   }
 
   Addr large_alloc(std::uint64_t n) {
-    if (mode_ == Mode::Task) return rescue(dm::kClasses);
+    if (mode_ == Mode::Task && cfg_.mutant != Mutant::RescueTouchesShared) return rescue(dm::kClasses);
     const std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
     const Addr r = mem_->sys_alloc(size);
     if (r == 0) return 0;

@@ -86,6 +86,17 @@ TEST(DmMalloc, MemalignHonoursLargeAlignments) {
   }
 }
 
+TEST(DmMalloc, ZeroByteAlignedObjectStaysInsideItsBlock) {
+  // Found by pprsim fuzz: memalign(32, 0) returned the first byte after its block.
+  NativeHeap h;
+  for (std::uint64_t align : {32u, 64u, 4096u}) {
+    const Addr p = h.dm.memalign(align, 0);
+    ASSERT_NE(p, 0u);
+    EXPECT_EQ(p % align, 0u);
+    EXPECT_GE(h.dm.usable_size(p), 1u) << "align " << align;
+  }
+}
+
 TEST(DmMalloc, SystemMemoryLimitIsAReturnedNullNotACrash) {
   NativeMemory mem(512 * 1024);
   Native d(&mem);

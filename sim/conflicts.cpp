@@ -34,7 +34,8 @@ std::vector<Ref> objects_at(const ObjectList& at_fork, const ObjectList& created
     for (int steps = 0; it != list.begin() && steps < 64; ++steps) {
       --it;
       const Object& o = it->second;
-      if (x >= o.addr && x < o.addr + o.size) out.push_back({it->first, o.born_line});
+      // The allocator may touch all its usable bytes for the object (realloc copies them).
+      if (x >= o.addr && x < o.addr + std::max(o.size, o.usable)) out.push_back({it->first, o.born_line});
     }
   };
   scan(at_fork);

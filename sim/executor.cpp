@@ -33,11 +33,17 @@ bool plausible(Addr a, std::uint64_t align) {
   return a >= kHeapBase && a % (align < 16 ? 16 : align) == 0;
 }
 
+// What the allocator reports as usable at a, asked outside the program's tracked accesses.
+std::uint64_t usable_at(Process& p, Addr a) {
+  const Process::Untracked quiet(p);
+  return p.alloc->usable_size(a);
+}
+
 StepOutcome created(Process& p, const Event& e, Addr a, std::uint64_t size, bool patterned) {
   if (!plausible(a, e.op == Op::Memalign ? e.align : 16)) return failed(p, e, a);
   p.mem.store64(handle_addr(e.id), a);
   if (patterned) fill(p, a, e.id, e.line, 0, size);
-  p.objects.set(e.id, Object{a, size, e.line});
+  p.objects.set(e.id, Object{a, size, e.line, usable_at(p, a)});
   return {};
 }
 
@@ -92,7 +98,7 @@ StepOutcome execute(Process& p, const Event& e) {
       if (!plausible(a, 16)) return failed(p, e, a);
       p.mem.store64(handle_addr(e.id), a);
       if (e.size > before.size) fill(p, a, e.id, e.line, before.size, e.size - before.size);
-      p.objects.set(e.id, Object{a, e.size, a == before.addr ? before.born_line : e.line});
+      p.objects.set(e.id, Object{a, e.size, a == before.addr ? before.born_line : e.line, usable_at(p, a)});
       return {};
     }
     case Op::Free: {

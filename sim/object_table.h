@@ -17,6 +17,7 @@ struct Object {
   Addr addr = 0;
   std::uint64_t size = 0;
   std::uint32_t born_line = 0;  // the event that created this incarnation (alloc or moving realloc)
+  std::uint64_t usable = 0;     // usable_size when the event ran: bytes the allocator may touch for it
   friend bool operator==(const Object&, const Object&) = default;
 };
 

@@ -117,6 +117,7 @@ void census(Process& p, const Live& live, HeapCheck& c) {
       }
     }
     if (b.kind == BlockInfo::Kind::Live) {
+      ++c.live_blocks;
       c.overhead_bytes += b.size;
       if (inside == 0) {
         ++c.lost_blocks;

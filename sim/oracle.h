@@ -24,6 +24,7 @@ struct HeapCheck {
   std::uint64_t double_allocations = 0;
   std::uint64_t content_mismatches = 0;
   std::uint64_t live_objects = 0;
+  std::uint64_t live_blocks = 0;
   std::uint64_t live_bytes = 0;
   std::uint64_t free_bytes = 0;
   std::uint64_t overhead_bytes = 0;

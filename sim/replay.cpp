@@ -162,6 +162,7 @@ class Replayer {
     since_check_ = 0;
     ++st_.heap_checks;
     HeapCheck c = check_heap(*main_, model_);
+    st_.final_live_blocks = c.live_blocks;
     if (c.ok()) return;
     st_.lost_blocks += c.lost_blocks;
     st_.double_allocations += c.double_allocations;
@@ -240,6 +241,7 @@ class Replayer {
     for (const Runner& t : tasks) {
       allocs.push_back(t.proc->alloc.get());
       st_.task_allocated_bytes += t.proc->alloc->task_allocated_bytes();
+      st_.task_system_requests += t.proc->sys.grants() - main_->sys.grants();
       if (t.state == Runner::State::GaveUp) ++st_.rescues;
       if (t.state == Runner::State::Crashed) ++st_.task_crashes;
     }

@@ -52,6 +52,7 @@ struct RunStats {
   std::uint64_t refused_requests = 0; // system-memory requests refused (limit or injected)
   std::uint64_t forced_understudy_wins = 0;
   std::uint64_t reexecuted_instances = 0;
+  std::uint64_t task_system_requests = 0;  // system memory obtained inside tasks (shared state)
   std::uint64_t reserved_bytes = 0;
   std::uint64_t task_allocated_bytes = 0;
 
@@ -65,6 +66,7 @@ struct RunStats {
   std::uint64_t content_mismatches = 0;
   std::uint64_t final_live_objects = 0;
   std::uint64_t final_live_bytes = 0;
+  std::uint64_t final_live_blocks = 0;  // blocks the last heap check found handed out
   std::uint64_t peak_system_bytes = 0;
   std::vector<std::string> problems;  // what the oracle or the run found, first few
   std::string failure;                // why the run stopped early, if it did

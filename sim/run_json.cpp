@@ -29,6 +29,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["refused_requests"] = s.refused_requests;
   j["forced_understudy_wins"] = s.forced_understudy_wins;
   j["reexecuted_instances"] = s.reexecuted_instances;
+  j["task_system_requests"] = s.task_system_requests;
   j["reserved_bytes"] = s.reserved_bytes;
   j["task_allocated_bytes"] = s.task_allocated_bytes;
   j["conflicts"] = {{"allocator_induced", s.allocator_induced}, {"true_dependence", s.true_dependence}};
@@ -52,6 +53,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["content_mismatches"] = s.content_mismatches;
   j["final_live_objects"] = s.final_live_objects;
   j["final_live_bytes"] = s.final_live_bytes;
+  j["final_live_blocks"] = s.final_live_blocks;
   j["peak_system_bytes"] = s.peak_system_bytes;
   j["problems"] = s.problems;
   j["failure"] = s.failure;

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "alloc/comalloc.h"
 #include "alloc/dmmalloc.h"
 
 namespace pprsim {
@@ -65,15 +66,37 @@ class Adapter final : public SimAllocator {
 }  // namespace
 
 const std::vector<std::string>& allocator_names() {
-  static const std::vector<std::string> names{"dmmalloc", "shared"};
+  static const std::vector<std::string> names{"dmmalloc", "comalloc", "shared"};
   return names;
+}
+
+bool is_allocator_name(std::string_view name) {
+  for (const std::string& n : allocator_names()) {
+    if (name == n) return true;
+  }
+  if (!name.starts_with(kMutantPrefix)) return false;
+  for (const MutantInfo& m : kMutants) {
+    if (name.substr(kMutantPrefix.size()) == m.name) return true;
+  }
+  return false;
 }
 
 std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem) {
   using Dm = DmMalloc<SimMemory>;
   if (name == "dmmalloc") return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem));
+  if (name == "comalloc") {
+    using Co = CoMalloc<SimMemory>;
+    return std::make_unique<Adapter<Co>>("comalloc", Co(&mem));
+  }
   if (name == "shared") {
     return std::make_unique<Adapter<Dm>>("shared", Dm(&mem, Dm::Config{.ppr_aware = false}));
+  }
+  if (name.starts_with(kMutantPrefix)) {
+    for (const MutantInfo& m : kMutants) {
+      if (name.substr(kMutantPrefix.size()) == m.name) {
+        return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem, Dm::Config{.ppr_aware = true, .mutant = m.mutant}));
+      }
+    }
   }
   throw std::invalid_argument(std::string(name));
 }

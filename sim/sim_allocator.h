@@ -53,6 +53,13 @@ class SimAllocator {
 // The allocators a run can use, by the names the command line accepts.
 const std::vector<std::string>& allocator_names();
 
+// Besides those, "mutant:NAME" is dmmalloc with the seeded bug NAME of alloc/mutants.h
+// (for `pprsim selftest` and the replay of what it finds).
+inline constexpr std::string_view kMutantPrefix = "mutant:";
+
+// True for the names make_allocator takes (allocator_names() and the mutants).
+bool is_allocator_name(std::string_view name);
+
 // Throws std::invalid_argument for an unknown name.
 std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem);
 

@@ -17,6 +17,7 @@ Addr SystemMemory::alloc(std::uint64_t bytes) {
   next_ += bytes + kPageSize;
   regions_.emplace(base, bytes);
   in_use_ += bytes;
+  ++grants_;
   return base;
 }
 

@@ -33,6 +33,7 @@ class SystemMemory {
   std::uint64_t in_use() const { return in_use_; }
   std::uint64_t limit() const { return limit_; }
   std::uint64_t refusals() const { return refusals_; }
+  std::uint64_t grants() const { return grants_; }  // requests served, ever
 
   // Called for every request; returning true refuses it (fault injection).
   void set_refuse(std::function<bool(std::uint64_t)> refuse) { refuse_ = std::move(refuse); }
@@ -46,6 +47,7 @@ class SystemMemory {
   std::uint64_t in_use_ = 0;
   std::uint64_t limit_;
   std::uint64_t refusals_ = 0;
+  std::uint64_t grants_ = 0;
   std::function<bool(std::uint64_t)> refuse_;
 };
 

@@ -14,5 +14,10 @@ struct Command {
 };
 
 Command add_replay_command(CLI::App& app);
+Command add_convert_command(CLI::App& app);
+Command add_gen_command(CLI::App& app);
+Command add_record_command(CLI::App& app);
+Command add_fuzz_command(CLI::App& app);
+Command add_selftest_command(CLI::App& app);
 
 }  // namespace pprsim

@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   const std::vector<pprsim::Command> commands{
       pprsim::add_replay_command(app),
+      pprsim::add_convert_command(app),
+      pprsim::add_gen_command(app),
+      pprsim::add_record_command(app),
+      pprsim::add_fuzz_command(app),
+      pprsim::add_selftest_command(app),
   };
   try {
     app.parse(argc, argv);

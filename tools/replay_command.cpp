@@ -23,7 +23,7 @@ std::vector<std::string> split_allocators(const std::string& list) {
   std::string name;
   while (std::getline(ss, name, ',')) {
     const auto& known = allocator_names();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
+    if (!is_allocator_name(name)) {
       throw CLI::ValidationError("--alloc", fmt::format("unknown allocator '{}' (known: {}, all)", name,
                                                          fmt::join(known, ", ")));
     }

@@ -29,6 +29,8 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path) {
       return make_native_reader(std::move(in), std::move(scanner));
     case TraceFormat::CsApp:
       return make_csapp_reader(std::move(in), std::move(scanner));
+    case TraceFormat::Mtrace:
+      return make_mtrace_reader(std::move(in), std::move(scanner));
   }
   throw TraceError(path, 0, "unsupported trace format");
 }

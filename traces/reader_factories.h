@@ -15,5 +15,7 @@ std::unique_ptr<TraceReader> make_native_reader(std::unique_ptr<std::istream> ow
                                                 LineScanner scanner);
 std::unique_ptr<TraceReader> make_csapp_reader(std::unique_ptr<std::istream> owned,
                                                LineScanner scanner);
+std::unique_ptr<TraceReader> make_mtrace_reader(std::unique_ptr<std::istream> owned,
+                                                LineScanner scanner);
 
 }  // namespace pprsim

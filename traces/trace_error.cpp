@@ -1,4 +1,5 @@
-// TraceError and format_name: the small pieces of trace_reader.h that are not a reader.
+// TraceError, format_name and the warning count: the small pieces of trace_reader.h that are
+// not a reader.
 #include <utility>
 
 #include "traces/trace_reader.h"
@@ -31,8 +32,16 @@ std::string_view format_name(TraceFormat f) {
       return "native";
     case TraceFormat::CsApp:
       return "cs-app";
+    case TraceFormat::Mtrace:
+      return "mtrace";
   }
   return "unknown";
+}
+
+void TraceReader::warn(std::uint32_t line, const std::string& message) {
+  ++warnings_;
+  if (warning_samples_.size() < kWarningSamples)
+    warning_samples_.push_back(compose(name_, line, message));
 }
 
 }  // namespace pprsim

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "traces/event.h"
 
@@ -26,7 +27,7 @@ class TraceError : public std::runtime_error {
   std::string message_;
 };
 
-enum class TraceFormat { Native, CsApp };
+enum class TraceFormat { Native, CsApp, Mtrace };
 
 std::string_view format_name(TraceFormat f);
 
@@ -43,9 +44,21 @@ class TraceReader {
   virtual bool has_markers() const { return format() == TraceFormat::Native; }
   const std::string& name() const { return name_; }
 
+  // Input the reader accepted but could not carry over exactly (mtrace: a free of an address
+  // the trace never allocated, dropped). Counted, never fatal.
+  static constexpr std::size_t kWarningSamples = 5;
+  std::uint64_t warnings() const { return warnings_; }
+  // The first kWarningSamples warnings, one line each: "FILE:LINE: message".
+  const std::vector<std::string>& warning_samples() const { return warning_samples_; }
+
  protected:
   explicit TraceReader(std::string name) : name_(std::move(name)) {}
+  void warn(std::uint32_t line, const std::string& message);
   std::string name_;
+
+ private:
+  std::uint64_t warnings_ = 0;
+  std::vector<std::string> warning_samples_;
 };
 
 // Opens `path`, detecting the format from its content. Throws TraceError (line 0) when the file
@@ -56,5 +69,6 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path);
 // at once, so a missing or bad header throws here. The stream must outlive the reader.
 std::unique_ptr<TraceReader> read_native(std::istream& in, std::string name);
 std::unique_ptr<TraceReader> read_csapp(std::istream& in, std::string name);
+std::unique_ptr<TraceReader> read_mtrace(std::istream& in, std::string name);
 
 }  // namespace pprsim

@@ -1,0 +1,232 @@
+#include "props/run_case.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "sim/run_json.h"
+#include "traces/trace_reader.h"
+#include "traces/trace_writer.h"
+
+namespace pprsim {
+
+namespace {
+
+// What the generator draws; interpret() turns a list of these into a valid trace, whatever
+// shrinking removed, so shrunk cases stay valid.
+struct GenOp {
+  enum Kind : std::uint8_t { Malloc, Calloc, Memalign, Realloc, Free, Write, Use } kind = Malloc;
+  std::uint64_t size = 0;
+  std::uint32_t pick = 0;  // which live object (modulo the number live)
+  std::uint32_t aux = 0;   // calloc count, alignment shift, offset seed
+};
+
+rc::Gen<std::uint64_t> gen_size() {
+  return rc::gen::weightedOneOf<std::uint64_t>({
+      {12, rc::gen::inRange<std::uint64_t>(0, 64)},
+      {6, rc::gen::inRange<std::uint64_t>(64, 2048)},
+      {2, rc::gen::inRange<std::uint64_t>(2048, 40000)},
+      {1, rc::gen::inRange<std::uint64_t>(130000, 262128)},  // dmmalloc's largest class
+      {1, rc::gen::inRange<std::uint64_t>(262129, 400000)},  // above it: system memory directly
+  });
+}
+
+rc::Gen<GenOp> gen_op() {
+  return rc::gen::apply(
+      [](int kind, std::uint64_t size, std::uint32_t pick, std::uint32_t aux) {
+        GenOp op;
+        op.kind = static_cast<GenOp::Kind>(kind);
+        op.size = size;
+        op.pick = pick;
+        op.aux = aux;
+        return op;
+      },
+      rc::gen::weightedElement<int>({{8, GenOp::Malloc},
+                                     {1, GenOp::Calloc},
+                                     {1, GenOp::Memalign},
+                                     {3, GenOp::Realloc},
+                                     {6, GenOp::Free},
+                                     {3, GenOp::Write},
+                                     {3, GenOp::Use}}),
+      gen_size(), rc::gen::inRange<std::uint32_t>(0, 1000), rc::gen::inRange<std::uint32_t>(0, 1000));
+}
+
+struct Interpreter {
+  std::vector<Event> out;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> live;  // id, size (ordered by creation)
+  std::int64_t next_id = 0;
+  std::uint32_t line = 1;
+
+  void emit(Event e) {
+    e.line = ++line;
+    out.push_back(e);
+  }
+  void run(const GenOp& op) {
+    const std::size_t n = live.size();
+    switch (op.kind) {
+      case GenOp::Malloc:
+        emit({.op = Op::Malloc, .id = next_id, .size = op.size});
+        live.emplace_back(next_id++, op.size);
+        break;
+      case GenOp::Calloc: {
+        const std::uint64_t count = 1 + op.aux % 8;
+        const std::uint64_t size = op.size / count;
+        emit({.op = Op::Calloc, .id = next_id, .size = size, .count = count});
+        live.emplace_back(next_id++, count * size);
+        break;
+      }
+      case GenOp::Memalign: {
+        const std::uint64_t align = std::uint64_t{1} << (op.aux % 13);
+        emit({.op = Op::Memalign, .id = next_id, .size = op.size, .align = align});
+        live.emplace_back(next_id++, op.size);
+        break;
+      }
+      case GenOp::Realloc:
+        if (n == 0) {
+          // realloc(NULL, n) is malloc(n), also for n == 0.
+          emit({.op = Op::Realloc, .id = next_id, .size = op.size});
+          live.emplace_back(next_id++, op.size);
+        } else {
+          auto& [id, size] = live[op.pick % n];
+          emit({.op = Op::Realloc, .id = id, .size = op.size});
+          if (op.size == 0) {
+            live.erase(live.begin() + static_cast<std::ptrdiff_t>(op.pick % n));
+          } else {
+            size = op.size;
+          }
+        }
+        break;
+      case GenOp::Free:
+        if (n == 0) {
+          emit({.op = Op::Free, .id = -1});
+        } else {
+          emit({.op = Op::Free, .id = live[op.pick % n].first});
+          live.erase(live.begin() + static_cast<std::ptrdiff_t>(op.pick % n));
+        }
+        break;
+      case GenOp::Write:
+      case GenOp::Use: {
+        if (n == 0) break;
+        const auto& [id, size] = live[op.pick % n];
+        if (size == 0) break;
+        const std::uint64_t off = op.aux % size;
+        const std::uint64_t len = 1 + op.size % (size - off);
+        emit({.op = op.kind == GenOp::Write ? Op::Write : Op::Use, .id = id, .size = len, .offset = off});
+        break;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::uint64_t RunCase::operations() const {
+  return static_cast<std::uint64_t>(
+      std::count_if(trace.begin(), trace.end(), [](const Event& e) { return is_operation(e.op); }));
+}
+
+rc::Gen<RunCase> gen_run_case(RunCaseOptions opt) {
+  auto gen_faults = [opt]() -> rc::Gen<FaultPlan> {
+    if (!opt.with_faults) return rc::gen::just(opt.fixed_faults);
+    auto p = rc::gen::weightedOneOf<std::uint32_t>(
+        {{3, rc::gen::just<std::uint32_t>(0)}, {1, rc::gen::inRange<std::uint32_t>(0, FaultPlan::kOne / 3)}});
+    return rc::gen::apply(
+        [](std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d) {
+          return FaultPlan{a, b, c, d};
+        },
+        p, p, p, p);
+  };
+  return rc::gen::apply(
+      [](std::vector<GenOp> prologue, std::vector<std::vector<GenOp>> instances, int g, std::uint64_t seed,
+         int understudy, FaultPlan faults) {
+        Interpreter in;
+        for (const GenOp& op : prologue) in.run(op);
+        for (const auto& inst : instances) {
+          in.emit({.op = Op::PprBegin});
+          for (const GenOp& op : inst) in.run(op);
+          in.emit({.op = Op::PprEnd});
+        }
+        for (const auto& [id, size] : in.live) in.emit({.op = Op::Free, .id = id});
+        RunCase c;
+        c.trace = std::move(in.out);
+        c.group_size = g;
+        c.seed = seed;
+        c.understudy = static_cast<UnderstudyMode>(understudy);
+        c.faults = faults;
+        return c;
+      },
+      // Sizes scaled so that a case stays a few hundred events: shrinking then has little to
+      // cut, and a thousand cases take seconds.
+      rc::gen::scale(0.3, rc::gen::container<std::vector<GenOp>>(gen_op())),
+      rc::gen::scale(0.25, rc::gen::container<std::vector<std::vector<GenOp>>>(
+                               rc::gen::scale(1.2, rc::gen::container<std::vector<GenOp>>(gen_op())))),
+      rc::gen::inRange(1, 9), rc::gen::inRange<std::uint64_t>(1, 1000),
+      rc::gen::element<int>(0, 1, 2), gen_faults());
+}
+
+std::string trace_text(const RunCase& c) {
+  std::ostringstream os;
+  TraceWriter w(os);
+  for (const Event& e : c.trace) w.write(e);
+  return os.str();
+}
+
+RunStats run_case(const RunCase& c, const std::string& allocator) {
+  std::istringstream in(trace_text(c));
+  auto reader = read_native(in, "case.trace");
+  ReplayConfig cfg;
+  cfg.allocator = allocator;
+  cfg.group_size = c.group_size;
+  cfg.seed = c.seed;
+  cfg.understudy = c.understudy;
+  cfg.faults = c.faults;
+  cfg.check_every = 16;
+  return replay(*reader, cfg);
+}
+
+std::string replay_command(const RunCase& c, const std::string& allocator, const std::string& trace_path) {
+  std::string cmd = fmt::format("pprsim replay {} --alloc {} --group-size {} --seed {} --understudy {}", trace_path,
+                                allocator, c.group_size, c.seed, understudy_name(c.understudy));
+  if (c.faults.any()) cmd += " --faults " + c.faults.to_string();
+  return cmd;
+}
+
+std::vector<std::string> violations(const RunCase& c, const RunStats& s, const std::string& allocator,
+                                    bool replay_again) {
+  std::vector<std::string> v;
+  if (!s.failure.empty()) v.push_back("a request failed or the run stopped: " + s.failure);
+  if (s.allocator_induced != 0) {
+    v.push_back(fmt::format("{} allocator-induced conflicts{}", s.allocator_induced,
+                            s.conflicts.empty() ? "" : ", first: " + s.conflicts.front().what));
+  }
+  if (allocator != "shared" && s.task_system_requests != 0) {
+    v.push_back(fmt::format("tasks obtained system memory {} times: speculation touched shared state",
+                            s.task_system_requests));
+  }
+  if (s.lost_blocks != 0) v.push_back(fmt::format("{} lost blocks", s.lost_blocks));
+  if (s.double_allocations != 0) v.push_back(fmt::format("{} double allocations", s.double_allocations));
+  if (s.content_mismatches != 0) v.push_back(fmt::format("{} objects differ from the sequential run", s.content_mismatches));
+  if (s.failure.empty() && s.events != c.operations()) {
+    v.push_back(fmt::format("{} events replayed, the trace has {}", s.events, c.operations()));
+  }
+  if (s.failure.empty() && s.final_live_blocks != 0) {
+    v.push_back(fmt::format("{} blocks still handed out after every object was freed", s.final_live_blocks));
+  }
+  if (replay_again) {
+    auto a = run_to_json(s);
+    auto b = run_to_json(run_case(c, allocator));
+    a.erase("seconds");
+    b.erase("seconds");
+    if (a != b) v.push_back("the same seed gave a different run");
+  }
+  return v;
+}
+
+void showValue(const RunCase& c, std::ostream& os) {
+  os << "group size " << c.group_size << ", seed " << c.seed << ", understudy " << understudy_name(c.understudy);
+  if (c.faults.any()) os << ", faults " << c.faults.to_string();
+  os << "\n" << trace_text(c);
+}
+
+}  // namespace pprsim

@@ -1,0 +1,54 @@
+// A whole run as one value: a trace, a group size, a scheduler seed, an understudy setting and
+// a fault plan. RapidCheck generates and shrinks these (props tests and `pprsim fuzz`); a
+// shrunk failure is written back as a native trace with the replay command that reproduces it.
+#pragma once
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/faults.h"
+#include "sim/replay.h"
+#include "traces/event.h"
+
+namespace pprsim {
+
+struct RunCase {
+  std::vector<Event> trace;  // native events, markers included, lines numbered from 2
+  int group_size = 2;
+  std::uint64_t seed = 1;
+  UnderstudyMode understudy = UnderstudyMode::Auto;
+  FaultPlan faults;
+
+  std::uint64_t operations() const;
+};
+
+struct RunCaseOptions {
+  bool with_faults = false;  // draw a fault plan too
+  FaultPlan fixed_faults;    // used when with_faults is false
+};
+
+// Traces mix sizes from 0 to above the largest size class, calloc, memalign, realloc up and
+// down, frees of objects from before the group, of the same task and of other tasks, program
+// reads and writes; every object still live at the end is freed, so the final heap must hold
+// no live block.
+rc::Gen<RunCase> gen_run_case(RunCaseOptions opt = {});
+
+// The native text of the case's trace.
+std::string trace_text(const RunCase& c);
+
+RunStats run_case(const RunCase& c, const std::string& allocator);
+
+// The `pprsim replay` arguments that reproduce the case from `trace_path`.
+std::string replay_command(const RunCase& c, const std::string& allocator, const std::string& trace_path);
+
+// The properties every PPR-aware allocator must hold on every run; each violated one is
+// returned as a line. `replay_again` also checks that a second run gives the same JSON.
+std::vector<std::string> violations(const RunCase& c, const RunStats& s, const std::string& allocator,
+                                    bool replay_again);
+
+void showValue(const RunCase& c, std::ostream& os);
+
+}  // namespace pprsim

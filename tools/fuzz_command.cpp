@@ -1,0 +1,138 @@
+// pprsim fuzz: the property suite on generated runs. Each failure is shrunk by RapidCheck,
+// written as a native trace, and printed as the replay command that reproduces it.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "props/fuzzing.h"
+#include "sim/sim_allocator.h"
+#include "tools/commands.h"
+#include "tools/output_file.h"
+
+namespace pprsim {
+
+namespace {
+
+struct FuzzArgs {
+  std::string alloc = "dmmalloc";
+  int runs = 100;
+  std::uint64_t seed = 1;
+  std::string out = "counterexamples";
+  std::string json;
+  std::string faults;
+  double max_seconds = 0;
+  bool keep_going = false;
+};
+
+std::string file_safe(std::string name) {
+  for (char& ch : name) {
+    if (ch == ':' || ch == '/') ch = '-';
+  }
+  return name;
+}
+
+int run_fuzz(const FuzzArgs& args) {
+  if (!is_allocator_name(args.alloc)) {
+    fmt::print(stderr, "pprsim: --alloc: unknown allocator '{}'\n", args.alloc);
+    return 2;
+  }
+  FuzzOptions opt;
+  try {
+    opt.faults = FaultPlan::parse(args.faults);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "pprsim: --faults: {}\n", e.what());
+    return 2;
+  }
+  opt.allocator = args.alloc;
+  opt.seed = args.seed;
+  opt.runs = args.runs;
+  opt.keep_going = args.keep_going;
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  std::vector<std::string> paths, commands;
+  bool write_failed = false;
+  opt.progress = [&](const FuzzSession& s) {
+    if (s.found.size() > paths.size()) {
+      const Counterexample& c = s.found.back();
+      std::error_code ec;
+      std::filesystem::create_directories(args.out, ec);
+      const std::string path =
+          (std::filesystem::path(args.out) / fmt::format("{}-seed{}-run{}.trace", file_safe(args.alloc), args.seed, c.run)).string();
+      if (!write_file_atomically(path, trace_text(c.shrunk))) {
+        write_failed = true;
+        fmt::print(stderr, "pprsim: cannot write {}\n", path);
+        return false;
+      }
+      paths.push_back(path);
+      commands.push_back(replay_command(c.shrunk, args.alloc, path));
+      if (tty) fmt::print(stderr, "\r\033[K");
+      if (args.json != "-") {
+        fmt::print("run {}: {}\n  counterexample ({} events): {}\n  reproduce: {}\n", c.run, fmt::join(c.violated, "; "),
+                   c.shrunk.operations(), path, commands.back());
+        std::fflush(stdout);
+      }
+    }
+    if (tty) fmt::print(stderr, "\r\033[Kfuzz {}: run {}/{}, {} failing", args.alloc, s.runs, args.runs, s.found.size());
+    return args.max_seconds <= 0 || elapsed() < args.max_seconds;
+  };
+  const FuzzSession s = fuzz(opt);
+  if (tty) fmt::print(stderr, "\r\033[K");
+  if (write_failed) return 2;
+  if (args.json != "-") {
+    fmt::print("fuzz {}: {} runs, {} failing, seed {}{} ({:.1f} s)\n", args.alloc, s.runs, s.found.size(), args.seed,
+               opt.faults.any() ? ", faults " + opt.faults.to_string() : "", elapsed());
+  }
+  if (!args.json.empty()) {
+    nlohmann::ordered_json j;
+    j["allocator"] = args.alloc;
+    j["seed"] = args.seed;
+    j["faults"] = opt.faults.to_string();
+    j["runs"] = s.runs;
+    j["failures"] = s.found.size();
+    auto list = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < s.found.size(); ++i) {
+      list.push_back({{"run", s.found[i].run},
+                      {"violated", s.found[i].violated},
+                      {"events", s.found[i].shrunk.operations()},
+                      {"trace", paths[i]},
+                      {"command", commands[i]}});
+    }
+    j["counterexamples"] = std::move(list);
+    j["seconds"] = elapsed();
+    const std::string text = j.dump(2) + "\n";
+    if (args.json == "-") {
+      std::cout << text;
+    } else if (!write_file_atomically(args.json, text)) {
+      fmt::print(stderr, "pprsim: cannot write {}\n", args.json);
+      return 2;
+    }
+  }
+  return s.found.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+Command add_fuzz_command(CLI::App& app) {
+  auto args = std::make_shared<FuzzArgs>();
+  CLI::App* cmd = app.add_subcommand("fuzz", "Check the allocator properties on generated runs; shrink and save failures");
+  cmd->add_option("--alloc", args->alloc, "Allocator to check")->capture_default_str();
+  cmd->add_option("--runs", args->runs, "Generated runs")->check(CLI::Range(1, 100000000))->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed: one seed reproduces the whole session")->capture_default_str();
+  cmd->add_option("--out", args->out, "Folder for shrunk counterexamples (native traces)")->capture_default_str();
+  cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -");
+  cmd->add_option("--faults", args->faults, "Inject these faults in every run (default: each run draws its own)");
+  cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)");
+  cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
+  return {cmd, [args] { return run_fuzz(*args); }};
+}
+
+}  // namespace pprsim
