@@ -8,6 +8,15 @@
 
 namespace pprsim {
 
+// Unsigned options: CLI11 would wrap "-1" around to 2^64 - 1; refuse it instead.
+inline CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        return v.find('-') == std::string::npos ? std::string() : "must be a non-negative integer, not " + v;
+      },
+      "UINT");
+}
+
 struct Command {
   CLI::App* parsed_by;       // the subcommand's parser
   std::function<int()> run;  // runs it, returns the exit status

@@ -126,7 +126,7 @@ Command add_fuzz_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("fuzz", "Check the allocator properties on generated runs; shrink and save failures");
   cmd->add_option("--alloc", args->alloc, "Allocator to check")->capture_default_str();
   cmd->add_option("--runs", args->runs, "Generated runs")->check(CLI::Range(1, 100000000))->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed: one seed reproduces the whole session")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed: one seed reproduces the whole session")->check(non_negative())->capture_default_str();
   cmd->add_option("--out", args->out, "Folder for shrunk counterexamples (native traces)")->capture_default_str();
   cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -");
   cmd->add_option("--faults", args->faults, "Inject these faults in every run (default: each run draws its own)");

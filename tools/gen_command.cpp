@@ -114,9 +114,9 @@ Command add_gen_command(CLI::App& app) {
   GenOptions& o = cli->opt;
   CLI::App* cmd = app.add_subcommand(
       "gen", "Generate a seeded random native trace: the same options give the same bytes");
-  cmd->add_option("--seed", o.seed, "Seed")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed")->check(non_negative())->capture_default_str();
   cmd->add_option("--events", o.events, "Operations (a c m r f w u); ppr/end markers come on top")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("-o,--output", cli->out, "Trace to write, - for standard output")
       ->type_name("FILE")
@@ -126,22 +126,22 @@ Command add_gen_command(CLI::App& app) {
          "PPR instances: a share of the operations (0.5, 50%) or a count of instances (12)")
       ->capture_default_str();
   cmd->add_option("--ppr-length", o.ppr_length, "Operations per PPR instance")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--ppr-run", o.ppr_run, "Most PPR instances in a row (then a SEQ stretch)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--sizes", cli->sizes, "Size distribution")
       ->check(CLI::IsMember({"small", "power-law", "uniform"}))
       ->capture_default_str();
   cmd->add_option("--max-size", o.max_size, "Largest size the distribution draws")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--large-share", cli->large_share,
                   "Share of allocations above 256 KiB (up to max(--max-size, 1 MiB))")
       ->capture_default_str();
   cmd->add_option("--lifetime", o.lifetime, "Mean events an object lives")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--cross-free", cli->cross_free,
                   "Share of frees in a PPR instance that free an object of an earlier instance")
@@ -159,7 +159,7 @@ Command add_gen_command(CLI::App& app) {
                   "earlier instance")
       ->capture_default_str();
   cmd->add_option("--max-live", o.max_live, "Most live objects at any time (bounds the ids too)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   return {cmd, [cli] { return run_gen(*cli); }};
 }

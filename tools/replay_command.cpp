@@ -78,6 +78,11 @@ int run_replay(const ReplayOptions& opt) {
         cfg.faults = faults;
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
+        if (reader->warnings() > 0) {
+          fmt::print(stderr, "pprsim: {}: {} warnings while importing", path, reader->warnings());
+          for (const std::string& w : reader->warning_samples()) fmt::print(stderr, "\n  {}", w);
+          fmt::print(stderr, "\n");
+        }
       }
     }
   } catch (const TraceError& e) {
@@ -122,15 +127,18 @@ int run_replay(const ReplayOptions& opt) {
 Command add_replay_command(CLI::App& app) {
   auto opt = std::make_shared<ReplayOptions>();
   CLI::App* cmd = app.add_subcommand("replay", "Replay traces on an allocator and verify the heap");
-  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep)")->required();
+  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)")->required();
   cmd->add_option("--alloc", opt->alloc, "Allocator: dmmalloc, shared, a comma list, or all")->capture_default_str();
   cmd->add_option("--group-size", opt->group_size, "PPR instances per group (1 = sequential)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_option("--ppr-every", opt->ppr_every,
                   "Cut the trace into PPR instances of N allocator events (0 = use ppr/end markers)")
+      ->check(non_negative())
       ->capture_default_str();
-  cmd->add_option("--seed", opt->seed, "Seed of the scheduler: one seed reproduces a run")->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "Seed of the scheduler: one seed reproduces a run")
+      ->check(non_negative())
+      ->capture_default_str();
   cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -");
   cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
       ->check(CLI::IsMember({"auto", "never", "always"}))

@@ -85,7 +85,7 @@ Command add_selftest_command(CLI::App& app) {
   auto args = std::make_shared<SelftestArgs>();
   CLI::App* cmd = app.add_subcommand("selftest", "Seed known bugs into dmmalloc and check that fuzzing catches each");
   cmd->add_option("--runs", args->runs, "Most generated runs per mutant")->check(CLI::Range(1, 10000000))->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed of the fuzzing sessions")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed of the fuzzing sessions")->check(non_negative())->capture_default_str();
   cmd->add_option("--json", args->json, "Write the results as JSON to FILE, or to standard output with -");
   return {cmd, [args] { return run_selftest(*args); }};
 }
