@@ -5,7 +5,7 @@
 #include <iostream>
 #include <optional>
 
-#include "sim/prng.h"
+#include "traces/prng.h"
 
 namespace pprsim {
 

@@ -11,7 +11,7 @@
 #include "sim/content_model.h"
 #include "sim/executor.h"
 #include "sim/oracle.h"
-#include "sim/prng.h"
+#include "traces/prng.h"
 #include "sim/sim_allocator.h"
 
 namespace pprsim {

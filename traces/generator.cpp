@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "traces/trace_rng.h"
+#include "traces/prng.h"
 #include "traces/trace_validator.h"
 
 namespace pprsim {
@@ -42,10 +42,10 @@ class Generator {
   Generator(const GenOptions& opt, const std::function<void(const Event&)>& emit)
       : opt_(opt),
         emit_(emit),
-        layout_(TraceRng::derive(opt.seed, "layout")),
-        action_(TraceRng::derive(opt.seed, "action")),
-        target_(TraceRng::derive(opt.seed, "target")),
-        size_(TraceRng::derive(opt.seed, "size")) {}
+        layout_(Prng::derive(opt.seed, "layout")),
+        action_(Prng::derive(opt.seed, "action")),
+        target_(Prng::derive(opt.seed, "target")),
+        size_(Prng::derive(opt.seed, "size")) {}
 
   void run() {
     const std::uint64_t n = opt_.events;
@@ -314,10 +314,10 @@ class Generator {
 
   const GenOptions& opt_;
   const std::function<void(const Event&)>& emit_;
-  TraceRng layout_;  // runs of instances
-  TraceRng action_;  // what each step does
-  TraceRng target_;  // which object it takes, offsets and lengths
-  TraceRng size_;    // sizes, alignments, calloc element sizes
+  Prng layout_;  // runs of instances
+  Prng action_;  // what each step does
+  Prng target_;  // which object it takes, offsets and lengths
+  Prng size_;    // sizes, alignments, calloc element sizes
 
   bool in_instance_ = false;
   std::vector<Object> objects_;  // by id

@@ -1,6 +1,8 @@
-// The generators' source of randomness: xoshiro256** seeded through splitmix64, integer-only
-// draws (the standard distributions differ between standard libraries, and a generated trace
-// must be the same bytes everywhere). traces/ knows nothing of sim/, so it has its own.
+// The one source of randomness of pprsim: xoshiro256** seeded through splitmix64, with
+// integer-only draws (the standard distributions differ between standard libraries, and a
+// generated trace or a run must be the same bytes everywhere). Always passed explicitly; each
+// component derives its own stream with `derive`. It lives in traces/, the lowest layer, so
+// that the generators and the simulator share it.
 #pragma once
 
 #include <cstdint>
@@ -8,21 +10,28 @@
 
 namespace pprsim {
 
-class TraceRng {
+constexpr std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+class Prng {
  public:
-  explicit TraceRng(std::uint64_t seed) {
-    for (auto& w : s_) w = splitmix(seed);
+  explicit Prng(std::uint64_t seed) {
+    for (auto& w : s_) w = splitmix64(seed);
   }
 
   // An independent stream for a named component, so that one component's extra draws never
   // shift another's.
-  static TraceRng derive(std::uint64_t seed, std::string_view component) {
+  static Prng derive(std::uint64_t seed, std::string_view component) {
     std::uint64_t h = 0xCBF29CE484222325ull ^ seed;  // FNV-1a over the name, keyed by the seed
     for (const char c : component) {
       h ^= static_cast<unsigned char>(c);
       h *= 0x100000001B3ull;
     }
-    return TraceRng(h ^ (seed * 0x9E3779B97F4A7C15ull));
+    return Prng(h ^ (seed * 0x9E3779B97F4A7C15ull));
   }
 
   std::uint64_t next() {
@@ -65,12 +74,6 @@ class TraceRng {
   }
 
  private:
-  static std::uint64_t splitmix(std::uint64_t& x) {
-    std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
   static constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4];
 };
