@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -45,14 +46,14 @@ void check_contents(Process& p, const ContentModel& model, const Live& live, Hea
         note(c, fmt::format("object {} at {:#x} is not in mapped memory ({})", id, o.addr, f.what()));
         return;
       }
-      for (std::uint64_t i = 0; i < len; ++i) {
-        if (buf[i] != pattern_byte(id, stamp, off + i)) {
-          bad = true;
-          note(c, fmt::format("object {} at {:#x}: byte {} is {:#04x}, expected {:#04x} (written at line {})",
-                              id, o.addr, off + i, buf[i], pattern_byte(id, stamp, off + i), stamp));
-          return;
-        }
-      }
+      for_pattern(id, stamp, off, len, [&](std::uint64_t at, const std::uint8_t* want, std::uint64_t n) {
+        if (bad || std::memcmp(buf.data() + (at - off), want, n) == 0) return;
+        std::uint64_t i = 0;
+        while (buf[at - off + i] == want[i]) ++i;
+        bad = true;
+        note(c, fmt::format("object {} at {:#x}: byte {} is {:#04x}, expected {:#04x} (written at line {})", id,
+                            o.addr, at + i, buf[at - off + i], want[i], stamp));
+      });
     });
     if (bad) ++c.content_mismatches;
   }

@@ -30,7 +30,12 @@ void for_pattern(std::int64_t id, std::uint32_t stamp, std::uint64_t offset, std
   std::uint8_t buf[4096];
   while (len > 0) {
     const std::uint64_t n = len < sizeof buf ? len : sizeof buf;
-    for (std::uint64_t i = 0; i < n; ++i) buf[i] = pattern_byte(id, stamp, offset + i);
+    std::uint64_t word = pattern_word(id, stamp, offset / 8);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t at = offset + i;
+      if (at % 8 == 0) word = pattern_word(id, stamp, at / 8);
+      buf[i] = static_cast<std::uint8_t>(word >> (8 * (at % 8)));
+    }
     emit(offset, buf, n);
     offset += n;
     len -= n;
