@@ -3,7 +3,8 @@
 //
 //  - SEQ: every call goes to the base heap.
 //  - group_init(g), in the parent before the fork: one chunk of the base heap per task, sized
-//    from the demand learned in earlier groups. A carved chunk is written as one free chunk with
+//    from the demand learned in earlier groups (learn: the largest demand of the last 16 groups,
+//    plus a quarter and 2 KiB). A carved chunk is written as one free chunk with
 //    the private bit: it is in no bin of the base heap, and to the base heap it is in use.
 //  - task_init(k): task k allocates only from its own chunk, run as a bounded DlHeap (an arena:
 //    the same chunk format, every header with the private bit, nothing read or written outside
@@ -27,6 +28,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -45,6 +47,8 @@ inline constexpr std::uint64_t kMinEstimate = std::uint64_t{4} << 10;
 // No private heap is larger than this; a task that needs more gives up.
 inline constexpr std::uint64_t kMaxHeap = std::uint64_t{16} << 20;
 inline constexpr std::uint64_t kSlack = std::uint64_t{2} << 10;
+// How many past groups the heap size remembers.
+inline constexpr std::size_t kHistory = 16;
 }  // namespace co
 
 template <Memory Mem>
@@ -201,19 +205,16 @@ class CoMalloc {
     reset_group_state();
   }
 
-  // On the surviving copy, whatever the outcome: the next group's heap size follows the
-  // decaying maximum of the most private memory one task used; a task that ran out asks for
-  // twice what it needed.
+  // On the surviving copy, whatever the outcome: the next group's heaps are sized from the
+  // demand of the last kHistory groups: per group, the most private memory one task used, or
+  // twice what a task needed when it ran out, whichever is more.
   void learn(std::span<const CoMalloc* const> tasks) {
     std::uint64_t demand = 0;
-    std::uint64_t need = 0;
-    for (const CoMalloc* t : tasks) {
-      demand = std::max(demand, t->priv_.peak_used());
-      need = std::max(need, t->need_);
-    }
-    estimate_ = std::max(demand, estimate_ - estimate_ / 4);
-    if (need != 0) estimate_ = std::max(estimate_, 2 * need);
-    estimate_ = std::clamp(estimate_, co::kMinEstimate, co::kMaxHeap);
+    for (const CoMalloc* t : tasks) demand = std::max({demand, t->priv_.peak_used(), 2 * t->need_});
+    history_[history_next_] = demand;
+    history_next_ = (history_next_ + 1) % history_.size();
+    const std::uint64_t e = *std::max_element(history_.begin(), history_.end());
+    estimate_ = std::clamp(e, co::kMinEstimate, co::kMaxHeap);
   }
 
   // ---- Observation. ----
@@ -378,6 +379,8 @@ class CoMalloc {
   std::uint64_t need_ = 0;  // after a rescue: the private heap size the task needed
   // Heap sizing and statistics.
   std::uint64_t estimate_ = co::kInitialEstimate;
+  std::array<std::uint64_t, co::kHistory> history_{};
+  std::size_t history_next_ = 0;
   std::uint64_t task_bytes_ = 0;
   std::uint64_t reserved_ = 0;
   std::uint64_t invalid_frees_ = 0;

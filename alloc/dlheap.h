@@ -721,8 +721,8 @@ class DlHeap {
   // ---- Freeing ----
 
   // Frees the in-use chunk c: coalesces with a free previous and next neighbour, joins the top
-  // or goes to its bin; a segment that becomes wholly free (and is not the top's) goes back to
-  // the system.
+  // or goes to its bin. A segment that becomes wholly free goes back to the system (the top's
+  // only when there are others).
   void release(Addr c) {
     const std::uint64_t h = head(c);
     std::uint64_t size = dl::size_of(h);

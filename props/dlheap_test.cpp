@@ -471,7 +471,8 @@ void check_census(Heap& heap, const std::map<int, Obj>& live) {
   RC_ASSERT(reached.size() == free_blocks.size());
   // Every object outside the segments has a region of its own.
   std::uint64_t in_segments = 0;
-  for (const auto& [id, o] : live) {
+  for (const auto& entry : live) {
+    const Obj& o = entry.second;
     const bool inside = std::any_of(segs.begin(), segs.end(), [&](const auto& s) {
       return o.p >= s.first && o.p < s.first + s.second;
     });
