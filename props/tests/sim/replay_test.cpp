@@ -3,7 +3,7 @@
 // determinism; and every CS:APP trace sequentially and in groups.
 #include <gtest/gtest.h>
 
-#include "props/test_support.h"
+#include "props/tests/test_support.h"
 #include "sim/replay.h"
 
 namespace pprsim {

@@ -9,7 +9,7 @@
 #include <string>
 #include <sys/wait.h>
 
-#include "props/test_support.h"
+#include "props/tests/test_support.h"
 
 namespace pprsim {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "props/test_support.h"
+#include "props/tests/test_support.h"
 #include "traces/trace_reader.h"
 
 namespace pprsim {
