@@ -25,7 +25,6 @@
 
 #include "alloc/census.h"
 #include "alloc/memory.h"
-#include "alloc/mutants.h"
 
 namespace pprsim {
 
@@ -62,15 +61,7 @@ static_assert(kTopBlock % kPageSize == 0);
 template <Memory Mem>
 class DmMalloc {
  public:
-  struct Config {
-    // false: the "shared" control allocator: the same size-class core, unaware of PPRs, whose
-    // group hooks do nothing, so tasks pop the same free-list heads.
-    bool ppr_aware = true;
-    // A seeded bug for the self-test (alloc/mutants.h); None in every real use.
-    Mutant mutant = Mutant::None;
-  };
-
-  explicit DmMalloc(Mem* mem, Config cfg = {}) : mem_(mem), cfg_(cfg) {}
+  explicit DmMalloc(Mem* mem) : mem_(mem) {}
 
   // Points this copy of the allocator at another process's memory (after a fork).
   void bind(Mem* mem) { mem_ = mem; }
@@ -85,7 +76,6 @@ class DmMalloc {
     Addr b = 0;
     if (mode_ == Mode::Task) {
       b = pop_or_split(mine_, c);
-      if (b == 0 && cfg_.mutant == Mutant::SplitFromShared) b = pop_or_split(global_, c);
       if (b == 0) return rescue(c);
       taken_[static_cast<std::size_t>(c)]++;
       task_bytes_ += dm::class_size(c);
@@ -118,7 +108,12 @@ class DmMalloc {
     // The aligned address may lie up to align - 16 bytes into the payload; one byte more keeps
     // even a zero-byte object inside its block.
     const Addr p = malloc(std::max<std::uint64_t>(n, 1) + align - dm::kHeader);
-    if (p == 0) return 0;
+    return p == 0 ? 0 : align_within(p, align);
+  }
+
+  // The `align`-aligned address in the object at p, which malloc sized for it; a shim header
+  // below it leads back to the block.
+  Addr align_within(Addr p, std::uint64_t align) {
     const Addr q = round_up(p, align);
     if (q == p) return p;
     mem_->store64(q - dm::kHeader, dm::kMagic | dm::kLive | dm::kShim);
@@ -136,7 +131,7 @@ class DmMalloc {
     if (n <= old) return p;
     const Addr q = malloc(n);
     if (q == 0) return 0;
-    mem_->copy(q, p, std::min(old, n) - (cfg_.mutant == Mutant::ReallocShortCopy ? 1 : 0));
+    mem_->copy(q, p, std::min(old, n));
     free(p);
     return q;
   }
@@ -151,8 +146,7 @@ class DmMalloc {
     const std::uint64_t w0 = mem_->load64(b);
     if (mode_ == Mode::Task) {
       // O(1) ownership: only blocks carrying this task's tag were allocated here.
-      if ((w0 & dm::kLarge) == 0 &&
-          (mem_->load64(b + 8) == tag() || cfg_.mutant == Mutant::EagerGlobalFree)) {
+      if ((w0 & dm::kLarge) == 0 && mem_->load64(b + 8) == tag()) {
         push(mine_, static_cast<int>(class_index(w0)), b);
       } else {
         deferred_.push_back(b);
@@ -168,7 +162,7 @@ class DmMalloc {
     if (b == 0) return 0;
     const std::uint64_t w0 = mem_->load64(b);
     const std::uint64_t end = b + block_size(b, w0);
-    return end - p + (cfg_.mutant == Mutant::UsableTooLarge ? 16 : 0);
+    return end - p;
   }
 
   // ---- PPR hooks (DESIGN.md section 1 and 2). ----
@@ -177,7 +171,6 @@ class DmMalloc {
   // tasks, growing from system memory first, then divide them into g partitions.
   // Returns false, with the partitions not made, when system memory refuses to grow.
   bool group_init(int g) {
-    if (!cfg_.ppr_aware) return true;
     reserved_ = 0;
     for (int c = 0; c < dm::kClasses; ++c) {
       const std::uint64_t need = static_cast<std::uint64_t>(g) * quota(c);
@@ -193,12 +186,7 @@ class DmMalloc {
     carve_.assign(static_cast<std::size_t>(g), Lists{});
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) {
-        const List before = global_[ci(c)];
         part[ci(c)] = take_segment(global_[ci(c)], quota(c));
-        if (cfg_.mutant == Mutant::CarveKeepsShared && part[ci(c)].count > 0) {
-          mem_->store64(part[ci(c)].tail + 8, global_[ci(c)].head);
-          global_[ci(c)] = before;
-        }
         reserved_ += part[ci(c)].count * dm::class_size(c);
       }
     }
@@ -208,10 +196,9 @@ class DmMalloc {
 
   // In task k's copy, after the fork.
   void task_init(int k) {
-    if (!cfg_.ppr_aware) return;
     mode_ = Mode::Task;
     task_ = k;
-    mine_ = carve_[static_cast<std::size_t>(cfg_.mutant == Mutant::CarveOverlap ? 0 : k)];
+    mine_ = carve_[static_cast<std::size_t>(k)];
     deferred_.clear();
     taken_ = {};
     task_bytes_ = 0;
@@ -222,10 +209,8 @@ class DmMalloc {
   // In the understudy's copy (and for any sequential re-execution from the group's start):
   // the partitions go back to the free lists, and it allocates from all of them.
   void understudy_init() {
-    if (!cfg_.ppr_aware) return;
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], part[ci(c)]);
-      if (cfg_.mutant == Mutant::UnderstudyOwnPart) break;
     }
     reset_group_state();
   }
@@ -235,16 +220,11 @@ class DmMalloc {
   // so their partitions are exactly as carved). Every unused partition block, every block freed
   // locally and every deferred free returns to the free lists.
   void merge(std::span<const DmMalloc* const> tasks, std::size_t committed) {
-    if (!cfg_.ppr_aware) return;
     for (std::size_t k = 0; k < carve_.size(); ++k) {
-      if (k < committed && cfg_.mutant == Mutant::MergeDropsUnused) continue;
       const Lists& rest = k < committed ? tasks[k]->mine_ : carve_[k];
       for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], rest[ci(c)]);
-      if (k < committed && cfg_.mutant == Mutant::MergeDuplicates) {
-        for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], carve_[k][ci(c)]);
-      }
     }
-    for (std::size_t k = 0; k < committed && cfg_.mutant != Mutant::MergeDropsDeferred; ++k) {
+    for (std::size_t k = 0; k < committed; ++k) {
       for (const Addr b : tasks[k]->deferred_) release(b, mem_->load64(b));
     }
     reset_group_state();
@@ -254,7 +234,6 @@ class DmMalloc {
   // carve for the next group (the decaying maximum of blocks per class one task used; a class
   // a task ran out of is doubled).
   void learn(std::span<const DmMalloc* const> tasks) {
-    if (!cfg_.ppr_aware) return;
     for (int c = 0; c < dm::kClasses; ++c) {
       std::uint32_t demand = 0;
       for (const DmMalloc* t : tasks) demand = std::max(demand, t->taken_[ci(c)]);
@@ -352,7 +331,9 @@ class DmMalloc {
     return out;
   }
 
- private:
+ protected:
+  // Protected rather than private so that the seeded-bug variants of alloc/mutants.h can be
+  // written as subclasses; nothing else derives from DmMalloc.
   enum class Mode : std::uint8_t { Seq, Task };
   struct List {
     Addr head = 0;
@@ -460,7 +441,12 @@ class DmMalloc {
   }
 
   Addr large_alloc(std::uint64_t n) {
-    if (mode_ == Mode::Task && cfg_.mutant != Mutant::RescueTouchesShared) return rescue(dm::kClasses);
+    if (mode_ == Mode::Task) return rescue(dm::kClasses);
+    return map_large(n);
+  }
+
+  // A region of its own from system memory for an object above the largest class.
+  Addr map_large(std::uint64_t n) {
     const std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
     const Addr r = mem_->sys_alloc(size);
     if (r == 0) return 0;
@@ -515,7 +501,6 @@ class DmMalloc {
   }
 
   Mem* mem_;
-  Config cfg_;
   Lists global_{};
   // Group state: the partitions as carved, this task's partition now, its deferred frees.
   std::vector<Lists> carve_;

@@ -1,15 +1,20 @@
-// Seeded bugs for `pprsim selftest`: each is a mistake a PPR allocator could plausibly make,
-// switched on at run time through the allocator's Config (Mutant::None everywhere else). The
+// Seeded bugs for `pprsim selftest`: each is a mistake a PPR allocator could plausibly make.
+// They live here, outside the production core: DmMallocMutant is a subclass of DmMalloc that
+// re-implements only the operation its bug is in and otherwise runs DmMalloc unchanged. The
 // self-test proves that the property suite catches every one of them.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <span>
 #include <string_view>
+#include <vector>
+
+#include "alloc/dmmalloc.h"
 
 namespace pprsim {
 
 enum class Mutant : unsigned char {
-  None,
   CarveOverlap,        // carve gives task 1 (and later) the partition of task 0
   CarveKeepsShared,    // carved blocks stay reachable from the shared free lists too
   EagerGlobalFree,     // a free of a global block inside a task is applied at once
@@ -42,5 +47,167 @@ inline constexpr std::array<MutantInfo, 11> kMutants{{
     {Mutant::ReallocShortCopy, "realloc-short-copy", "realloc copies one byte too few"},
     {Mutant::UsableTooLarge, "usable-too-large", "usable_size is too large"},
 }};
+
+// dmmalloc with the seeded bug `bug`. Each override below is DmMalloc's own operation with
+// exactly that one mistake; every other call goes to DmMalloc.
+template <Memory Mem>
+class DmMallocMutant : public DmMalloc<Mem> {
+  using Base = DmMalloc<Mem>;
+  using typename Base::Lists;
+  using typename Base::Mode;
+  using Base::carve_;
+  using Base::deferred_;
+  using Base::global_;
+  using Base::mem_;
+  using Base::mine_;
+  using Base::mode_;
+  static constexpr auto ci = Base::ci;
+
+ public:
+  DmMallocMutant(Mem* mem, Mutant bug) : Base(mem), bug_(bug) {}
+
+  Mutant bug() const { return bug_; }
+
+  Addr malloc(std::uint64_t n) {
+    const bool task = mode_ == Mode::Task && !this->gave_up_ && n <= dm::kMaxRequest;
+    const int c = dm::class_of(n);
+    if (bug_ == Mutant::SplitFromShared && task && c < dm::kClasses) {
+      Addr b = this->pop_or_split(mine_, c);
+      if (b == 0) b = this->pop_or_split(global_, c);  // the bug
+      if (b == 0) return this->rescue(c);
+      this->taken_[ci(c)]++;
+      this->task_bytes_ += dm::class_size(c);
+      this->set_live(b, c, this->tag());
+      return b + dm::kHeader;
+    }
+    if (bug_ == Mutant::RescueTouchesShared && task && c == dm::kClasses) {
+      return this->map_large(n);  // the bug: grows the heap instead of giving up
+    }
+    return Base::malloc(n);
+  }
+
+  // calloc, memalign and realloc as DmMalloc has them, but calling this class's malloc, free
+  // and usable_size, so that a bug there shows wherever DmMalloc's own calls would reach it.
+  Addr calloc(std::uint64_t count, std::uint64_t size) {
+    if (size != 0 && count > dm::kMaxRequest / size) return 0;
+    const Addr p = malloc(count * size);
+    if (p != 0) mem_->zero(p, count * size);
+    return p;
+  }
+
+  Addr memalign(std::uint64_t align, std::uint64_t n) {
+    if (align == 0 || (align & (align - 1)) != 0) return 0;
+    if (align <= dm::kHeader) return malloc(n);
+    if (n > dm::kMaxRequest || align > dm::kMaxRequest) return 0;
+    const Addr p = malloc(std::max<std::uint64_t>(n, 1) + align - dm::kHeader);
+    return p == 0 ? 0 : this->align_within(p, align);
+  }
+
+  Addr realloc(Addr p, std::uint64_t n) {
+    if (p == 0) return malloc(n);
+    if (n == 0) {
+      free(p);
+      return 0;
+    }
+    const std::uint64_t old = usable_size(p);
+    if (n <= old) return p;
+    const Addr q = malloc(n);
+    if (q == 0) return 0;
+    const bool short_copy = bug_ == Mutant::ReallocShortCopy;
+    mem_->copy(q, p, std::min(old, n) - (short_copy ? 1 : 0));  // the bug, if it is this one
+    free(p);
+    return q;
+  }
+
+  void free(Addr p) {
+    if (bug_ == Mutant::EagerGlobalFree && mode_ == Mode::Task && p != 0) {
+      const Addr b = this->block_of(p);
+      if (b != 0) {
+        const std::uint64_t w0 = mem_->load64(b);
+        if ((w0 & dm::kLarge) == 0) {  // the bug: no ownership test, no deferral
+          this->push(mine_, static_cast<int>(Base::class_index(w0)), b);
+          return;
+        }
+      }
+    }
+    Base::free(p);
+  }
+
+  std::uint64_t usable_size(Addr p) {
+    const std::uint64_t u = Base::usable_size(p);
+    return bug_ == Mutant::UsableTooLarge && u != 0 ? u + 16 : u;  // the bug
+  }
+
+  bool group_init(int g) {
+    if (bug_ != Mutant::CarveKeepsShared) return Base::group_init(g);
+    this->reserved_ = 0;
+    for (int c = 0; c < dm::kClasses; ++c) {
+      const std::uint64_t need = static_cast<std::uint64_t>(g) * this->quota(c);
+      while (global_[ci(c)].count < need) {
+        const Addr b = this->split_larger(global_, c);
+        if (b == 0) {
+          if (!this->grow(1)) return false;
+          continue;
+        }
+        this->push(global_, c, b);
+      }
+    }
+    carve_.assign(static_cast<std::size_t>(g), Lists{});
+    for (auto& part : carve_) {
+      for (int c = 0; c < dm::kClasses; ++c) {
+        const auto before = global_[ci(c)];
+        part[ci(c)] = this->take_segment(global_[ci(c)], this->quota(c));
+        if (part[ci(c)].count > 0) {  // the bug: the shared list still reaches the partition
+          mem_->store64(part[ci(c)].tail + 8, global_[ci(c)].head);
+          global_[ci(c)] = before;
+        }
+        this->reserved_ += part[ci(c)].count * dm::class_size(c);
+      }
+    }
+    ++this->serial_;
+    return true;
+  }
+
+  void task_init(int k) {
+    Base::task_init(k);
+    if (bug_ == Mutant::CarveOverlap) mine_ = carve_[0];  // the bug
+  }
+
+  void understudy_init() {
+    if (bug_ != Mutant::UnderstudyOwnPart) return Base::understudy_init();
+    if (!carve_.empty()) {  // the bug: only partition 0 goes back
+      for (int c = 0; c < dm::kClasses; ++c) this->splice(global_[ci(c)], carve_[0][ci(c)]);
+    }
+    this->reset_group_state();
+  }
+
+  void merge(std::span<const DmMallocMutant* const> tasks, std::size_t committed) {
+    const bool drops_unused = bug_ == Mutant::MergeDropsUnused;
+    const bool duplicates = bug_ == Mutant::MergeDuplicates;
+    const bool drops_deferred = bug_ == Mutant::MergeDropsDeferred;
+    if (!drops_unused && !duplicates && !drops_deferred) return Base::merge(bases(tasks), committed);
+    for (std::size_t k = 0; k < carve_.size(); ++k) {
+      if (k < committed && drops_unused) continue;  // the bug
+      const Lists& rest = k < committed ? tasks[k]->mine_ : carve_[k];
+      for (int c = 0; c < dm::kClasses; ++c) this->splice(global_[ci(c)], rest[ci(c)]);
+      if (k < committed && duplicates) {  // the bug
+        for (int c = 0; c < dm::kClasses; ++c) this->splice(global_[ci(c)], carve_[k][ci(c)]);
+      }
+    }
+    for (std::size_t k = 0; k < committed && !drops_deferred; ++k) {
+      for (const Addr b : tasks[k]->deferred_) this->release(b, mem_->load64(b));
+    }
+    this->reset_group_state();
+  }
+
+  void learn(std::span<const DmMallocMutant* const> tasks) { Base::learn(bases(tasks)); }
+
+ private:
+  static std::vector<const Base*> bases(std::span<const DmMallocMutant* const> tasks) {
+    return {tasks.begin(), tasks.end()};
+  }
+
+  Mutant bug_;
+};
 
 }  // namespace pprsim

@@ -60,7 +60,7 @@ class Replayer {
     }
     st_.trace = reader.name();
     st_.format = std::string(format_name(reader.format()));
-    st_.allocator = cfg.allocator;
+    st_.allocator = std::string(main_->alloc->name());
     st_.group_size = cfg.group_size;
     st_.ppr_every = cfg.ppr_every;
     st_.seed = cfg.seed;

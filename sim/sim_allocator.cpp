@@ -4,6 +4,8 @@
 
 #include "alloc/comalloc.h"
 #include "alloc/dmmalloc.h"
+#include "alloc/mutants.h"
+#include "alloc/shared.h"
 
 namespace pprsim {
 
@@ -13,7 +15,7 @@ namespace {
 template <class Impl>
 class Adapter final : public SimAllocator {
  public:
-  Adapter(std::string_view name, Impl impl) : name_(name), impl_(std::move(impl)) {}
+  Adapter(std::string name, Impl impl) : name_(std::move(name)), impl_(std::move(impl)) {}
 
   std::unique_ptr<SimAllocator> clone(SimMemory& mem) const override {
     auto copy = std::make_unique<Adapter>(name_, impl_);
@@ -59,7 +61,7 @@ class Adapter final : public SimAllocator {
     return out;
   }
 
-  std::string_view name_;
+  std::string name_;
   Impl impl_;
 };
 
@@ -82,19 +84,23 @@ bool is_allocator_name(std::string_view name) {
 }
 
 std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem) {
-  using Dm = DmMalloc<SimMemory>;
-  if (name == "dmmalloc") return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem));
+  if (name == "dmmalloc") {
+    using Dm = DmMalloc<SimMemory>;
+    return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem));
+  }
   if (name == "comalloc") {
     using Co = CoMalloc<SimMemory>;
     return std::make_unique<Adapter<Co>>("comalloc", Co(&mem));
   }
   if (name == "shared") {
-    return std::make_unique<Adapter<Dm>>("shared", Dm(&mem, Dm::Config{.ppr_aware = false}));
+    using Sh = SharedMalloc<SimMemory>;
+    return std::make_unique<Adapter<Sh>>("shared", Sh(&mem));
   }
   if (name.starts_with(kMutantPrefix)) {
     for (const MutantInfo& m : kMutants) {
       if (name.substr(kMutantPrefix.size()) == m.name) {
-        return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem, Dm::Config{.ppr_aware = true, .mutant = m.mutant}));
+        using Mu = DmMallocMutant<SimMemory>;
+        return std::make_unique<Adapter<Mu>>(std::string(name), Mu(&mem, m.mutant));
       }
     }
   }
