@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 
 #include "traces/prng.h"
 
@@ -11,29 +12,76 @@ namespace pprsim {
 
 namespace {
 
-// Checks one generated case of the given size; on failure RapidCheck shrinks it, and the
-// smallest failing case is the last one the property saw fail.
-std::optional<Counterexample> check_one(const FuzzOptions& opt, std::uint64_t seed, int size) {
-  std::optional<Counterexample> last;
+int run_size(int index) { return index % 100; }
+
+RunCaseOptions generator_options(const FuzzOptions& opt) {
   RunCaseOptions gen_opt;
   gen_opt.with_faults = !opt.faults.any();
   gen_opt.fixed_faults = opt.faults;
-  const auto property = [&] {
-    const RunCase c = *rc::gen::resize(size, gen_run_case(gen_opt));
-    const std::vector<std::string> v = violations(c, run_case(c, opt.allocator), opt.allocator, false);
-    if (!v.empty()) {
-      last = Counterexample{c, v, 0};
-      RC_FAIL(v.front());
-    }
-  };
+  return gen_opt;
+}
+
+rc::detail::TestParams test_params(std::uint64_t seed, int size) {
   rc::detail::TestParams params;
   params.seed = seed;
   params.maxSuccess = 1;
   params.maxSize = size;
-  const auto result = rc::detail::checkTestable(property, rc::detail::TestMetadata{}, params);
+  return params;
+}
+
+}  // namespace
+
+std::uint64_t run_seed(std::uint64_t seed, int index) {
+  // The index-th output of a splitmix64 stream started at `seed`, computed directly.
+  std::uint64_t state = seed + static_cast<std::uint64_t>(index) * 0x9E3779B97F4A7C15ull;
+  return splitmix64(state);
+}
+
+std::vector<int> run_indices(const FuzzOptions& opt) {
+  std::vector<int> out;
+  for (long long i = opt.first; i < opt.runs; i += opt.stride) out.push_back(static_cast<int>(i));
+  return out;
+}
+
+// Checks one generated case; on failure RapidCheck shrinks it, and the smallest failing case is
+// the last one the property saw fail.
+std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
+  const int size = run_size(index);
+  std::optional<Counterexample> last;
+  const RunCaseOptions gen_opt = generator_options(opt);
+  const auto property = [&] {
+    const RunCase c = *rc::gen::resize(size, gen_run_case(gen_opt));
+    std::vector<std::string> v;
+    try {
+      v = violations(c, run_case(c, opt.allocator), opt.allocator, false);
+    } catch (const std::exception& e) {
+      // An exception out of the simulator fails the run like a violated property (RapidCheck
+      // would count it as a failure, but no counterexample would be kept).
+      v.push_back(std::string("the run threw an exception: ") + e.what());
+    }
+    if (!v.empty()) {
+      last = Counterexample{c, v, index};
+      RC_FAIL(v.front());
+    }
+  };
+  const auto result =
+      rc::detail::checkTestable(property, rc::detail::TestMetadata{}, test_params(run_seed(opt.seed, index), size));
   rc::detail::FailureResult failure;
   if (!result.match(failure)) return std::nullopt;
   return last;
+}
+
+RunCase generated_case(const FuzzOptions& opt, int index) {
+  // The same draw check_run's property makes first, from the same seed and size.
+  const int size = run_size(index);
+  std::optional<RunCase> first;
+  const RunCaseOptions gen_opt = generator_options(opt);
+  const auto property = [&] {
+    const RunCase c = *rc::gen::resize(size, gen_run_case(gen_opt));
+    if (!first) first = c;
+  };
+  rc::detail::checkTestable(property, rc::detail::TestMetadata{}, test_params(run_seed(opt.seed, index), size));
+  return first.value_or(RunCase{});
 }
 
 void quiet_rapidcheck_banner() {
@@ -45,22 +93,16 @@ void quiet_rapidcheck_banner() {
   std::cerr.clear();
 }
 
-}  // namespace
-
 FuzzSession fuzz(const FuzzOptions& opt) {
   quiet_rapidcheck_banner();
   FuzzSession session;
-  std::uint64_t state = opt.seed;
-  for (int i = 0; i < opt.runs; ++i) {
-    const std::uint64_t case_seed = splitmix64(state);
-    std::optional<Counterexample> c = check_one(opt, case_seed, i % 100);
+  for (const int i : run_indices(opt)) {
+    std::optional<Counterexample> c = check_run(opt, i);
     ++session.runs;
-    if (c) {
-      c->run = i;
-      session.found.push_back(std::move(*c));
-    }
+    const bool failed = c.has_value();
+    if (c) session.found.push_back(std::move(*c));
     if (opt.progress && !opt.progress(session)) break;
-    if (c && !opt.keep_going) break;
+    if (failed && !opt.keep_going) break;
   }
   return session;
 }

@@ -1,9 +1,15 @@
 // A fuzzing session: generated runs checked against the run properties, each failure shrunk by
 // RapidCheck. Used by `pprsim fuzz` and `pprsim selftest`.
+//
+// Run i of a campaign is always the same case: its RapidCheck seed is derived from the
+// campaign's seed and i alone (run_seed), and its size from i, so a campaign split over
+// processes (props/fuzz_workers.h) or machines (--shard) checks exactly the cases one process
+// would.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +24,7 @@ struct Counterexample {
 };
 
 struct FuzzSession {
-  int runs = 0;
+  int runs = 0;  // runs checked (of the indices the options select)
   std::vector<Counterexample> found;
 };
 
@@ -26,12 +32,32 @@ struct FuzzOptions {
   std::string allocator = "dmmalloc";
   FaultPlan faults;  // none: every run draws a plan of its own
   std::uint64_t seed = 1;
-  int runs = 100;
+  int runs = 100;  // the campaign's runs: indices 0 .. runs-1
+  // The indices this session checks: first, first + stride, ... below runs (a shard).
+  int first = 0;
+  int stride = 1;
   bool keep_going = false;  // false: stop at the first counterexample
-  // Called after each run with the session so far; returning false stops the session.
+  // Called after each run, in index order, with the session so far; returning false stops the
+  // session there (no later run counts).
   std::function<bool(const FuzzSession&)> progress;
 };
 
+// The RapidCheck seed of run `index` of the campaign seeded `seed`.
+std::uint64_t run_seed(std::uint64_t seed, int index);
+
+// The indices `opt` selects, in order.
+std::vector<int> run_indices(const FuzzOptions& opt);
+
+// Checks run `index`: nothing when every property held, else the shrunk counterexample.
+std::optional<Counterexample> check_run(const FuzzOptions& opt, int index);
+
+// The case run `index` starts from (before any shrinking).
+RunCase generated_case(const FuzzOptions& opt, int index);
+
+// Silences the line RapidCheck prints when it first loads its configuration.
+void quiet_rapidcheck_banner();
+
+// Checks the selected runs in this process, one after the other.
 FuzzSession fuzz(const FuzzOptions& opt);
 
 }  // namespace pprsim

@@ -13,15 +13,6 @@ namespace pprsim {
 
 namespace {
 
-// What the generator draws; interpret() turns a list of these into a valid trace, whatever
-// shrinking removed, so shrunk cases stay valid.
-struct GenOp {
-  enum Kind : std::uint8_t { Malloc, Calloc, Memalign, Realloc, Free, Write, Use } kind = Malloc;
-  std::uint64_t size = 0;
-  std::uint32_t pick = 0;  // which live object (modulo the number live)
-  std::uint32_t aux = 0;   // calloc count, alignment shift, offset seed
-};
-
 rc::Gen<std::uint64_t> gen_size() {
   return rc::gen::weightedOneOf<std::uint64_t>({
       {12, rc::gen::inRange<std::uint64_t>(0, 64)},
@@ -140,21 +131,7 @@ rc::Gen<RunCase> gen_run_case(RunCaseOptions opt) {
   return rc::gen::apply(
       [](std::vector<GenOp> prologue, std::vector<std::vector<GenOp>> instances, int g, std::uint64_t seed,
          int understudy, FaultPlan faults) {
-        Interpreter in;
-        for (const GenOp& op : prologue) in.run(op);
-        for (const auto& inst : instances) {
-          in.emit({.op = Op::PprBegin});
-          for (const GenOp& op : inst) in.run(op);
-          in.emit({.op = Op::PprEnd});
-        }
-        for (const auto& [id, size] : in.live) in.emit({.op = Op::Free, .id = id});
-        RunCase c;
-        c.trace = std::move(in.out);
-        c.group_size = g;
-        c.seed = seed;
-        c.understudy = static_cast<UnderstudyMode>(understudy);
-        c.faults = faults;
-        return c;
+        return assemble_run_case(prologue, instances, g, seed, static_cast<UnderstudyMode>(understudy), faults);
       },
       // Sizes scaled so that a case stays a few hundred events: shrinking then has little to
       // cut, and a thousand cases take seconds.
@@ -163,6 +140,25 @@ rc::Gen<RunCase> gen_run_case(RunCaseOptions opt) {
                                rc::gen::scale(1.2, rc::gen::container<std::vector<GenOp>>(gen_op())))),
       rc::gen::inRange(1, 9), rc::gen::inRange<std::uint64_t>(1, 1000),
       rc::gen::element<int>(0, 1, 2), gen_faults());
+}
+
+RunCase assemble_run_case(const std::vector<GenOp>& prologue, const std::vector<std::vector<GenOp>>& instances,
+                          int group_size, std::uint64_t seed, UnderstudyMode understudy, const FaultPlan& faults) {
+  Interpreter in;
+  for (const GenOp& op : prologue) in.run(op);
+  for (const auto& inst : instances) {
+    in.emit({.op = Op::PprBegin});
+    for (const GenOp& op : inst) in.run(op);
+    in.emit({.op = Op::PprEnd});
+  }
+  for (const auto& [id, size] : in.live) in.emit({.op = Op::Free, .id = id});
+  RunCase c;
+  c.trace = std::move(in.out);
+  c.group_size = group_size;
+  c.seed = seed;
+  c.understudy = understudy;
+  c.faults = faults;
+  return c;
 }
 
 std::string trace_text(const RunCase& c) {

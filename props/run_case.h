@@ -30,6 +30,20 @@ struct RunCaseOptions {
   FaultPlan fixed_faults;    // used when with_faults is false
 };
 
+// What the generators draw for one trace operation; assemble_run_case turns a list of these
+// into a valid trace, whatever shrinking (or a fuzzer) did to it.
+struct GenOp {
+  enum Kind : std::uint8_t { Malloc, Calloc, Memalign, Realloc, Free, Write, Use } kind = Malloc;
+  std::uint64_t size = 0;
+  std::uint32_t pick = 0;  // which live object (modulo the number live)
+  std::uint32_t aux = 0;   // calloc count, alignment shift, offset seed
+};
+
+// The run case of these operations: the prologue, then each instance inside ppr/end, then a
+// free of every object still live.
+RunCase assemble_run_case(const std::vector<GenOp>& prologue, const std::vector<std::vector<GenOp>>& instances,
+                          int group_size, std::uint64_t seed, UnderstudyMode understudy, const FaultPlan& faults);
+
 // Traces mix sizes from 0 to above the largest size class, calloc, memalign, realloc up and
 // down, frees of objects from before the group, of the same task and of other tasks, program
 // reads and writes; every object still live at the end is freed, so the final heap must hold

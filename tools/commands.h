@@ -28,5 +28,6 @@ Command add_gen_command(CLI::App& app);
 Command add_record_command(CLI::App& app);
 Command add_fuzz_command(CLI::App& app);
 Command add_selftest_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 
 }  // namespace pprsim

@@ -12,6 +12,8 @@
 #include <iostream>
 #include <memory>
 
+#include "props/fuzz_report.h"
+#include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
@@ -30,6 +32,8 @@ struct FuzzArgs {
   std::string faults;
   double max_seconds = 0;
   bool keep_going = false;
+  int jobs = 0;  // 0: every core
+  std::string shard = "1/1";
 };
 
 std::string file_safe(std::string name) {
@@ -55,10 +59,15 @@ int run_fuzz(const FuzzArgs& args) {
   opt.seed = args.seed;
   opt.runs = args.runs;
   opt.keep_going = args.keep_going;
+  const Shard shard = Shard::parse(args.shard);  // checked when the options were read
+  opt.first = shard.index - 1;
+  opt.stride = shard.count;
+  const int jobs = args.jobs > 0 ? args.jobs : available_cores();
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   std::vector<std::string> paths, commands;
+  const std::string label = shard.count > 1 ? " shard " + shard.to_string() : "";
   bool write_failed = false;
   opt.progress = [&](const FuzzSession& s) {
     if (s.found.size() > paths.size()) {
@@ -81,33 +90,41 @@ int run_fuzz(const FuzzArgs& args) {
         std::fflush(stdout);
       }
     }
-    if (tty) fmt::print(stderr, "\r\033[Kfuzz {}: run {}/{}, {} failing", args.alloc, s.runs, args.runs, s.found.size());
+    if (tty) {
+      fmt::print(stderr, "\r\033[Kfuzz {}{}: run {}/{}, {} failing", args.alloc, label, s.runs, shard.size(args.runs),
+                 s.found.size());
+    }
     return args.max_seconds <= 0 || elapsed() < args.max_seconds;
   };
-  const FuzzSession s = fuzz(opt);
+  FuzzSession s;
+  try {
+    s = fuzz_in_workers(opt, jobs);
+  } catch (const std::runtime_error& e) {
+    if (tty) fmt::print(stderr, "\r\033[K");
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  }
   if (tty) fmt::print(stderr, "\r\033[K");
   if (write_failed) return 2;
   if (args.json != "-") {
-    fmt::print("fuzz {}: {} runs, {} failing, seed {}{} ({:.1f} s)\n", args.alloc, s.runs, s.found.size(), args.seed,
+    fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(), args.seed,
                opt.faults.any() ? ", faults " + opt.faults.to_string() : "", elapsed());
   }
   if (!args.json.empty()) {
-    nlohmann::ordered_json j;
-    j["allocator"] = args.alloc;
-    j["seed"] = args.seed;
-    j["faults"] = opt.faults.to_string();
-    j["runs"] = s.runs;
-    j["failures"] = s.found.size();
-    auto list = nlohmann::ordered_json::array();
+    FuzzReport r;
+    r.allocator = args.alloc;
+    r.seed = args.seed;
+    r.faults = opt.faults.to_string();
+    r.requested_runs = args.runs;
+    r.keep_going = args.keep_going;
+    r.shard = shard;
+    r.runs = s.runs;
     for (std::size_t i = 0; i < s.found.size(); ++i) {
-      list.push_back({{"run", s.found[i].run},
-                      {"violated", s.found[i].violated},
-                      {"events", s.found[i].shrunk.operations()},
-                      {"trace", paths[i]},
-                      {"command", commands[i]}});
+      r.counterexamples.push_back(
+          {s.found[i].run, s.found[i].violated, s.found[i].shrunk.operations(), paths[i], commands[i]});
     }
-    j["counterexamples"] = std::move(list);
-    j["seconds"] = elapsed();
+    r.seconds = elapsed();
+    const nlohmann::ordered_json j = fuzz_report_json(r);
     const std::string text = j.dump(2) + "\n";
     if (args.json == "-") {
       std::cout << text;
@@ -132,6 +149,20 @@ Command add_fuzz_command(CLI::App& app) {
   cmd->add_option("--faults", args->faults, "Inject these faults in every run (default: each run draws its own)");
   cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)");
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
+  cmd->add_option("--jobs", args->jobs, "Worker processes (default: every core); the results do not depend on it")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--shard", args->shard, "Check only shard K of N of the campaign: the runs i with i mod N = K-1")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            try {
+              Shard::parse(v);
+              return {};
+            } catch (const std::invalid_argument& e) {
+              return e.what();
+            }
+          },
+          "K/N"))
+      ->capture_default_str();
   return {cmd, [args] { return run_fuzz(*args); }};
 }
 

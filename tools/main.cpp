@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       pprsim::add_record_command(app),
       pprsim::add_fuzz_command(app),
       pprsim::add_selftest_command(app),
+      pprsim::add_report_command(app),
   };
   try {
     app.parse(argc, argv);

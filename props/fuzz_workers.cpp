@@ -1,0 +1,327 @@
+#include "props/fuzz_workers.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <type_traits>
+
+namespace pprsim {
+
+namespace {
+
+static_assert(std::is_trivially_copyable_v<Event> && std::is_trivially_copyable_v<FaultPlan>);
+
+// --- The result message a worker sends for one run. Worker and parent are the same program
+// (a fork), so plain values travel as their bytes.
+
+template <class T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+struct Cursor {
+  const std::string& in;
+  std::size_t at = 0;
+  template <class T>
+  T get() {
+    T v;
+    if (in.size() - at < sizeof v) throw std::runtime_error("short message");
+    std::memcpy(&v, in.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  }
+  std::string bytes(std::size_t n) {
+    if (in.size() - at < n) throw std::runtime_error("short message");
+    std::string s = in.substr(at, n);
+    at += n;
+    return s;
+  }
+};
+
+std::string encode(int index, const std::optional<Counterexample>& c) {
+  std::string out;
+  put(out, static_cast<std::int32_t>(index));
+  put(out, static_cast<std::uint8_t>(c ? 1 : 0));
+  if (c) {
+    const RunCase& rc = c->shrunk;
+    put(out, static_cast<std::int32_t>(rc.group_size));
+    put(out, rc.seed);
+    put(out, rc.understudy);
+    put(out, rc.faults);
+    put(out, static_cast<std::uint64_t>(rc.trace.size()));
+    for (const Event& e : rc.trace) put(out, e);
+    put(out, static_cast<std::uint64_t>(c->violated.size()));
+    for (const std::string& v : c->violated) {
+      put(out, static_cast<std::uint64_t>(v.size()));
+      out += v;
+    }
+  }
+  return out;
+}
+
+std::pair<int, std::optional<Counterexample>> decode(const std::string& msg) {
+  Cursor in{msg};
+  const int index = in.get<std::int32_t>();
+  if (in.get<std::uint8_t>() == 0) return {index, std::nullopt};
+  Counterexample c;
+  c.run = index;
+  c.shrunk.group_size = in.get<std::int32_t>();
+  c.shrunk.seed = in.get<std::uint64_t>();
+  c.shrunk.understudy = in.get<UnderstudyMode>();
+  c.shrunk.faults = in.get<FaultPlan>();
+  const auto events = in.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < events; ++i) c.shrunk.trace.push_back(in.get<Event>());
+  const auto lines = in.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < lines; ++i) c.violated.push_back(in.bytes(in.get<std::uint64_t>()));
+  return {index, std::move(c)};
+}
+
+// Reads exactly n bytes; false at end of file or on an error (the writer is gone).
+bool read_full(int fd, void* buf, std::size_t n) {
+  auto* p = static_cast<char*>(buf);
+  while (n > 0) {
+    const ssize_t r = ::read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool write_full(int fd, const void* buf, std::size_t n) {
+  const auto* p = static_cast<const char*>(buf);
+  while (n > 0) {
+    const ssize_t r = ::write(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+struct Worker {
+  pid_t pid = -1;
+  int to = -1;    // run indices, parent to worker
+  int from = -1;  // results, worker to parent
+  int run = -1;   // the index it is checking, -1 when idle
+};
+
+[[noreturn]] void worker_main(const FuzzOptions& opt, int in, int out, pid_t parent) {
+  // Die with the parent, whatever ends it; take signals as a plain process does (the parent's
+  // handlers, such as the removal of its temporary files, are the parent's business).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(0);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, SIG_DFL);
+  std::int32_t index = 0;
+  while (read_full(in, &index, sizeof index)) {
+    const std::string msg = encode(index, check_run(opt, index));
+    const auto len = static_cast<std::uint64_t>(msg.size());
+    if (!write_full(out, &len, sizeof len) || !write_full(out, msg.data(), msg.size())) ::_exit(1);
+  }
+  ::_exit(0);
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+class Pool {
+ public:
+  Pool(const FuzzOptions& opt, int jobs) : opt_(opt), jobs_(jobs) {}
+  ~Pool() { stop_all(); }
+
+  FuzzSession run() {
+    const std::vector<int> indices = run_indices(opt_);
+    workers_.resize(static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(jobs_), indices.size())));
+    std::size_t next = 0;      // position of the next index to hand out
+    std::size_t reported = 0;  // position of the next result to take
+    std::map<std::size_t, std::optional<Counterexample>> done;  // results not yet taken, by position
+    std::map<int, std::size_t> position;                        // index -> position
+    FuzzSession session;
+    bool stop = false;
+    auto assign = [&] {
+      for (Worker& w : workers_) {
+        if (next >= indices.size()) return;
+        if (w.run >= 0) continue;
+        if (w.pid < 0) start(w);
+        const std::int32_t index = indices[next];
+        position[index] = next++;
+        w.run = index;
+        // A worker gone meanwhile is noticed when its result pipe ends.
+        write_full(w.to, &index, sizeof index);
+      }
+    };
+    assign();
+    while (!stop && reported < indices.size()) {
+      std::vector<pollfd> fds;
+      std::vector<Worker*> busy;
+      for (Worker& w : workers_) {
+        if (w.run < 0) continue;
+        fds.push_back({w.from, POLLIN, 0});
+        busy.push_back(&w);
+      }
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error(fmt::format("cannot wait for the worker processes: {}", std::strerror(errno)));
+      }
+      for (std::size_t k = 0; k < fds.size(); ++k) {
+        if (fds[k].revents == 0) continue;
+        Worker& w = *busy[k];
+        const int index = w.run;
+        std::optional<Counterexample> result = receive(w);
+        done[position.at(index)] = std::move(result);
+        w.run = -1;
+      }
+      for (auto it = done.find(reported); !stop && it != done.end(); it = done.find(reported)) {
+        ++session.runs;
+        const bool failed = it->second.has_value();
+        if (failed) session.found.push_back(std::move(*it->second));
+        done.erase(it);
+        ++reported;
+        if (opt_.progress && !opt_.progress(session)) stop = true;
+        if (failed && !opt_.keep_going) stop = true;
+      }
+      if (!stop) assign();
+    }
+    return session;
+  }
+
+ private:
+  void start(Worker& w) {
+    int to[2], from[2];
+    if (::pipe(to) != 0) throw std::runtime_error(fmt::format("cannot start a worker process: {}", std::strerror(errno)));
+    if (::pipe(from) != 0) {
+      ::close(to[0]);
+      ::close(to[1]);
+      throw std::runtime_error(fmt::format("cannot start a worker process: {}", std::strerror(errno)));
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      const int err = errno;
+      for (const int fd : {to[0], to[1], from[0], from[1]}) ::close(fd);
+      throw std::runtime_error(fmt::format("cannot start a worker process: {}", std::strerror(err)));
+    }
+    if (pid == 0) {
+      // Only its own pipe ends: a sibling's task pipe held open here would never end.
+      for (Worker& other : workers_) {
+        close_fd(other.to);
+        close_fd(other.from);
+      }
+      ::close(to[1]);
+      ::close(from[0]);
+      worker_main(opt_, to[0], from[1], parent);
+    }
+    ::close(to[0]);
+    ::close(from[1]);
+    w.pid = pid;
+    w.to = to[1];
+    w.from = from[0];
+  }
+
+  // The result of w's run; when the worker died instead, a failure made of the generated case
+  // and how it ended (and w is reset, to be started again when there is work).
+  std::optional<Counterexample> receive(Worker& w) {
+    std::uint64_t len = 0;
+    if (read_full(w.from, &len, sizeof len) && len < (std::uint64_t{1} << 40)) {
+      std::string msg(len, '\0');
+      if (read_full(w.from, msg.data(), msg.size())) {
+        auto [index, result] = decode(msg);
+        if (index == w.run) return std::move(result);
+      }
+    }
+    const int index = w.run;
+    Counterexample c;
+    c.run = index;
+    c.shrunk = generated_case(opt_, index);
+    c.violated.push_back(fmt::format("the run crashed: its worker process {}", end_of(w)));
+    return c;
+  }
+
+  // Reaps a dead (or misbehaving) worker and says how it ended.
+  std::string end_of(Worker& w) {
+    close_fd(w.to);
+    close_fd(w.from);
+    int status = 0;
+    pid_t r;
+    ::kill(w.pid, SIGKILL);  // a worker that sent garbage is ended too
+    while ((r = ::waitpid(w.pid, &status, 0)) < 0 && errno == EINTR) {
+    }
+    w.pid = -1;
+    if (r < 0) return "ended";
+    if (WIFSIGNALED(status)) {
+      const int sig = WTERMSIG(status);
+      const char* name = ::sigdescr_np(sig);
+      return fmt::format("was killed by signal {} ({})", sig, name ? name : "unknown");
+    }
+    if (WIFEXITED(status)) return fmt::format("exited with status {} before reporting", WEXITSTATUS(status));
+    return "ended";
+  }
+
+  void stop_all() {
+    for (Worker& w : workers_) {
+      if (w.pid < 0) continue;
+      close_fd(w.to);  // an idle worker ends at the end of its task pipe
+      if (w.run >= 0) ::kill(w.pid, SIGKILL);  // a busy one's result is no longer wanted
+    }
+    for (Worker& w : workers_) {
+      if (w.pid < 0) continue;
+      int status = 0;
+      while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      close_fd(w.from);
+      w.pid = -1;
+    }
+  }
+
+  const FuzzOptions& opt_;
+  int jobs_;
+  std::vector<Worker> workers_;
+};
+
+// SIGPIPE ignored while the pool runs: a write to a worker that died is an error to handle,
+// not the end of pprsim.
+class SigpipeIgnored {
+ public:
+  SigpipeIgnored() { old_ = std::signal(SIGPIPE, SIG_IGN); }
+  ~SigpipeIgnored() { std::signal(SIGPIPE, old_); }
+  SigpipeIgnored(const SigpipeIgnored&) = delete;
+  SigpipeIgnored& operator=(const SigpipeIgnored&) = delete;
+
+ private:
+  void (*old_)(int) = SIG_DFL;
+};
+
+}  // namespace
+
+int available_cores() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+FuzzSession fuzz_in_workers(const FuzzOptions& opt, int jobs) {
+  quiet_rapidcheck_banner();
+  SigpipeIgnored sigpipe;
+  Pool pool(opt, std::max(1, jobs));
+  return pool.run();
+}
+
+}  // namespace pprsim

@@ -1,0 +1,239 @@
+// pprsim fuzz --jobs/--shard and pprsim report as a user meets them: the same JSON whatever the
+// jobs, shards merging into the one-run JSON, refusals with exit status 2, crashed workers
+// reported, SIGINT ending every worker.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+extern char** environ;
+
+namespace pprsim {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;  // stdout and stderr together
+};
+
+Result pprsim(const std::string& args) {
+  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  Result r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class FuzzCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pprsim_fuzz_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  nlohmann::json json_of(const std::string& name) const {
+    std::ifstream in(path(name));
+    auto j = nlohmann::json::parse(in);
+    j.erase("seconds");
+    return j;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FuzzCli, JobsGiveTheSameJsonApartFromSeconds) {
+  const std::string common = "fuzz --alloc shared --runs 60 --seed 3 --keep-going --out " + path("ce");
+  const Result one = pprsim(common + " --jobs 1 --json " + path("one.json"));
+  const Result two = pprsim(common + " --jobs 2 --json " + path("two.json"));
+  EXPECT_EQ(one.status, 1) << one.out;
+  EXPECT_EQ(two.status, 1) << two.out;
+  EXPECT_EQ(json_of("one.json"), json_of("two.json"));
+  EXPECT_GT(json_of("one.json")["failures"].get<int>(), 1);
+  // The same lines too, apart from the timing on the last.
+  EXPECT_EQ(one.out.substr(0, one.out.rfind("seed 3")), two.out.substr(0, two.out.rfind("seed 3")));
+}
+
+TEST_F(FuzzCli, ShardsMergeIntoTheOneRunJson) {
+  for (const char* stop : {"", " --keep-going"}) {
+    const std::string common = std::string("fuzz --alloc shared --runs 50 --seed 5 --out ") + path("ce") + stop;
+    ASSERT_EQ(pprsim(common + " --json " + path("whole.json")).status, 1);
+    std::string shards;
+    for (const char* k : {"1/3", "2/3", "3/3"}) {
+      const std::string name = std::string("shard") + k[0] + ".json";
+      const Result r = pprsim(common + " --jobs 2 --shard " + k + " --json " + path(name));
+      ASSERT_NE(r.status, 2) << r.out;
+      shards = path(name) + " " + shards;  // any order
+    }
+    const Result merged = pprsim("report " + shards + " --json " + path("merged.json"));
+    EXPECT_EQ(merged.status, 1) << merged.out;
+    EXPECT_EQ(json_of("merged.json"), json_of("whole.json")) << stop;
+    const Result to_stdout = pprsim("report " + shards + " --json -");
+    auto j = nlohmann::json::parse(to_stdout.out);
+    j.erase("seconds");
+    EXPECT_EQ(j, json_of("whole.json"));
+  }
+}
+
+TEST_F(FuzzCli, ReportRefusesShardsOfOtherCampaignsMissingOrTwice) {
+  const std::string common = "fuzz --alloc dmmalloc --runs 6 --seed 1 --out " + path("ce");
+  for (const char* k : {"1/2", "2/2"}) {
+    ASSERT_EQ(pprsim(common + " --shard " + k + " --json " + path(std::string("s") + k[0] + ".json")).status, 0);
+  }
+  ASSERT_EQ(pprsim("fuzz --alloc dmmalloc --runs 6 --seed 2 --shard 2/2 --json " + path("seed2.json")).status, 0);
+  ASSERT_EQ(pprsim("fuzz --alloc dmmalloc --runs 7 --shard 2/2 --json " + path("runs7.json")).status, 0);
+  ASSERT_EQ(pprsim("fuzz --alloc comalloc --runs 6 --shard 2/2 --json " + path("comalloc.json")).status, 0);
+  ASSERT_EQ(pprsim("fuzz --alloc dmmalloc --runs 6 --shard 2/3 --json " + path("of3.json")).status, 0);
+  EXPECT_EQ(pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
+  struct Case {
+    std::string inputs, says;
+  };
+  for (const Case& c : {Case{path("s1.json"), "shard 2/2 is missing"},
+                        Case{path("s1.json") + " " + path("s1.json"), "given twice"},
+                        Case{path("s1.json") + " " + path("seed2.json"), "seed"},
+                        Case{path("s1.json") + " " + path("runs7.json"), "requested runs"},
+                        Case{path("s1.json") + " " + path("comalloc.json"), "allocator"},
+                        Case{path("s1.json") + " " + path("of3.json"), "shard count"},
+                        Case{path("nothing.json"), "nothing.json"}}) {
+    const Result r = pprsim("report " + c.inputs + " --json " + path("out.json"));
+    EXPECT_EQ(r.status, 2) << c.inputs << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(path("out.json")));
+  }
+  std::ofstream(path("bad.json")) << "{\"allocator\": ";
+  const Result bad = pprsim("report " + path("bad.json"));
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("bad.json"), std::string::npos) << bad.out;
+}
+
+TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
+  for (const char* bad : {"--jobs 0", "--jobs -1", "--jobs x", "--jobs 1.5", "--shard 0/2", "--shard 3/2",
+                          "--shard 1", "--shard 1/0", "--shard a/b", "--shard 1/2/3", "--shard -1/2"}) {
+    const Result r = pprsim(std::string("fuzz --runs 1 ") + bad + " --json " + path("out.json"));
+    EXPECT_EQ(r.status, 2) << bad << "\n" << r.out;
+    const std::string option = std::string(bad).substr(0, std::string(bad).find(' '));
+    EXPECT_NE(r.out.find(option), std::string::npos) << bad << "\n" << r.out;
+    EXPECT_FALSE(std::filesystem::exists(path("out.json")));
+  }
+}
+
+// The worker processes of `parent` (its children).
+std::set<pid_t> children_of(pid_t parent) {
+  std::set<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == parent && state != 'Z') {
+      out.insert(std::stoi(name));
+    }
+  }
+  return out;
+}
+
+pid_t spawn_pprsim(const std::vector<std::string>& args, const std::string& output) {
+  std::vector<std::string> argv{PPRSIM_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, PPRSIM_BINARY, &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// Waits until `pid` has `n` live children; returns them (empty after the deadline).
+std::set<pid_t> wait_for_children(pid_t pid, std::size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto kids = children_of(pid);
+    if (kids.size() >= n) return kids;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
+}
+
+int wait_status(pid_t pid) {
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return st;
+}
+
+TEST_F(FuzzCli, AKilledWorkerIsAFailedRunWithItsCase) {
+  const pid_t pid = spawn_pprsim({"fuzz", "--runs", "100000000", "--jobs", "2", "--out", path("ce"), "--json",
+                                  path("out.json")},
+                                 path("log"));
+  ASSERT_GT(pid, 0);
+  const auto kids = wait_for_children(pid, 2);
+  ASSERT_EQ(kids.size(), 2u);
+  ::kill(*kids.begin(), SIGKILL);
+  const int st = wait_status(pid);
+  std::ifstream log(path("log"));
+  const std::string out((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(st)) << out;
+  EXPECT_EQ(WEXITSTATUS(st), 1) << out;
+  const auto j = json_of("out.json");
+  ASSERT_EQ(j["failures"], 1) << j.dump();
+  const auto& c = j["counterexamples"][0];
+  EXPECT_NE(c["violated"][0].get<std::string>().find("killed by signal 9"), std::string::npos) << c.dump();
+  EXPECT_TRUE(std::filesystem::exists(c["trace"].get<std::string>()));
+  EXPECT_EQ(j["runs"].get<int>(), c["run"].get<int>() + 1);
+}
+
+TEST_F(FuzzCli, SigintEndsEveryWorker) {
+  const pid_t pid = spawn_pprsim({"fuzz", "--runs", "100000000", "--jobs", "2", "--out", path("ce")}, path("log"));
+  ASSERT_GT(pid, 0);
+  const auto kids = wait_for_children(pid, 2);
+  ASSERT_EQ(kids.size(), 2u);
+  ::kill(pid, SIGINT);
+  const int st = wait_status(pid);
+  EXPECT_TRUE(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 130)) << st;
+  // Orphaned workers are reparented and reaped by someone else, so look for them by pid: within
+  // a few seconds none may run any more.
+  auto running = [](pid_t k) {
+    std::ifstream stat("/proc/" + std::to_string(k) + "/stat");
+    std::string line;
+    return std::getline(stat, line) && line.find(") Z") == std::string::npos;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (const pid_t k : kids) {
+    while (running(k) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_FALSE(running(k)) << "worker " << k << " still runs";
+  }
+}
+
+}  // namespace
+}  // namespace pprsim
