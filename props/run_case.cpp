@@ -23,6 +23,8 @@ rc::Gen<std::uint64_t> gen_size() {
   });
 }
 
+// Not traces/generator, by necessity: RapidCheck must shrink every drawn operation on its own,
+// and traces/generator's one Prng stream gives a trace that cannot be shrunk without rerolling.
 rc::Gen<GenOp> gen_op() {
   return rc::gen::apply(
       [](int kind, std::uint64_t size, std::uint32_t pick, std::uint32_t aux) {
