@@ -273,6 +273,50 @@ class CoMalloc {
     return base_.describe_chunk(c, h, a);
   }
 
+  // The allocator's own invariants (alloc/ppr_allocator.h), in whatever state this copy is:
+  //  - the private heaps are disjoint, and each is one chunk of the base heap's walk;
+  //  - the base heap holds (DlHeap::verify): segments tile into valid chunks ended by their
+  //    fence, neighbours' in-use bits agree, footers match, no two free chunks are neighbours,
+  //    the chunk walk and the bins agree (every free chunk but the top in its right bin exactly
+  //    once, bins well linked, large bins sorted, the bitmap matching), no private bit outside
+  //    the private heaps;
+  //  - every private heap but a task's own is exactly as carved: one free chunk with the
+  //    private bit, of the carved size;
+  //  - in a task: its own heap holds DlHeap's invariants as an arena (every header with the
+  //    private bit), and each deferred free names a distinct live block of the base heap.
+  // Returns "" or the first broken invariant.
+  std::string verify() {
+    std::vector<std::pair<Addr, std::uint64_t>> heaps;
+    for (const Heap& h : carve_) heaps.emplace_back(h.start, h.size);
+    std::sort(heaps.begin(), heaps.end());
+    for (std::size_t i = 1; i < heaps.size(); ++i) {
+      if (heaps[i].first < heaps[i - 1].first + heaps[i - 1].second) {
+        return fmt::format("private heaps at {:#x} and {:#x} overlap", heaps[i - 1].first, heaps[i].first);
+      }
+    }
+    if (std::string e = base_.verify(heaps); !e.empty()) return "base heap: " + e;
+    for (std::size_t k = 0; k < carve_.size(); ++k) {
+      if (mode_ == Mode::Task && static_cast<int>(k) == task_) continue;
+      const Heap& heap = carve_[k];
+      const std::uint64_t h = mem_->load64(heap.start);
+      if ((h & ~dl::kPInUse) != dl::head_word(dl::Kind::Chunk, heap.size, dl::kPrivate)) {
+        return fmt::format("private heap of task {} at {:#x} is not as carved (head {:#x})", k, heap.start, h);
+      }
+    }
+    if (mode_ == Mode::Task) {
+      if (std::string e = priv_.verify(); !e.empty()) return fmt::format("private heap of task {}: {}", task_, e);
+      std::vector<Addr> deferred = deferred_;
+      std::sort(deferred.begin(), deferred.end());
+      for (std::size_t i = 0; i < deferred.size(); ++i) {
+        if (i > 0 && deferred[i] == deferred[i - 1]) return fmt::format("{:#x} is deferred twice", deferred[i]);
+        if (!base_.owns(deferred[i])) {
+          return fmt::format("deferred free of {:#x}, which is no live block of the base heap", deferred[i]);
+        }
+      }
+    }
+    return "";
+  }
+
  private:
   enum class Mode : std::uint8_t { Seq, Task };
   struct Heap {

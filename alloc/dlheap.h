@@ -30,6 +30,8 @@
 #include <bit>
 #include <cstdint>
 #include <set>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -400,8 +402,10 @@ class DlHeap {
   // fence, in-use bits of neighbours agree, footers match, no two free chunks are neighbours,
   // every free chunk but the top is in the right bin exactly once, bins are well linked and
   // large bins sorted, the bitmap matches the bins. Returns "" or the first violation.
-  // requires: no chunk with the private bit is outside this heap (call in sequential state).
-  std::string verify() {
+  // `given` lists ranges this heap gave away whole (comalloc's private heaps, sorted by start):
+  // each is a chunk of the walk that starts with a header carrying the private bit, and is
+  // skipped whole as in use; no other chunk with the private bit may be outside this heap.
+  std::string verify(std::span<const std::pair<Addr, std::uint64_t>> given = {}) {
     std::set<Addr> binned;
     for (int i = 0; i < dl::kBins; ++i) {
       Addr c = bins_[bi(i)];
@@ -433,6 +437,16 @@ class DlHeap {
       while (c < end) {
         const std::uint64_t h = head(c);
         if (!dl::valid(h)) return fmt::format("bad head at {:#x}", c);
+        const auto g = std::lower_bound(given.begin(), given.end(), c,
+                                        [](const std::pair<Addr, std::uint64_t>& r, Addr a) { return r.first < a; });
+        if (g != given.end() && g->first == c) {
+          if (dl::kind(h) != dl::Kind::Chunk || (h & dl::kPrivate) == 0 || g->second > end - c) {
+            return fmt::format("the range given away at {:#x} has no private chunk header", c);
+          }
+          prev_in_use = true;
+          c += g->second;
+          continue;
+        }
         if (dl::kind(h) == dl::Kind::Fence) {
           if (!fenced || c + dl::kFence != end) return fmt::format("misplaced fence at {:#x}", c);
           if (mem_->load64(c + 8) != base) return fmt::format("fence at {:#x} names another base", c);

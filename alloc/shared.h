@@ -44,6 +44,8 @@ class SharedMalloc {
     core_.walk_free(max_steps, visit);
   }
   std::string describe(Addr base, std::uint64_t size, Addr a) { return core_.describe(base, size, a); }
+  // The core's invariants (DmMalloc::verify); there are no partitions.
+  std::string verify() { return core_.verify(); }
 
  private:
   DmMalloc<Mem> core_;

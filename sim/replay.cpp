@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 
 #include "sim/content_model.h"
 #include "sim/executor.h"
@@ -43,12 +45,22 @@ struct Runner {
   State state = State::Running;
   std::uint64_t weight = 1;  // relative speed in the interleaving
   TaskView view;
+  int task = -1;  // spec_order; -1 for the understudy
 };
+
+// PPRSIM_PARANOID=1 in the environment switches the paranoid check level on for every run.
+bool paranoid_from_environment() {
+  const char* v = std::getenv("PPRSIM_PARANOID");
+  return v != nullptr && std::string_view(v) == "1";
+}
 
 class Replayer {
  public:
   Replayer(const TraceReader& reader, const ReplayConfig& cfg)
-      : cfg_(cfg), sched_(Prng::derive(cfg.seed, "scheduler")), faults_(Prng::derive(cfg.seed, "faults")) {
+      : cfg_(cfg),
+        sched_(Prng::derive(cfg.seed, "scheduler")),
+        faults_(Prng::derive(cfg.seed, "faults")),
+        paranoid_(cfg.paranoid || paranoid_from_environment()) {
     if (cfg.group_size < 1 || cfg.group_size > 64) {
       throw std::invalid_argument(fmt::format("group size {} is outside 1..64", cfg.group_size));
     }
@@ -146,6 +158,7 @@ class Replayer {
   void run_seq(const Event& e) {
     if (e.id >= 0) ensure_handle(*main_, e.id);
     const StepOutcome out = execute(*main_, e);
+    if (is_allocator_op(e.op)) verify_allocator(*main_, op_name(e.op), e.line, "");
     switch (out.status) {
       case StepStatus::Done: break;
       case StepStatus::OutOfMemory:
@@ -156,6 +169,24 @@ class Replayer {
         throw RunFailure{fmt::format("object {} is not what line {} expects in the committed heap", e.id, e.line)};
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
+  }
+
+  // The paranoid check level: the allocator's own invariants, right after `call` (at trace
+  // line `line`, `where` names the process). A broken one ends the run at its cause.
+  void verify_allocator(Process& p, std::string_view call, std::uint32_t line, std::string_view where) {
+    if (!paranoid_) return;
+    const Process::Untracked quiet(p);
+    const std::string broken = p.alloc->verify();
+    if (!broken.empty()) {
+      throw RunFailure{fmt::format("paranoid check after {} at line {}{}: {}", call, line, where, broken)};
+    }
+  }
+
+  static std::uint32_t first_line(const std::vector<Instance>& instances) {
+    for (const Instance& in : instances) {
+      if (!in.empty()) return in.front().line;
+    }
+    return 0;
   }
 
   void check() {
@@ -192,6 +223,8 @@ class Replayer {
     for_group_ = true;
     const bool carved = main_->alloc->group_init(n);
     for_group_ = false;
+    const std::uint32_t line = first_line(instances);
+    verify_allocator(*main_, "group_init", line, "");
     if (!carved) {
       // System memory refused the carve: fall back to smaller groups, then to serial execution.
       if (n > 1) {
@@ -214,7 +247,9 @@ class Replayer {
     for (int k = 0; k < n; ++k) {
       Runner& t = tasks[static_cast<std::size_t>(k)];
       t.proc = main_->fork();
+      t.task = k;
       t.proc->alloc->task_init(k);
+      verify_allocator(*t.proc, "task_init", line, fmt::format(" in task {}", k));
       t.proc->start_tracking();
       for (const Event& e : instances[static_cast<std::size_t>(k)]) t.events.push_back(&e);
       t.weight = sched_.between(2, 8);
@@ -224,6 +259,7 @@ class Replayer {
       und = std::make_unique<Runner>();
       und->proc = main_->fork();
       und->proc->alloc->understudy_init();
+      verify_allocator(*und->proc, "understudy_init", line, " in the understudy");
       for (const Instance& in : instances) {
         for (const Event& e : in) und->events.push_back(&e);
       }
@@ -251,19 +287,23 @@ class Replayer {
       st_.aborted += static_cast<std::uint64_t>(n);
       main_->become(*und->proc);
       main_->alloc->learn(allocs);
+      verify_allocator(*main_, "learn", line, "");
     } else {
       st_.committed += static_cast<std::uint64_t>(m);
       st_.aborted += static_cast<std::uint64_t>(n - m);
       if (m == 0) {
         // MAIN could not finish and no understudy runs: re-run the group from its start.
         main_->alloc->understudy_init();
+        verify_allocator(*main_, "understudy_init", line, "");
       } else {
         const std::map<Addr, std::uint64_t> before = main_->sys.regions();
         for (int k = 0; k < m; ++k) apply_writes(*tasks[static_cast<std::size_t>(k)].proc, before);
         main_->alloc = tasks[static_cast<std::size_t>(m - 1)].proc->alloc->clone(main_->mem);
         main_->alloc->merge(allocs, static_cast<std::size_t>(m));
+        verify_allocator(*main_, "merge", line, "");
       }
       main_->alloc->learn(allocs);
+      verify_allocator(*main_, "learn", line, "");
       run_serially(instances, static_cast<std::size_t>(m));
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
@@ -363,6 +403,10 @@ class Replayer {
       return;
     }
     for_group_ = false;
+    if (is_allocator_op(e.op)) {
+      verify_allocator(*r.proc, op_name(e.op), e.line,
+                       r.task >= 0 ? fmt::format(" in task {}", r.task) : std::string(" in the understudy"));
+    }
     switch (out.status) {
       case StepStatus::Done:
         if (in_task && (e.op == Op::Malloc || e.op == Op::Calloc || e.op == Op::Memalign || e.op == Op::Realloc)) {
@@ -473,6 +517,7 @@ class Replayer {
   const ReplayConfig& cfg_;
   Prng sched_;
   Prng faults_;
+  bool paranoid_;
   bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
   std::unique_ptr<Process> main_;
   ContentModel model_;

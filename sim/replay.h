@@ -26,6 +26,10 @@ struct ReplayConfig {
   std::uint64_t check_every = 1000;  // sequential events between heap checks
   std::size_t max_conflict_details = 1000;
   FaultPlan faults;
+  // Check the allocator's own invariants (SimAllocator::verify) after every allocator call
+  // and group hook, in every process; the first broken one stops the run, naming the trace
+  // line. Also switched on by the environment variable PPRSIM_PARANOID=1.
+  bool paranoid = false;
 };
 
 struct RunStats {

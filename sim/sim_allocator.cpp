@@ -5,6 +5,7 @@
 #include "alloc/comalloc.h"
 #include "alloc/dmmalloc.h"
 #include "alloc/mutants.h"
+#include "alloc/ppr_allocator.h"
 #include "alloc/shared.h"
 
 namespace pprsim {
@@ -12,7 +13,7 @@ namespace pprsim {
 namespace {
 
 // Adapts an allocator template instantiated on SimMemory to the virtual interface.
-template <class Impl>
+template <PprAllocator<SimMemory> Impl>
 class Adapter final : public SimAllocator {
  public:
   Adapter(std::string name, Impl impl) : name_(std::move(name)), impl_(std::move(impl)) {}
@@ -52,6 +53,7 @@ class Adapter final : public SimAllocator {
   std::string describe(Addr base, std::uint64_t size, Addr a) override {
     return impl_.describe(base, size, a);
   }
+  std::string verify() override { return impl_.verify(); }
 
  private:
   static std::vector<const Impl*> impls(std::span<const SimAllocator* const> tasks) {

@@ -1,6 +1,7 @@
 // The simulator's view of an allocator: the C API, the PPR hooks and the census, behind one
 // virtual interface so that a run can pick its allocator by name. Each implementation wraps
-// an allocator template from alloc/ instantiated on SimMemory.
+// an allocator template from alloc/ instantiated on SimMemory, satisfying PprAllocator
+// (alloc/ppr_allocator.h); make_allocator in sim/sim_allocator.cpp is the one registry.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,7 @@ class SimAllocator {
   virtual void free(Addr p) = 0;
   virtual std::uint64_t usable_size(Addr p) = 0;
 
-  // PPR hooks; see alloc/dmmalloc.h for their contracts.
+  // PPR hooks; their contracts are alloc/ppr_allocator.h's.
   virtual bool group_init(int g) = 0;
   virtual void task_init(int k) = 0;
   virtual void understudy_init() = 0;
@@ -48,6 +49,8 @@ class SimAllocator {
   virtual bool walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) = 0;
   virtual void walk_free(std::uint64_t max_steps, const FreeVisit& visit) = 0;
   virtual std::string describe(Addr base, std::uint64_t size, Addr a) = 0;
+  // The allocator's own invariants: "" or the first broken one (alloc/ppr_allocator.h).
+  virtual std::string verify() = 0;
 };
 
 // The allocators a run can use, by the names the command line accepts.

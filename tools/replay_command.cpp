@@ -47,6 +47,7 @@ struct ReplayOptions {
   std::uint64_t seed = 1;
   std::string json;
   std::string understudy = "auto";
+  bool paranoid = false;
   std::string faults;
 };
 
@@ -75,6 +76,7 @@ int run_replay(const ReplayOptions& opt) {
         cfg.ppr_every = opt.ppr_every;
         cfg.seed = opt.seed;
         cfg.understudy = parse_understudy(opt.understudy);
+        cfg.paranoid = opt.paranoid;
         cfg.faults = faults;
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
@@ -140,6 +142,8 @@ Command add_replay_command(CLI::App& app) {
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -");
+  cmd->add_flag("--paranoid", opt->paranoid,
+               "Check the allocator's own invariants after every call (also PPRSIM_PARANOID=1)");
   cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
