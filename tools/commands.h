@@ -29,5 +29,7 @@ Command add_record_command(CLI::App& app);
 Command add_fuzz_command(CLI::App& app);
 Command add_selftest_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
+Command add_bench_child_command(CLI::App& app);
 
 }  // namespace pprsim

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       pprsim::add_fuzz_command(app),
       pprsim::add_selftest_command(app),
       pprsim::add_report_command(app),
+      pprsim::add_bench_command(app),
+      pprsim::add_bench_child_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,122 @@
+// `pprsim bench` as a user meets it: exit statuses, JSON keys, skipped rows, --sim rows.
+// No timing is asserted: only the structure of what it reports.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <sys/wait.h>
+
+namespace pprsim {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result pprsim(const std::string& args, bool with_stderr = true) {
+  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* f = ::popen(cmd.c_str(), "r");
+  Result r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+const std::string kQuick = " --rounds 1 --repetitions 1 --min-time 0";
+
+TEST(Bench, JsonHasOneResultPerTraceAndAllocatorWithTheContractKeys) {
+  const Result r = pprsim("bench " + kSample + " --alloc all" + kQuick + " --json -", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("results"));
+  ASSERT_EQ(j["results"].size(), 6u);
+  std::set<std::string> names;
+  for (const auto& e : j["results"]) {
+    for (const char* key : {"trace", "allocator", "status", "note", "events", "operations", "ops_per_second",
+                            "ratio_to_glibc", "peak_footprint_bytes", "peak_live_bytes", "utilization"}) {
+      EXPECT_TRUE(e.contains(key)) << key;
+    }
+    names.insert(e["allocator"].get<std::string>());
+    EXPECT_EQ(e["trace"], kSample);
+    const std::string status = e["status"];
+    if (status == "ok") {
+      EXPECT_GT(e["ops_per_second"].get<double>(), 0);
+      EXPECT_TRUE(e["ratio_to_glibc"].is_number());
+      EXPECT_EQ(e["operations"].get<int>(), 30 + 7);  // the trace's 30 calls, then 7 objects freed
+    } else {
+      // Only a packaged allocator that is not installed (or a sanitizer build) is skipped.
+      EXPECT_EQ(status, "skipped") << e.dump();
+      EXPECT_TRUE(e["allocator"] == "jemalloc" || e["allocator"] == "mimalloc" || e["allocator"] == "tcmalloc");
+      EXPECT_FALSE(e["note"].get<std::string>().empty());
+      EXPECT_TRUE(e["ops_per_second"].is_null());
+    }
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"glibc", "dmmalloc", "comalloc", "jemalloc", "mimalloc", "tcmalloc"}));
+  for (const auto& e : j["results"]) {
+    if (e["allocator"] == "glibc") {
+      EXPECT_DOUBLE_EQ(e["ratio_to_glibc"].get<double>(), 1.0);
+    }
+  }
+  ASSERT_EQ(j["geomean"].size(), 6u);
+  EXPECT_FALSE(j.contains("sim"));
+}
+
+TEST(Bench, SimComparesTheSimulatorWithNativeReplayOfTheSameAllocator) {
+  const Result r = pprsim("bench " + kSample + " --alloc dmmalloc,glibc --sim --group-size 4" + kQuick + " --json -", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("sim"));
+  ASSERT_EQ(j["sim"].size(), 1u);  // glibc has no simulated version
+  const auto& s = j["sim"][0];
+  EXPECT_EQ(s["allocator"], "dmmalloc");
+  EXPECT_EQ(s["group_size"], 4);
+  EXPECT_EQ(s["events"], 37);
+  EXPECT_TRUE(s["verified"].get<bool>());
+  EXPECT_GT(s["sim_events_per_second"].get<double>(), 0);
+  EXPECT_GT(s["native_events_per_second"].get<double>(), 0);
+  EXPECT_GT(s["ratio"].get<double>(), 0);
+}
+
+TEST(Bench, TablePrintsEveryAllocatorAndTheSkipNotes) {
+  const Result r = pprsim("bench " + kSample + kQuick);
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* a : {"glibc", "dmmalloc", "comalloc", "jemalloc", "mimalloc", "tcmalloc", "geomean", "utilization"}) {
+    EXPECT_NE(r.out.find(a), std::string::npos) << a;
+  }
+}
+
+TEST(Bench, BadInputAndUsageExitTwoWithNothingWritten) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto bad = dir / "pprsim_bench_bad.trace";
+  std::ofstream(bad) << "pprtrace 1\na 0 10\nf 5\n";
+  const auto out = dir / "pprsim_bench_out.json";
+  std::filesystem::remove(out);
+  Result r = pprsim("bench " + bad.string() + kQuick + " --json " + out.string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(bad.string() + ":3:"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(pprsim("bench " + kSample + " --alloc nosuch").status, 2);
+  EXPECT_EQ(pprsim("bench").status, 2);
+  EXPECT_EQ(pprsim("bench /no/such/file").status, 2);
+  EXPECT_EQ(pprsim("bench " + kSample + " --rounds 0").status, 2);
+}
+
+TEST(Bench, ChildRefusesADescriptorWithoutAProgram) {
+  const Result r = pprsim("bench-child --program-fd 0 --alloc glibc < /dev/null");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("no bench program"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace pprsim

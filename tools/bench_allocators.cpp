@@ -1,0 +1,106 @@
+#include "tools/bench_allocators.h"
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "alloc/comalloc.h"
+#include "alloc/dmmalloc.h"
+#include "alloc/native_memory.h"
+
+#ifndef PPRSIM_MULTIARCH
+#define PPRSIM_MULTIARCH ""
+#endif
+
+namespace pprsim {
+
+namespace {
+
+struct Packaged {
+  std::string_view name;
+  std::array<std::string_view, 2> sonames;  // the first one found is used
+  std::string_view package;
+};
+
+constexpr std::array<Packaged, 3> kPackaged{{
+    {"jemalloc", {"libjemalloc.so.2", ""}, "libjemalloc2"},
+    {"mimalloc", {"libmimalloc.so.2", ""}, "libmimalloc2.0"},
+    {"tcmalloc", {"libtcmalloc_minimal.so.4", "libtcmalloc.so.4"}, "libtcmalloc-minimal4"},
+}};
+
+std::string find_library(std::string_view soname) {
+  const std::string arch = PPRSIM_MULTIARCH;
+  std::vector<std::string> dirs;
+  if (!arch.empty()) {
+    dirs.push_back("/usr/lib/" + arch);
+    dirs.push_back("/lib/" + arch);
+  }
+  for (const char* d : {"/usr/lib64", "/usr/lib", "/usr/local/lib"}) dirs.emplace_back(d);
+  for (const std::string& d : dirs) {
+    const std::string path = d + "/" + std::string(soname);
+    if (::access(path.c_str(), R_OK) == 0) return path;
+  }
+  return {};
+}
+
+// The project's cores over real memory, one instance per process (only a bench child uses them).
+template <class A>
+struct Core {
+  static A& get() {
+    static NativeMemory mem;
+    static A a(&mem);
+    return a;
+  }
+  static void* malloc(std::size_t n) { return reinterpret_cast<void*>(get().malloc(n)); }
+  static void free(void* p) { get().free(reinterpret_cast<Addr>(p)); }
+  static void* calloc(std::size_t c, std::size_t n) { return reinterpret_cast<void*>(get().calloc(c, n)); }
+  static void* realloc(void* p, std::size_t n) {
+    return reinterpret_cast<void*>(get().realloc(reinterpret_cast<Addr>(p), n));
+  }
+  static void* memalign(std::size_t al, std::size_t n) { return reinterpret_cast<void*>(get().memalign(al, n)); }
+  static NativeAllocator table() { return {&malloc, &free, &calloc, &realloc, &memalign}; }
+};
+
+}  // namespace
+
+const std::vector<std::string>& bench_allocator_names() {
+  static const std::vector<std::string> names{"glibc", "dmmalloc", "comalloc", "jemalloc", "mimalloc", "tcmalloc"};
+  return names;
+}
+
+BenchAllocator find_bench_allocator(std::string_view name) {
+  BenchAllocator b;
+  b.name = std::string(name);
+  for (const Packaged& p : kPackaged) {
+    if (p.name != name) continue;
+#if defined(__SANITIZE_ADDRESS__)
+    b.skip_note = "not measured in a sanitizer build (the sanitizer owns malloc)";
+    return b;
+#endif
+    for (std::string_view so : p.sonames) {
+      if (so.empty()) continue;
+      b.library = find_library(so);
+      if (!b.library.empty()) return b;
+    }
+    b.skip_note = fmt::format("{} not installed (apt-get install {})", p.sonames[0], p.package);
+    return b;
+  }
+  return b;
+}
+
+std::optional<NativeAllocator> native_allocator(std::string_view name) {
+  if (name == "dmmalloc") return Core<DmMalloc<NativeMemory>>::table();
+  if (name == "comalloc") return Core<CoMalloc<NativeMemory>>::table();
+  const auto& names = bench_allocator_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
+  return NativeAllocator{&::malloc, &::free, &::calloc, &::realloc, &::memalign};
+}
+
+bool has_simulated_version(std::string_view name) { return name == "dmmalloc" || name == "comalloc"; }
+
+}  // namespace pprsim

@@ -1,0 +1,568 @@
+// pprsim bench: native replay speed and memory of real allocators on traces, and (--sim) the
+// simulator's speed against native replay of the same allocator.
+//
+// Each measurement runs in a child process of its own (this binary, re-executed as the hidden
+// `bench-child` command, with LD_PRELOAD for a packaged allocator), so that allocators never
+// share a heap. The parent compiles each trace once into a flat program that the child maps
+// read-only. Rounds interleave the allocators (the order rotates each round); a child runs one
+// untimed pass (footprint), then repetitions of enough passes to last --min-time; its figure is
+// the median repetition. Ratios to glibc are taken within a round, then the median over rounds.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sim/replay.h"
+#include "tools/bench_allocators.h"
+#include "tools/commands.h"
+#include "tools/native_replay.h"
+#include "tools/output_file.h"
+
+extern char** environ;
+
+namespace pprsim {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct BenchOptions {
+  std::vector<std::string> traces;
+  std::string alloc = "all";
+  bool sim = false;
+  int group_size = 8;
+  std::uint64_t ppr_every = 50;
+  std::uint64_t seed = 1;
+  int rounds = 3;
+  int repetitions = 5;
+  double min_time = 0.02;
+  std::string json;
+};
+
+struct ChildOptions {
+  int program_fd = -1;
+  std::string alloc;
+  int repetitions = 5;
+  double min_time = 0.02;
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+std::string basename_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// ---- The child. ----
+
+int run_child(const ChildOptions& opt) {
+  Json out;
+  const auto alloc = native_allocator(opt.alloc);
+  MappedProgram prog;
+  std::string error;
+  if (!alloc) {
+    error = fmt::format("unknown allocator '{}'", opt.alloc);
+  } else if (map_program(opt.program_fd, prog, error)) {
+    const NativeRun r = run_native(prog.ops, prog.n_ops, prog.slots, *alloc, opt.repetitions, opt.min_time);
+    out["ok"] = r.ok;
+    if (!r.ok) out["failure"] = r.failure;
+    out["passes"] = r.passes;
+    out["calls_per_pass"] = r.calls_per_pass;
+    out["seconds"] = r.seconds;
+    out["footprint_bytes"] = r.footprint_bytes;
+    std::cout << out.dump() << "\n";
+    return r.ok ? 0 : 1;
+  }
+  out["ok"] = false;
+  out["failure"] = error;
+  std::cout << out.dump() << "\n";
+  return 2;
+}
+
+// ---- The parent. ----
+
+struct ChildResult {
+  bool ok = false;
+  std::string failure;
+  double ops_per_second = 0;
+  double pass_seconds = 0;
+  std::uint64_t calls_per_pass = 0;
+  std::uint64_t footprint = 0;
+};
+
+// Runs one measurement in a child process.
+ChildResult spawn_child(const BenchAllocator& a, int program_fd, const BenchOptions& opt) {
+  ChildResult res;
+  std::vector<std::string> args{"pprsim",        "bench-child", "--program-fd", std::to_string(program_fd),
+                                "--alloc",       a.name,        "--repetitions", std::to_string(opt.repetitions),
+                                "--min-time",    fmt::format("{}", opt.min_time)};
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("LD_PRELOAD=")) continue;
+    env.emplace_back(*e);
+  }
+  if (!a.library.empty()) env.push_back("LD_PRELOAD=" + a.library);
+  auto cstrs = [](std::vector<std::string>& v) {
+    std::vector<char*> p;
+    for (std::string& s : v) p.push_back(s.data());
+    p.push_back(nullptr);
+    return p;
+  };
+  std::vector<char*> argv = cstrs(args);
+  std::vector<char*> envp = cstrs(env);
+
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    res.failure = "cannot create a pipe";
+    return res;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pipefd[1]);
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    res.failure = "cannot start a child process";
+    return res;
+  }
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    res.failure = fmt::format("the child was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    return res;
+  }
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    res.failure = fmt::format("the child exited with status {} without a result", WEXITSTATUS(status));
+    return res;
+  }
+  if (!j.value("ok", false)) {
+    res.failure = j.value("failure", std::string("failed"));
+    return res;
+  }
+  std::vector<double> secs = j.at("seconds").get<std::vector<double>>();
+  const double med = median(secs);
+  const auto passes = j.at("passes").get<std::uint64_t>();
+  res.calls_per_pass = j.at("calls_per_pass").get<std::uint64_t>();
+  res.footprint = j.at("footprint_bytes").get<std::uint64_t>();
+  if (med <= 0 || passes == 0) {
+    res.failure = "no measurable time";
+    return res;
+  }
+  res.ok = true;
+  res.pass_seconds = med / static_cast<double>(passes);
+  res.ops_per_second = static_cast<double>(res.calls_per_pass) / res.pass_seconds;
+  return res;
+}
+
+struct Row {
+  std::string trace;
+  const BenchAllocator* alloc;
+  std::string status = "ok";  // ok, skipped, failed
+  std::string note;
+  std::vector<double> ops_per_second;  // per round
+  std::vector<double> ratios;          // per round, to glibc in the same round
+  std::vector<double> pass_seconds;
+  std::vector<double> footprints;
+  std::uint64_t calls_per_pass = 0;
+  double ops() const { return median(ops_per_second); }
+  std::optional<double> ratio() const {
+    if (ratios.empty()) return std::nullopt;
+    return median(ratios);
+  }
+  double footprint() const { return median(footprints); }
+};
+
+struct SimRow {
+  std::string trace;
+  std::string alloc;
+  std::uint64_t events = 0;
+  std::vector<double> sim_seconds;
+  bool verified = true;
+  double native_events_per_second = 0;
+  double sim_eps() const {
+    const double s = median(sim_seconds);
+    return s > 0 ? static_cast<double>(events) / s : 0;
+  }
+};
+
+Json number_or_null(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
+
+std::string human_bytes(double b) {
+  if (b >= 10.0 * (1 << 20)) return fmt::format("{:.0f}M", b / (1 << 20));
+  if (b >= 1 << 20) return fmt::format("{:.1f}M", b / (1 << 20));
+  return fmt::format("{:.0f}K", b / 1024);
+}
+
+double geomean(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  double s = 0;
+  for (double x : v) s += std::log(x);
+  return std::exp(s / static_cast<double>(v.size()));
+}
+
+int run_bench(const BenchOptions& opt) {
+  // Allocators.
+  std::vector<std::string> names;
+  if (opt.alloc == "all") {
+    names = bench_allocator_names();
+  } else {
+    std::stringstream ss(opt.alloc);
+    std::string n;
+    while (std::getline(ss, n, ',')) {
+      const auto& known = bench_allocator_names();
+      if (std::find(known.begin(), known.end(), n) == known.end()) {
+        fmt::print(stderr, "pprsim: --alloc: unknown allocator '{}' (known: {}, all)\n", n, fmt::join(known, ", "));
+        return 2;
+      }
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+    if (names.empty()) {
+      fmt::print(stderr, "pprsim: --alloc: no allocator named\n");
+      return 2;
+    }
+  }
+  std::vector<BenchAllocator> allocs;
+  for (const std::string& n : names) allocs.push_back(find_bench_allocator(n));
+
+  // Every trace is read to its end before anything is measured.
+  std::vector<NativeProgram> programs;
+  try {
+    for (const std::string& path : opt.traces) {
+      auto reader = open_trace(path);
+      programs.push_back(compile_native(*reader));
+    }
+  } catch (const TraceError& e) {
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  }
+
+  const bool table = opt.json != "-";
+  std::vector<Row> rows;
+  for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+    const int fd = program_to_memfd(programs[t]);
+    if (fd < 0) {
+      fmt::print(stderr, "pprsim: cannot pass {} to a child process\n", opt.traces[t]);
+      return 2;
+    }
+    const std::size_t first = rows.size();
+    for (const BenchAllocator& a : allocs) {
+      Row r;
+      r.trace = opt.traces[t];
+      r.alloc = &a;
+      if (!a.skip_note.empty()) {
+        r.status = "skipped";
+        r.note = a.skip_note;
+      }
+      rows.push_back(std::move(r));
+    }
+    for (int round = 0; round < opt.rounds; ++round) {
+      std::optional<double> glibc;
+      std::vector<std::pair<std::size_t, double>> measured;
+      for (std::size_t k = 0; k < allocs.size(); ++k) {
+        const std::size_t i = first + (k + static_cast<std::size_t>(round)) % allocs.size();
+        Row& r = rows[i];
+        if (r.status != "ok") continue;
+        const ChildResult c = spawn_child(*r.alloc, fd, opt);
+        if (!c.ok) {
+          r.status = "failed";
+          r.note = c.failure;
+          continue;
+        }
+        r.ops_per_second.push_back(c.ops_per_second);
+        r.pass_seconds.push_back(c.pass_seconds);
+        r.footprints.push_back(static_cast<double>(c.footprint));
+        r.calls_per_pass = c.calls_per_pass;
+        measured.emplace_back(i, c.ops_per_second);
+        if (r.alloc->name == "glibc") glibc = c.ops_per_second;
+      }
+      if (glibc) {
+        for (const auto& [i, ops] : measured) rows[i].ratios.push_back(ops / *glibc);
+      }
+    }
+    ::close(fd);
+    if (table) {
+      for (std::size_t i = first; i < rows.size(); ++i) {
+        const Row& r = rows[i];
+        if (r.status == "failed") fmt::print(stderr, "pprsim: {} on {}: {}\n", r.alloc->name, r.trace, r.note);
+      }
+    }
+  }
+
+  // The simulator against native replay of the same allocator.
+  std::vector<SimRow> sims;
+  if (opt.sim) {
+    try {
+      for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+        for (const BenchAllocator& a : allocs) {
+          if (!has_simulated_version(a.name)) continue;
+          const Row* native = nullptr;
+          for (const Row& r : rows) {
+            if (r.trace == opt.traces[t] && r.alloc == &a && r.status == "ok") native = &r;
+          }
+          SimRow s;
+          s.trace = opt.traces[t];
+          s.alloc = a.name;
+          for (int round = 0; round < opt.rounds; ++round) {
+            ReplayConfig cfg;
+            cfg.allocator = a.name;
+            cfg.group_size = opt.group_size;
+            cfg.ppr_every = opt.ppr_every;
+            cfg.seed = opt.seed;
+            auto reader = open_trace(opt.traces[t]);
+            const auto t0 = std::chrono::steady_clock::now();
+            const RunStats st = replay(*reader, cfg);
+            s.sim_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            s.events = st.events;
+            s.verified = s.verified && st.verified;
+          }
+          if (native != nullptr) {
+            s.native_events_per_second = static_cast<double>(s.events) / median(native->pass_seconds);
+          }
+          sims.push_back(std::move(s));
+        }
+      }
+    } catch (const TraceError& e) {
+      fmt::print(stderr, "pprsim: {}\n", e.what());
+      return 2;
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "pprsim: {}\n", e.what());
+      return 2;
+    }
+  }
+
+  bool all_ok = true;
+  for (const Row& r : rows) all_ok = all_ok && r.status != "failed";
+  for (const SimRow& s : sims) all_ok = all_ok && s.verified;
+
+  // Geomeans per allocator, over the traces it ran.
+  struct Mean {
+    std::vector<double> ops, ratio, util;
+  };
+  std::vector<Mean> means(allocs.size());
+  for (const Row& r : rows) {
+    if (r.status != "ok") continue;
+    Mean& m = means[static_cast<std::size_t>(r.alloc - allocs.data())];
+    m.ops.push_back(r.ops());
+    if (r.ratio()) m.ratio.push_back(*r.ratio());
+    const std::uint64_t live = programs[static_cast<std::size_t>(
+        std::find(opt.traces.begin(), opt.traces.end(), r.trace) - opt.traces.begin())].peak_live_bytes;
+    if (r.footprint() > 0 && live > 0) m.util.push_back(static_cast<double>(live) / r.footprint());
+  }
+
+  auto trace_index = [&](const std::string& trace) {
+    return static_cast<std::size_t>(std::find(opt.traces.begin(), opt.traces.end(), trace) - opt.traces.begin());
+  };
+
+  if (table) {
+    std::size_t w = 5;
+    for (const std::string& t : opt.traces) w = std::max(w, basename_of(t).size());
+    fmt::print("speed: million allocator calls per second (ratio to glibc within a round, median of {} rounds)\n",
+               opt.rounds);
+    fmt::print("{:<{}}", "trace", w);
+    for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+    fmt::print("\n");
+    for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+      fmt::print("{:<{}}", basename_of(opt.traces[t]), w);
+      for (std::size_t k = 0; k < allocs.size(); ++k) {
+        const Row& r = rows[t * allocs.size() + k];
+        std::string cell = r.status == "ok" ? fmt::format("{:.1f}", r.ops() / 1e6) : r.status;
+        if (r.status == "ok" && r.ratio()) cell += fmt::format(" ({:.2f})", *r.ratio());
+        fmt::print(" {:>16}", cell);
+      }
+      fmt::print("\n");
+    }
+    fmt::print("{:<{}}", "geomean", w);
+    for (const Mean& m : means) {
+      std::string cell = m.ops.empty() ? "-" : fmt::format("{:.1f}", geomean(m.ops) / 1e6);
+      if (!m.ratio.empty()) cell += fmt::format(" ({:.2f})", geomean(m.ratio));
+      fmt::print(" {:>16}", cell);
+    }
+    fmt::print("\n\nmemory: peak footprint (resident growth), utilization = peak live requested bytes / footprint\n");
+    fmt::print("{:<{}}", "trace", w);
+    for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+    fmt::print("\n");
+    for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+      fmt::print("{:<{}}", basename_of(opt.traces[t]), w);
+      for (std::size_t k = 0; k < allocs.size(); ++k) {
+        const Row& r = rows[t * allocs.size() + k];
+        std::string cell = r.status;
+        if (r.status == "ok") {
+          const double f = r.footprint();
+          cell = f > 0 ? fmt::format("{} {:.2f}", human_bytes(f), static_cast<double>(programs[t].peak_live_bytes) / f)
+                       : "0K -";
+        }
+        fmt::print(" {:>16}", cell);
+      }
+      fmt::print("\n");
+    }
+    fmt::print("{:<{}}", "geomean", w);
+    for (const Mean& m : means) fmt::print(" {:>16}", m.util.empty() ? "-" : fmt::format("{:.2f}", geomean(m.util)));
+    fmt::print("\n");
+    for (const BenchAllocator& a : allocs) {
+      if (!a.skip_note.empty()) fmt::print("skipped {}: {}\n", a.name, a.skip_note);
+      if (!a.library.empty()) fmt::print("{}: LD_PRELOAD={}\n", a.name, a.library);
+    }
+    if (opt.sim) {
+      fmt::print("\nsimulator: group size {}, a PPR every {} events, seed {}; events/s, simulated against native\n",
+                 opt.group_size, opt.ppr_every, opt.seed);
+      fmt::print("{:<{}} {:>10} {:>8} {:>14} {:>14} {:>10} {:>9}\n", "trace", w, "allocator", "events", "sim events/s",
+                 "native ev/s", "sim/native", "verified");
+      for (const SimRow& s : sims) {
+        const double n = s.native_events_per_second;
+        fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", basename_of(s.trace), w, s.alloc, s.events,
+                   s.sim_eps(), n, n > 0 ? fmt::format("{:.5f}", s.sim_eps() / n) : "-", s.verified ? "yes" : "NO");
+      }
+    }
+  }
+
+  if (!opt.json.empty()) {
+    Json j;
+    j["command"] = "bench";
+    j["rounds"] = opt.rounds;
+    j["repetitions"] = opt.repetitions;
+    j["min_time"] = opt.min_time;
+    Json al = Json::array();
+    for (const BenchAllocator& a : allocs) {
+      Json e;
+      e["name"] = a.name;
+      e["library"] = a.library;
+      e["skipped"] = !a.skip_note.empty();
+      e["note"] = a.skip_note;
+      al.push_back(e);
+    }
+    j["allocators"] = al;
+    Json res = Json::array();
+    for (const Row& r : rows) {
+      const NativeProgram& p = programs[trace_index(r.trace)];
+      Json e;
+      e["trace"] = r.trace;
+      e["allocator"] = r.alloc->name;
+      e["status"] = r.status;
+      e["note"] = r.note;
+      e["events"] = p.events;
+      e["peak_live_bytes"] = p.peak_live_bytes;
+      const bool ok = r.status == "ok";
+      e["operations"] = ok ? Json(r.calls_per_pass) : Json(nullptr);
+      e["ops_per_second"] = ok ? Json(r.ops()) : Json(nullptr);
+      e["ratio_to_glibc"] = ok ? number_or_null(r.ratio()) : Json(nullptr);
+      e["peak_footprint_bytes"] = ok ? Json(static_cast<std::uint64_t>(r.footprint())) : Json(nullptr);
+      e["utilization"] = ok && r.footprint() > 0 ? Json(static_cast<double>(p.peak_live_bytes) / r.footprint())
+                                                 : Json(nullptr);
+      e["rounds_ops_per_second"] = r.ops_per_second;
+      res.push_back(e);
+    }
+    j["results"] = res;
+    Json gm = Json::array();
+    for (std::size_t k = 0; k < allocs.size(); ++k) {
+      const Mean& m = means[k];
+      Json e;
+      e["allocator"] = allocs[k].name;
+      e["traces"] = m.ops.size();
+      e["ops_per_second"] = m.ops.empty() ? Json(nullptr) : Json(geomean(m.ops));
+      e["ratio_to_glibc"] = m.ratio.empty() ? Json(nullptr) : Json(geomean(m.ratio));
+      e["utilization"] = m.util.empty() ? Json(nullptr) : Json(geomean(m.util));
+      gm.push_back(e);
+    }
+    j["geomean"] = gm;
+    if (opt.sim) {
+      Json sj = Json::array();
+      for (const SimRow& s : sims) {
+        Json e;
+        e["trace"] = s.trace;
+        e["allocator"] = s.alloc;
+        e["group_size"] = opt.group_size;
+        e["ppr_every"] = opt.ppr_every;
+        e["seed"] = opt.seed;
+        e["events"] = s.events;
+        e["sim_seconds"] = median(s.sim_seconds);
+        e["sim_events_per_second"] = s.sim_eps();
+        const double n = s.native_events_per_second;
+        e["native_events_per_second"] = n > 0 ? Json(n) : Json(nullptr);
+        e["ratio"] = n > 0 ? Json(s.sim_eps() / n) : Json(nullptr);
+        e["verified"] = s.verified;
+        sj.push_back(e);
+      }
+      j["sim"] = sj;
+    }
+    const std::string text = j.dump(2) + "\n";
+    if (opt.json == "-") {
+      std::cout << text;
+    } else if (!write_file_atomically(opt.json, text)) {
+      fmt::print(stderr, "pprsim: cannot write {}\n", opt.json);
+      return 2;
+    }
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure allocators natively on traces (and the simulator against them)");
+  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)")->required();
+  cmd->add_option("--alloc", opt->alloc,
+                  "Allocators, a comma list or all: glibc, dmmalloc, comalloc, jemalloc, mimalloc, tcmalloc")
+      ->capture_default_str();
+  cmd->add_flag("--sim", opt->sim, "Also replay each trace in the simulator and compare its speed to native replay");
+  cmd->add_option("--group-size", opt->group_size, "With --sim: PPR instances per group")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--ppr-every", opt->ppr_every, "With --sim: a PPR instance every N allocator events (0 = markers)")
+      ->check(non_negative())
+      ->capture_default_str();
+  cmd->add_option("--seed", opt->seed, "With --sim: the simulator's seed")->check(non_negative())->capture_default_str();
+  cmd->add_option("--rounds", opt->rounds, "Rounds; each runs every allocator once, in a rotating order")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--repetitions", opt->repetitions, "Timed repetitions per child process (the median counts)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--min-time", opt->min_time, "Seconds one repetition lasts at least (whole passes over the trace)")
+      ->check(CLI::Range(0.0, 60.0))
+      ->capture_default_str();
+  cmd->add_option("--json", opt->json, "Write the results as JSON to FILE, or to standard output with -");
+  return {cmd, [opt] { return run_bench(*opt); }};
+}
+
+Command add_bench_child_command(CLI::App& app) {
+  auto opt = std::make_shared<ChildOptions>();
+  CLI::App* cmd = app.add_subcommand("bench-child", "One native measurement of `pprsim bench` (internal)");
+  cmd->group("");  // hidden from --help
+  cmd->add_option("--program-fd", opt->program_fd)->required();
+  cmd->add_option("--alloc", opt->alloc)->required();
+  cmd->add_option("--repetitions", opt->repetitions)->check(CLI::Range(1, 1000));
+  cmd->add_option("--min-time", opt->min_time)->check(CLI::Range(0.0, 60.0));
+  return {cmd, [opt] { return run_child(*opt); }};
+}
+
+}  // namespace pprsim
