@@ -1,6 +1,7 @@
 // Byte-granular record of one virtual process's loads and stores inside a PPR task. For each
 // byte it keeps the trace line of the first exposed read (a read of a byte the process had not
-// written itself before) and of the last write; 0 means no such access.
+// written itself before) and of the last write; 0 means no such access. A page written whole by
+// one event (a large fill) keeps one line, not one per byte.
 #pragma once
 
 #include <array>
@@ -14,11 +15,34 @@ namespace pprsim {
 
 class AccessLog {
  public:
+  // The lines of one kind of access over one page: per byte, or one line for every byte.
+  class Lines {
+   public:
+    Lines() = default;
+    Lines(const Lines&) = delete;
+    Lines& operator=(const Lines&) = delete;
+    ~Lines();
+    std::uint32_t operator[](std::size_t b) const { return bytes_ ? (*bytes_)[b] : all_; }
+    // Every byte of the page has the same, non-zero line.
+    bool whole() const { return !bytes_ && all_ != 0; }
+
+   private:
+    friend class AccessLog;
+    // Per-byte storage, initialised from the uniform line. Counted by the ResidentMeter.
+    std::array<std::uint32_t, kPageSize>& per_byte();
+    std::unique_ptr<std::array<std::uint32_t, kPageSize>> bytes_;
+    std::uint32_t all_ = 0;
+  };
   struct PageLog {
-    std::array<std::uint32_t, kPageSize> read_line{};
-    std::array<std::uint32_t, kPageSize> write_line{};
+    Lines read_line;
+    Lines write_line;
   };
   using Pages = std::map<std::uint64_t, std::unique_ptr<PageLog>>;
+
+  AccessLog() = default;
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+  ~AccessLog();
 
   // The trace line charged with the accesses that follow. requires: line >= 1.
   void set_line(std::uint32_t line) { line_ = line; }

@@ -4,68 +4,315 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <utility>
+
+#include "sim/pattern.h"
+#include "sim/resident.h"
 
 namespace pprsim {
 
 namespace {
+
+constexpr int kLevels = 6;  // 6 x 9 bits of page number: every 64-bit address
+constexpr int kBits = 9;
+constexpr std::size_t kFan = std::size_t{1} << kBits;
+
 const AddressSpace::Page kZeroPage{};
+
+// A page's own bytes, shared by the spaces that have not written it since a fork.
+struct PageBuf {
+  std::uint32_t refs = 1;
+  AddressSpace::Page bytes;
+};
+
+// The pattern of one object's fill; shared by every page that fill covered whole.
+struct PatternDesc {
+  std::uint32_t refs;
+  std::int64_t id;
+  std::uint32_t stamp;
+  Addr base;
+};
+
+constexpr std::uintptr_t kTagMask = 3;
+constexpr std::uintptr_t kPatternTag = 2;
+
+bool is_bytes(std::uintptr_t s) { return s > AddressSpace::kZero && (s & kTagMask) == 0; }
+bool is_pattern(std::uintptr_t s) { return (s & kTagMask) == kPatternTag; }
+PageBuf* as_bytes(std::uintptr_t s) { return reinterpret_cast<PageBuf*>(s); }
+PatternDesc* as_pattern(std::uintptr_t s) { return reinterpret_cast<PatternDesc*>(s & ~kTagMask); }
+
+std::size_t index(std::uint64_t pn, int level) {
+  return static_cast<std::size_t>(pn >> (kBits * (kLevels - 1 - level))) & (kFan - 1);
 }
+
+PageBuf* new_page() {
+  ResidentMeter::current().take(sizeof(PageBuf));
+  return new PageBuf;
+}
+
+void retain_leaf(std::uintptr_t s) {
+  if (is_bytes(s)) {
+    ++as_bytes(s)->refs;
+  } else if (is_pattern(s)) {
+    ++as_pattern(s)->refs;
+  }
+}
+
+void release_leaf(std::uintptr_t s) {
+  if (is_bytes(s)) {
+    PageBuf* p = as_bytes(s);
+    if (--p->refs == 0) {
+      delete p;
+      ResidentMeter::current().give(sizeof(PageBuf));
+    }
+  } else if (is_pattern(s)) {
+    PatternDesc* d = as_pattern(s);
+    if (--d->refs == 0) {
+      delete d;
+      ResidentMeter::current().give(sizeof(PatternDesc));
+    }
+  }
+}
+
+void fill_page_pattern(std::uint8_t* out, std::uint64_t pn, const PatternDesc& d) {
+  const std::uint64_t first = pn * kPageSize - d.base;  // a multiple of 8: base is 8-aligned
+  for (std::uint64_t i = 0; i < kPageSize; i += 8) {
+    const std::uint64_t w = pattern_word(d.id, d.stamp, (first + i) / 8);
+    std::memcpy(out + i, &w, 8);
+  }
+}
+
+}  // namespace
+
+struct AddressSpace::Node {
+  std::uint32_t refs = 1;
+  std::uint32_t used = 0;  // non-empty slots
+  std::array<std::uintptr_t, kFan> slot{};
+};
+
+namespace {
+
+AddressSpace::Node* as_node(std::uintptr_t s) { return reinterpret_cast<AddressSpace::Node*>(s); }
+
+AddressSpace::Node* new_node() {
+  ResidentMeter::current().take(sizeof(AddressSpace::Node));
+  return new AddressSpace::Node;
+}
+
+void release_node(AddressSpace::Node* n, int level) {
+  if (--n->refs != 0) return;
+  for (const std::uintptr_t s : n->slot) {
+    if (s == 0) continue;
+    if (level + 1 < kLevels) {
+      release_node(as_node(s), level + 1);
+    } else {
+      release_leaf(s);
+    }
+  }
+  delete n;
+  ResidentMeter::current().give(sizeof(AddressSpace::Node));
+}
+
+// A private copy of a shared node: its children gain a reference.
+AddressSpace::Node* clone_node(AddressSpace::Node* n, int level) {
+  AddressSpace::Node* c = new_node();
+  c->slot = n->slot;
+  c->used = n->used;
+  for (const std::uintptr_t s : c->slot) {
+    if (s == 0) continue;
+    if (level + 1 < kLevels) {
+      ++as_node(s)->refs;
+    } else {
+      retain_leaf(s);
+    }
+  }
+  --n->refs;  // was shared: never reaches 0 here
+  return c;
+}
+
+std::size_t count_private(const AddressSpace::Node* n, int level) {
+  if (n->refs != 1) return 0;
+  std::size_t c = 0;
+  for (const std::uintptr_t s : n->slot) {
+    if (s == 0) continue;
+    if (level + 1 < kLevels) {
+      c += count_private(as_node(s), level + 1);
+    } else if (is_bytes(s) && as_bytes(s)->refs == 1) {
+      ++c;
+    }
+  }
+  return c;
+}
+
+}  // namespace
 
 MemoryFault::MemoryFault(Addr addr)
     : std::runtime_error(fmt::format("access to unmapped address {:#x}", addr)), addr_(addr) {}
 
+AddressSpace::AddressSpace(AddressSpace&& o) noexcept { *this = std::move(o); }
+
+AddressSpace& AddressSpace::operator=(AddressSpace&& o) noexcept {
+  if (this == &o) return *this;
+  if (root_ != 0) release_node(as_node(root_), 0);
+  if (scratch_ != nullptr) {
+    delete scratch_;
+    ResidentMeter::current().give(sizeof(Page));
+  }
+  root_ = std::exchange(o.root_, 0);
+  mapped_ = std::exchange(o.mapped_, 0);
+  rcache_ = o.rcache_;
+  dirty_.insert(dirty_.end(), o.dirty_.begin(), o.dirty_.end());  // written here or there: both count
+  o.dirty_.clear();
+  wcache_ = o.wcache_;
+  scratch_pn_ = o.scratch_pn_;
+  scratch_ = std::exchange(o.scratch_, nullptr);
+  o.forget_cache();
+  return *this;
+}
+
+AddressSpace::~AddressSpace() {
+  if (root_ != 0) release_node(as_node(root_), 0);
+  if (scratch_ != nullptr) {
+    delete scratch_;
+    ResidentMeter::current().give(sizeof(Page));
+  }
+}
+
 AddressSpace AddressSpace::fork() {
-  forget_cache();  // our pages become shared: the next write must copy
+  // Our pages become shared: the next write must copy. What we read stays valid.
+  for (auto& e : wcache_) e = {};
   AddressSpace child;
-  child.table_ = table_;
+  if (root_ != 0) {
+    ++as_node(root_)->refs;
+    child.root_ = root_;
+  }
+  child.mapped_ = mapped_;
   return child;
 }
 
+std::uintptr_t AddressSpace::lookup(std::uint64_t pn) const {
+  std::uintptr_t s = root_;
+  for (int level = 0; level < kLevels && s != 0; ++level) s = as_node(s)->slot[index(pn, level)];
+  return s;
+}
+
+std::uintptr_t* AddressSpace::own_slot(std::uint64_t pn, bool create) {
+  std::uintptr_t* cur = &root_;
+  for (int level = 0;; ++level) {
+    if (*cur == 0) {
+      if (!create) return nullptr;
+      *cur = reinterpret_cast<std::uintptr_t>(new_node());
+    } else if (as_node(*cur)->refs > 1) {
+      *cur = reinterpret_cast<std::uintptr_t>(clone_node(as_node(*cur), level));
+    }
+    Node* n = as_node(*cur);
+    std::uintptr_t* next = &n->slot[index(pn, level)];
+    if (level + 1 == kLevels) return next;
+    if (*next == 0 && create) ++n->used;  // the child node created next fills this slot
+    if (*next == 0 && !create) return nullptr;
+    cur = next;
+  }
+}
+
 void AddressSpace::map(Addr base, std::uint64_t bytes) {
-  for (std::uint64_t pn = base / kPageSize; pn < (base + bytes) / kPageSize; ++pn) table_.try_emplace(pn);
+  for (std::uint64_t pn = base / kPageSize; pn < (base + bytes) / kPageSize; ++pn) {
+    std::uintptr_t* s = own_slot(pn, true);
+    if (*s == kUnmapped) {
+      *s = kZero;
+      ++mapped_;
+      // The leaf node's count of used slots.
+      std::uintptr_t n = root_;
+      for (int level = 0; level + 1 < kLevels; ++level) n = as_node(n)->slot[index(pn, level)];
+      ++as_node(n)->used;
+    }
+  }
 }
 
 void AddressSpace::unmap(Addr base, std::uint64_t bytes) {
   forget_cache();
-  table_.erase(table_.lower_bound(base / kPageSize), table_.lower_bound((base + bytes) / kPageSize));
+  for (std::uint64_t pn = base / kPageSize; pn < (base + bytes) / kPageSize; ++pn) {
+    // Walk down, making the path ours, and remember it to free nodes that become empty.
+    std::array<std::uintptr_t*, kLevels> path{};
+    std::uintptr_t* cur = &root_;
+    bool present = true;
+    for (int level = 0; level < kLevels; ++level) {
+      if (*cur == 0) {
+        present = false;
+        break;
+      }
+      if (as_node(*cur)->refs > 1) *cur = reinterpret_cast<std::uintptr_t>(clone_node(as_node(*cur), level));
+      path[static_cast<std::size_t>(level)] = cur;
+      cur = &as_node(*cur)->slot[index(pn, level)];
+    }
+    if (!present || *cur == kUnmapped) continue;
+    release_leaf(*cur);
+    *cur = kUnmapped;
+    --mapped_;
+    for (int level = kLevels - 1; level >= 0; --level) {
+      std::uintptr_t* at = path[static_cast<std::size_t>(level)];
+      Node* n = as_node(*at);
+      if (--n->used != 0) break;
+      release_node(n, level);
+      *at = 0;
+    }
+  }
 }
 
-std::size_t AddressSpace::private_pages() const {
-  return static_cast<std::size_t>(std::count_if(table_.begin(), table_.end(), [](const auto& e) {
-    return e.second != nullptr && e.second.use_count() == 1;
-  }));
-}
+std::size_t AddressSpace::private_pages() const { return root_ == 0 ? 0 : count_private(as_node(root_), 0); }
 
 void AddressSpace::forget_cache() {
-  rcache_pn_ = wcache_pn_ = ~std::uint64_t{0};
-  rcache_ = nullptr;
-  wcache_ = nullptr;
+  for (auto& e : rcache_) e = {};
+  for (auto& e : wcache_) e = {};
+  scratch_pn_ = ~std::uint64_t{0};
 }
 
 const std::uint8_t* AddressSpace::rpage(std::uint64_t pn) {
-  if (pn == rcache_pn_) return rcache_;
-  if (pn == wcache_pn_) return wcache_;
-  const auto it = table_.find(pn);
-  if (it == table_.end()) throw MemoryFault(pn * kPageSize);
-  rcache_pn_ = pn;
-  rcache_ = it->second ? it->second->data() : kZeroPage.data();
-  return rcache_;
+  auto& c = rcache_[pn % kCache];
+  if (c.pn == pn) return c.bytes;
+  if (pn == scratch_pn_) return scratch_->data();
+  const std::uintptr_t s = lookup(pn);
+  if (s == kUnmapped) throw MemoryFault(pn * kPageSize);
+  if (is_pattern(s)) {
+    if (scratch_ == nullptr) {
+      ResidentMeter::current().take(sizeof(Page));
+      scratch_ = new Page;
+    }
+    fill_page_pattern(scratch_->data(), pn, *as_pattern(s));
+    scratch_pn_ = pn;
+    return scratch_->data();
+  }
+  c.pn = pn;
+  c.bytes = s == kZero ? kZeroPage.data() : as_bytes(s)->bytes.data();
+  return c.bytes;
 }
 
 std::uint8_t* AddressSpace::wpage(std::uint64_t pn) {
-  if (pn == wcache_pn_) return wcache_;
-  const auto it = table_.find(pn);
-  if (it == table_.end()) throw MemoryFault(pn * kPageSize);
-  std::shared_ptr<Page>& page = it->second;
-  if (!page) {
-    page = std::make_shared<Page>();
-  } else if (page.use_count() > 1) {
-    page = std::make_shared<Page>(*page);
+  auto& w = wcache_[pn % kCache];
+  if (w.pn == pn) return w.bytes;
+  std::uintptr_t* s = own_slot(pn, false);
+  if (s == nullptr || *s == kUnmapped) throw MemoryFault(pn * kPageSize);
+  if (*s == kZero) {
+    PageBuf* p = new_page();
+    p->bytes.fill(0);
+    *s = reinterpret_cast<std::uintptr_t>(p);
+  } else if (is_pattern(*s)) {
+    PageBuf* p = new_page();
+    fill_page_pattern(p->bytes.data(), pn, *as_pattern(*s));
+    release_leaf(*s);
+    *s = reinterpret_cast<std::uintptr_t>(p);
+  } else if (as_bytes(*s)->refs > 1) {
+    PageBuf* p = new_page();
+    p->bytes = as_bytes(*s)->bytes;
+    release_leaf(*s);
+    *s = reinterpret_cast<std::uintptr_t>(p);
   }
-  if (pn == rcache_pn_) rcache_ = page->data();
-  wcache_pn_ = pn;
-  wcache_ = page->data();
-  return wcache_;
+  if (pn == scratch_pn_) scratch_pn_ = ~std::uint64_t{0};
+  dirty_.push_back(pn);
+  std::uint8_t* bytes = as_bytes(*s)->bytes.data();
+  w = {pn, bytes};
+  rcache_[pn % kCache] = {pn, bytes};
+  return bytes;
 }
 
 void AddressSpace::read(Addr a, void* out, std::uint64_t n) {
@@ -100,6 +347,69 @@ void AddressSpace::zero(Addr a, std::uint64_t n) {
     a += chunk;
     n -= chunk;
   }
+}
+
+void AddressSpace::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base) {
+  PatternDesc* desc = nullptr;
+  while (n > 0) {
+    const std::uint64_t off = a % kPageSize;
+    const std::uint64_t chunk = std::min(n, kPageSize - off);
+    if (chunk == kPageSize && stamp != 0) {
+      // A whole page: the pattern itself, no bytes.
+      const std::uint64_t pn = a / kPageSize;
+      std::uintptr_t* s = own_slot(pn, false);
+      if (s == nullptr || *s == kUnmapped) throw MemoryFault(a);
+      if (desc == nullptr) {
+        ResidentMeter::current().take(sizeof(PatternDesc));
+        desc = new PatternDesc{0, id, stamp, base};
+      }
+      ++desc->refs;
+      release_leaf(*s);
+      *s = reinterpret_cast<std::uintptr_t>(desc) | kPatternTag;
+      if (rcache_[pn % kCache].pn == pn) rcache_[pn % kCache] = {};
+      if (wcache_[pn % kCache].pn == pn) wcache_[pn % kCache] = {};
+      if (scratch_pn_ == pn) scratch_pn_ = ~std::uint64_t{0};
+      dirty_.push_back(pn);
+    } else {
+      std::uint8_t* page = wpage(a / kPageSize);
+      for_pattern(id, stamp, a - base, chunk, [&](std::uint64_t at, const std::uint8_t* bytes, std::uint64_t len) {
+        std::memcpy(page + off + (at - (a - base)), bytes, len);
+      });
+    }
+    a += chunk;
+    n -= chunk;
+  }
+}
+
+std::vector<std::uint64_t> AddressSpace::take_dirty() {
+  // Later writes must pass through wpage again to be seen.
+  for (auto& e : wcache_) e = {};
+  std::vector<std::uint64_t> out = std::move(dirty_);
+  dirty_.clear();
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void AddressSpace::share_page(const AddressSpace& from, std::uint64_t pn) {
+  const std::uintptr_t theirs = from.lookup(pn);
+  std::uintptr_t* s = own_slot(pn, false);
+  if (theirs == kUnmapped || s == nullptr || *s == kUnmapped) throw MemoryFault(pn * kPageSize);
+  retain_leaf(theirs);
+  release_leaf(*s);
+  *s = theirs;
+  if (rcache_[pn % kCache].pn == pn) rcache_[pn % kCache] = {};
+  if (wcache_[pn % kCache].pn == pn) wcache_[pn % kCache] = {};
+  if (scratch_pn_ == pn) scratch_pn_ = ~std::uint64_t{0};
+  dirty_.push_back(pn);
+}
+
+bool AddressSpace::pattern_of(std::uint64_t pn, PatternRef& out) const {
+  const std::uintptr_t s = lookup(pn);
+  if (!is_pattern(s)) return false;
+  const PatternDesc& d = *as_pattern(s);
+  out = {d.id, d.stamp, d.base};
+  return true;
 }
 
 std::uint64_t AddressSpace::load64(Addr a) {

@@ -1,13 +1,23 @@
-// A simulated 64-bit address space of 4 KiB pages. Each virtual process owns one; fork()
-// shares every page copy-on-write, so its cost is the page-table copy, not the heap size.
+// A simulated 64-bit address space of 4 KiB pages. Each virtual process owns one.
+//
+// The page table is a persistent radix tree (six levels of 512 slots) whose nodes and pages are
+// reference-counted: fork() shares the root and costs O(1) whatever the heap size; the first
+// write of either space below a shared node copies that node (path copying), the first write of
+// a shared page copies the page. A space therefore costs what it touched since the fork.
+//
+// A page holds one of: nothing (unmapped), zeros (mapped, never written: no bytes), its own
+// bytes, or a pattern (sim/pattern.h) of one object's fill: then the page's bytes are a function
+// of (object id, stamp, object base) and no bytes are held until a write needs them. A 4 GiB
+// object filled with its pattern costs page-table nodes only.
+//
+// Every page's bytes and every node are counted by the thread's ResidentMeter (sim/resident.h).
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "alloc/memory.h"
 
@@ -30,10 +40,11 @@ class AddressSpace {
   AddressSpace() = default;
   AddressSpace(const AddressSpace&) = delete;
   AddressSpace& operator=(const AddressSpace&) = delete;
-  AddressSpace(AddressSpace&&) noexcept = default;
-  AddressSpace& operator=(AddressSpace&&) noexcept = default;
+  AddressSpace(AddressSpace&& o) noexcept;
+  AddressSpace& operator=(AddressSpace&& o) noexcept;
+  ~AddressSpace();
 
-  // A copy-on-write copy: both spaces share every page until one of them writes it.
+  // A copy-on-write copy in O(1): both spaces share every node and page until one writes.
   AddressSpace fork();
 
   // requires: base and bytes are page-aligned. Maps zero-filled pages; already mapped pages of
@@ -41,7 +52,7 @@ class AddressSpace {
   void map(Addr base, std::uint64_t bytes);
   // requires: base and bytes are page-aligned.
   void unmap(Addr base, std::uint64_t bytes);
-  bool is_mapped(Addr a) const { return table_.count(a / kPageSize) != 0; }
+  bool is_mapped(Addr a) const { return lookup(a / kPageSize) != kUnmapped; }
 
   // Throw MemoryFault when any byte of the range is not mapped.
   void read(Addr a, void* out, std::uint64_t n);
@@ -50,23 +61,62 @@ class AddressSpace {
   std::uint64_t load64(Addr a);
   void store64(Addr a, std::uint64_t v);
 
-  std::size_t mapped_pages() const { return table_.size(); }
-  // Pages that hold data of their own (not shared with another space, not untouched zero pages).
+  // Writes the pattern of object `id` filled at `stamp` (pattern_byte(id, stamp, x - base) at
+  // address x) over [a, a + n). Pages the range covers whole hold no bytes afterwards.
+  // requires: base <= a, base is 8-byte aligned.
+  void fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base);
+
+  // Page `pn` of this space becomes what it is in `from` (shared until one writes it).
+  // Throws MemoryFault when it is not mapped in both.
+  void share_page(const AddressSpace& from, std::uint64_t pn);
+
+  // The pattern page `pn` holds, if it holds one (for a content check without bytes).
+  struct PatternRef {
+    std::int64_t id;
+    std::uint32_t stamp;
+    Addr base;
+  };
+  bool pattern_of(std::uint64_t pn, PatternRef& out) const;
+
+  // Pages written since the last call (sorted, distinct), for the oracle's incremental check.
+  std::vector<std::uint64_t> take_dirty();
+
+  std::size_t mapped_pages() const { return mapped_; }
+  // Pages that hold bytes of their own (not shared with another space, not zero or pattern).
   std::size_t private_pages() const;
 
+  // Slot encoding and tree node, public for the implementation's helpers only.
+  static constexpr std::uintptr_t kUnmapped = 0;
+  static constexpr std::uintptr_t kZero = 1;
+  struct Node;
+
  private:
-  // Readable bytes of page `pn` (a shared zero page when untouched).
+  // The leaf slot of page `pn`, or kUnmapped.
+  std::uintptr_t lookup(std::uint64_t pn) const;
+  // The leaf slot of page `pn` in a tree whose path to it is this space's alone (copied as
+  // needed). `create`: build missing nodes (else nullptr when absent).
+  std::uintptr_t* own_slot(std::uint64_t pn, bool create);
+  // Readable bytes of page `pn`; pattern pages are materialised into `scratch_`.
   const std::uint8_t* rpage(std::uint64_t pn);
-  // Writable bytes of page `pn`, copying it first if another space shares it.
+  // Writable bytes of page `pn`, copying (or materialising) it first if needed.
   std::uint8_t* wpage(std::uint64_t pn);
   void forget_cache();
 
-  std::map<std::uint64_t, std::shared_ptr<Page>> table_;
-  // One-entry caches of the last page read and the last page made writable.
-  std::uint64_t rcache_pn_ = ~std::uint64_t{0};
-  const std::uint8_t* rcache_ = nullptr;
-  std::uint64_t wcache_pn_ = ~std::uint64_t{0};
-  std::uint8_t* wcache_ = nullptr;
+  std::uintptr_t root_ = 0;  // a Node*, or 0 when nothing was ever mapped
+  std::size_t mapped_ = 0;
+
+  // Direct-mapped caches of recent lookups (page number -> bytes).
+  static constexpr std::size_t kCache = 64;
+  template <class T>
+  struct CacheEntry {
+    std::uint64_t pn = ~std::uint64_t{0};
+    T* bytes = nullptr;
+  };
+  std::array<CacheEntry<const std::uint8_t>, kCache> rcache_{};  // readable (shared, zero page...)
+  std::array<CacheEntry<std::uint8_t>, kCache> wcache_{};        // writable (this space's own bytes)
+  std::vector<std::uint64_t> dirty_;  // pages made writable or pattern-filled (may repeat)
+  std::uint64_t scratch_pn_ = ~std::uint64_t{0};
+  Page* scratch_ = nullptr;  // one materialised pattern page for reads
 };
 
 }  // namespace pprsim

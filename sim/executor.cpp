@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "sim/pattern.h"
@@ -11,11 +12,11 @@ namespace pprsim {
 
 namespace {
 
+constexpr std::uint64_t kReadChunk = 1u << 16;
+
 void fill(Process& p, Addr addr, std::int64_t id, std::uint32_t stamp, std::uint64_t offset,
           std::uint64_t len) {
-  for_pattern(id, stamp, offset, len, [&](std::uint64_t off, const std::uint8_t* bytes, std::uint64_t n) {
-    p.mem.write(addr + off, bytes, n);
-  });
+  p.mem.fill_pattern(addr + offset, len, id, stamp, addr);
 }
 
 StepOutcome failed(Process& p, const Event& e, Addr result) {
@@ -122,8 +123,11 @@ StepOutcome execute(Process& p, const Event& e) {
       if (e.op == Op::Write) {
         fill(p, a, e.id, e.line, e.offset, e.size);
       } else {
-        std::vector<std::uint8_t> buf(e.size);
-        p.mem.read(a + e.offset, buf.data(), e.size);
+        // The program reads the bytes (a bounded buffer, however large the range).
+        std::vector<std::uint8_t> buf(std::min<std::uint64_t>(e.size, kReadChunk));
+        for (std::uint64_t off = 0; off < e.size; off += buf.size()) {
+          p.mem.read(a + e.offset + off, buf.data(), std::min<std::uint64_t>(buf.size(), e.size - off));
+        }
       }
       return {};
     }

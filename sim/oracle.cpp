@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -15,6 +16,7 @@ namespace pprsim {
 namespace {
 
 constexpr std::size_t kMaxProblems = 20;
+constexpr std::uint64_t kCheckChunk = std::uint64_t{1} << 16;  // bytes read at a time
 
 void note(HeapCheck& c, std::string s) {
   if (c.problems.size() < kMaxProblems) c.problems.push_back(std::move(s));
@@ -25,22 +27,27 @@ using Live = std::vector<std::pair<std::int64_t, Object>>;
 // An object's footprint for overlap purposes: malloc(0) still owns one distinct address.
 std::uint64_t footprint(const Object& o) { return o.size == 0 ? 1 : o.size; }
 
-void check_contents(Process& p, const ContentModel& model, const Live& live, HeapCheck& c) {
-  std::vector<std::uint8_t> buf;
-  for (const auto& [id, o] : live) {
-    const ContentModel::Expected* x = model.find(id);
-    if (x == nullptr || x->size != o.size) {
-      ++c.content_mismatches;
-      note(c, fmt::format("object {} is live with {} bytes, the sequential run has {}", id, o.size,
-                          x == nullptr ? std::string("no such object") : fmt::format("{} bytes", x->size)));
-      continue;
-    }
-    bool bad = false;
-    ContentModel::for_runs(*x, [&](std::uint64_t off, std::uint32_t stamp, std::uint64_t len) {
-      if (bad) return;
+// Checks bytes [lo, hi) of object `id` (at o, expected x) against the reference. Returns false
+// on a mismatch (noted).
+bool check_object_bytes(Process& p, std::int64_t id, const Object& o, const ContentModel::Expected& x,
+                        std::uint64_t lo, std::uint64_t hi, HeapCheck& c, std::vector<std::uint8_t>& buf) {
+  bool bad = false;
+  ContentModel::for_runs(x, [&](std::uint64_t run_off, std::uint32_t stamp, std::uint64_t run_len) {
+    // In bounded pieces; a whole page that holds exactly this run's pattern needs no bytes.
+    std::uint64_t off = std::max(run_off, lo);
+    const std::uint64_t end = std::min(run_off + run_len, hi);
+    while (off < end && !bad) {
+      const Addr at_addr = o.addr + off;
+      AddressSpace::PatternRef pat;
+      if (at_addr % kPageSize == 0 && end - off >= kPageSize && p.space.pattern_of(at_addr / kPageSize, pat) &&
+          pat.id == id && pat.stamp == stamp && pat.base == o.addr) {
+        off += kPageSize;
+        continue;
+      }
+      const std::uint64_t len = std::min(end - off, kCheckChunk - at_addr % kPageSize);
       buf.resize(len);
       try {
-        p.space.read(o.addr + off, buf.data(), len);
+        p.space.read(at_addr, buf.data(), len);
       } catch (const MemoryFault& f) {
         bad = true;
         note(c, fmt::format("object {} at {:#x} is not in mapped memory ({})", id, o.addr, f.what()));
@@ -54,13 +61,38 @@ void check_contents(Process& p, const ContentModel& model, const Live& live, Hea
         note(c, fmt::format("object {} at {:#x}: byte {} is {:#04x}, expected {:#04x} (written at line {})", id,
                             o.addr, at + i, buf[at - off + i], want[i], stamp));
       });
-    });
-    if (bad) ++c.content_mismatches;
-  }
-  if (model.size() != live.size()) {
+      off += len;
+    }
+  });
+  return !bad;
+}
+
+// The reference of a live object, or a noted mismatch (nullptr).
+const ContentModel::Expected* expected_of(const ContentModel& model, std::int64_t id, const Object& o, HeapCheck& c) {
+  const ContentModel::Expected* x = model.find(id);
+  if (x == nullptr || x->size != o.size) {
     ++c.content_mismatches;
-    note(c, fmt::format("{} objects are live, the sequential run has {}", live.size(), model.size()));
+    note(c, fmt::format("object {} is live with {} bytes, the sequential run has {}", id, o.size,
+                        x == nullptr ? std::string("no such object") : fmt::format("{} bytes", x->size)));
+    return nullptr;
   }
+  return x;
+}
+
+void check_count(const ContentModel& model, std::size_t live, HeapCheck& c) {
+  if (model.size() != live) {
+    ++c.content_mismatches;
+    note(c, fmt::format("{} objects are live, the sequential run has {}", live, model.size()));
+  }
+}
+
+void check_contents(Process& p, const ContentModel& model, const Live& live, HeapCheck& c) {
+  std::vector<std::uint8_t> buf;
+  for (const auto& [id, o] : live) {
+    const ContentModel::Expected* x = expected_of(model, id, o, c);
+    if (x != nullptr && !check_object_bytes(p, id, o, *x, 0, o.size, c, buf)) ++c.content_mismatches;
+  }
+  check_count(model, live.size(), c);
 }
 
 void check_overlap(const Live& live, HeapCheck& c) {
@@ -183,6 +215,92 @@ HeapCheck check_heap(Process& p, const ContentModel& model) {
   check_overlap(live, c);
   census(p, live, c);
   if (c.overhead_bytes >= c.live_bytes) c.overhead_bytes -= c.live_bytes;
+  return c;
+}
+
+void HeapOracle::update_index(Process& p) {
+  std::sort(touched_.begin(), touched_.end());
+  touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  for (const std::int64_t id : touched_) {
+    const auto it = where_.find(id);
+    if (it != where_.end()) {
+      index_.erase({it->second, id});
+      where_.erase(it);
+    }
+    if (const Object* o = p.objects.find(id)) {
+      index_.insert({o->addr, id});
+      where_.emplace(id, o->addr);
+    }
+  }
+}
+
+HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
+  const Process::Untracked quiet(p);
+  HeapCheck c;
+  update_index(p);
+  std::vector<std::uint8_t> buf;
+  std::set<std::pair<std::int64_t, std::int64_t>> overlaps;  // each pair reported once
+  auto overlap = [&](std::int64_t a_id, const Object& a, std::int64_t b_id, const Object& b) {
+    if (a.addr + footprint(a) > b.addr && overlaps.insert({a_id, b_id}).second) {
+      ++c.double_allocations;
+      note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b.addr));
+    }
+  };
+  for (const std::int64_t id : touched_) {
+    const Object* o = p.objects.find(id);
+    if (o == nullptr) {
+      if (model.find(id) != nullptr) {
+        ++c.content_mismatches;
+        note(c, fmt::format("object {} is gone from the heap, the sequential run still has it", id));
+      }
+      continue;
+    }
+    const ContentModel::Expected* x = expected_of(model, id, *o, c);
+    if (x != nullptr && !check_object_bytes(p, id, *o, *x, 0, o->size, c, buf)) ++c.content_mismatches;
+    const auto it = index_.find({o->addr, id});
+    if (it != index_.begin()) {
+      const auto prev = std::prev(it);
+      if (const Object* po = p.objects.find(prev->second)) overlap(prev->second, *po, id, *o);
+    }
+    if (const auto next = std::next(it); next != index_.end()) {
+      if (const Object* no = p.objects.find(next->second)) overlap(id, *o, next->second, *no);
+    }
+  }
+  // Objects on written pages: their bytes there.
+  for (const std::uint64_t pn : p.space.take_dirty()) {
+    const Addr lo = pn * kPageSize;
+    const Addr hi = lo + kPageSize;
+    auto it = index_.lower_bound({lo, std::numeric_limits<std::int64_t>::min()});
+    if (it != index_.begin()) --it;  // the object that starts before the page may reach into it
+    for (; it != index_.end() && it->first < hi; ++it) {
+      const std::int64_t id = it->second;
+      const Object* found = p.objects.find(id);
+      if (found == nullptr) continue;
+      const Object& o = *found;
+      if (o.addr + o.size <= lo || std::binary_search(touched_.begin(), touched_.end(), id)) continue;
+      const ContentModel::Expected* x = expected_of(model, id, o, c);
+      if (x == nullptr) continue;
+      const std::uint64_t from = std::max(lo, o.addr) - o.addr;
+      const std::uint64_t to = std::min(hi, o.addr + o.size) - o.addr;
+      if (!check_object_bytes(p, id, o, *x, from, to, c, buf)) ++c.content_mismatches;
+    }
+  }
+  touched_.clear();
+  c.live_objects = p.objects.size();
+  check_count(model, c.live_objects, c);
+  return c;
+}
+
+HeapCheck HeapOracle::check_all(Process& p, const ContentModel& model) {
+  HeapCheck c = check_heap(p, model);
+  (void)p.space.take_dirty();
+  touched_.clear();
+  index_.clear();
+  where_.clear();
+  for (const auto& [id, o] : p.objects.by_address()) {
+    index_.insert({o.addr, id});
+    where_.emplace(id, o.addr);
+  }
   return c;
 }
 

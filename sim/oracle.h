@@ -10,7 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "sim/content_model.h"
@@ -33,7 +36,30 @@ struct HeapCheck {
   bool ok() const { return lost_blocks == 0 && double_allocations == 0 && content_mismatches == 0; }
 };
 
-// requires: p is not tracked (the oracle's reads are not the program's).
+// The full check: contents of every live object, overlap, and the census of every region and
+// free list. O(heap).
 HeapCheck check_heap(Process& p, const ContentModel& model);
+
+// The oracle across a run. Between full checks it checks what changed, in time proportional to
+// the change: every object the trace touched since the last check (created, moved, resized,
+// freed, written: its whole contents against the reference, its address neighbours for
+// overlap, freed objects gone) and every live object on a page the process wrote since then
+// (its bytes on that page: whatever the allocator wrote into an object's payload shows). The
+// block census (lost blocks, free lists) needs the whole heap: it runs in full checks only.
+class HeapOracle {
+ public:
+  // The trace changed (or used) object `id` since the last check.
+  void touch(std::int64_t id) { touched_.push_back(id); }
+
+  HeapCheck check_changes(Process& p, const ContentModel& model);
+  HeapCheck check_all(Process& p, const ContentModel& model);
+
+ private:
+  void update_index(Process& p);
+
+  std::set<std::pair<Addr, std::int64_t>> index_;  // live objects by address
+  std::unordered_map<std::int64_t, Addr> where_;    // id -> address in index_
+  std::vector<std::int64_t> touched_;
+};
 
 }  // namespace pprsim

@@ -43,6 +43,11 @@ void SimMemory::copy(Addr dst, Addr src, std::uint64_t n) {
   }
 }
 
+void SimMemory::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base) {
+  if (p_->log) p_->log->on_write(a, n);
+  p_->space.fill_pattern(a, n, id, stamp, base);
+}
+
 Addr SimMemory::sys_alloc(std::uint64_t n) {
   const Addr a = p_->sys.alloc(n);
   if (a != 0) p_->space.map(a, n);

@@ -1,7 +1,6 @@
 // A virtual process: its address space, system memory, optional access log, its own copy of
-// the allocator's out-of-band state, and its view of the program's objects. `SimMemory` is the
-// simulated backend of alloc/memory.h: every access goes to this process's space and, while
-// the log is on, is recorded.
+// the allocator's out-of-band state, and its view of the program's objects. Its `mem`
+// (sim/sim_memory.h) is what the allocator works on.
 #pragma once
 
 #include <cstdint>
@@ -11,31 +10,12 @@
 #include "sim/access_log.h"
 #include "sim/address_space.h"
 #include "sim/object_table.h"
+#include "sim/sim_memory.h"
 #include "sim/system_memory.h"
 
 namespace pprsim {
 
 class SimAllocator;
-struct Process;
-
-class SimMemory {
- public:
-  explicit SimMemory(Process& p) : p_(&p) {}
-
-  std::uint64_t load64(Addr a);
-  void store64(Addr a, std::uint64_t v);
-  void read(Addr a, void* out, std::uint64_t n);
-  void write(Addr a, const void* in, std::uint64_t n);
-  void zero(Addr a, std::uint64_t n);
-  void copy(Addr dst, Addr src, std::uint64_t n);
-  Addr sys_alloc(std::uint64_t n);
-  void sys_free(Addr a, std::uint64_t n);
-
- private:
-  Process* p_;
-};
-
-static_assert(Memory<SimMemory>);
 
 struct Process {
   explicit Process(std::uint64_t memory_limit);

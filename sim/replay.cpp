@@ -13,6 +13,7 @@
 #include "sim/content_model.h"
 #include "sim/executor.h"
 #include "sim/oracle.h"
+#include "sim/resident.h"
 #include "traces/prng.h"
 #include "sim/sim_allocator.h"
 
@@ -84,7 +85,7 @@ class Replayer {
     const auto t0 = std::chrono::steady_clock::now();
     try {
       read_all(reader);
-      if (st_.failure.empty()) check();
+      if (st_.failure.empty()) check(true);
     } catch (const RunFailure& f) {
       st_.failure = f.why;
     } catch (const MemoryFault& f) {
@@ -151,7 +152,9 @@ class Replayer {
   void sequential(const Event& e) {
     run_seq(e);
     model_.apply(e);
-    if (++since_check_ >= cfg_.check_every) check();
+    if (e.id >= 0) oracle_.touch(e.id);
+    ++since_full_;
+    if (++since_check_ >= cfg_.check_every) check(false);
   }
 
   // Runs one event in MAIN outside any task; failures end the run.
@@ -189,11 +192,23 @@ class Replayer {
     return 0;
   }
 
-  void check() {
+  // A heap check: full when `final`, or when due (see ReplayConfig::full_check_every).
+  void check(bool final) {
     since_check_ = 0;
     ++st_.heap_checks;
-    HeapCheck c = check_heap(*main_, model_);
-    st_.final_live_blocks = c.live_blocks;
+    ++checks_since_full_;
+    const bool full = final || (checks_since_full_ >= std::max<std::uint64_t>(cfg_.full_check_every, 1) &&
+                                since_full_ >= main_->objects.size());
+    HeapCheck c;
+    if (full) {
+      ++st_.full_heap_checks;
+      checks_since_full_ = 0;
+      since_full_ = 0;
+      c = oracle_.check_all(*main_, model_);
+      st_.final_live_blocks = c.live_blocks;
+    } else {
+      c = oracle_.check_changes(*main_, model_);
+    }
     if (c.ok()) return;
     st_.lost_blocks += c.lost_blocks;
     st_.double_allocations += c.double_allocations;
@@ -319,9 +334,13 @@ class Replayer {
 
   void finish_group(const std::vector<Instance>& instances) {
     for (const Instance& in : instances) {
-      for (const Event& e : in) model_.apply(e);
+      for (const Event& e : in) {
+        model_.apply(e);
+        if (e.id >= 0) oracle_.touch(e.id);
+        ++since_full_;
+      }
     }
-    check();
+    check(false);
   }
 
   // Runs the group's processes in a seed-chosen interleaving, one event at a time.
@@ -492,6 +511,10 @@ class Replayer {
     for (const auto& [pn, plog] : t.log->pages()) {
       const Addr page = pn * kPageSize;
       if (!t.space.is_mapped(page) || !main_->space.is_mapped(page)) continue;
+      if (plog->write_line.whole()) {
+        main_->space.share_page(t.space, pn);  // no copy: the task's page, shared
+        continue;
+      }
       t.space.read(page, buf.data(), kPageSize);
       std::uint64_t b = 0;
       while (b < kPageSize) {
@@ -521,13 +544,17 @@ class Replayer {
   bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
   std::unique_ptr<Process> main_;
   ContentModel model_;
+  HeapOracle oracle_;
   RunStats st_;
   std::uint64_t since_check_ = 0;
+  std::uint64_t checks_since_full_ = 0;
+  std::uint64_t since_full_ = 0;  // events since the last full check
 };
 
 }  // namespace
 
 RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
+  const ResidentLimitScope limit(cfg.max_resident != 0 ? cfg.max_resident : ResidentMeter::default_limit());
   Replayer r(reader, cfg);
   return r.run(reader);
 }

@@ -24,6 +24,13 @@ struct ReplayConfig {
   UnderstudyMode understudy = UnderstudyMode::Auto;
   std::uint64_t memory_limit = std::uint64_t{16} << 30;  // simulated system memory
   std::uint64_t check_every = 1000;  // sequential events between heap checks
+  // Every N-th heap check is a full one (census of the whole heap), the others check what
+  // changed; a full check waits until at least as many events ran since the last one as there
+  // are live objects, so its cost is paid for. The last check of a run is always full. 1: every
+  // check is full.
+  std::uint64_t full_check_every = 16;
+  // Real memory the simulation may hold (sim/resident.h); 0: ResidentMeter::default_limit().
+  std::uint64_t max_resident = 0;
   std::size_t max_conflict_details = 1000;
   FaultPlan faults;
   // Check the allocator's own invariants (SimAllocator::verify) after every allocator call
@@ -65,6 +72,7 @@ struct RunStats {
   std::vector<Conflict> conflicts;  // at most ReplayConfig::max_conflict_details
 
   std::uint64_t heap_checks = 0;
+  std::uint64_t full_heap_checks = 0;
   std::uint64_t lost_blocks = 0;
   std::uint64_t double_allocations = 0;
   std::uint64_t content_mismatches = 0;
@@ -80,7 +88,8 @@ struct RunStats {
 };
 
 // Replays the whole trace. Throws TraceError on bad input, std::invalid_argument on a bad
-// configuration.
+// configuration, ResidentLimitExceeded when the simulation needs more real memory than
+// cfg.max_resident.
 RunStats replay(TraceReader& reader, const ReplayConfig& cfg);
 
 std::string_view understudy_name(UnderstudyMode m);

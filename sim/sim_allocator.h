@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "alloc/census.h"
-#include "sim/process.h"
+#include "sim/sim_memory.h"
 
 namespace pprsim {
 

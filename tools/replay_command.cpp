@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "sim/resident.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "tools/output_file.h"
@@ -49,7 +50,26 @@ struct ReplayOptions {
   std::string understudy = "auto";
   bool paranoid = false;
   std::string faults;
+  std::uint64_t full_check_every = ReplayConfig{}.full_check_every;
+  std::string max_resident;
 };
+
+// SIZE: bytes, or a number with K, M, G or T (powers of 1024). 0 when malformed or zero.
+std::uint64_t parse_size(const std::string& s) {
+  std::size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 19) return 0;
+  const std::string suffix = s.substr(digits);
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "KiB") shift = 10;
+  else if (suffix == "M" || suffix == "MiB") shift = 20;
+  else if (suffix == "G" || suffix == "GiB") shift = 30;
+  else if (suffix == "T" || suffix == "TiB") shift = 40;
+  else if (!suffix.empty()) return 0;
+  const std::uint64_t n = std::stoull(s.substr(0, digits));
+  if (n > (~std::uint64_t{0} >> shift)) return 0;
+  return n << shift;
+}
 
 int run_replay(const ReplayOptions& opt) {
   std::vector<std::string> allocs;
@@ -66,6 +86,15 @@ int run_replay(const ReplayOptions& opt) {
     fmt::print(stderr, "pprsim: --faults: {}\n", e.what());
     return 2;
   }
+  std::uint64_t max_resident = 0;
+  if (!opt.max_resident.empty()) {
+    max_resident = parse_size(opt.max_resident);
+    if (max_resident == 0) {
+      fmt::print(stderr, "pprsim: --max-resident: expected a positive size in bytes or with K, M, G, T, got '{}'\n",
+                 opt.max_resident);
+      return 2;
+    }
+  }
   std::vector<RunStats> runs;
   try {
     for (const std::string& path : opt.traces) {
@@ -78,6 +107,8 @@ int run_replay(const ReplayOptions& opt) {
         cfg.understudy = parse_understudy(opt.understudy);
         cfg.paranoid = opt.paranoid;
         cfg.faults = faults;
+        cfg.full_check_every = opt.full_check_every;
+        cfg.max_resident = max_resident;
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
         if (reader->warnings() > 0) {
@@ -89,6 +120,12 @@ int run_replay(const ReplayOptions& opt) {
     }
   } catch (const TraceError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  } catch (const ResidentLimitExceeded& e) {
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "pprsim: out of real memory (lower --max-resident to stop earlier)\n");
     return 2;
   }
   bool all_ok = true;
@@ -147,6 +184,12 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
+  cmd->add_option("--full-check-every", opt->full_check_every,
+                  "Every N-th heap check is a full census (the others check what changed); 1 = all full")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
+      ->capture_default_str();
+  cmd->add_option("--max-resident", opt->max_resident,
+                  "Real memory the simulation may hold, e.g. 8G (default: 3/4 of physical memory)");
   cmd->add_option("--faults", opt->faults,
                   "Inject faults: KIND=PROBABILITY,... with kinds task-abort, oom, fork-fail, understudy-win");
   return {cmd, [opt] { return run_replay(*opt); }};

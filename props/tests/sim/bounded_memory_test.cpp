@@ -1,0 +1,102 @@
+// Simulated bytes that were only pattern-filled cost no real memory, huge fills inside tasks do
+// not blow up the access log, and a run that would need more real memory than --max-resident
+// stops with exit 2 and one line (never std::bad_alloc).
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "props/tests/test_support.h"
+#include "sim/address_space.h"
+#include "sim/pattern.h"
+#include "sim/resident.h"
+
+namespace pprsim {
+namespace {
+
+constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+
+// Runs `body` in a forked child; returns the child's peak resident set in bytes (-1: it failed).
+template <class Body>
+long long child_peak_rss(Body body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body() ? 0 : 1);
+  int status = 0;
+  struct rusage ru {};
+  if (::wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  return static_cast<long long>(ru.ru_maxrss) * 1024;
+}
+
+TEST(BoundedMemory, AFourGibObjectReplaysInLittleRealMemory) {
+  const long long peak = child_peak_rss([] {
+    const RunStats s = test::replay_text("pprtrace 1\na 0 4294967296\nw 0 4096 100\nu 0 0 4294967296\nf 0\n",
+                                         test::config("dmmalloc", 1));
+    return s.verified;
+  });
+  ASSERT_GT(peak, 0) << "the replay failed";
+  EXPECT_LT(peak, 256ll << 20) << "peak resident " << peak << " bytes for a 4 GiB object";
+}
+
+TEST(BoundedMemory, PatternPagesHoldNoBytesAndReadBackExactly) {
+  AddressSpace s;
+  const Addr base = Addr{1} << 40;
+  s.map(base, 64 * kPageSize);
+  s.fill_pattern(base + 16, 64 * kPageSize - 16, 7, 3, base + 16);
+  EXPECT_LE(s.private_pages(), 2u) << "only the partial first page holds bytes";
+  for (std::uint64_t off : {std::uint64_t{0}, std::uint64_t{8}, 5 * kPageSize - 16, 63 * kPageSize - 24}) {
+    EXPECT_EQ(s.load64(base + 16 + off), pattern_word(7, 3, off / 8)) << off;
+  }
+  AddressSpace child = s.fork();
+  child.store64(base + 16 + 8 * kPageSize, 42);  // materialises one page in the child only
+  EXPECT_EQ(child.load64(base + 16 + 8 * kPageSize), 42u);
+  EXPECT_EQ(child.load64(base + 24 + 8 * kPageSize), pattern_word(7, 3, kPageSize + 1));
+  EXPECT_EQ(s.load64(base + 16 + 8 * kPageSize), pattern_word(7, 3, kPageSize));
+}
+
+TEST(BoundedMemory, HugeWritesInsideTasksStayCheap) {
+  ResidentMeter::current().reset_peak();
+  const std::uint64_t before = ResidentMeter::current().held();
+  const RunStats s = test::replay_text(
+      "pprtrace 1\na 0 1073741824\nppr\nw 0 0 1073741824\nend\nppr\na 1 64\nend\nu 0 0 1073741824\n",
+      test::config("dmmalloc", 2));
+  EXPECT_TRUE(s.verified) << (s.problems.empty() ? s.failure : s.problems.front());
+  EXPECT_LT(ResidentMeter::current().peak() - before, std::uint64_t{128} << 20)
+      << "a 1 GiB fill in a task is logged and committed without its bytes";
+}
+
+TEST(BoundedMemory, ExhaustionIsOneLineAndExitTwo) {
+  const auto path = std::filesystem::temp_directory_path() / "pprsim_bounded_4g.trace";
+  std::ofstream(path) << "pprtrace 1\na 0 4294967296\n";
+  const std::string cmd = std::string(PPRSIM_BINARY) + " replay " + path.string() + " --max-resident 1M 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 2) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_NE(out.find("--max-resident 1048576"), std::string::npos) << out;
+}
+
+TEST(BoundedMemory, ResidentLimitIsAnExceptionNotAnAbort) {
+  EXPECT_THROW(test::replay_text("pprtrace 1\na 0 1073741824\nw 0 0 1073741824\n", [] {
+                 ReplayConfig c = test::config("dmmalloc", 1);
+                 c.max_resident = std::uint64_t{1} << 20;
+                 return c;
+               }()),
+               ResidentLimitExceeded)
+      << "a 1 GiB object needs 2 MiB of page-table nodes";
+}
+
+}  // namespace
+}  // namespace pprsim

@@ -1,0 +1,36 @@
+// SimMemory: the simulated backend of alloc/memory.h. Every access goes to one virtual
+// process's address space and, while that process's access log is on, is recorded.
+#pragma once
+
+#include <cstdint>
+
+#include "alloc/memory.h"
+
+namespace pprsim {
+
+struct Process;
+
+class SimMemory {
+ public:
+  explicit SimMemory(Process& p) : p_(&p) {}
+
+  std::uint64_t load64(Addr a);
+  void store64(Addr a, std::uint64_t v);
+  void read(Addr a, void* out, std::uint64_t n);
+  void write(Addr a, const void* in, std::uint64_t n);
+  void zero(Addr a, std::uint64_t n);
+  void copy(Addr dst, Addr src, std::uint64_t n);
+  Addr sys_alloc(std::uint64_t n);
+  void sys_free(Addr a, std::uint64_t n);
+
+  // The program filling [a, a + n) of object `id` (which starts at `base`) with its pattern
+  // at `stamp` (sim/pattern.h): recorded as one write; whole pages cost no bytes.
+  void fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base);
+
+ private:
+  Process* p_;
+};
+
+static_assert(Memory<SimMemory>);
+
+}  // namespace pprsim
