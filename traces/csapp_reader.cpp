@@ -31,8 +31,13 @@ class CsAppReader final : public TraceReader {
       if (f.count == 0) continue;
       parse(f, ev);
       validator_.check(ev);
+      check_against_header(ev);
       return true;
     }
+    if (operations_ != header_[2])
+      throw TraceError(name_, header_line_[2],
+                       fmt::format("the header announces {} operations, the trace has {}",
+                                   header_[2], operations_));
     return false;
   }
 
@@ -52,12 +57,24 @@ class CsAppReader final : public TraceReader {
             fmt::format("expected the {} (a non-negative integer) as header line {}, "
                         "got {}",
                         what, got + 1, quote_token(line)));
+      header_line_[got] = scanner_.line_number();
       header_[got++] = parse_unsigned(scanner_, f[0], what);
     }
     if (got == 0)
       throw TraceError(name_, 0, fmt::format("empty trace: expected header: {}", kHeaderForm));
     if (got < 4)
       scanner_.fail(fmt::format("truncated header: expected {}, got {}", kHeaderForm, got));
+  }
+
+  // The header's counts hold for the body: exactly its number of operations, ids below its
+  // number of ids (-1 stands for a null pointer).
+  void check_against_header(const Event& ev) {
+    if (++operations_ > header_[2])
+      scanner_.fail(fmt::format("operation {} of a trace whose header (line {}) announces {}",
+                                operations_, header_line_[2], header_[2]));
+    if (ev.id >= 0 && static_cast<std::uint64_t>(ev.id) >= header_[1])
+      scanner_.fail(fmt::format("id {} is not below the {} ids the header (line {}) announces",
+                                ev.id, header_[1], header_line_[1]));
   }
 
   void parse(const Fields& f, Event& ev) const {
@@ -87,6 +104,8 @@ class CsAppReader final : public TraceReader {
   LineScanner scanner_;
   TraceValidator validator_;
   std::uint64_t header_[4] = {};
+  std::uint32_t header_line_[4] = {};
+  std::uint64_t operations_ = 0;
 };
 
 }  // namespace

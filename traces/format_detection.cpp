@@ -26,7 +26,7 @@ TraceFormat detect_format(LineScanner& scanner) {
     if (f[0] == "pprtrace") return TraceFormat::Native;
     if (f.count == 1 && is_decimal(f[0])) return TraceFormat::CsApp;
     if (is_mtrace_line(f)) return TraceFormat::Mtrace;
-    throw TraceError(scanner.name(), 0,
+    throw TraceError(scanner.name(), scanner.line_number(),
                      "unrecognised trace format: expected 'pprtrace 1' header or a CS:APP .rep "
                      "header, or glibc mtrace output ('= Start')");
   }

@@ -7,7 +7,7 @@
 
 namespace pprsim {
 
-// Reads lines from `scanner` until the format is known and returns it (the caller rewinds).
+// Reads lines from `scanner` until the format is known and returns it (the caller unreads the line that showed it).
 // Throws TraceError (line 0) for an empty or unrecognised trace.
 TraceFormat detect_format(LineScanner& scanner);
 

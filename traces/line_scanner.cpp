@@ -55,7 +55,6 @@ void LineScanner::refill() {
     std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
-    compacted_ = true;
   }
   in_->read(buf_.get() + end_, static_cast<std::streamsize>(kBufferBytes - end_));
   const auto got = static_cast<std::size_t>(in_->gcount());
@@ -72,12 +71,14 @@ bool LineScanner::next(std::string_view& line) {
     if (nl != nullptr) {
       const auto pos = static_cast<std::size_t>(static_cast<const char*>(nl) - data);
       line = std::string_view(data + begin_, pos - begin_);
+      last_ = begin_;
       begin_ = pos + 1;
       break;
     }
     if (eof_) {
       if (avail == 0) return false;
       line = std::string_view(data + begin_, avail);
+      last_ = begin_;
       begin_ = end_;
       break;
     }
@@ -111,18 +112,9 @@ void LineScanner::check_bytes(std::string_view line) const {
   }
 }
 
-bool LineScanner::rewind() {
-  line_ = 0;
-  if (!compacted_) {
-    begin_ = 0;
-    return true;
-  }
-  in_->clear();
-  in_->seekg(0);
-  if (!*in_) return false;
-  begin_ = end_ = 0;
-  eof_ = compacted_ = false;
-  return true;
+void LineScanner::unread() {
+  begin_ = last_;
+  --line_;
 }
 
 Fields split_fields(std::string_view line) {

@@ -29,9 +29,10 @@ class LineScanner {
   std::uint32_t line_number() const { return line_; }
   const std::string& name() const { return name_; }
 
-  // Starts again at the first line: from the buffer when it still holds the start of the
-  // input, otherwise by seeking the stream. False when the stream cannot seek.
-  bool rewind();
+  // Hands out the line last returned once more, at the next call to next(), with its number:
+  // a reader can start at the line where the format was recognised, even on a pipe that
+  // cannot seek. requires: next() returned true last, and unread() was not called since.
+  void unread();
 
   // Throws TraceError for the line last returned.
   [[noreturn]] void fail(const std::string& message) const;
@@ -45,8 +46,8 @@ class LineScanner {
   std::unique_ptr<char[]> buf_;
   std::size_t begin_ = 0;  // start of the unread data in buf_
   std::size_t end_ = 0;    // end of the data in buf_
+  std::size_t last_ = 0;   // start of the line last returned in buf_
   bool eof_ = false;
-  bool compacted_ = false;  // the start of the input has left the buffer
   std::uint32_t line_ = 0;
 };
 

@@ -21,9 +21,10 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path) {
     throw TraceError(path, 0, std::string("cannot open: ") + std::strerror(err));
   }
   LineScanner scanner(*in, path);
+  // The reader starts at the line that showed the format (what came before it is blank or
+  // comments): no seeking back, so a pipe with any amount of leading comments reads as well.
   const TraceFormat format = detect_format(scanner);
-  if (!scanner.rewind())
-    throw TraceError(path, 0, "cannot rewind the file after detecting its format");
+  scanner.unread();
   switch (format) {
     case TraceFormat::Native:
       return make_native_reader(std::move(in), std::move(scanner));

@@ -60,8 +60,8 @@ TEST(CsAppReader, ParsesHeaderAndOperations) {
 
 TEST(CsAppReader, HeaderOnlyAndBlankLines) {
   EXPECT_TRUE(read_all("1\n0\n0\n1\n").empty());
-  EXPECT_EQ(read_all("\n1\n\n2\n 3 \n\t1\n\na 0 1\n\n").size(), 1u);
-  EXPECT_EQ(read_all("1\n2\n3\n4\na 0 1").size(), 1u);  // no final newline
+  EXPECT_EQ(read_all("\n1\n\n2\n 1 \n\t1\n\na 0 1\n\n").size(), 1u);
+  EXPECT_EQ(read_all("1\n2\n1\n4\na 0 1").size(), 1u);  // no final newline
 }
 
 TEST(CsAppErrors, Header) {
@@ -113,7 +113,19 @@ TEST(CsAppErrors, Liveness) {
   expect_body_error("f 7\n", 5, "free of unknown id 7");
   expect_body_error("a 7 1\nf 7\nf 7\n", 7, "free of unknown id 7");
   expect_body_error("a 3 1\nr 3 0\nf 3\n", 7, "free of unknown id 3");
-  EXPECT_EQ(read_all("1\n2\n3\n1\nr 3 10\nr 3 20\nf 3\n").size(), 3u);  // realloc(NULL, 10)
+  EXPECT_EQ(read_all("1\n4\n3\n1\nr 3 10\nr 3 20\nf 3\n").size(), 3u);  // realloc(NULL, 10)
+}
+
+// The header's counts are promises the body must keep (the lab's own traces all do).
+TEST(CsAppErrors, HeaderCountsDisagreeWithTheBody) {
+  expect_error("0\n10\n3\n1\na 0 8\nf 0\n", 3,
+               "the header announces 3 operations, the trace has 2");
+  expect_error("0\n10\n3\n1\n", 3, "the header announces 3 operations, the trace has 0");
+  expect_error("0\n10\n\n2\n1\na 0 8\nf 0\na 1 8\n", 8,
+               "operation 3 of a trace whose header (line 4) announces 2");
+  expect_error("0\n2\n3\n1\na 0 8\na 2 8\nf 0\n", 6,
+               "id 2 is not below the 2 ids the header (line 2) announces");
+  EXPECT_EQ(read_all("0\n2\n3\n1\na 1 8\nf -1\nf 1\n").size(), 3u);  // -1: free(NULL)
 }
 
 TEST(CsAppErrors, GarbageAndLongLines) {

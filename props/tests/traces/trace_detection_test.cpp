@@ -91,11 +91,12 @@ TEST_F(TraceFile, Errors) {
   expect_error(::testing::TempDir(), 0, "cannot open: Is a directory");
   expect_error(write(""), 0, "empty trace: expected header");
   expect_error(write("\n# nothing but comments\n"), 0, "empty trace: expected header");
-  expect_error(write("hello world\n"), 0,
+  expect_error(write("hello world\n"), 1,
                "unrecognised trace format: expected 'pprtrace 1' header or a CS:APP .rep header");
-  expect_error(write("a 1 8\n"), 0, "unrecognised trace format");
-  expect_error(write("1 2\n"), 0, "unrecognised trace format");
-  expect_error(write("-1\n"), 0, "unrecognised trace format");
+  expect_error(write("a 1 8\n"), 1, "unrecognised trace format");
+  expect_error(write("1 2\n"), 1, "unrecognised trace format");
+  expect_error(write("-1\n"), 1, "unrecognised trace format");
+  expect_error(write("# a comment\n\n-1\n"), 3, "unrecognised trace format");
   // Detected, then rejected by the format's own reader.
   expect_error(write("pprtrace 7\n"), 1, "unsupported version '7'");
   expect_error(write("pprtrace 1\nf 3\n"), 2, "free of unknown id 3");
