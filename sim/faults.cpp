@@ -61,6 +61,10 @@ FaultPlan FaultPlan::parse(std::string_view spec) {
       throw std::invalid_argument(fmt::format("fault '{}': expected KIND=PROBABILITY", item));
     }
     const std::string_view kind = item.substr(0, eq);
+    for (std::size_t at = 0; at < start; at = std::min(spec.find(',', at), spec.size()) + 1) {
+      if (spec.substr(at).starts_with(std::string(kind) + "="))
+        throw std::invalid_argument(fmt::format("fault kind '{}' given twice", kind));
+    }
     const std::uint32_t p = parse_probability(kind, item.substr(eq + 1));
     if (kind == "task-abort") {
       plan.task_abort = p;

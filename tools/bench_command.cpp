@@ -28,7 +28,7 @@
 #include "tools/bench_allocators.h"
 #include "tools/commands.h"
 #include "tools/native_replay.h"
-#include "tools/output_file.h"
+#include "traces/output_file.h"
 
 extern char** environ;
 
@@ -513,11 +513,8 @@ int run_bench(const BenchOptions& opt) {
       }
       j["sim"] = sj;
     }
-    const std::string text = j.dump(2) + "\n";
-    if (opt.json == "-") {
-      std::cout << text;
-    } else if (!write_file_atomically(opt.json, text)) {
-      fmt::print(stderr, "pprsim: cannot write {}\n", opt.json);
+    if (const std::string error = write_output(opt.json, j.dump(2) + "\n", opt.traces); !error.empty()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }
   }
@@ -535,22 +532,23 @@ Command add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--sim", opt->sim, "Also replay each trace in the simulator and compare its speed to native replay");
   cmd->add_option("--group-size", opt->group_size, "With --sim: PPR instances per group")
-      ->check(CLI::Range(1, 64))
+      ->check(exact_number<int>(1, 64))
       ->capture_default_str();
   cmd->add_option("--ppr-every", opt->ppr_every, "With --sim: a PPR instance every N allocator events (0 = markers)")
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--seed", opt->seed, "With --sim: the simulator's seed")->check(non_negative())->capture_default_str();
   cmd->add_option("--rounds", opt->rounds, "Rounds; each runs every allocator once, in a rotating order")
-      ->check(CLI::Range(1, 1000))
+      ->check(exact_number<int>(1, 1000))
       ->capture_default_str();
   cmd->add_option("--repetitions", opt->repetitions, "Timed repetitions per child process (the median counts)")
-      ->check(CLI::Range(1, 1000))
+      ->check(exact_number<int>(1, 1000))
       ->capture_default_str();
   cmd->add_option("--min-time", opt->min_time, "Seconds one repetition lasts at least (whole passes over the trace)")
-      ->check(CLI::Range(0.0, 60.0))
+      ->check(exact_number<double>(0, 60))
       ->capture_default_str();
-  cmd->add_option("--json", opt->json, "Write the results as JSON to FILE, or to standard output with -");
+  cmd->add_option("--json", opt->json, "Write the results as JSON to FILE, or to standard output with -")
+      ->check(non_empty());
   return {cmd, [opt] { return run_bench(*opt); }};
 }
 
@@ -560,8 +558,8 @@ Command add_bench_child_command(CLI::App& app) {
   cmd->group("");  // hidden from --help
   cmd->add_option("--program-fd", opt->program_fd)->required();
   cmd->add_option("--alloc", opt->alloc)->required();
-  cmd->add_option("--repetitions", opt->repetitions)->check(CLI::Range(1, 1000));
-  cmd->add_option("--min-time", opt->min_time)->check(CLI::Range(0.0, 60.0));
+  cmd->add_option("--repetitions", opt->repetitions)->check(exact_number<int>(1, 1000));
+  cmd->add_option("--min-time", opt->min_time)->check(exact_number<double>(0, 60));
   return {cmd, [opt] { return run_child(*opt); }};
 }
 

@@ -4,17 +4,64 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
 
 namespace pprsim {
 
-// Unsigned options: CLI11 would wrap "-1" around to 2^64 - 1; refuse it instead.
-inline CLI::Validator non_negative() {
+// Numeric options are exact or refused: the whole text must be a number of the option's type
+// within [lo, hi]. Empty text, a sign where the type has none, anything out of the type's range
+// (never clamped, never wrapped), NaN and infinities are errors; CLI11 reports them as
+// "OPTION: ..." and pprsim exits with status 2.
+template <typename T>
+inline std::string check_number(const std::string& text, T lo, T hi) {
+  if (text.empty()) return "expected a number, got an empty value";
+  T value{};
+  const char* end = text.data() + text.size();
+  std::from_chars_result r{};
+  if constexpr (std::is_floating_point_v<T>) {
+    r = std::from_chars(text.data(), end, value, std::chars_format::fixed);
+    if (r.ec == std::errc() && r.ptr == end && !std::isfinite(value)) r.ec = std::errc::invalid_argument;
+  } else {
+    if (std::is_unsigned_v<T> && text[0] == '-') return "must not be negative, got " + text;
+    r = std::from_chars(text.data(), end, value);
+  }
+  if (r.ec == std::errc::result_out_of_range)
+    return fmt::format("{} is out of range ({} to {})", text, lo, hi);
+  if (r.ec != std::errc() || r.ptr != end)
+    return fmt::format("expected {}, got '{}'",
+                       std::is_floating_point_v<T> ? "a finite decimal number"
+                       : std::is_unsigned_v<T>     ? "a non-negative integer"
+                                                   : "an integer",
+                       text);
+  if (value < lo || value > hi) return fmt::format("{} is out of range ({} to {})", text, lo, hi);
+  return "";
+}
+
+template <typename T>
+inline CLI::Validator exact_number(T lo = std::numeric_limits<T>::lowest(),
+                                   T hi = std::numeric_limits<T>::max()) {
+  return CLI::Validator([lo, hi](std::string& v) { return check_number<T>(v, lo, hi); },
+                        std::is_floating_point_v<T> ? "NUMBER"
+                        : std::is_unsigned_v<T>     ? "UINT"
+                                                    : "INT");
+}
+
+// Unsigned 64-bit options (seeds, counts, sizes).
+inline CLI::Validator non_negative() { return exact_number<std::uint64_t>(); }
+
+// File names: an empty one is an error, not "no file".
+inline CLI::Validator non_empty() {
   return CLI::Validator(
-      [](std::string& v) -> std::string {
-        return v.find('-') == std::string::npos ? std::string() : "must be a non-negative integer, not " + v;
-      },
-      "UINT");
+      [](std::string& v) { return v.empty() ? std::string("expected a file name, got an empty value") : std::string(); },
+      "");
 }
 
 struct Command {

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "tools/commands.h"
-#include "traces/atomic_file.h"
+#include "traces/output_file.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_writer.h"
 
@@ -27,16 +27,17 @@ void print_warnings(const TraceReader& reader) {
 }
 
 int run_convert(const ConvertOptions& opt) {
+  // OUT is checked first: naming the input itself, or something unwritable, touches nothing.
+  OutputFile file(opt.out, {opt.in});
+  if (!file.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", file.error());
+    return 2;
+  }
   std::unique_ptr<TraceReader> reader;
   try {
     reader = open_trace(opt.in);
   } catch (const TraceError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
-    return 2;
-  }
-  AtomicFile file(opt.out);
-  if (!file.ok()) {
-    fmt::print(stderr, "pprsim: {}\n", file.error());
     return 2;
   }
   // A native trace converts to its canonical form (so converting it again gives the same
@@ -51,6 +52,7 @@ int run_convert(const ConvertOptions& opt) {
           fmt::format(" (its header announces {} operations)", reader->announced_operations());
   }
   std::uint64_t events = 0;
+  file.stream().exceptions(std::ios::badbit);  // a failing write stops here; commit() names it
   try {
     TraceWriter writer(file.stream(), comment);
     Event ev;
@@ -61,6 +63,7 @@ int run_convert(const ConvertOptions& opt) {
   } catch (const TraceError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
     return 2;  // `file` removes what was written
+  } catch (const std::ios_base::failure&) {
   }
   if (!file.commit()) {
     fmt::print(stderr, "pprsim: {}\n", file.error());
@@ -79,9 +82,11 @@ Command add_convert_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "convert", "Convert a trace (native, CS:APP .rep, glibc mtrace) to the native format");
   cmd->add_option("IN", opt->in, "Trace to read; its format is recognised from its content")
-      ->required();
+      ->required()
+      ->check(non_empty());
   cmd->add_option("OUT", opt->out, "Native trace to write (replaced only when complete)")
-      ->required();
+      ->required()
+      ->check(non_empty());
   return {cmd, [opt] { return run_convert(*opt); }};
 }
 

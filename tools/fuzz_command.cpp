@@ -17,7 +17,7 @@
 #include "props/fuzzing.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
-#include "tools/output_file.h"
+#include "traces/output_file.h"
 
 namespace pprsim {
 
@@ -76,9 +76,9 @@ int run_fuzz(const FuzzArgs& args) {
       std::filesystem::create_directories(args.out, ec);
       const std::string path =
           (std::filesystem::path(args.out) / fmt::format("{}-seed{}-run{}.trace", file_safe(args.alloc), args.seed, c.run)).string();
-      if (!write_file_atomically(path, trace_text(c.shrunk))) {
+      if (const std::string error = write_output(path, trace_text(c.shrunk)); !error.empty()) {
         write_failed = true;
-        fmt::print(stderr, "pprsim: cannot write {}\n", path);
+        fmt::print(stderr, "pprsim: {}\n", error);
         return false;
       }
       paths.push_back(path);
@@ -125,11 +125,8 @@ int run_fuzz(const FuzzArgs& args) {
     }
     r.seconds = elapsed();
     const nlohmann::ordered_json j = fuzz_report_json(r);
-    const std::string text = j.dump(2) + "\n";
-    if (args.json == "-") {
-      std::cout << text;
-    } else if (!write_file_atomically(args.json, text)) {
-      fmt::print(stderr, "pprsim: cannot write {}\n", args.json);
+    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }
   }
@@ -142,15 +139,17 @@ Command add_fuzz_command(CLI::App& app) {
   auto args = std::make_shared<FuzzArgs>();
   CLI::App* cmd = app.add_subcommand("fuzz", "Check the allocator properties on generated runs; shrink and save failures");
   cmd->add_option("--alloc", args->alloc, "Allocator to check")->capture_default_str();
-  cmd->add_option("--runs", args->runs, "Generated runs")->check(CLI::Range(1, 100000000))->capture_default_str();
+  cmd->add_option("--runs", args->runs, "Generated runs")->check(exact_number<int>(1, 100000000))->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed: one seed reproduces the whole session")->check(non_negative())->capture_default_str();
-  cmd->add_option("--out", args->out, "Folder for shrunk counterexamples (native traces)")->capture_default_str();
-  cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -");
+  cmd->add_option("--out", args->out, "Folder for shrunk counterexamples (native traces)")->check(non_empty())->capture_default_str();
+  cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -")
+      ->check(non_empty());
   cmd->add_option("--faults", args->faults, "Inject these faults in every run (default: each run draws its own)");
-  cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)");
+  cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)")
+      ->check(exact_number<double>(0, 1e9));
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
   cmd->add_option("--jobs", args->jobs, "Worker processes (default: every core); the results do not depend on it")
-      ->check(CLI::Range(1, 4096));
+      ->check(exact_number<int>(1, 4096));
   cmd->add_option("--shard", args->shard, "Check only shard K of N of the campaign: the runs i with i mod N = K-1")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "tools/commands.h"
-#include "traces/atomic_file.h"
+#include "traces/output_file.h"
 #include "traces/generator.h"
 #include "traces/trace_writer.h"
 
@@ -82,26 +82,20 @@ int run_gen(GenCli& cli) {
     return 2;
   }
   const std::string comment = describe(cli.opt);
-  if (cli.out == "-") {
-    std::ios_base::sync_with_stdio(false);  // nothing has used the standard streams yet
-    TraceWriter writer(std::cout, comment);
-    generate(cli.opt, writer);
-    std::cout.flush();
-    if (!std::cout) {
-      fmt::print(stderr, "pprsim: gen: cannot write to standard output\n");
-      return 2;
-    }
-    return 0;
-  }
-  AtomicFile file(cli.out);
+  OutputFile file(cli.out);
   if (!file.ok()) {
-    fmt::print(stderr, "pprsim: {}\n", file.error());
+    fmt::print(stderr, "pprsim: gen: {}\n", file.error());
     return 2;
   }
-  TraceWriter writer(file.stream(), comment);
-  generate(cli.opt, writer);
+  // A failing write (a full disk, /dev/full) stops the generator at once; commit() names it.
+  file.stream().exceptions(std::ios::badbit);
+  try {
+    TraceWriter writer(file.stream(), comment);
+    generate(cli.opt, writer);
+  } catch (const std::ios_base::failure&) {
+  }
   if (!file.commit()) {
-    fmt::print(stderr, "pprsim: {}\n", file.error());
+    fmt::print(stderr, "pprsim: gen: {}\n", file.error());
     return 2;
   }
   return 0;
@@ -120,6 +114,7 @@ Command add_gen_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-o,--output", cli->out, "Trace to write, - for standard output")
       ->type_name("FILE")
+      ->check(non_empty())
       ->capture_default_str();
   cmd->add_option(
          "--ppr", cli->ppr,

@@ -2,11 +2,63 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <vector>
 
+#include <unistd.h>
+
 #include "tools/commands.h"
+#include "traces/temp_files.h"
+
+namespace {
+
+int g_stdout_errno = 0;  // the reason of the first failed write to standard output
+
+// std::cout through C's stdout: one buffer and one order for both, no flush at every
+// std::endl, and the reason of a failed write kept for finish().
+class StdoutBuffer : public std::streambuf {
+ protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
+    const char c = traits_type::to_char_type(ch);
+    return xsputn(&c, 1) == 1 ? ch : traits_type::eof();
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    errno = 0;
+    const std::size_t done = std::fwrite(s, 1, static_cast<std::size_t>(n), stdout);
+    if (done != static_cast<std::size_t>(n) && g_stdout_errno == 0) g_stdout_errno = errno;
+    return static_cast<std::streamsize>(done);
+  }
+  int sync() override { return 0; }  // flushed by finish(), or when stdout's buffer is full
+};
+
+// What a command printed must have reached standard output: lost output (a full disk,
+// `> /dev/full`) is exit status 2 with one line, never a success.
+int finish(int status) {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = g_stdout_errno != 0 ? g_stdout_errno : errno;
+  if (flushed && !std::ferror(stdout) && std::cout.good()) return status;
+  if (err != 0)
+    std::fprintf(stderr, "pprsim: cannot write standard output: %s\n", std::strerror(err));
+  else
+    std::fprintf(stderr, "pprsim: cannot write standard output\n");
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  // Not to a terminal, standard output is written in large blocks, so that the first failing
+  // write is usually the final flush, whose error finish() can name.
+  static char stdout_buffer[1 << 16];
+  if (::isatty(STDOUT_FILENO) == 0) std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
+  static StdoutBuffer cout_buffer;
+  std::cout.rdbuf(&cout_buffer);
   CLI::App app{"pprsim: a deterministic simulator and verification harness for PPR task memory allocators"};
   app.require_subcommand(1);
   const std::vector<pprsim::Command> commands{
@@ -23,15 +75,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return finish(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return finish(app.exit(e));
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "pprsim: {}\nRun with --help for usage.\n", e.what());
     return 2;
   }
+  pprsim::install_signal_cleanup();
   for (const pprsim::Command& c : commands) {
-    if (c.parsed_by->parsed()) return c.run();
+    if (c.parsed_by->parsed()) return finish(c.run());
   }
   return 2;
 }

@@ -27,7 +27,8 @@
 #include <vector>
 
 #include "tools/commands.h"
-#include "traces/atomic_file.h"
+#include "traces/output_file.h"
+#include "traces/temp_files.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_writer.h"
 
@@ -282,6 +283,7 @@ ChildResult run_traced(const std::string& path, const std::vector<std::string>& 
     ::_exit(127);
   }
   const int fork_errno = errno;
+  if (pid > 0) set_signal_forward_pid(pid);  // SIGTERM or SIGHUP for pprsim ends the program too
   ::close(report[1]);
   ChildResult result;
   int exec_errno = 0;
@@ -294,6 +296,7 @@ ChildResult run_traced(const std::string& path, const std::vector<std::string>& 
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    set_signal_forward_pid(0);
     result.exited = WIFEXITED(status);
     result.code = result.exited ? WEXITSTATUS(status) : 0;
     result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
@@ -314,24 +317,31 @@ class TempTrace {
     const char* dir = std::getenv("TMPDIR");
     std::string templ =
         std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/pprsim-record-XXXXXX.mtrace";
+    CleanupSignalsBlocked blocked;  // made and registered for removal on a signal in one step
     const int fd = ::mkstemps(templ.data(), 7);
     if (fd < 0)
       throw RecordError{fmt::format("record: cannot create a temporary file in {}: {}",
                                     directory_of(templ), std::strerror(errno))};
     ::close(fd);
     path_ = templ;
+    guard_ = TempFileGuard(path_);
   }
   ~TempTrace() {
     if (!keep_) std::remove(path_.c_str());
+    guard_.release();
   }
   TempTrace(const TempTrace&) = delete;
   TempTrace& operator=(const TempTrace&) = delete;
   const std::string& path() const { return path_; }
-  void keep() { keep_ = true; }
+  void keep() {
+    keep_ = true;
+    guard_.release();
+  }
 
  private:
   std::string path_;
   bool keep_ = false;
+  TempFileGuard guard_;
 };
 
 // What a process killed in the middle of its trace leaves at the end of it, dropped so that the
@@ -418,6 +428,16 @@ int run_record(const RecordOptions& opt) {
           "record: {} has a ':' or a blank in its path, which LD_PRELOAD cannot carry", *lib)};
   }
 
+  // The outputs are opened before the program runs: one that names the program, or cannot be
+  // written, is refused before anything happens.
+  OutputFile file(out, {path});
+  if (!file.ok()) throw RecordError{"record: " + file.error()};
+  std::unique_ptr<OutputFile> keep;
+  if (!opt.keep_mtrace.empty()) {
+    keep = std::make_unique<OutputFile>(opt.keep_mtrace, std::vector<std::string>{path, out});
+    if (!keep->ok()) throw RecordError{"record: --keep-mtrace: " + keep->error()};
+  }
+
   TempTrace temp;
   const ChildResult child = run_traced(path, opt.command, debug_lib, preload, temp.path());
   const std::string status = describe_status(name, child);
@@ -432,11 +452,11 @@ int run_record(const RecordOptions& opt) {
 
   std::string mtrace_path = temp.path();
   if (!opt.keep_mtrace.empty()) {
-    std::error_code ec;
-    std::filesystem::copy_file(temp.path(), opt.keep_mtrace,
-                               std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec)
-      throw RecordError{fmt::format("record: cannot write {}: {}", opt.keep_mtrace, ec.message())};
+    std::ifstream raw(temp.path(), std::ios::binary);
+    if (raw.peek() != std::ifstream::traits_type::eof()) keep->stream() << raw.rdbuf();
+    if (!raw || !keep->commit())
+      throw RecordError{"record: --keep-mtrace: " + (keep->ok() ? "cannot read " + temp.path()
+                                                                 : keep->error())};
     mtrace_path = opt.keep_mtrace;
   }
 
@@ -445,8 +465,7 @@ int run_record(const RecordOptions& opt) {
   std::vector<std::string> samples;
   try {
     auto reader = read_mtrace(in, mtrace_path);
-    AtomicFile file(out);
-    if (!file.ok()) throw RecordError{file.error()};
+    file.stream().exceptions(std::ios::badbit);  // a failing write stops; commit() names it
     TraceWriter writer(file.stream(),
                        fmt::format("recorded by pprsim record (glibc mtrace): {}\n{}",
                                    shell_words(opt.command), status));
@@ -456,9 +475,12 @@ int run_record(const RecordOptions& opt) {
       ++events;
       if (ev.op == Op::Malloc || ev.op == Op::Calloc || ev.op == Op::Memalign) ++objects;
     }
-    if (!file.commit()) throw RecordError{file.error()};
+    if (!file.commit()) throw RecordError{"record: " + file.error()};
     warnings = reader->warnings();
     samples = reader->warning_samples();
+  } catch (const std::ios_base::failure&) {
+    file.commit();
+    throw RecordError{"record: " + file.error()};
   } catch (const TraceError& e) {
     if (mtrace_path == temp.path()) temp.keep();
     throw RecordError{
@@ -493,9 +515,11 @@ Command add_record_command(CLI::App& app) {
       "as a native trace");
   cmd->add_option("-o,--output", opt->out,
                   "Trace to write (default: COMMAND.trace in the current directory)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(non_empty());
   cmd->add_option("--keep-mtrace", opt->keep_mtrace, "Also keep glibc's raw mtrace output in FILE")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(non_empty());
   cmd->add_option("COMMAND", opt->command, "The program to run and its arguments")
       ->required()
       ->type_name("");

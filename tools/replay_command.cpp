@@ -10,8 +10,8 @@
 #include "sim/resident.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
-#include "tools/output_file.h"
 #include "sim/run_json.h"
+#include "traces/output_file.h"
 
 namespace pprsim {
 
@@ -95,6 +95,16 @@ int run_replay(const ReplayOptions& opt) {
       return 2;
     }
   }
+  // The JSON output is opened first: a --json that names a trace, or cannot be written, is
+  // refused before the run.
+  std::unique_ptr<OutputFile> json_out;
+  if (!opt.json.empty()) {
+    json_out = std::make_unique<OutputFile>(opt.json, opt.traces);
+    if (!json_out->ok()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
+      return 2;
+    }
+  }
   std::vector<RunStats> runs;
   try {
     for (const std::string& path : opt.traces) {
@@ -111,6 +121,10 @@ int run_replay(const ReplayOptions& opt) {
         cfg.max_resident = max_resident;
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
+        // A run whose allocator failed stopped reading early: the rest of the trace is read
+        // (and checked) before any verdict, so bad input anywhere is exit 2 and never a result.
+        for (Event rest; reader->next(rest);) {
+        }
         if (reader->warnings() > 0) {
           fmt::print(stderr, "pprsim: {}: {} warnings while importing", path, reader->warnings());
           for (const std::string& w : reader->warning_samples()) fmt::print(stderr, "\n  {}", w);
@@ -150,11 +164,9 @@ int run_replay(const ReplayOptions& opt) {
       j = nlohmann::ordered_json::array();
       for (const RunStats& r : runs) j.push_back(run_to_json(r));
     }
-    const std::string text = j.dump(2) + "\n";
-    if (json_to_stdout) {
-      std::cout << text;
-    } else if (!write_file_atomically(opt.json, text)) {
-      fmt::print(stderr, "pprsim: cannot write {}\n", opt.json);
+    json_out->stream() << j.dump(2) << '\n';
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }
@@ -166,10 +178,12 @@ int run_replay(const ReplayOptions& opt) {
 Command add_replay_command(CLI::App& app) {
   auto opt = std::make_shared<ReplayOptions>();
   CLI::App* cmd = app.add_subcommand("replay", "Replay traces on an allocator and verify the heap");
-  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)")->required();
+  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)")
+      ->required()
+      ->check(non_empty());
   cmd->add_option("--alloc", opt->alloc, "Allocator: dmmalloc, shared, a comma list, or all")->capture_default_str();
   cmd->add_option("--group-size", opt->group_size, "PPR instances per group (1 = sequential)")
-      ->check(CLI::Range(1, 64))
+      ->check(exact_number<int>(1, 64))
       ->capture_default_str();
   cmd->add_option("--ppr-every", opt->ppr_every,
                   "Cut the trace into PPR instances of N allocator events (0 = use ppr/end markers)")
@@ -178,7 +192,8 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--seed", opt->seed, "Seed of the scheduler: one seed reproduces a run")
       ->check(non_negative())
       ->capture_default_str();
-  cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -");
+  cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -")
+      ->check(non_empty());
   cmd->add_flag("--paranoid", opt->paranoid,
                "Check the allocator's own invariants after every call (also PPRSIM_PARANOID=1)");
   cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
@@ -186,7 +201,7 @@ Command add_replay_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--full-check-every", opt->full_check_every,
                   "Every N-th heap check is a full census (the others check what changed); 1 = all full")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
+      ->check(exact_number<std::uint64_t>(1, std::uint64_t{1} << 32))
       ->capture_default_str();
   cmd->add_option("--max-resident", opt->max_resident,
                   "Real memory the simulation may hold, e.g. 8G (default: 3/4 of physical memory)");

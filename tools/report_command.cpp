@@ -14,7 +14,7 @@
 
 #include "props/fuzz_report.h"
 #include "tools/commands.h"
-#include "tools/output_file.h"
+#include "traces/output_file.h"
 
 namespace pprsim {
 
@@ -66,10 +66,8 @@ int run_report(const ReportArgs& args) {
   if (args.json != "-") print_text(merged, args.inputs.size());
   if (!args.json.empty()) {
     const std::string text = fuzz_report_json(merged).dump(2) + "\n";
-    if (args.json == "-") {
-      std::cout << text;
-    } else if (!write_file_atomically(args.json, text)) {
-      fmt::print(stderr, "pprsim: cannot write {}\n", args.json);
+    if (const std::string error = write_output(args.json, text, args.inputs); !error.empty()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }
   }
@@ -82,8 +80,10 @@ Command add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* cmd = app.add_subcommand("report", "Merge the JSON of a fuzz campaign's shards into one report");
   cmd->add_option("reports", args->inputs, "JSON written by pprsim fuzz --json (every shard of one campaign)")
-      ->required();
-  cmd->add_option("--json", args->json, "Write the merged report as JSON to FILE, or to standard output with -");
+      ->required()
+      ->check(non_empty());
+  cmd->add_option("--json", args->json, "Write the merged report as JSON to FILE, or to standard output with -")
+      ->check(non_empty());
   return {cmd, [args] { return run_report(*args); }};
 }
 

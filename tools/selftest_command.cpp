@@ -11,7 +11,7 @@
 #include "props/fuzzing.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
-#include "tools/output_file.h"
+#include "traces/output_file.h"
 
 namespace pprsim {
 
@@ -68,11 +68,8 @@ int run_selftest(const SelftestArgs& args) {
       list.push_back(std::move(e));
     }
     j["mutants"] = std::move(list);
-    const std::string text = j.dump(2) + "\n";
-    if (args.json == "-") {
-      std::cout << text;
-    } else if (!write_file_atomically(args.json, text)) {
-      fmt::print(stderr, "pprsim: cannot write {}\n", args.json);
+    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }
   }
@@ -84,9 +81,10 @@ int run_selftest(const SelftestArgs& args) {
 Command add_selftest_command(CLI::App& app) {
   auto args = std::make_shared<SelftestArgs>();
   CLI::App* cmd = app.add_subcommand("selftest", "Seed known bugs into dmmalloc and check that fuzzing catches each");
-  cmd->add_option("--runs", args->runs, "Most generated runs per mutant")->check(CLI::Range(1, 10000000))->capture_default_str();
+  cmd->add_option("--runs", args->runs, "Most generated runs per mutant")->check(exact_number<int>(1, 10000000))->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed of the fuzzing sessions")->check(non_negative())->capture_default_str();
-  cmd->add_option("--json", args->json, "Write the results as JSON to FILE, or to standard output with -");
+  cmd->add_option("--json", args->json, "Write the results as JSON to FILE, or to standard output with -")
+      ->check(non_empty());
   return {cmd, [args] { return run_selftest(*args); }};
 }
 

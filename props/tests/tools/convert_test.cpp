@@ -131,10 +131,13 @@ TEST_F(Convert, NativeBecomesCanonicalThenStaysTheSame) {
   EXPECT_EQ(events_of(twice), events_of(in));
 }
 
-TEST_F(Convert, ConvertsInPlace) {
+// OUT that is IN would be its own input's undoing: refused before anything is touched.
+TEST_F(Convert, RefusesToWriteOverItsInput) {
   const fs::path p = write("same.trace", "pprtrace 1\na 0 1 # x\n");
-  ASSERT_EQ(pprsim_run("convert " + p.string() + " " + p.string()).status, 0);
-  EXPECT_EQ(slurp(p), "pprtrace 1\na 0 1\n");
+  const CmdResult r = pprsim_run("convert " + p.string() + " " + p.string());
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("is the same file as the input"), std::string::npos) << r.out;
+  EXPECT_EQ(slurp(p), "pprtrace 1\na 0 1 # x\n");
 }
 
 TEST_F(Convert, CsAppTracesKeepTheirEvents) {
@@ -224,7 +227,7 @@ TEST_F(Convert, UnknownFormatAndMissingFile) {
                         "\x7f"
                         "ELF\x02\x01\x01"),
                   dir_.string() + "/junk.bin:", "control character");
-  expect_rejected(write("words.txt", "hello world\n"), dir_.string() + "/words.txt: unrecognised",
+  expect_rejected(write("words.txt", "hello world\n"), dir_.string() + "/words.txt:1: unrecognised",
                   "unrecognised trace format");
   const CmdResult r =
       pprsim_run("convert " + (dir_ / "none.trace").string() + " " + (dir_ / "o.trace").string());

@@ -1,0 +1,83 @@
+// Numbers are exact or refused: every numeric option out of its type's range, NaN, infinite,
+// negative where it cannot be, or empty is exit status 2 naming the option, and nothing runs
+// (no output file appears). Also empty file names and a fault kind given twice.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "props/tests/tools/cli_support.h"
+
+namespace pprsim {
+namespace {
+
+using namespace test;
+
+const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+
+struct Refused {
+  std::string args;
+  std::string named;  // what the error must name
+};
+
+TEST(Numbers, OutOfRangeNanInfiniteNegativeOrEmptyIsRefusedNamingTheOption) {
+  TempDir dir("numbers");
+  const std::string replay = "replay " + kSample + " --json out.json ";
+  const std::vector<Refused> cases = {
+      {replay + "--seed 18446744073709551616", "--seed"},
+      {replay + "--seed 99999999999999999999999", "--seed"},
+      {replay + "--seed ''", "--seed"},
+      {replay + "--seed -1", "--seed"},
+      {replay + "--seed 1.5", "--seed"},
+      {replay + "--seed 0x10", "--seed"},
+      {replay + "--ppr-every 99999999999999999999999", "--ppr-every"},
+      {replay + "--ppr-every ''", "--ppr-every"},
+      {replay + "--group-size 99999999999999999999", "--group-size"},
+      {replay + "--group-size 0", "--group-size"},
+      {replay + "--group-size ''", "--group-size"},
+      {replay + "--faults oom=0.1,oom=0.2", "--faults"},
+      {replay + "--faults task-abort=0.1,fork-fail=0.1,task-abort=0.1", "--faults"},
+      {"replay " + kSample + " --json ''", "--json"},
+      {"fuzz --runs 1 --out cx --json out.json --max-seconds nan", "--max-seconds"},
+      {"fuzz --runs 1 --out cx --json out.json --max-seconds -1", "--max-seconds"},
+      {"fuzz --runs 1 --out cx --json out.json --max-seconds inf", "--max-seconds"},
+      {"fuzz --runs 1 --out cx --json out.json --max-seconds ''", "--max-seconds"},
+      {"fuzz --runs 1 --out cx --json out.json --max-seconds 1e999", "--max-seconds"},
+      {"fuzz --runs 99999999999 --out cx --json out.json", "--runs"},
+      {"fuzz --runs 1 --out cx --json out.json --seed 18446744073709551616", "--seed"},
+      {"fuzz --runs 1 --out cx --json ''", "--json"},
+      {"fuzz --runs 1 --out '' --json out.json", "--out"},
+      {"fuzz --runs 1 --out cx --json out.json --faults oom=0.5,oom=0.5", "--faults"},
+      {"selftest --runs 1 --seed '' --json out.json", "--seed"},
+      {"selftest --runs 0 --json out.json", "--runs"},
+      {"gen --events 18446744073709551616 -o out.trace", "--events"},
+      {"gen --events '' -o out.trace", "--events"},
+      {"gen --seed 18446744073709551616 -o out.trace", "--seed"},
+      {"gen --max-size 99999999999999999999 -o out.trace", "--max-size"},
+      {"gen --lifetime -5 -o out.trace", "--lifetime"},
+      {"gen --max-live '' -o out.trace", "--max-live"},
+      {"gen --ppr-length 18446744073709551616 -o out.trace", "--ppr-length"},
+      {"gen --ppr 99999999999999999999999 -o out.trace", "--ppr"},
+      {"gen --events 10 -o ''", "--output"},
+      {"convert " + kSample + " ''", "OUT"},
+      {"record -o '' -- true", "--output"},
+  };
+  for (const Refused& c : cases) {
+    const CliResult r = run_pprsim(dir.path(), c.args);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.named), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_TRUE(listing(dir.path()).empty()) << c.args;
+  }
+}
+
+TEST(Numbers, TheLargestValueOfATypeIsStillAccepted) {
+  TempDir dir("numbers_max");
+  for (const std::string args :
+       {"replay " + kSample + " --seed 18446744073709551615 --ppr-every 18446744073709551615",
+        std::string("gen --events 3 --seed 18446744073709551615 -o out.trace")}) {
+    const CliResult r = run_pprsim(dir.path(), args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace pprsim

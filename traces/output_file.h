@@ -1,0 +1,75 @@
+// The one output path of every pprsim command: traces, JSON, counterexamples, reports.
+//
+// What OUT names decides how it is written:
+//   "-"                         standard output, streamed;
+//   a regular file, or nothing  a temporary file beside it, renamed over it by commit(): OUT
+//                               appears only when complete, keeps the mode (and, when allowed,
+//                               the owner) of the file it replaces; without a commit nothing is
+//                               left (the temporary file is removed, also on SIGINT, SIGTERM and
+//                               SIGHUP: traces/temp_files.h);
+//   a symbolic link             followed: its target is written as above, the link stays;
+//   a character device or FIFO  written in place, streamed (never replaced by a file);
+//   a socket, block device or directory: refused.
+// OUT that is the same file as one of the command's inputs is refused before anything is
+// touched. Every failure is one line in error(), naming OUT and the reason.
+#pragma once
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "traces/temp_files.h"
+
+namespace pprsim {
+
+class OutputFile {
+ public:
+  // Opens OUT (`path`; "-" is standard output). `inputs` are the files the command reads.
+  // ok() is false, and error() says why, when OUT cannot be written.
+  explicit OutputFile(std::string path, const std::vector<std::string>& inputs = {});
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
+
+  // Where to write. requires: ok().
+  std::ostream& stream() { return *stream_; }
+
+  // Flushes everything and, for a regular file, renames it over OUT. False (with error() set,
+  // no temporary file left) when a write, the flush or the rename failed.
+  bool commit();
+
+  // Drops what was written to a regular file (removes the temporary file now).
+  void discard();
+
+ private:
+  class FdBuffer;
+  enum class Kind { StandardOutput, Replaced, InPlace };
+
+  void open(const std::vector<std::string>& inputs);
+  bool fail(const std::string& message);
+  std::string fmt_error(const std::string& what, int err) const;
+
+  std::string path_;
+  std::string what_;    // OUT as messages name it ("standard output" or the path)
+  std::string target_;  // the file a replaced OUT's temporary file is renamed over
+  std::string temp_;
+  Kind kind_ = Kind::Replaced;
+  int fd_ = -1;
+  bool done_ = false;
+  TempFileGuard guard_;
+  std::unique_ptr<FdBuffer> buffer_;
+  std::unique_ptr<std::ostream> stream_;
+  std::string error_;
+};
+
+// Writes `text` to OUT as OutputFile does ("JSON to FILE or -"). Returns "" on success, else
+// the one-line error (without a "pprsim: " prefix).
+std::string write_output(const std::string& path, const std::string& text,
+                         const std::vector<std::string>& inputs = {});
+
+}  // namespace pprsim
