@@ -272,8 +272,12 @@ ChildResult run_traced(const std::string& path, const std::vector<std::string>& 
   ::sigaction(SIGINT, &ignore, &old_int);
   ::sigaction(SIGQUIT, &ignore, &old_quit);
   std::fflush(nullptr);
+  // SIGTERM and SIGHUP wait until the program's pid is known to the handler that passes them on.
+  std::optional<CleanupSignalsBlocked> blocked;
+  blocked.emplace();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    blocked.reset();
     ::sigaction(SIGINT, &old_int, nullptr);
     ::sigaction(SIGQUIT, &old_quit, nullptr);
     ::close(report[0]);
@@ -284,6 +288,7 @@ ChildResult run_traced(const std::string& path, const std::vector<std::string>& 
   }
   const int fork_errno = errno;
   if (pid > 0) set_signal_forward_pid(pid);  // SIGTERM or SIGHUP for pprsim ends the program too
+  blocked.reset();
   ::close(report[1]);
   ChildResult result;
   int exec_errno = 0;

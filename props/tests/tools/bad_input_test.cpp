@@ -21,7 +21,7 @@ TEST(BadInput, MalformedLastLineIsExitTwoEvenAfterTheAllocatorFailed) {
   ASSERT_EQ(judged.status, 1) << "the well-formed trace fails its run: " << judged.out;
 
   write_all(dir / "bad.trace", kFailsThenGarbage);
-  for (const std::string args :
+  for (const char* args :
        {"replay bad.trace --json out.json", "replay bad.trace --alloc all --json out.json",
         "replay bad.trace --group-size 4 --ppr-every 1 --json out.json"}) {
     const CliResult r = run_pprsim(dir.path(), args);

@@ -71,7 +71,7 @@ TEST(Numbers, OutOfRangeNanInfiniteNegativeOrEmptyIsRefusedNamingTheOption) {
 
 TEST(Numbers, TheLargestValueOfATypeIsStillAccepted) {
   TempDir dir("numbers_max");
-  for (const std::string args :
+  for (const std::string& args :
        {"replay " + kSample + " --seed 18446744073709551615 --ppr-every 18446744073709551615",
         std::string("gen --events 3 --seed 18446744073709551615 -o out.trace")}) {
     const CliResult r = run_pprsim(dir.path(), args);
