@@ -106,7 +106,7 @@ class AddressSpace {
   std::size_t mapped_ = 0;
 
   // Direct-mapped caches of recent lookups (page number -> bytes).
-  static constexpr std::size_t kCache = 64;
+  static constexpr std::size_t kCache = 512;
   template <class T>
   struct CacheEntry {
     std::uint64_t pn = ~std::uint64_t{0};

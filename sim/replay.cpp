@@ -12,6 +12,7 @@
 
 #include "sim/content_model.h"
 #include "sim/executor.h"
+#include "sim/group.h"
 #include "sim/oracle.h"
 #include "sim/resident.h"
 #include "traces/prng.h"
@@ -30,23 +31,9 @@ std::string_view understudy_name(UnderstudyMode m) {
 
 namespace {
 
-using Instance = std::vector<Event>;
-
 // Raised to stop the run: the allocator failed in a way the run cannot go on from.
 struct RunFailure {
   std::string why;
-};
-
-// One speculative process of a group (a task, or the understudy) and how far it got.
-struct Runner {
-  enum class State : std::uint8_t { Running, Finished, GaveUp, Stale, Crashed };
-  std::unique_ptr<Process> proc;
-  std::vector<const Event*> events;
-  std::size_t next = 0;
-  State state = State::Running;
-  std::uint64_t weight = 1;  // relative speed in the interleaving
-  TaskView view;
-  int task = -1;  // spec_order; -1 for the understudy
 };
 
 // PPRSIM_PARANOID=1 in the environment switches the paranoid check level on for every run.
@@ -258,26 +245,18 @@ class Replayer {
     const int gi = static_cast<int>(st_.groups++);
     st_.reserved_bytes += main_->alloc->reserved_bytes();
 
-    std::vector<Runner> tasks(static_cast<std::size_t>(n));
+    std::vector<Runner> tasks;
+    tasks.reserve(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) {
-      Runner& t = tasks[static_cast<std::size_t>(k)];
-      t.proc = main_->fork();
-      t.task = k;
-      t.proc->alloc->task_init(k);
+      tasks.push_back(fork_task(*main_, k, instances[static_cast<std::size_t>(k)]));
+      Runner& t = tasks.back();
       verify_allocator(*t.proc, "task_init", line, fmt::format(" in task {}", k));
-      t.proc->start_tracking();
-      for (const Event& e : instances[static_cast<std::size_t>(k)]) t.events.push_back(&e);
       t.weight = sched_.between(2, 8);
     }
     std::unique_ptr<Runner> und;
     if (cfg_.understudy != UnderstudyMode::Never) {
-      und = std::make_unique<Runner>();
-      und->proc = main_->fork();
-      und->proc->alloc->understudy_init();
+      und = fork_understudy(*main_, instances);
       verify_allocator(*und->proc, "understudy_init", line, " in the understudy");
-      for (const Instance& in : instances) {
-        for (const Event& e : in) und->events.push_back(&e);
-      }
       und->weight = sched_.between(1, static_cast<std::uint64_t>(n));
     }
 
@@ -288,9 +267,8 @@ class Replayer {
       while (t.state == Runner::State::Running) step(t, true);
     }
     const int m = check_group(gi, tasks);
-    std::vector<const SimAllocator*> allocs;
+    const std::vector<const SimAllocator*> allocs = task_allocators(tasks);
     for (const Runner& t : tasks) {
-      allocs.push_back(t.proc->alloc.get());
       st_.task_allocated_bytes += t.proc->alloc->task_allocated_bytes();
       st_.task_system_requests += t.proc->sys.grants() - main_->sys.grants();
       if (t.state == Runner::State::GaveUp) ++st_.rescues;
@@ -311,10 +289,7 @@ class Replayer {
         main_->alloc->understudy_init();
         verify_allocator(*main_, "understudy_init", line, "");
       } else {
-        const std::map<Addr, std::uint64_t> before = main_->sys.regions();
-        for (int k = 0; k < m; ++k) apply_writes(*tasks[static_cast<std::size_t>(k)].proc, before);
-        main_->alloc = tasks[static_cast<std::size_t>(m - 1)].proc->alloc->clone(main_->mem);
-        main_->alloc->merge(allocs, static_cast<std::size_t>(m));
+        commit_tasks(*main_, tasks, static_cast<std::size_t>(m), main_->sys.regions());
         verify_allocator(*main_, "merge", line, "");
       }
       main_->alloc->learn(allocs);
@@ -451,42 +426,16 @@ class Replayer {
     }
   }
 
-  // The BOP commit check: tasks in spec_order, stopping at the first that read what an earlier
-  // one wrote, or that stopped early. Records the conflicts; returns how many tasks may commit.
+  // The commit check (sim/group.h); records the conflicts, returns how many tasks commit.
   int check_group(int gi, std::vector<Runner>& tasks) {
-    std::size_t cut = tasks.size();
-    for (std::size_t k = 0; k < tasks.size(); ++k) {
-      if (tasks[k].state != Runner::State::Finished && tasks[k].state != Runner::State::Stale) {
-        cut = k;
-        break;
-      }
-    }
-    if (cut == 0) return 0;
-    const ObjectList at_fork = main_->objects.by_address();
-    for (Runner& t : tasks) t.view.proc = t.proc.get();
-    std::size_t m = cut;
-    for (std::size_t k = 1; k < cut && m == cut; ++k) {
-      bool raw = false;
-      for (std::size_t i = 0; i < k; ++i) {
-        for (Conflict& c : find_conflicts(gi, static_cast<int>(i), tasks[i].view, static_cast<int>(k),
-                                          tasks[k].view, at_fork)) {
-          raw = raw || c.kind == Conflict::Kind::Raw;
-          record(std::move(c));
-        }
-      }
-      if (raw) m = k;
-    }
-    if (tasks[0].state == Runner::State::Stale) {
+    if (group_cut(tasks) == 0) return 0;
+    CommitVerdict v = commit_check(gi, tasks, main_->objects.by_address());
+    for (Conflict& c : v.conflicts) record(std::move(c));
+    if (v.main_stale) {
       throw RunFailure{fmt::format("MAIN of group {} found an object stale: the trace and the heap disagree", gi)};
     }
-    for (std::size_t k = 1; k < m; ++k) {
-      if (tasks[k].state == Runner::State::Stale) {
-        // A stale view is always a read of a handle an earlier task wrote; be safe regardless.
-        st_.problems.push_back(fmt::format("group {}: task {} saw a stale object without a read-after-write", gi, k));
-        m = k;
-      }
-    }
-    return static_cast<int>(m);
+    for (std::string& p : v.problems) st_.problems.push_back(std::move(p));
+    return static_cast<int>(v.commit);
   }
 
   void record(Conflict c) {
@@ -496,42 +445,6 @@ class Replayer {
       ++st_.true_dependence;
     }
     if (st_.conflicts.size() < cfg_.max_conflict_details) st_.conflicts.push_back(std::move(c));
-  }
-
-  // Copies one committed task's system-memory changes, written bytes and object changes into
-  // MAIN. `before` is MAIN's region map at the fork.
-  void apply_writes(Process& t, const std::map<Addr, std::uint64_t>& before) {
-    for (const auto& [base, size] : t.sys.regions()) {
-      if (before.count(base) == 0) {
-        main_->sys.adopt(base, size);
-        main_->space.map(base, size);
-      }
-    }
-    AddressSpace::Page buf;
-    for (const auto& [pn, plog] : t.log->pages()) {
-      const Addr page = pn * kPageSize;
-      if (!t.space.is_mapped(page) || !main_->space.is_mapped(page)) continue;
-      if (plog->write_line.whole()) {
-        main_->space.share_page(t.space, pn);  // no copy: the task's page, shared
-        continue;
-      }
-      t.space.read(page, buf.data(), kPageSize);
-      std::uint64_t b = 0;
-      while (b < kPageSize) {
-        if (plog->write_line[b] == 0) {
-          ++b;
-          continue;
-        }
-        std::uint64_t e = b;
-        while (e < kPageSize && plog->write_line[e] != 0) ++e;
-        main_->space.write(page + b, buf.data() + b, e - b);
-        b = e;
-      }
-    }
-    for (const auto& [base, size] : before) {
-      if (t.sys.regions().count(base) == 0 && main_->sys.free(base, size)) main_->space.unmap(base, size);
-    }
-    main_->objects.apply(t.objects);
   }
 
   // Draws one injected fault with probability ppm / 10^6 (no draw when the plan has none).

@@ -21,6 +21,7 @@
 #include "alloc/comalloc.h"
 #include "sim/content_model.h"
 #include "sim/executor.h"
+#include "sim/group.h"
 #include "sim/oracle.h"
 #include "sim/process.h"
 #include "sim/sim_allocator.h"
@@ -112,10 +113,12 @@ const BlockInfo* block_at(const std::vector<BlockInfo>& blocks, Addr a) {
   return a < it->start + it->size ? &*it : nullptr;
 }
 
+// A task of the group (sim/group.h) and what the test saw of it.
 struct Task {
-  std::unique_ptr<Process> proc;
+  Runner run;
   bool gave_up = false;
   std::size_t done = 0;  // events run
+  Process& proc() { return *run.proc; }
 };
 
 // What one group did.
@@ -126,20 +129,6 @@ struct GroupOutcome {
   int rescues = 0;
 };
 
-// Copies a committed task's written bytes and object changes into the parent (the replay's
-// commit, for one task).
-void apply_writes(Process& parent, Process& t) {
-  AddressSpace::Page buf;
-  for (const auto& [pn, plog] : t.log->pages()) {
-    const Addr page = pn * kPageSize;
-    t.space.read(page, buf.data(), kPageSize);
-    for (std::uint64_t b = 0; b < kPageSize; ++b) {
-      if (plog->write_line[b] != 0) parent.space.write(page + b, &buf[b], 1);
-    }
-  }
-  parent.objects.apply(t.objects);
-}
-
 // Checks what task k touched outside the handle slots: every allocator write inside one free
 // block of the parent's heap as carved (its private heap), a block no other task wrote (the
 // program's own `w` events may also write the payload of objects live at the fork); every read
@@ -149,7 +138,7 @@ void check_confined(const std::vector<BlockInfo>& carved, const std::vector<Even
   std::map<std::uint32_t, Op> op_at;
   for (const Event& e : events) op_at[e.line] = e.op;
   const BlockInfo* mine = nullptr;
-  for (const auto& [pn, plog] : t.proc->log->pages()) {
+  for (const auto& [pn, plog] : t.proc().log->pages()) {
     for (std::uint64_t b = 0; b < kPageSize; ++b) {
       const Addr a = pn * kPageSize + b;
       const std::uint32_t line = plog->write_line[b];
@@ -170,7 +159,7 @@ void check_confined(const std::vector<BlockInfo>& carved, const std::vector<Even
       if (blk != mine) CO_FAIL(fmt::format("task {} wrote {:#x} outside its private heap", k, a));
     }
   }
-  for (const auto& [pn, plog] : t.proc->log->pages()) {
+  for (const auto& [pn, plog] : t.proc().log->pages()) {
     for (std::uint64_t b = 0; b < kPageSize; ++b) {
       const Addr a = pn * kPageSize + b;
       if (in_handles(a) || plog->read_line[b] == 0) continue;
@@ -205,13 +194,11 @@ GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, in
   std::vector<Task> tasks(static_cast<std::size_t>(g));
   for (int k = 0; k < g; ++k) {
     Task& t = tasks[static_cast<std::size_t>(k)];
-    t.proc = w.p.fork();
-    t.proc->alloc->task_init(k);
-    t.proc->start_tracking();
+    t.run = fork_task(w.p, k, inst[static_cast<std::size_t>(k)]);
     for (const Event& e : inst[static_cast<std::size_t>(k)]) {
-      const StepOutcome r = execute(*t.proc, e);
+      const StepOutcome r = execute(t.proc(), e);
       if (r.status == StepStatus::GaveUp) {
-        CO_CHECK(t.proc->alloc->gave_up());
+        CO_CHECK(t.proc().alloc->gave_up());
         t.gave_up = true;
         ++out.rescues;
         break;
@@ -225,8 +212,9 @@ GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, in
     check_confined(carved, inst[static_cast<std::size_t>(k)], tasks[static_cast<std::size_t>(k)], owners, k);
   }
 
-  std::vector<const SimAllocator*> allocs;
-  for (const Task& t : tasks) allocs.push_back(t.proc->alloc.get());
+  std::vector<Runner> runs;
+  for (Task& t : tasks) runs.push_back(std::move(t.run));
+  const std::vector<const SimAllocator*> allocs = task_allocators(runs);
   int m = 0;
   while (m < want && m < g && !tasks[static_cast<std::size_t>(m)].gave_up) ++m;
   out.committed = m;
@@ -247,10 +235,7 @@ GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, in
   if (m == 0) {
     w.p.alloc->understudy_init();
   } else {
-    for (int k = 0; k < m; ++k) apply_writes(w.p, *tasks[static_cast<std::size_t>(k)].proc);
-    auto survivor = tasks[static_cast<std::size_t>(m - 1)].proc->alloc->clone(w.p.mem);
-    survivor->merge(allocs, static_cast<std::size_t>(m));
-    w.p.alloc = std::move(survivor);
+    commit_tasks(w.p, runs, static_cast<std::size_t>(m), w.p.sys.regions());
     for (int k = 0; k < m; ++k) {
       for (const Event& e : inst[static_cast<std::size_t>(k)]) w.model.apply(e);
     }

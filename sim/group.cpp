@@ -1,0 +1,118 @@
+#include "sim/group.h"
+
+#include <fmt/format.h>
+
+#include "sim/sim_allocator.h"
+
+namespace pprsim {
+
+Runner fork_task(Process& parent, int k, const Instance& instance) {
+  Runner t;
+  t.proc = parent.fork();
+  t.task = k;
+  t.proc->alloc->task_init(k);
+  t.proc->start_tracking();
+  for (const Event& e : instance) t.events.push_back(&e);
+  return t;
+}
+
+std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances) {
+  auto und = std::make_unique<Runner>();
+  und->proc = parent.fork();
+  und->proc->alloc->understudy_init();
+  for (const Instance& in : instances) {
+    for (const Event& e : in) und->events.push_back(&e);
+  }
+  return und;
+}
+
+std::size_t group_cut(const std::vector<Runner>& tasks) {
+  for (std::size_t k = 0; k < tasks.size(); ++k) {
+    if (tasks[k].state != Runner::State::Finished && tasks[k].state != Runner::State::Stale) return k;
+  }
+  return tasks.size();
+}
+
+CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectList& at_fork) {
+  CommitVerdict v;
+  const std::size_t cut = group_cut(tasks);
+  if (cut == 0) return v;
+  for (Runner& t : tasks) t.view.proc = t.proc.get();
+  std::size_t m = cut;
+  for (std::size_t k = 1; k < cut && m == cut; ++k) {
+    bool raw = false;
+    for (std::size_t i = 0; i < k; ++i) {
+      for (Conflict& c : find_conflicts(group, static_cast<int>(i), tasks[i].view, static_cast<int>(k),
+                                        tasks[k].view, at_fork)) {
+        raw = raw || c.kind == Conflict::Kind::Raw;
+        v.conflicts.push_back(std::move(c));
+      }
+    }
+    if (raw) m = k;
+  }
+  v.main_stale = tasks[0].state == Runner::State::Stale;
+  for (std::size_t k = 1; k < m; ++k) {
+    if (tasks[k].state == Runner::State::Stale) {
+      // A stale view is always a read of a handle an earlier task wrote; be safe regardless.
+      v.problems.push_back(fmt::format("group {}: task {} saw a stale object without a read-after-write", group, k));
+      m = k;
+    }
+  }
+  v.commit = m;
+  return v;
+}
+
+namespace {
+
+// One committed task's system-memory changes, written bytes and object changes into `parent`.
+void apply_writes(Process& parent, Process& t, const std::map<Addr, std::uint64_t>& before) {
+  for (const auto& [base, size] : t.sys.regions()) {
+    if (before.count(base) == 0) {
+      parent.sys.adopt(base, size);
+      parent.space.map(base, size);
+    }
+  }
+  AddressSpace::Page buf;
+  for (const auto& [pn, plog] : t.log->pages()) {
+    const Addr page = pn * kPageSize;
+    if (!t.space.is_mapped(page) || !parent.space.is_mapped(page)) continue;
+    if (plog->write_line.whole()) {
+      parent.space.share_page(t.space, pn);  // no copy: the task's page, shared
+      continue;
+    }
+    t.space.read(page, buf.data(), kPageSize);
+    std::uint64_t b = 0;
+    while (b < kPageSize) {
+      if (plog->write_line[b] == 0) {
+        ++b;
+        continue;
+      }
+      std::uint64_t e = b;
+      while (e < kPageSize && plog->write_line[e] != 0) ++e;
+      parent.space.write(page + b, buf.data() + b, e - b);
+      b = e;
+    }
+  }
+  for (const auto& [base, size] : before) {
+    if (t.sys.regions().count(base) == 0 && parent.sys.free(base, size)) parent.space.unmap(base, size);
+  }
+  parent.objects.apply(t.objects);
+}
+
+}  // namespace
+
+std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& tasks) {
+  std::vector<const SimAllocator*> allocs;
+  allocs.reserve(tasks.size());
+  for (const Runner& t : tasks) allocs.push_back(t.proc->alloc.get());
+  return allocs;
+}
+
+void commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
+                  const std::map<Addr, std::uint64_t>& regions_at_fork) {
+  for (std::size_t k = 0; k < m; ++k) apply_writes(parent, *tasks[k].proc, regions_at_fork);
+  parent.alloc = tasks[m - 1].proc->alloc->clone(parent.mem);
+  parent.alloc->merge(task_allocators(tasks), m);
+}
+
+}  // namespace pprsim

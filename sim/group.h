@@ -1,0 +1,67 @@
+// The group protocol of a PPR group, as one piece that the replay and the tests drive: fork
+// the tasks (and the understudy) from the parent, let them run, the BOP commit check that
+// returns the cut and the conflicts, and the commit of the first m tasks into the parent.
+// Who runs which event when (the seeded race) and what counts as a failed run stay with the
+// driver (sim/replay.cpp).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/conflicts.h"
+#include "sim/process.h"
+#include "traces/event.h"
+
+namespace pprsim {
+
+using Instance = std::vector<Event>;
+
+// One speculative process of a group (a task, or the understudy) and how far it got.
+struct Runner {
+  enum class State : std::uint8_t { Running, Finished, GaveUp, Stale, Crashed };
+  std::unique_ptr<Process> proc;
+  std::vector<const Event*> events;
+  std::size_t next = 0;
+  State state = State::Running;
+  std::uint64_t weight = 1;  // relative speed in the interleaving
+  TaskView view;
+  int task = -1;  // spec_order; -1 for the understudy
+};
+
+// Task k of a group: a tracked fork of `parent` after task_init(k), holding instance k.
+// requires: parent.alloc->group_init succeeded; `instance` outlives the runner.
+Runner fork_task(Process& parent, int k, const Instance& instance);
+
+// The understudy: an untracked fork after understudy_init, holding every instance in order.
+std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances);
+
+// The cut: the first task that stopped without a result to check (gave up, crashed). A task
+// that saw a stale object is checked (the read-after-write that made it stale is reported),
+// then cut. Tasks from the cut on never commit.
+std::size_t group_cut(const std::vector<Runner>& tasks);
+
+struct CommitVerdict {
+  std::size_t commit = 0;             // tasks 0..commit-1 may commit
+  std::vector<Conflict> conflicts;    // in the order found: task pairs in spec order, addresses
+  bool main_stale = false;            // task 0 saw a stale object: trace and heap disagree
+  std::vector<std::string> problems;  // a stale task without a read-after-write
+};
+
+// The BOP commit check: task k passes if it read nothing tasks 0..k-1 wrote; the first that
+// fails, and every later one, is aborted. requires: every task stopped; `at_fork` is the
+// parent's objects by address at the fork.
+CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectList& at_fork);
+
+// Commits tasks 0..m-1 into `parent` in spec order (system-memory changes, written bytes,
+// object changes), then the allocator state of task m-1 with the allocator's merge.
+// `regions_at_fork` is the parent's region map at the fork. requires: 1 <= m <= tasks.size().
+void commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
+                  const std::map<Addr, std::uint64_t>& regions_at_fork);
+
+// The allocators of the tasks, for merge and learn.
+std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& tasks);
+
+}  // namespace pprsim
