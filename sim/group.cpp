@@ -109,7 +109,7 @@ std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& task
 }
 
 void commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
-                  const std::map<Addr, std::uint64_t>& regions_at_fork) {
+                  std::map<Addr, std::uint64_t> regions_at_fork) {
   for (std::size_t k = 0; k < m; ++k) apply_writes(parent, *tasks[k].proc, regions_at_fork);
   parent.alloc = tasks[m - 1].proc->alloc->clone(parent.mem);
   parent.alloc->merge(task_allocators(tasks), m);

@@ -57,9 +57,10 @@ CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectLi
 
 // Commits tasks 0..m-1 into `parent` in spec order (system-memory changes, written bytes,
 // object changes), then the allocator state of task m-1 with the allocator's merge.
-// `regions_at_fork` is the parent's region map at the fork. requires: 1 <= m <= tasks.size().
+// `regions_at_fork` is the parent's region map at the fork (a copy: the commit changes the
+// parent's). requires: 1 <= m <= tasks.size().
 void commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
-                  const std::map<Addr, std::uint64_t>& regions_at_fork);
+                  std::map<Addr, std::uint64_t> regions_at_fork);
 
 // The allocators of the tasks, for merge and learn.
 std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& tasks);
