@@ -78,5 +78,6 @@ Command add_selftest_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
 Command add_bench_child_command(CLI::App& app);
+Command add_shrink_command(CLI::App& app);
 
 }  // namespace pprsim

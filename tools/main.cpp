@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
       pprsim::add_report_command(app),
       pprsim::add_bench_command(app),
       pprsim::add_bench_child_command(app),
+      pprsim::add_shrink_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -52,6 +52,7 @@ struct ReplayOptions {
   std::string faults;
   std::uint64_t full_check_every = ReplayConfig{}.full_check_every;
   std::string max_resident;
+  std::uint64_t check_every = ReplayConfig{}.check_every;
 };
 
 // SIZE: bytes, or a number with K, M, G or T (powers of 1024). 0 when malformed or zero.
@@ -119,6 +120,7 @@ int run_replay(const ReplayOptions& opt) {
         cfg.faults = faults;
         cfg.full_check_every = opt.full_check_every;
         cfg.max_resident = max_resident;
+        cfg.check_every = opt.check_every;
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
         // A run whose allocator failed stopped reading early: the rest of the trace is read
@@ -207,6 +209,9 @@ Command add_replay_command(CLI::App& app) {
                   "Real memory the simulation may hold, e.g. 8G (default: 3/4 of physical memory)");
   cmd->add_option("--faults", opt->faults,
                   "Inject faults: KIND=PROBABILITY,... with kinds task-abort, oom, fork-fail, understudy-win");
+  cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->capture_default_str();
   return {cmd, [opt] { return run_replay(*opt); }};
 }
 

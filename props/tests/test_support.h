@@ -1,6 +1,10 @@
 // Helpers shared by the tests: traces from strings, replays of them, the CS:APP folder.
 #pragma once
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -26,6 +30,26 @@ inline ReplayConfig config(std::string alloc, int g, std::uint64_t ppr_every = 0
   c.seed = seed;
   c.understudy = u;
   return c;
+}
+
+// What a run of the pprsim binary printed and how it ended.
+struct CommandResult {
+  int status;        // exit status; -1 when it did not exit normally
+  std::string out;   // standard output and standard error together
+};
+
+// Runs `pprsim ARGS` through the shell (ARGS may redirect or pipe).
+inline CommandResult run_pprsim(const std::string& args) {
+  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  CommandResult r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
 }
 
 // The CS:APP traces beside the project, or nullopt (the caller skips with the message).
