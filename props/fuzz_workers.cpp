@@ -59,6 +59,7 @@ std::string encode(int index, const std::optional<Counterexample>& c) {
     put(out, rc.seed);
     put(out, rc.understudy);
     put(out, rc.faults);
+    put(out, c->events_before_minimizing);
     put(out, static_cast<std::uint64_t>(rc.trace.size()));
     for (const Event& e : rc.trace) put(out, e);
     put(out, static_cast<std::uint64_t>(c->violated.size()));
@@ -80,6 +81,7 @@ std::pair<int, std::optional<Counterexample>> decode(const std::string& msg) {
   c.shrunk.seed = in.get<std::uint64_t>();
   c.shrunk.understudy = in.get<UnderstudyMode>();
   c.shrunk.faults = in.get<FaultPlan>();
+  c.events_before_minimizing = in.get<std::uint64_t>();
   const auto events = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < events; ++i) c.shrunk.trace.push_back(in.get<Event>());
   const auto lines = in.get<std::uint64_t>();

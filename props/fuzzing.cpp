@@ -2,10 +2,12 @@
 
 #include <rapidcheck/detail/Configuration.h>
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
 
+#include "props/minimize.h"
 #include "traces/prng.h"
 
 namespace pprsim {
@@ -19,6 +21,39 @@ RunCaseOptions generator_options(const FuzzOptions& opt) {
   gen_opt.with_faults = !opt.faults.any();
   gen_opt.fixed_faults = opt.faults;
   return gen_opt;
+}
+
+// The counterexample with its trace made 1-minimal (props/minimize.h), failing the same way:
+// RapidCheck shrinks the values it generated, which leaves events that only matter together.
+Counterexample minimized(Counterexample c, const std::string& allocator) {
+  c.events_before_minimizing = c.shrunk.operations();
+  const FailureRules rules{.system_memory_in_task = allocator != "shared", .all_freed_at_end = true};
+  auto kinds_of = [&](const RunCase& rc) {
+    try {
+      return failure_kinds(run_case(rc, allocator), rules);
+    } catch (const std::exception&) {
+      return std::vector<FailureKind>{};
+    }
+  };
+  const std::vector<FailureKind> kinds = kinds_of(c.shrunk);
+  if (kinds.empty()) return c;
+  const FailureKind keep = kinds.front();
+  RunCase candidate = c.shrunk;
+  auto still_fails = [&](const std::vector<Event>& t) {
+    candidate.trace = t;
+    const std::vector<FailureKind> k = kinds_of(candidate);
+    return std::find(k.begin(), k.end(), keep) != k.end();
+  };
+  MinimizeOptions opt;
+  opt.group_size = c.shrunk.group_size;
+  opt.free_all_at_end = true;
+  opt.max_tests = 20000;
+  MinimizeResult r = minimize_trace(c.shrunk.trace, still_fails, opt);
+  if (!r.reproduced) return c;
+  c.shrunk.trace = std::move(r.trace);
+  for (std::size_t i = 0; i < c.shrunk.trace.size(); ++i) c.shrunk.trace[i].line = static_cast<std::uint32_t>(i + 2);
+  c.violated = violations(c.shrunk, run_case(c.shrunk, allocator), allocator, false);
+  return c;
 }
 
 rc::detail::TestParams test_params(std::uint64_t seed, int size) {
@@ -67,8 +102,8 @@ std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
   const auto result =
       rc::detail::checkTestable(property, rc::detail::TestMetadata{}, test_params(run_seed(opt.seed, index), size));
   rc::detail::FailureResult failure;
-  if (!result.match(failure)) return std::nullopt;
-  return last;
+  if (!result.match(failure) || !last) return std::nullopt;
+  return minimized(std::move(*last), opt.allocator);
 }
 
 RunCase generated_case(const FuzzOptions& opt, int index) {

@@ -21,6 +21,7 @@ struct Counterexample {
   RunCase shrunk;
   std::vector<std::string> violated;
   int run = 0;  // index of the generated run that failed
+  std::uint64_t events_before_minimizing = 0;  // operations as RapidCheck's shrinking left them
 };
 
 struct FuzzSession {

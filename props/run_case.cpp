@@ -13,8 +13,36 @@ namespace pprsim {
 
 namespace {
 
+rc::Gen<Swarm> gen_swarm() {
+  return rc::gen::apply(
+      [](std::uint32_t kinds, int pick, int sizes, bool hops) {
+        Swarm w;
+        w.kinds = kinds | (1u << GenOp::Malloc);
+        w.pick = static_cast<Swarm::Pick>(pick);
+        w.sizes = static_cast<Swarm::Sizes>(sizes);
+        w.class_hops = hops;
+        return w;
+      },
+      // Shrinks towards every kind enabled, uniform picks, mixed sizes: the plain generator.
+      rc::gen::weightedOneOf<std::uint32_t>(
+          {{1, rc::gen::just(~0u)}, {2, rc::gen::resize(100, rc::gen::inRange<std::uint32_t>(0, 1u << GenOp::kKinds))}}),
+      rc::gen::weightedElement<int>({{2, 0}, {2, 1}, {1, 2}}), rc::gen::weightedElement<int>({{3, 0}, {2, 1}, {1, 2}}),
+      rc::gen::arbitrary<bool>());
+}
+
+// Sizes at the edges of size classes (a block's usable bytes exactly, one less, one more), where
+// copies, splits and usable sizes go wrong.
+rc::Gen<std::uint64_t> gen_boundary_size() {
+  return rc::gen::apply(
+      [](int shift, int delta) {
+        return static_cast<std::uint64_t>((std::int64_t{1} << shift) - 16 + delta);
+      },
+      rc::gen::resize(100, rc::gen::inRange(5, 19)), rc::gen::element(-1, 0, 1));
+}
+
 rc::Gen<std::uint64_t> gen_size() {
   return rc::gen::weightedOneOf<std::uint64_t>({
+      {3, gen_boundary_size()},
       {12, rc::gen::inRange<std::uint64_t>(0, 64)},
       {6, rc::gen::inRange<std::uint64_t>(64, 2048)},
       {2, rc::gen::inRange<std::uint64_t>(2048, 40000)},
@@ -41,11 +69,13 @@ rc::Gen<GenOp> gen_op() {
                                      {3, GenOp::Realloc},
                                      {6, GenOp::Free},
                                      {3, GenOp::Write},
-                                     {3, GenOp::Use}}),
+                                     {3, GenOp::Use},
+                                     {1, GenOp::Burst}}),
       gen_size(), rc::gen::inRange<std::uint32_t>(0, 1000), rc::gen::inRange<std::uint32_t>(0, 1000));
 }
 
 struct Interpreter {
+  Swarm swarm;
   std::vector<Event> out;
   std::vector<std::pair<std::int64_t, std::uint64_t>> live;  // id, size (ordered by creation)
   std::int64_t next_id = 0;
@@ -55,38 +85,59 @@ struct Interpreter {
     e.line = ++line;
     out.push_back(e);
   }
-  void run(const GenOp& op) {
+  // Which live object an op means: any, one of the oldest (made before the group or by an
+  // earlier task), or one of the newest (the task's own).
+  std::size_t choose(std::uint32_t pick) const {
+    const std::size_t n = live.size();
+    switch (swarm.pick) {
+      case Swarm::Pick::Oldest: return pick % std::min<std::size_t>(n, 2);
+      case Swarm::Pick::Newest: return n - 1 - pick % std::min<std::size_t>(n, 3);
+      case Swarm::Pick::Any: break;
+    }
+    return pick % n;
+  }
+  void create(Event e, std::uint64_t size) {
+    e.id = next_id;
+    emit(e);
+    live.emplace_back(next_id++, size);
+  }
+  void run(GenOp op) {
+    if (!swarm.enabled(op.kind)) return;
+    op.size = swarm.size(op.size);
     const std::size_t n = live.size();
     switch (op.kind) {
       case GenOp::Malloc:
-        emit({.op = Op::Malloc, .id = next_id, .size = op.size});
-        live.emplace_back(next_id++, op.size);
+        create({.op = Op::Malloc, .size = op.size}, op.size);
+        break;
+      case GenOp::Burst:
+        // Many blocks of one class in a row: a task's partition runs out mid-task.
+        for (std::uint32_t i = 0; i < 2 + op.aux % 12; ++i) create({.op = Op::Malloc, .size = op.size}, op.size);
         break;
       case GenOp::Calloc: {
         const std::uint64_t count = 1 + op.aux % 8;
         const std::uint64_t size = op.size / count;
-        emit({.op = Op::Calloc, .id = next_id, .size = size, .count = count});
-        live.emplace_back(next_id++, count * size);
+        create({.op = Op::Calloc, .size = size, .count = count}, count * size);
         break;
       }
       case GenOp::Memalign: {
         const std::uint64_t align = std::uint64_t{1} << (op.aux % 13);
-        emit({.op = Op::Memalign, .id = next_id, .size = op.size, .align = align});
-        live.emplace_back(next_id++, op.size);
+        create({.op = Op::Memalign, .size = op.size, .align = align}, op.size);
         break;
       }
       case GenOp::Realloc:
         if (n == 0) {
           // realloc(NULL, n) is malloc(n), also for n == 0.
-          emit({.op = Op::Realloc, .id = next_id, .size = op.size});
-          live.emplace_back(next_id++, op.size);
+          create({.op = Op::Realloc, .size = op.size}, op.size);
         } else {
-          auto& [id, size] = live[op.pick % n];
-          emit({.op = Op::Realloc, .id = id, .size = op.size});
-          if (op.size == 0) {
-            live.erase(live.begin() + static_cast<std::ptrdiff_t>(op.pick % n));
+          const std::size_t k = choose(op.pick);
+          auto& [id, size] = live[k];
+          std::uint64_t to = op.size;
+          if (swarm.class_hops && size != 0) to = op.aux % 2 == 0 ? 2 * size + 1 : size / 2;
+          emit({.op = Op::Realloc, .id = id, .size = to});
+          if (to == 0) {
+            live.erase(live.begin() + static_cast<std::ptrdiff_t>(k));
           } else {
-            size = op.size;
+            size = to;
           }
         }
         break;
@@ -94,20 +145,23 @@ struct Interpreter {
         if (n == 0) {
           emit({.op = Op::Free, .id = -1});
         } else {
-          emit({.op = Op::Free, .id = live[op.pick % n].first});
-          live.erase(live.begin() + static_cast<std::ptrdiff_t>(op.pick % n));
+          const std::size_t k = choose(op.pick);
+          emit({.op = Op::Free, .id = live[k].first});
+          live.erase(live.begin() + static_cast<std::ptrdiff_t>(k));
         }
         break;
       case GenOp::Write:
       case GenOp::Use: {
         if (n == 0) break;
-        const auto& [id, size] = live[op.pick % n];
+        const auto& [id, size] = live[choose(op.pick)];
         if (size == 0) break;
         const std::uint64_t off = op.aux % size;
         const std::uint64_t len = 1 + op.size % (size - off);
         emit({.op = op.kind == GenOp::Write ? Op::Write : Op::Use, .id = id, .size = len, .offset = off});
         break;
       }
+      case GenOp::kKinds:
+        break;
     }
   }
 };
@@ -131,22 +185,27 @@ rc::Gen<RunCase> gen_run_case(RunCaseOptions opt) {
         p, p, p, p);
   };
   return rc::gen::apply(
-      [](std::vector<GenOp> prologue, std::vector<std::vector<GenOp>> instances, int g, std::uint64_t seed,
-         int understudy, FaultPlan faults) {
-        return assemble_run_case(prologue, instances, g, seed, static_cast<UnderstudyMode>(understudy), faults);
+      [](Swarm swarm, std::vector<GenOp> prologue, std::vector<std::vector<GenOp>> instances, int g,
+         std::uint64_t seed, int understudy, FaultPlan faults) {
+        return assemble_run_case(prologue, instances, g, seed, static_cast<UnderstudyMode>(understudy), faults,
+                                 swarm);
       },
+      gen_swarm(),
       // Sizes scaled so that a case stays a few hundred events: shrinking then has little to
       // cut, and a thousand cases take seconds.
       rc::gen::scale(0.3, rc::gen::container<std::vector<GenOp>>(gen_op())),
       rc::gen::scale(0.25, rc::gen::container<std::vector<std::vector<GenOp>>>(
                                rc::gen::scale(1.2, rc::gen::container<std::vector<GenOp>>(gen_op())))),
-      rc::gen::inRange(1, 9), rc::gen::inRange<std::uint64_t>(1, 1000),
+      // Group sizes over the whole range even in the smallest cases (inRange scales with size).
+      rc::gen::resize(100, rc::gen::inRange(1, 9)), rc::gen::inRange<std::uint64_t>(1, 1000),
       rc::gen::element<int>(0, 1, 2), gen_faults());
 }
 
 RunCase assemble_run_case(const std::vector<GenOp>& prologue, const std::vector<std::vector<GenOp>>& instances,
-                          int group_size, std::uint64_t seed, UnderstudyMode understudy, const FaultPlan& faults) {
+                          int group_size, std::uint64_t seed, UnderstudyMode understudy, const FaultPlan& faults,
+                          const Swarm& swarm) {
   Interpreter in;
+  in.swarm = swarm;
   for (const GenOp& op : prologue) in.run(op);
   for (const auto& inst : instances) {
     in.emit({.op = Op::PprBegin});
@@ -179,7 +238,7 @@ RunStats run_case(const RunCase& c, const std::string& allocator) {
   cfg.seed = c.seed;
   cfg.understudy = c.understudy;
   cfg.faults = c.faults;
-  cfg.check_every = 16;
+  cfg.check_every = kCaseCheckEvery;
   return replay(*reader, cfg);
 }
 
@@ -187,7 +246,7 @@ std::string replay_command(const RunCase& c, const std::string& allocator, const
   std::string cmd = fmt::format("pprsim replay {} --alloc {} --group-size {} --seed {} --understudy {}", trace_path,
                                 allocator, c.group_size, c.seed, understudy_name(c.understudy));
   if (c.faults.any()) cmd += " --faults " + c.faults.to_string();
-  return cmd;
+  return cmd + fmt::format(" --check-every {}", kCaseCheckEvery);
 }
 
 std::vector<std::string> violations(const RunCase& c, const RunStats& s, const std::string& allocator,

@@ -15,6 +15,11 @@
 
 namespace pprsim {
 
+// Generated runs check the whole heap after every sequential event (the command line's default
+// is every 1000), so that a wrong byte is seen before its object is freed; the replay command
+// of a case says so.
+inline constexpr std::uint64_t kCaseCheckEvery = 1;
+
 struct RunCase {
   std::vector<Event> trace;  // native events, markers included, lines numbered from 2
   int group_size = 2;
@@ -33,16 +38,40 @@ struct RunCaseOptions {
 // What the generators draw for one trace operation; assemble_run_case turns a list of these
 // into a valid trace, whatever shrinking (or a fuzzer) did to it.
 struct GenOp {
-  enum Kind : std::uint8_t { Malloc, Calloc, Memalign, Realloc, Free, Write, Use } kind = Malloc;
+  enum Kind : std::uint8_t { Malloc, Calloc, Memalign, Realloc, Free, Write, Use, Burst, kKinds } kind = Malloc;
   std::uint64_t size = 0;
   std::uint32_t pick = 0;  // which live object (modulo the number live)
-  std::uint32_t aux = 0;   // calloc count, alignment shift, offset seed
+  std::uint32_t aux = 0;   // calloc count, alignment shift, offset seed, burst length
+};
+
+// Swarm testing: each generated run enables a random subset of the operation kinds and one way
+// of choosing sizes and objects, so that rare combinations are not drowned out by the common
+// ones (a run of only mallocs and frees of one size class exhausts a partition; a run that
+// frees only the oldest objects frees across groups and tasks at every step). The default
+// enables everything: the plain generator.
+struct Swarm {
+  std::uint32_t kinds = ~0u;  // bit k: GenOp::Kind k is carried out (malloc always is)
+  enum class Pick : std::uint8_t { Any, Oldest, Newest } pick = Pick::Any;
+  enum class Sizes : std::uint8_t { Mixed, OneClass, Large } sizes = Sizes::Mixed;
+  bool class_hops = false;  // reallocs double or halve their object, moving it between classes
+
+  bool enabled(GenOp::Kind k) const { return (kinds >> k & 1u) != 0; }
+  // The drawn size, moved into the run's size range (shrinking still moves it towards 0).
+  std::uint64_t size(std::uint64_t drawn) const {
+    switch (sizes) {
+      case Sizes::OneClass: return 17 + drawn % 32;  // one or two small classes
+      case Sizes::Large: return 2048 + drawn % 300000;
+      case Sizes::Mixed: break;
+    }
+    return drawn;
+  }
 };
 
 // The run case of these operations: the prologue, then each instance inside ppr/end, then a
 // free of every object still live.
 RunCase assemble_run_case(const std::vector<GenOp>& prologue, const std::vector<std::vector<GenOp>>& instances,
-                          int group_size, std::uint64_t seed, UnderstudyMode understudy, const FaultPlan& faults);
+                          int group_size, std::uint64_t seed, UnderstudyMode understudy, const FaultPlan& faults,
+                          const Swarm& swarm = {});
 
 // Traces mix sizes from 0 to above the largest size class, calloc, memalign, realloc up and
 // down, frees of objects from before the group, of the same task and of other tasks, program

@@ -2,6 +2,7 @@
 // (alloc/mutants.h) and fuzzing each mutant until a counterexample turns up.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -27,22 +28,27 @@ int run_selftest(const SelftestArgs& args) {
   struct Row {
     const MutantInfo* mutant;
     FuzzSession session;
+    double seconds;
   };
   std::vector<Row> rows;
   bool all = true;
   const bool table = args.json != "-";
-  if (table) fmt::print("{:<26} {:<7} {:>6} {:>7}  {}\n", "mutant", "caught", "runs", "events", "seeded bug");
+  if (table) {
+    fmt::print("{:<26} {:<7} {:>6} {:>7} {:>8}  {}\n", "mutant", "caught", "runs", "events", "seconds", "seeded bug");
+  }
   for (const MutantInfo& m : kMutants) {
     FuzzOptions opt;
     opt.allocator = std::string(kMutantPrefix) + std::string(m.name);
     opt.seed = args.seed;
     opt.runs = args.runs;
-    Row row{&m, fuzz(opt)};
+    const auto t0 = std::chrono::steady_clock::now();
+    FuzzSession session = fuzz(opt);
+    Row row{&m, std::move(session), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
     const bool caught = !row.session.found.empty();
     all = all && caught;
     if (table) {
-      fmt::print("{:<26} {:<7} {:>6} {:>7}  {}\n", m.name, caught ? "yes" : "NO", row.session.runs,
-                 caught ? fmt::format("{}", row.session.found.front().shrunk.operations()) : "-", m.what);
+      fmt::print("{:<26} {:<7} {:>6} {:>7} {:>8.1f}  {}\n", m.name, caught ? "yes" : "NO", row.session.runs,
+                 caught ? fmt::format("{}", row.session.found.front().shrunk.operations()) : "-", row.seconds, m.what);
       std::fflush(stdout);
     }
     rows.push_back(std::move(row));
@@ -57,9 +63,11 @@ int run_selftest(const SelftestArgs& args) {
       nlohmann::ordered_json e;
       e["mutant"] = r.mutant->name;
       e["caught"] = !r.session.found.empty();
-      e["runs"] = r.session.runs;
+      e["runs"] = r.session.runs;  // runs up to and including the first failing one
+      e["seconds"] = r.seconds;
       if (!r.session.found.empty()) {
         const Counterexample& c = r.session.found.front();
+        e["events_before_minimizing"] = c.events_before_minimizing;
         e["events"] = c.shrunk.operations();
         e["violated"] = c.violated;
         e["trace"] = trace_text(c.shrunk);

@@ -64,7 +64,8 @@ TEST(RunCase, ReplayCommandNamesEverythingNeeded) {
   c.understudy = UnderstudyMode::Never;
   c.faults = FaultPlan::parse("oom=0.5");
   EXPECT_EQ(replay_command(c, "dmmalloc", "x.trace"),
-            "pprsim replay x.trace --alloc dmmalloc --group-size 3 --seed 42 --understudy never --faults oom=0.5");
+            "pprsim replay x.trace --alloc dmmalloc --group-size 3 --seed 42 --understudy never --faults oom=0.5 "
+            "--check-every 1");
 }
 
 TEST(FaultPlan, ParsesAndPrintsBack) {
