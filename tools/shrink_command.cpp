@@ -11,7 +11,7 @@
 #include "props/minimize.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
-#include "tools/output_file.h"
+#include "traces/output_file.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_writer.h"
 
@@ -136,8 +136,9 @@ int run_shrink(const ShrinkArgs& args) {
   const std::size_t after = operations(r.trace);
   const std::string first = fmt::format("pprsim shrink of {}: {} ({} -> {} operations)", args.trace,
                                         failure_kind_name(keep), before, after);
-  if (!write_file_atomically(args.out, render(r.trace, first, command))) {
-    fmt::print(stderr, "pprsim: cannot write {}\n", args.out);
+  if (const std::string error = write_output(args.out, render(r.trace, first, command), {args.trace});
+      !error.empty()) {
+    fmt::print(stderr, "pprsim: {}\n", error);
     return 2;
   }
   fmt::print("{}: {} with {}: {} -> {} operations in {} replays{}\n  written: {}\n  {}\n", args.trace,
