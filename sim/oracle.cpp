@@ -213,7 +213,7 @@ HeapCheck check_heap(Process& p, const ContentModel& model) {
   for (const auto& [id, o] : live) c.live_bytes += o.size;
   check_contents(p, model, live, c);
   check_overlap(live, c);
-  census(p, live, c);
+  if (p.alloc->has_census()) census(p, live, c);
   if (c.overhead_bytes >= c.live_bytes) c.overhead_bytes -= c.live_bytes;
   return c;
 }

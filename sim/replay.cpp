@@ -66,6 +66,9 @@ class Replayer {
     st_.seed = cfg.seed;
     st_.understudy = std::string(understudy_name(cfg.understudy));
     st_.faults = cfg.faults.to_string();
+    st_.checks = {"conflicts", "contents", "overlap"};
+    if (main_->alloc->has_census()) st_.checks.push_back("census");
+    if (paranoid_ && main_->alloc->has_verify()) st_.checks.push_back("verify");
   }
 
   RunStats run(TraceReader& reader) {
@@ -77,6 +80,8 @@ class Replayer {
       st_.failure = f.why;
     } catch (const MemoryFault& f) {
       st_.failure = fmt::format("the allocator faulted: {}", f.what());
+    } catch (const AllocatorFailure& f) {
+      st_.failure = fmt::format("the allocator failed: {}", f.what());
     }
     st_.final_live_objects = main_->objects.size();
     for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;

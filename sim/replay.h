@@ -48,6 +48,9 @@ struct RunStats {
   std::uint64_t seed = 0;
   std::string understudy;
   std::string faults;
+  // The checks this run made: conflicts, contents, overlap always; census when the allocator
+  // has the walks; verify at the paranoid level when it has verify().
+  std::vector<std::string> checks;
 
   std::uint64_t events = 0;
   std::uint64_t groups = 0;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 namespace pprsim {
 
@@ -57,6 +60,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["peak_system_bytes"] = s.peak_system_bytes;
   j["problems"] = s.problems;
   j["failure"] = s.failure;
+  j["checks"] = s.checks;
   j["verified"] = s.verified;
   j["seconds"] = s.seconds;
   return j;
@@ -81,6 +85,11 @@ void print_summary(std::ostream& out, const RunStats& s) {
              s.heap_checks, s.lost_blocks, s.double_allocations, s.content_mismatches);
   fmt::print(out, "  final heap: {} live objects, {} bytes; peak system memory {} bytes\n", s.final_live_objects,
              s.final_live_bytes, s.peak_system_bytes);
+  if (std::find(s.checks.begin(), s.checks.end(), "census") == s.checks.end()) {
+    fmt::print(out, "  checks: {} (no census: the allocator has no walks)\n", fmt::join(s.checks, ", "));
+  } else if (std::find(s.checks.begin(), s.checks.end(), "verify") != s.checks.end()) {
+    fmt::print(out, "  checks: {}\n", fmt::join(s.checks, ", "));
+  }
   if (s.group_size > 1 && s.groups == 0 && s.events > 0) {
     fmt::print(out, "  note: the trace has no PPR markers; cut it into PPR instances with --ppr-every N\n");
   }

@@ -1,5 +1,8 @@
 #include "sim/sim_allocator.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <stdexcept>
 
 #include "alloc/comalloc.h"
@@ -7,6 +10,7 @@
 #include "alloc/mutants.h"
 #include "alloc/ppr_allocator.h"
 #include "alloc/shared.h"
+#include "sim/plugin_allocator.h"
 
 namespace pprsim {
 
@@ -74,16 +78,29 @@ const std::vector<std::string>& allocator_names() {
   return names;
 }
 
-bool is_allocator_name(std::string_view name) {
+std::string allocator_name_error(std::string_view name) {
   for (const std::string& n : allocator_names()) {
-    if (name == n) return true;
+    if (name == n) return "";
   }
-  if (!name.starts_with(kMutantPrefix)) return false;
-  for (const MutantInfo& m : kMutants) {
-    if (name.substr(kMutantPrefix.size()) == m.name) return true;
+  if (name.starts_with(kMutantPrefix)) {
+    for (const MutantInfo& m : kMutants) {
+      if (name.substr(kMutantPrefix.size()) == m.name) return "";
+    }
+    return fmt::format("unknown mutant '{}' (selftest lists them)", name.substr(kMutantPrefix.size()));
   }
-  return false;
+  if (name.starts_with(kPluginPrefix)) {
+    try {
+      check_plugin(std::string(name.substr(kPluginPrefix.size())));
+      return "";
+    } catch (const PluginError& e) {
+      return e.what();
+    }
+  }
+  return fmt::format("unknown allocator '{}' (known: {}, all, mutant:NAME, plugin:PATH.so)", name,
+                     fmt::join(allocator_names(), ", "));
 }
+
+bool is_allocator_name(std::string_view name) { return allocator_name_error(name).empty(); }
 
 std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem) {
   if (name == "dmmalloc") {
@@ -105,6 +122,9 @@ std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& m
         return std::make_unique<Adapter<Mu>>(std::string(name), Mu(&mem, m.mutant));
       }
     }
+  }
+  if (name.starts_with(kPluginPrefix)) {
+    return make_plugin_allocator(std::string(name.substr(kPluginPrefix.size())), mem);
   }
   throw std::invalid_argument(std::string(name));
 }

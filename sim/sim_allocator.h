@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,6 +52,17 @@ class SimAllocator {
   virtual std::string describe(Addr base, std::uint64_t size, Addr a) = 0;
   // The allocator's own invariants: "" or the first broken one (alloc/ppr_allocator.h).
   virtual std::string verify() = 0;
+
+  // Which optional checks this allocator supports (a C plugin may leave them out): the census
+  // walks (walk_region, walk_free) and verify().
+  virtual bool has_census() const { return true; }
+  virtual bool has_verify() const { return true; }
+};
+
+// The allocator failed in a way the run cannot go on from (a plugin's clone returned nothing).
+class AllocatorFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // The allocators a run can use, by the names the command line accepts.
@@ -60,10 +72,15 @@ const std::vector<std::string>& allocator_names();
 // (for `pprsim selftest` and the replay of what it finds).
 inline constexpr std::string_view kMutantPrefix = "mutant:";
 
-// True for the names make_allocator takes (allocator_names() and the mutants).
+// And "plugin:PATH" is the C plugin at PATH (alloc/pprsim_plugin.h, sim/plugin_allocator.h).
+
+// True for the names make_allocator takes (allocator_names(), the mutants, loadable plugins).
 bool is_allocator_name(std::string_view name);
 
-// Throws std::invalid_argument for an unknown name.
+// Why make_allocator would refuse `name`, as one line; "" when it takes it. Loads a plugin.
+std::string allocator_name_error(std::string_view name);
+
+// Throws std::invalid_argument for an unknown name, PluginError for an unusable plugin.
 std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem);
 
 }  // namespace pprsim

@@ -44,8 +44,8 @@ std::string file_safe(std::string name) {
 }
 
 int run_fuzz(const FuzzArgs& args) {
-  if (!is_allocator_name(args.alloc)) {
-    fmt::print(stderr, "pprsim: --alloc: unknown allocator '{}'\n", args.alloc);
+  if (const std::string error = allocator_name_error(args.alloc); !error.empty()) {
+    fmt::print(stderr, "pprsim: --alloc: {}\n", error);
     return 2;
   }
   FuzzOptions opt;

@@ -23,10 +23,8 @@ std::vector<std::string> split_allocators(const std::string& list) {
   std::stringstream ss(list);
   std::string name;
   while (std::getline(ss, name, ',')) {
-    const auto& known = allocator_names();
-    if (!is_allocator_name(name)) {
-      throw CLI::ValidationError("--alloc", fmt::format("unknown allocator '{}' (known: {}, all)", name,
-                                                         fmt::join(known, ", ")));
+    if (const std::string error = allocator_name_error(name); !error.empty()) {
+      throw CLI::ValidationError("--alloc", error);
     }
     out.push_back(name);
   }

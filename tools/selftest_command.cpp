@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -22,9 +23,56 @@ struct SelftestArgs {
   int runs = 2000;
   std::uint64_t seed = 1;
   std::string json;
+  std::string alloc;  // empty: the mutants of dmmalloc
 };
 
+// selftest --alloc A: the property suite on A, with A's own verify() after every call (the
+// paranoid level), until a counterexample turns up or --runs pass.
+int run_allocator_selftest(const SelftestArgs& args) {
+  if (const std::string error = allocator_name_error(args.alloc); !error.empty()) {
+    fmt::print(stderr, "pprsim: --alloc: {}\n", error);
+    return 2;
+  }
+  ::setenv("PPRSIM_PARANOID", "1", 1);
+  FuzzOptions opt;
+  opt.allocator = args.alloc;
+  opt.seed = args.seed;
+  opt.runs = args.runs;
+  const FuzzSession session = fuzz(opt);
+  const bool passed = session.found.empty();
+  nlohmann::ordered_json j;
+  j["seed"] = args.seed;
+  j["allocator"] = args.alloc;
+  j["runs"] = session.runs;
+  j["paranoid"] = true;
+  j["passed"] = passed;
+  if (!passed) {
+    const Counterexample& c = session.found.front();
+    j["events"] = c.shrunk.operations();
+    j["violated"] = c.violated;
+    j["trace"] = trace_text(c.shrunk);
+    j["command"] = replay_command(c.shrunk, args.alloc, "TRACE") + " --paranoid";
+  }
+  if (args.json != "-") {
+    fmt::print("selftest {}: {} runs at the paranoid level, {}, seed {}\n", args.alloc, session.runs,
+               passed ? "every property held" : "a property failed", args.seed);
+    if (!passed) {
+      for (const std::string& v : session.found.front().violated) fmt::print("  {}\n", v);
+      fmt::print("  counterexample ({} events):\n{}  reproduce: {}\n", session.found.front().shrunk.operations(),
+                 trace_text(session.found.front().shrunk), j["command"].get<std::string>());
+    }
+  }
+  if (!args.json.empty()) {
+    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", error);
+      return 2;
+    }
+  }
+  return passed ? 0 : 1;
+}
+
 int run_selftest(const SelftestArgs& args) {
+  if (!args.alloc.empty()) return run_allocator_selftest(args);
   struct Row {
     const MutantInfo* mutant;
     FuzzSession session;
@@ -93,6 +141,8 @@ Command add_selftest_command(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Seed of the fuzzing sessions")->check(non_negative())->capture_default_str();
   cmd->add_option("--json", args->json, "Write the results as JSON to FILE, or to standard output with -")
       ->check(non_empty());
+  cmd->add_option("--alloc", args->alloc,
+                  "Instead of the mutants: fuzz this allocator (e.g. plugin:PATH.so) with its verify() after every call");
   return {cmd, [args] { return run_selftest(*args); }};
 }
 

@@ -1,0 +1,141 @@
+// C plugins (alloc/pprsim_plugin.h): the example allocators of alloc/plugins/ verify and are
+// falsified as they should be; a bad plugin is exit 2 with one line; a plugin returning garbage
+// is a failed run with a report, never a crash of pprsim.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "props/tests/test_support.h"
+#include "sim/replay.h"
+#include "traces/trace_reader.h"
+
+namespace pprsim {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  Result r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string plugin(const std::string& name) { return std::string(PPRSIM_PLUGIN_DIR) + "/" + name + ".so"; }
+const std::string kGood = "plugin:" + plugin("pprsim_plugin_classes");
+const std::string kBroken = "plugin:" + plugin("pprsim_plugin_classes_broken");
+const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(Plugin, TheCorrectExampleVerifiesWithEveryCheck) {
+  const Result r = run("replay " + kSample + " --alloc " + kGood + " --group-size 4 --paranoid --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["verified"].get<bool>());
+  EXPECT_EQ(j["allocator"], kGood);
+  EXPECT_EQ(j["checks"], nlohmann::json({"conflicts", "contents", "overlap", "census", "verify"}));
+}
+
+TEST(Plugin, TheCorrectExampleVerifiesOnEveryCsappTrace) {
+  PPRSIM_REQUIRE_CSAPP(dir);
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".rep") continue;
+    ReplayConfig cfg = test::config(kGood, 4, 50);
+    auto reader = open_trace(entry.path().string());
+    const RunStats s = replay(*reader, cfg);
+    EXPECT_TRUE(s.verified) << entry.path() << ": " << s.failure;
+  }
+}
+
+TEST(Plugin, FuzzFalsifiesTheBrokenExampleWithAShrunkCounterexample) {
+  const auto out = std::filesystem::temp_directory_path() / "pprsim_plugin_fuzz";
+  std::filesystem::remove_all(out);
+  const Result r = run("fuzz --alloc " + kBroken + " --runs 300 --seed 1 --out " + out.string());
+  ASSERT_EQ(r.status, 1) << r.out;
+  const auto at = r.out.find("reproduce: pprsim replay ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::string cmd = r.out.substr(at + std::string("reproduce: pprsim ").size());
+  cmd = cmd.substr(0, cmd.find('\n'));
+  const Result again = run(cmd);
+  EXPECT_EQ(again.status, 1) << again.out;
+  EXPECT_NE(again.out.find("FAILED with " + kBroken), std::string::npos) << again.out;
+  std::filesystem::remove_all(out);
+}
+
+TEST(Plugin, SelftestOfAnAllocatorRunsItsVerifyAfterEveryCall) {
+  const Result good = run("selftest --alloc " + kGood + " --runs 50 --seed 1");
+  EXPECT_EQ(good.status, 0) << good.out;
+  EXPECT_NE(good.out.find("every property held"), std::string::npos) << good.out;
+  const Result bad = run("selftest --alloc " + kBroken + " --runs 300 --seed 1");
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("reproduce: pprsim replay"), std::string::npos) << bad.out;
+}
+
+// Each bad plugin: exit 2 and exactly one line, naming the plugin and what is wrong, for every
+// command that takes --alloc.
+TEST(Plugin, ABadPluginIsExitTwoWithOneLine) {
+  const auto text = std::filesystem::temp_directory_path() / "pprsim_not_a_plugin.so";
+  std::ofstream(text) << "not an ELF file\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {text.string(), "not a loadable shared object"},
+      {plugin("no_such_plugin"), "no such file"},
+      {std::string(PPRSIM_PLUGIN_DIR) + "/libpprsim_mtrace_preload.so", "no symbol pprsim_plugin"},
+      {plugin("pprsim_test_plugin_bad_abi"), "plugin ABI version 99, this pprsim reads version 1"},
+      {plugin("pprsim_test_plugin_no_malloc"), "the required function malloc is NULL"},
+  };
+  for (const auto& [path, why] : cases) {
+    const std::string commands[] = {"replay " + kSample + " --group-size 2 --alloc", "fuzz --runs 1 --alloc",
+                                    "selftest --runs 1 --alloc"};
+    for (const std::string& cmd : commands) {
+      const Result r = run(cmd + " plugin:" + path);
+      EXPECT_EQ(r.status, 2) << cmd << " " << path << ": " << r.out;
+      EXPECT_EQ(lines(r.out), 1u) << r.out;
+      EXPECT_NE(r.out.find(why), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find(path), std::string::npos) << r.out;
+    }
+  }
+  std::filesystem::remove(text);
+}
+
+TEST(Plugin, AnAddressOutsideItsMemoryIsAFailedRun) {
+  const Result r = run("replay " + kSample + " --group-size 4 --alloc plugin:" + plugin("pprsim_test_plugin_outside"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("FAILED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped: the allocator faulted"), std::string::npos) << r.out;
+}
+
+TEST(Plugin, OverlappingBlocksWithoutCensusAreCaughtAndTheReportSaysWhichChecksRan) {
+  const auto trace = std::filesystem::temp_directory_path() / "pprsim_plugin_overlap.trace";
+  std::ofstream(trace) << "pprtrace 1\na 1 40\na 2 40\nu 1 0 40\n";
+  const std::string args = "replay " + trace.string() + " --alloc plugin:" + plugin("pprsim_test_plugin_overlap");
+  const Result r = run(args + " --json -");
+  EXPECT_EQ(r.status, 1) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["verified"].get<bool>());
+  EXPECT_GT(j["double_allocations"].get<int>(), 0) << r.out;
+  EXPECT_EQ(j["checks"], nlohmann::json({"conflicts", "contents", "overlap"}));
+  const Result text = run(args);
+  EXPECT_NE(text.out.find("checks: conflicts, contents, overlap (no census"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("handed out twice"), std::string::npos) << text.out;
+  std::filesystem::remove(trace);
+}
+
+}  // namespace
+}  // namespace pprsim
