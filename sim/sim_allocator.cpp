@@ -7,6 +7,7 @@
 
 #include "alloc/comalloc.h"
 #include "alloc/dmmalloc.h"
+#include "alloc/example/slot_allocator.h"
 #include "alloc/mutants.h"
 #include "alloc/ppr_allocator.h"
 #include "alloc/shared.h"
@@ -82,6 +83,7 @@ std::string allocator_name_error(std::string_view name) {
   for (const std::string& n : allocator_names()) {
     if (name == n) return "";
   }
+  if (name == kExampleName) return "";
   if (name.starts_with(kMutantPrefix)) {
     for (const MutantInfo& m : kMutants) {
       if (name.substr(kMutantPrefix.size()) == m.name) return "";
@@ -114,6 +116,10 @@ std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& m
   if (name == "shared") {
     using Sh = SharedMalloc<SimMemory>;
     return std::make_unique<Adapter<Sh>>("shared", Sh(&mem));
+  }
+  if (name == kExampleName) {  // alloc/README.md's example, not part of `all`
+    using Ex = SlotAllocator<SimMemory>;
+    return std::make_unique<Adapter<Ex>>(std::string(kExampleName), Ex(&mem));
   }
   if (name.starts_with(kMutantPrefix)) {
     for (const MutantInfo& m : kMutants) {

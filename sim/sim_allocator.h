@@ -72,6 +72,8 @@ const std::vector<std::string>& allocator_names();
 // (for `pprsim selftest` and the replay of what it finds).
 inline constexpr std::string_view kMutantPrefix = "mutant:";
 
+// "example" is the example allocator of alloc/README.md (alloc/example/slot_allocator.h).
+inline constexpr std::string_view kExampleName = "example";
 // And "plugin:PATH" is the C plugin at PATH (alloc/pprsim_plugin.h, sim/plugin_allocator.h).
 
 // True for the names make_allocator takes (allocator_names(), the mutants, loadable plugins).
