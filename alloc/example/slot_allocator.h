@@ -106,6 +106,7 @@ class SlotAllocator {
     end_group();
   }
   void merge(std::span<const SlotAllocator* const> tasks, std::size_t committed) {
+    task_ = -1;  // this copy was a task's: the frees below are sequential ones
     for (std::size_t k = 0; k < carve_.size(); ++k) splice(k < committed ? tasks[k]->mine_ : carve_[k]);
     for (std::size_t k = 0; k < committed; ++k) {
       for (const Addr s : tasks[k]->deferred_) free(s + kHeader);

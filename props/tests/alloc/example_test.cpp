@@ -8,6 +8,8 @@
 #include "alloc/ppr_allocator.h"
 #include "props/run_case.h"
 #include "props/tests/test_support.h"
+#include "sim/sim_allocator.h"
+#include "traces/trace_reader.h"
 
 namespace pprsim {
 namespace {
