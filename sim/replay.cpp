@@ -83,6 +83,9 @@ class Replayer {
     } catch (const AllocatorFailure& f) {
       st_.failure = fmt::format("the allocator failed: {}", f.what());
     }
+    // Also what tasks, the understudy and a serial re-run reached, so that a failure's "bytes in
+    // use" never exceeds the peak reported beside it.
+    st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.peak());
     st_.final_live_objects = main_->objects.size();
     for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;
     st_.refused_requests = main_->sys.refusals();

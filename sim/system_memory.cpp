@@ -17,6 +17,7 @@ Addr SystemMemory::alloc(std::uint64_t bytes) {
   next_ += bytes + kPageSize;
   regions_.emplace(base, bytes);
   in_use_ += bytes;
+  *peak_ = std::max(*peak_, in_use_);
   ++grants_;
   return base;
 }
@@ -31,6 +32,7 @@ bool SystemMemory::free(Addr base, std::uint64_t bytes) {
 
 void SystemMemory::adopt(Addr base, std::uint64_t bytes) {
   if (regions_.emplace(base, bytes).second) in_use_ += bytes;
+  *peak_ = std::max(*peak_, in_use_);
   next_ = std::max(next_, base + bytes + kPageSize);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 
 #include "alloc/memory.h"
 
@@ -31,6 +32,9 @@ class SystemMemory {
 
   const std::map<Addr, std::uint64_t>& regions() const { return regions_; }
   std::uint64_t in_use() const { return in_use_; }
+  // The most bytes in use at any time in this process or in any process forked from it (or
+  // from which it was forked): what a failure's "bytes in use" can never exceed.
+  std::uint64_t peak() const { return *peak_; }
   std::uint64_t limit() const { return limit_; }
   std::uint64_t refusals() const { return refusals_; }
   std::uint64_t grants() const { return grants_; }  // requests served, ever
@@ -48,6 +52,7 @@ class SystemMemory {
   std::uint64_t limit_;
   std::uint64_t refusals_ = 0;
   std::uint64_t grants_ = 0;
+  std::shared_ptr<std::uint64_t> peak_ = std::make_shared<std::uint64_t>(0);  // shared by forks
   std::function<bool(std::uint64_t)> refuse_;
 };
 
