@@ -57,8 +57,10 @@ int main(int argc, char** argv) {
   // write is usually the final flush, whose error finish() can name.
   static char stdout_buffer[1 << 16];
   if (::isatty(STDOUT_FILENO) == 0) std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
-  static StdoutBuffer cout_buffer;
-  std::cout.rdbuf(&cout_buffer);
+  // Never destroyed: std::cout is flushed by the library after every static object is gone, and a
+  // destroyed buffer there crashed at exit (seen under AddressSanitizer).
+  static StdoutBuffer* const cout_buffer = new StdoutBuffer;
+  std::cout.rdbuf(cout_buffer);
   CLI::App app{"pprsim: a deterministic simulator and verification harness for PPR task memory allocators"};
   app.require_subcommand(1);
   const std::vector<pprsim::Command> commands{
