@@ -73,8 +73,24 @@ class Runner {
     if (table_ != nullptr) ::munmap(table_, bytes_);
   }
 
-  // One pass over the trace, then frees what is still live. Returns false on a failure.
+  // One pass over the trace, then frees what is still live (after a failure too, so that a
+  // failed run leaks nothing). Returns false on a failure.
   bool pass(std::string& error) {
+    const bool ok = run_ops(error);
+    final_frees_ = 0;
+    for (std::uint32_t s = 0; s < slots_; ++s) {
+      if (table_[s].p == nullptr) continue;
+      a_.free(table_[s].p);
+      table_[s] = {};
+      ++final_frees_;
+    }
+    return ok;
+  }
+
+  std::uint64_t final_frees() const { return final_frees_; }
+
+ private:
+  bool run_ops(std::string& error) {
     for (std::size_t i = 0; i < n_; ++i) {
       const NativeOp& o = ops_[i];
       switch (o.kind) {
@@ -107,12 +123,13 @@ class Runner {
             error = fmt::format("operation {}: realloc to {} bytes returned NULL", i, o.a);
             return false;
           }
-          if (had && static_cast<unsigned char*>(q)[0] != mark(o.slot)) {
+          const bool lost = had && static_cast<unsigned char*>(q)[0] != mark(o.slot);
+          s.p = q;
+          s.size = o.a;
+          if (lost) {
             error = fmt::format("operation {}: realloc lost the object's first byte", i);
             return false;
           }
-          s.p = q;
-          s.size = o.a;
           touch(o.slot);
           break;
         }
@@ -141,19 +158,9 @@ class Runner {
         }
       }
     }
-    final_frees_ = 0;
-    for (std::uint32_t s = 0; s < slots_; ++s) {
-      if (table_[s].p == nullptr) continue;
-      a_.free(table_[s].p);
-      table_[s] = {};
-      ++final_frees_;
-    }
     return true;
   }
 
-  std::uint64_t final_frees() const { return final_frees_; }
-
- private:
   struct Slot {
     void* p;
     std::uint64_t size;
