@@ -554,6 +554,10 @@ class DmMalloc {
 
   // Returns a block to the free lists (or a large region to the system), outside any task.
   void release(Addr b, std::uint64_t w0) {
+    if (!live_header(w0) || (w0 & dm::kShim) != 0) {  // a deferred block's header written over since
+      ++invalid_frees_;
+      return;
+    }
     if ((w0 & dm::kLarge) != 0) {
       mem_->sys_free(b, mem_->load64(b + 8));
       return;
@@ -562,16 +566,24 @@ class DmMalloc {
   }
 
   // The block start of payload address p (following a shim), or 0 when p is no live object.
+  // A header word is a live block's only if it carries the magic, the live bit and a class that
+  // exists: a large region's class bits are all ones. A program that wrote over a header (or a
+  // pointer into the middle of an object) must not send a free to a list that does not exist.
+  static bool live_header(std::uint64_t w0) {
+    if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0) return false;
+    if ((w0 & dm::kShim) != 0) return true;
+    return (w0 & dm::kLarge) != 0 ? (w0 & dm::kClassMask) == dm::kClassMask : class_index(w0) < ci(dm::kClasses);
+  }
+
   Addr block_of(Addr p) {
     if (p < dm::kHeader || (p & 15) != 0) return 0;
     Addr h = p - dm::kHeader;
     std::uint64_t w0 = mem_->load64(h);
-    if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0) return 0;
+    if (!live_header(w0)) return 0;
     if ((w0 & dm::kShim) != 0) {
       h -= mem_->load64(h + 8);
       w0 = mem_->load64(h);
-      if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0 || (w0 & dm::kShim) != 0)
-        return 0;
+      if (!live_header(w0) || (w0 & dm::kShim) != 0) return 0;
     }
     return h;
   }

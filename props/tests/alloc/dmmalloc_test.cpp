@@ -97,6 +97,32 @@ TEST(DmMalloc, ZeroByteAlignedObjectStaysInsideItsBlock) {
   }
 }
 
+// A program that wrote over a block's header (a realloc that copied past its source, in the
+// fuzzer) left the magic and the live bit but class bits 71 of 14 classes. Freeing it indexed a
+// free list past the end of the allocator's own array.
+TEST(DmMalloc, AHeaderWithAClassThatDoesNotExistIsNoLiveBlock) {
+  NativeHeap h;
+  const Addr p = h.dm.malloc(24);
+  ASSERT_NE(p, 0u);
+  const Addr b = p - dm::kHeader;
+  std::uint64_t w0 = h.mem.load64(b);
+  ASSERT_EQ(w0 & dm::kLive, dm::kLive);
+  const std::uint64_t valid = w0;
+  w0 = (w0 & ~dm::kClassMask) | 71;
+  h.mem.store64(b, w0);
+  EXPECT_EQ(h.dm.usable_size(p), 0u);
+  h.dm.free(p);
+  EXPECT_EQ(h.dm.invalid_frees(), 1u);
+  // A large region's header must carry all class bits.
+  h.mem.store64(b, (valid & ~dm::kClassMask) | dm::kLarge | 3);
+  h.dm.free(p);
+  EXPECT_EQ(h.dm.invalid_frees(), 2u);
+  h.mem.store64(b, valid);
+  EXPECT_EQ(h.dm.usable_size(p), 48u) << "the restored header is a live block of the 64-byte class";
+  h.dm.free(p);
+  EXPECT_EQ(h.dm.invalid_frees(), 2u);
+}
+
 TEST(DmMalloc, SystemMemoryLimitIsAReturnedNullNotACrash) {
   NativeMemory mem(512 * 1024);
   Native d(&mem);
