@@ -26,7 +26,7 @@ rc::Gen<Swarm> gen_swarm() {
       // Shrinks towards every kind enabled, uniform picks, mixed sizes: the plain generator.
       rc::gen::weightedOneOf<std::uint32_t>(
           {{1, rc::gen::just(~0u)}, {2, rc::gen::resize(100, rc::gen::inRange<std::uint32_t>(0, 1u << GenOp::kKinds))}}),
-      rc::gen::weightedElement<int>({{2, 0}, {2, 1}, {1, 2}}), rc::gen::weightedElement<int>({{3, 0}, {2, 1}, {1, 2}}),
+      rc::gen::weightedElement<int>({{2, 0}, {2, 1}, {1, 2}, {5, 3}}), rc::gen::weightedElement<int>({{3, 0}, {2, 1}, {1, 2}}),
       rc::gen::arbitrary<bool>());
 }
 
@@ -79,6 +79,7 @@ struct Interpreter {
   std::vector<Event> out;
   std::vector<std::pair<std::int64_t, std::uint64_t>> live;  // id, size (ordered by creation)
   std::int64_t next_id = 0;
+  std::int64_t recent = -1;  // the id the last operation on an object touched
   std::uint32_t line = 1;
 
   void emit(Event e) {
@@ -86,15 +87,22 @@ struct Interpreter {
     out.push_back(e);
   }
   // Which live object an op means: any, one of the oldest (made before the group or by an
-  // earlier task), or one of the newest (the task's own).
-  std::size_t choose(std::uint32_t pick) const {
+  // earlier task), one of the newest (the task's own), or mostly the one touched last.
+  std::size_t choose(std::uint32_t pick) {
     const std::size_t n = live.size();
+    std::size_t k = pick % n;
     switch (swarm.pick) {
-      case Swarm::Pick::Oldest: return pick % std::min<std::size_t>(n, 2);
-      case Swarm::Pick::Newest: return n - 1 - pick % std::min<std::size_t>(n, 3);
+      case Swarm::Pick::Oldest: k = pick % std::min<std::size_t>(n, 2); break;
+      case Swarm::Pick::Newest: k = n - 1 - pick % std::min<std::size_t>(n, 3); break;
+      case Swarm::Pick::Recent: {
+        const auto it = std::find_if(live.begin(), live.end(), [&](const auto& o) { return o.first == recent; });
+        if (it != live.end() && pick % 4 != 0) k = static_cast<std::size_t>(it - live.begin());
+        break;
+      }
       case Swarm::Pick::Any: break;
     }
-    return pick % n;
+    recent = live[k].first;
+    return k;
   }
   void create(Event e, std::uint64_t size) {
     e.id = next_id;
@@ -132,7 +140,11 @@ struct Interpreter {
           const std::size_t k = choose(op.pick);
           auto& [id, size] = live[k];
           std::uint64_t to = op.size;
-          if (swarm.class_hops && size != 0) to = op.aux % 2 == 0 ? 2 * size + 1 : size / 2;
+          if (swarm.class_hops && size != 0) {
+            to = op.aux % 2 == 0 ? 2 * size + 1 : size / 2;
+          } else if (op.aux % 4 == 0) {
+            to = size + 1 + op.size % 16;  // just past the end: over a class edge if it sat on one
+          }
           emit({.op = Op::Realloc, .id = id, .size = to});
           if (to == 0) {
             live.erase(live.begin() + static_cast<std::ptrdiff_t>(k));

@@ -51,7 +51,9 @@ struct GenOp {
 // enables everything: the plain generator.
 struct Swarm {
   std::uint32_t kinds = ~0u;  // bit k: GenOp::Kind k is carried out (malloc always is)
-  enum class Pick : std::uint8_t { Any, Oldest, Newest } pick = Pick::Any;
+  // Recent: mostly the object the previous operation on an object touched, so that one object
+  // passes from task to task (a realloc that moves it in one task, its free in the next).
+  enum class Pick : std::uint8_t { Any, Oldest, Newest, Recent } pick = Pick::Any;
   enum class Sizes : std::uint8_t { Mixed, OneClass, Large } sizes = Sizes::Mixed;
   bool class_hops = false;  // reallocs double or halve their object, moving it between classes
 

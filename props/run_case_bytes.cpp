@@ -151,7 +151,7 @@ std::string run_case_to_bytes(const RunCase& c) {
           live.emplace_back(e.id, e.size);
         } else {
           const std::uint32_t p = position(e.id);
-          record(GenOp::Realloc, e.size, p, 0);
+          record(GenOp::Realloc, e.size, p, 1);  // aux 1: the size as it is, not grown past the end
           if (e.size == 0) {
             live.erase(live.begin() + p);
           } else {
