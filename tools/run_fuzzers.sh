@@ -11,7 +11,8 @@ build=${PPRSIM_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${PPRSIM_FUZZ_JOBS:-2}
 
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPPRSIM_FUZZ=ON -DPPRSIM_TESTS=OFF >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DPPRSIM_FUZZ=ON -DPPRSIM_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$jobs" --target pprsim_native_fuzz pprsim_csapp_fuzz pprsim_mtrace_fuzz
 
 status=0
