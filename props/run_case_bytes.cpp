@@ -11,8 +11,6 @@ namespace pprsim {
 
 namespace {
 
-constexpr std::size_t kHeader = 20;
-constexpr std::size_t kRecord = 9;
 constexpr std::uint8_t kNextInstance = 7;
 constexpr std::uint32_t kMaxFault = FaultPlan::kOne / 3;
 
@@ -32,6 +30,16 @@ class Bytes {
     for (int i = 0; i < n; ++i, ++at_) v |= static_cast<std::uint32_t>(at_ < size_ ? data_[at_] : 0) << (8 * i);
     return v;
   }
+  // Little-endian base-128: 7 bits a byte, the high bit says another follows; at most 4 bytes.
+  std::uint32_t varint() {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const std::uint32_t b = take(1);
+      v |= (b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) break;
+    }
+    return v;
+  }
   bool more() const { return at_ < size_; }
 
  private:
@@ -44,41 +52,40 @@ void put(std::string& out, std::uint32_t v, int n) {
   for (int i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-std::uint32_t decode_fault(Bytes& in) {
-  const bool on = in.take(1) % 4 == 0;
-  const std::uint32_t v = in.take(3) % (kMaxFault + 1);
-  return on ? v : 0;
-}
-
-void encode_fault(std::string& out, std::uint32_t p) {
-  if (p > kMaxFault) throw std::invalid_argument(fmt::format("fault probability {} ppm above 1/3", p));
-  put(out, p == 0 ? 1 : 0, 1);
-  put(out, p, 3);
+void put_varint(std::string& out, std::uint32_t v) {
+  if (v >= (1u << 28)) throw std::invalid_argument(fmt::format("{} does not fit 28 bits", v));
+  do {
+    const std::uint32_t low = v & 0x7f;
+    v >>= 7;
+    out.push_back(static_cast<char>(low | (v != 0 ? 0x80 : 0)));
+  } while (v != 0);
 }
 
 }  // namespace
 
 RunCase run_case_from_bytes(const std::uint8_t* data, std::size_t size) {
   Bytes in(data, size);
-  const int group_size = 1 + static_cast<int>(in.take(1) % 8);
+  const int group_size = 1 + static_cast<int>((in.take(1) + 1) % 8);
   const std::uint64_t seed = 1 + in.take(2) % 1000;
   const auto understudy = static_cast<UnderstudyMode>(in.take(1) % 3);
+  const std::uint32_t fault_mask = in.take(1);
   FaultPlan faults;
-  faults.task_abort = decode_fault(in);
-  faults.oom = decode_fault(in);
-  faults.fork_fail = decode_fault(in);
-  faults.understudy_win = decode_fault(in);
+  for (int k = 0; k < 4; ++k) {
+    if ((fault_mask >> k & 1) == 0) continue;
+    const std::uint32_t p = in.take(3) % (kMaxFault + 1);
+    (k == 0 ? faults.task_abort : k == 1 ? faults.oom : k == 2 ? faults.fork_fail : faults.understudy_win) = p;
+  }
   std::vector<GenOp> prologue;
   std::vector<std::vector<GenOp>> instances;
   while (in.more()) {
-    const std::uint32_t kind = in.take(1) % 8;
-    const SizeRange range = kRanges[kRangeOf[in.take(1) % 8]];
-    const std::uint64_t size = range.lo + in.take(3) % (range.hi - range.lo + 1);
+    const std::uint32_t head = in.take(1);
+    const std::uint32_t kind = head & 7;
+    const SizeRange range = kRanges[kRangeOf[(head >> 3) & 7]];
     GenOp op;
     op.kind = static_cast<GenOp::Kind>(kind == kNextInstance ? 0 : kind);
-    op.size = size;
-    op.pick = in.take(2);
-    op.aux = in.take(3);
+    op.size = range.lo + in.varint() % (range.hi - range.lo + 1);
+    op.pick = in.varint();
+    op.aux = in.varint();
     if (kind == kNextInstance) {
       instances.emplace_back();
     } else {
@@ -93,11 +100,18 @@ std::string run_case_to_bytes(const RunCase& c) {
     throw std::invalid_argument(fmt::format("group size {} or seed {} out of range", c.group_size, c.seed));
   }
   std::string out;
-  put(out, static_cast<std::uint32_t>(c.group_size - 1), 1);
+  put(out, static_cast<std::uint32_t>(c.group_size + 6) % 8, 1);
   put(out, static_cast<std::uint32_t>(c.seed - 1), 2);
   put(out, static_cast<std::uint32_t>(c.understudy), 1);
-  for (const std::uint32_t p : {c.faults.task_abort, c.faults.oom, c.faults.fork_fail, c.faults.understudy_win}) {
-    encode_fault(out, p);
+  const std::array<std::uint32_t, 4> p{c.faults.task_abort, c.faults.oom, c.faults.fork_fail, c.faults.understudy_win};
+  std::uint32_t mask = 0;
+  for (int k = 0; k < 4; ++k) {
+    if (p[static_cast<std::size_t>(k)] > kMaxFault) throw std::invalid_argument("fault probability above 1/3");
+    if (p[static_cast<std::size_t>(k)] != 0) mask |= 1u << k;
+  }
+  put(out, mask, 1);
+  for (const std::uint32_t q : p) {
+    if (q != 0) put(out, q, 3);
   }
   // Events after the last instance are the final frees, which decoding makes again.
   std::size_t end = c.trace.size();
@@ -113,15 +127,12 @@ std::string run_case_to_bytes(const RunCase& c) {
   auto record = [&](std::uint8_t kind, std::uint64_t size, std::uint32_t pick, std::uint32_t aux) {
     std::size_t r = 0;
     while (r + 1 < kRanges.size() && size > kRanges[r].hi) ++r;
-    if (size > kRanges[r].hi || pick > 0xffff || aux > 0xffffff) {
-      throw std::invalid_argument(fmt::format("size {}, pick {} or aux {} not expressible", size, pick, aux));
-    }
+    if (size > kRanges[r].hi) throw std::invalid_argument(fmt::format("size {} not expressible", size));
     const auto sel = static_cast<std::uint32_t>(std::find(kRangeOf.begin(), kRangeOf.end(), r) - kRangeOf.begin());
-    put(out, kind, 1);
-    put(out, sel, 1);
-    put(out, static_cast<std::uint32_t>(size - kRanges[r].lo), 3);
-    put(out, pick, 2);
-    put(out, aux, 3);
+    put(out, kind | sel << 3, 1);
+    put_varint(out, static_cast<std::uint32_t>(size - kRanges[r].lo));
+    put_varint(out, pick);
+    put_varint(out, aux);
   };
   for (std::size_t i = 0; i < end; ++i) {
     const Event& e = c.trace[i];

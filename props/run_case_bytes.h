@@ -2,13 +2,14 @@
 // string decodes to a valid run case, and every generated case encodes to bytes that decode back
 // to it (so the generator's cases seed the fuzzer's corpus).
 //
-// Layout (missing bytes read as 0):
-//   header, 20 bytes: group size (1 + b % 8), seed (1 + u16 % 1000), understudy (b % 3), then
-//     per fault kind (task-abort, oom, fork-fail, understudy-win) 4 bytes: off unless the first
-//     byte % 4 is 0, else a probability of u24 % (1/3 + 1) parts per million;
-//   then records of 9 bytes: kind (b % 8: malloc, calloc, memalign, realloc, free, write, use,
-//     or 7: the next PPR instance begins), size class (b % 8 picks one of five ranges, small
-//     ones more often) and u24 offset in it, pick (u16: which live object), aux (u24).
+// Layout (missing bytes read as 0, so short inputs are small cases):
+//   header: group size (1 + (b + 1) % 8: a zero byte is 2), seed (1 + u16 % 1000), understudy
+//     (b % 3), a fault mask (bit k: fault kind k, in the order task-abort, oom, fork-fail,
+//     understudy-win), then for each kind in the mask a probability, u24 % (1/3 + 1) ppm;
+//   then records: a head byte (bits 0-2 the kind: malloc, calloc, memalign, realloc, free,
+//     write, use, or 7: the next PPR instance begins; bits 3-5 pick one of five size ranges,
+//     small ones more often), then three base-128 varints (at most 4 bytes each): the size's
+//     offset in its range, pick (which live object), aux (calloc count, alignment, offset).
 // Records before the first instance are the sequential prologue; after the last instance every
 // live object is freed.
 #pragma once
