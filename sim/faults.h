@@ -13,6 +13,10 @@
 
 namespace pprsim {
 
+// The SPEC's form and every kind, for --help.
+inline constexpr const char* kFaultsHelp =
+    "KIND=PROBABILITY,... with KIND one of task-abort, oom, fork-fail, understudy-win and PROBABILITY in [0, 1]";
+
 struct FaultPlan {
   static constexpr std::uint32_t kOne = 1'000'000;
   std::uint32_t task_abort = 0;

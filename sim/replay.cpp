@@ -112,7 +112,13 @@ class Replayer {
       if (group.size() == g) flush(group);
     };
     while (reader.next(e)) {
-      if (is_operation(e.op)) ++st_.events;
+      if (is_operation(e.op) && ++st_.events % ReplayProgress::kEvery == 0 && cfg_.progress) {
+        cfg_.progress({.events = st_.events,
+                       .groups = st_.groups,
+                       .bytes_read = reader.bytes_read(),
+                       .total_bytes = reader.total_bytes(),
+                       .announced_events = reader.announced_operations()});
+      }
       if (g == 1) {
         if (is_operation(e.op)) sequential(e);
         continue;

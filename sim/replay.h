@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,16 @@
 namespace pprsim {
 
 enum class UnderstudyMode : std::uint8_t { Auto, Never, Always };
+
+// Where a replay is, for a progress line: told every kEvery operations.
+struct ReplayProgress {
+  static constexpr std::uint64_t kEvery = 1u << 14;
+  std::uint64_t events = 0;           // operations read so far
+  std::uint64_t groups = 0;           // PPR groups run so far
+  std::uint64_t bytes_read = 0;       // of the trace file (0: the reader cannot tell)
+  std::uint64_t total_bytes = 0;      // the trace file's size (0: unknown, e.g. a pipe)
+  std::uint64_t announced_events = 0; // operations the trace's header announces (0: none)
+};
 
 struct ReplayConfig {
   std::string allocator = "dmmalloc";
@@ -37,6 +48,8 @@ struct ReplayConfig {
   // and group hook, in every process; the first broken one stops the run, naming the trace
   // line. Also switched on by the environment variable PPRSIM_PARANOID=1.
   bool paranoid = false;
+  // Called as the replay goes (never decides anything: a run is the same without it).
+  std::function<void(const ReplayProgress&)> progress;
 };
 
 struct RunStats {

@@ -98,8 +98,14 @@ std::string allocator_name_error(std::string_view name) {
       return e.what();
     }
   }
-  return fmt::format("unknown allocator '{}' (known: {}, all, mutant:NAME, plugin:PATH.so)", name,
-                     fmt::join(allocator_names(), ", "));
+  return fmt::format("unknown allocator '{}' (known: {})", name, allocator_help());
+}
+
+std::string allocator_help() {
+  std::vector<std::string_view> mutants;
+  for (const MutantInfo& m : kMutants) mutants.push_back(m.name);
+  return fmt::format("{}, {}, {}NAME (NAME: {}), {}PATH.so", fmt::join(allocator_names(), ", "), kExampleName,
+                     kMutantPrefix, fmt::join(mutants, ", "), kPluginPrefix);
 }
 
 bool is_allocator_name(std::string_view name) { return allocator_name_error(name).empty(); }

@@ -79,6 +79,10 @@ inline constexpr std::string_view kExampleName = "example";
 // True for the names make_allocator takes (allocator_names(), the mutants, loadable plugins).
 bool is_allocator_name(std::string_view name);
 
+// Every name make_allocator takes, for --help and errors: "dmmalloc, comalloc, shared, example,
+// mutant:NAME (NAME: carve-overlap, ...), plugin:PATH.so".
+std::string allocator_help();
+
 // Why make_allocator would refuse `name`, as one line; "" when it takes it. Loads a plugin.
 std::string allocator_name_error(std::string_view name);
 

@@ -2,11 +2,9 @@
 // written as a native trace, and printed as the replay command that reproduces it.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -15,8 +13,10 @@
 #include "props/fuzz_report.h"
 #include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
+#include "sim/faults.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
+#include "tools/progress_line.h"
 #include "traces/output_file.h"
 
 namespace pprsim {
@@ -34,6 +34,7 @@ struct FuzzArgs {
   bool keep_going = false;
   int jobs = 0;  // 0: every core
   std::string shard = "1/1";
+  bool quiet = false;
 };
 
 std::string file_safe(std::string name) {
@@ -63,9 +64,8 @@ int run_fuzz(const FuzzArgs& args) {
   opt.first = shard.index - 1;
   opt.stride = shard.count;
   const int jobs = args.jobs > 0 ? args.jobs : available_cores();
-  const bool tty = ::isatty(STDERR_FILENO) != 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  ProgressLine line(args.quiet);
+  auto elapsed = [&] { return line.elapsed(); };
   std::vector<std::string> paths, commands;
   const std::string label = shard.count > 1 ? " shard " + shard.to_string() : "";
   bool write_failed = false;
@@ -83,16 +83,19 @@ int run_fuzz(const FuzzArgs& args) {
       }
       paths.push_back(path);
       commands.push_back(replay_command(c.shrunk, args.alloc, path));
-      if (tty) fmt::print(stderr, "\r\033[K");
+      line.clear();
       if (args.json != "-") {
         fmt::print("run {}: {}\n  counterexample ({} events): {}\n  reproduce: {}\n", c.run, fmt::join(c.violated, "; "),
                    c.shrunk.operations(), path, commands.back());
         std::fflush(stdout);
       }
     }
-    if (tty) {
-      fmt::print(stderr, "\r\033[Kfuzz {}{}: run {}/{}, {} failing", args.alloc, label, s.runs, shard.size(args.runs),
-                 s.found.size());
+    if (line.enabled()) {
+      const double t = elapsed();
+      const std::string left = time_left(static_cast<double>(s.runs), static_cast<double>(shard.size(args.runs)), t);
+      line.show(fmt::format("fuzz {}{}: run {}/{}, {} failing, {} runs/s{}{}", args.alloc, label, s.runs,
+                            shard.size(args.runs), s.found.size(), rate_text(static_cast<double>(s.runs), t),
+                            left.empty() ? "" : ", ", left));
     }
     return args.max_seconds <= 0 || elapsed() < args.max_seconds;
   };
@@ -100,11 +103,11 @@ int run_fuzz(const FuzzArgs& args) {
   try {
     s = fuzz_in_workers(opt, jobs);
   } catch (const std::runtime_error& e) {
-    if (tty) fmt::print(stderr, "\r\033[K");
+    line.clear();
     fmt::print(stderr, "pprsim: {}\n", e.what());
     return 2;
   }
-  if (tty) fmt::print(stderr, "\r\033[K");
+  line.clear();
   if (write_failed) return 2;
   if (args.json != "-") {
     fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(), args.seed,
@@ -138,16 +141,17 @@ int run_fuzz(const FuzzArgs& args) {
 Command add_fuzz_command(CLI::App& app) {
   auto args = std::make_shared<FuzzArgs>();
   CLI::App* cmd = app.add_subcommand("fuzz", "Check the allocator properties on generated runs; shrink and save failures");
-  cmd->add_option("--alloc", args->alloc, "Allocator to check")->capture_default_str();
+  cmd->add_option("--alloc", args->alloc, "Allocator to check: " + allocator_help())->capture_default_str();
   cmd->add_option("--runs", args->runs, "Generated runs")->check(exact_number<int>(1, 100000000))->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed: one seed reproduces the whole session")->check(non_negative())->capture_default_str();
   cmd->add_option("--out", args->out, "Folder for shrunk counterexamples (native traces)")->check(non_empty())->capture_default_str();
   cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -")
       ->check(non_empty());
-  cmd->add_option("--faults", args->faults, "Inject these faults in every run (default: each run draws its own)");
+  cmd->add_option("--faults", args->faults, std::string("Inject these faults in every run (default: each run draws its own): ") + kFaultsHelp);
   cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)")
       ->check(exact_number<double>(0, 1e9));
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
+  cmd->add_flag("--quiet", args->quiet, "No progress line (it is shown only when standard error is a terminal)");
   cmd->add_option("--jobs", args->jobs, "Worker processes (default: every core); the results do not depend on it")
       ->check(exact_number<int>(1, 4096));
   cmd->add_option("--shard", args->shard, "Check only shard K of N of the campaign: the runs i with i mod N = K-1")

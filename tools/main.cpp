@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   static StdoutBuffer* const cout_buffer = new StdoutBuffer;
   std::cout.rdbuf(cout_buffer);
   CLI::App app{"pprsim: a deterministic simulator and verification harness for PPR task memory allocators"};
+  app.set_version_flag("--version", std::string("pprsim ") + PPRSIM_VERSION, "Print the version and exit");
   app.require_subcommand(1);
   const std::vector<pprsim::Command> commands{
       pprsim::add_replay_command(app),
@@ -80,6 +81,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return finish(app.exit(e));
   } catch (const CLI::CallForAllHelp& e) {
+    return finish(app.exit(e));
+  } catch (const CLI::CallForVersion& e) {
     return finish(app.exit(e));
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "pprsim: {}\nRun with --help for usage.\n", e.what());

@@ -8,9 +8,11 @@
 #include <sstream>
 
 #include "sim/resident.h"
+#include "sim/faults.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "sim/run_json.h"
+#include "tools/progress_line.h"
 #include "traces/output_file.h"
 
 namespace pprsim {
@@ -51,6 +53,7 @@ struct ReplayOptions {
   std::uint64_t full_check_every = ReplayConfig{}.full_check_every;
   std::string max_resident;
   std::uint64_t check_every = ReplayConfig{}.check_every;
+  bool quiet = false;
 };
 
 // SIZE: bytes, or a number with K, M, G or T (powers of 1024). 0 when malformed or zero.
@@ -105,6 +108,7 @@ int run_replay(const ReplayOptions& opt) {
     }
   }
   std::vector<RunStats> runs;
+  ProgressLine line(opt.quiet);
   try {
     for (const std::string& path : opt.traces) {
       for (const std::string& a : allocs) {
@@ -119,8 +123,24 @@ int run_replay(const ReplayOptions& opt) {
         cfg.full_check_every = opt.full_check_every;
         cfg.max_resident = max_resident;
         cfg.check_every = opt.check_every;
+        if (line.enabled()) {
+          const double t0 = line.elapsed();
+          cfg.progress = [&line, &path, &a, t0](const ReplayProgress& p) {
+            const double s = line.elapsed() - t0;
+            std::string left;
+            if (p.announced_events > 0) {
+              left = time_left(static_cast<double>(p.events), static_cast<double>(p.announced_events), s);
+            } else if (p.total_bytes > 0) {
+              left = time_left(static_cast<double>(p.bytes_read), static_cast<double>(p.total_bytes), s);
+            }
+            line.show(fmt::format("replay {} ({}): {} events, {} groups, {} events/s{}{}", path, a, p.events,
+                                  p.groups, rate_text(static_cast<double>(p.events), s),
+                                  left.empty() ? "" : ", ", left));
+          };
+        }
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
+        line.clear();
         // A run whose allocator failed stopped reading early: the rest of the trace is read
         // (and checked) before any verdict, so bad input anywhere is exit 2 and never a result.
         for (Event rest; reader->next(rest);) {
@@ -181,7 +201,8 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)")
       ->required()
       ->check(non_empty());
-  cmd->add_option("--alloc", opt->alloc, "Allocator: dmmalloc, shared, a comma list, or all")->capture_default_str();
+  cmd->add_option("--alloc", opt->alloc, "Allocator, a comma list of them, or all (" + fmt::format("{}", fmt::join(allocator_names(), ", ")) +
+                      "); one of " + allocator_help())->capture_default_str();
   cmd->add_option("--group-size", opt->group_size, "PPR instances per group (1 = sequential)")
       ->check(exact_number<int>(1, 64))
       ->capture_default_str();
@@ -194,6 +215,7 @@ Command add_replay_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -")
       ->check(non_empty());
+  cmd->add_flag("--quiet", opt->quiet, "No progress line (it is shown only when standard error is a terminal)");
   cmd->add_flag("--paranoid", opt->paranoid,
                "Check the allocator's own invariants after every call (also PPRSIM_PARANOID=1)");
   cmd->add_option("--understudy", opt->understudy, "Understudy: auto (the seed decides the race), never, always")
@@ -206,7 +228,7 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--max-resident", opt->max_resident,
                   "Real memory the simulation may hold, e.g. 8G (default: 3/4 of physical memory)");
   cmd->add_option("--faults", opt->faults,
-                  "Inject faults: KIND=PROBABILITY,... with kinds task-abort, oom, fork-fail, understudy-win");
+                  kFaultsHelp);
   cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
       ->capture_default_str();

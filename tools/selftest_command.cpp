@@ -142,7 +142,7 @@ Command add_selftest_command(CLI::App& app) {
   cmd->add_option("--json", args->json, "Write the results as JSON to FILE, or to standard output with -")
       ->check(non_empty());
   cmd->add_option("--alloc", args->alloc,
-                  "Instead of the mutants: fuzz this allocator (e.g. plugin:PATH.so) with its verify() after every call");
+                  "Instead of the mutants: fuzz this allocator with its verify() after every call: " + allocator_help());
   return {cmd, [args] { return run_selftest(*args); }};
 }
 

@@ -1,7 +1,6 @@
 // pprsim shrink: reduces any failing trace (native, CS:APP or mtrace) to a 1-minimal native
 // trace that fails the same way under the same replay options (props/minimize.h).
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -9,8 +8,10 @@
 #include <sstream>
 
 #include "props/minimize.h"
+#include "sim/faults.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
+#include "tools/progress_line.h"
 #include "traces/output_file.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_writer.h"
@@ -117,17 +118,17 @@ int run_shrink(const ShrinkArgs& args) {
       return false;
     }
   };
-  const bool tty = !args.quiet && ::isatty(STDERR_FILENO) != 0;
+  ProgressLine line(args.quiet);
   MinimizeOptions opt;
   opt.group_size = cfg.group_size;
   opt.max_tests = args.max_replays;
-  if (tty) {
-    opt.progress = [](const MinimizeProgress& p) {
-      fmt::print(stderr, "\r\033[Kshrink: {} pass, {} operations, {} replays", p.pass, p.operations, p.tests);
+  if (line.enabled()) {
+    opt.progress = [&line](const MinimizeProgress& p) {
+      line.show(fmt::format("shrink: {} pass, {} operations, {} replays", p.pass, p.operations, p.tests));
     };
   }
   const MinimizeResult r = minimize_trace(std::move(events), still_fails, opt);
-  if (tty) fmt::print(stderr, "\r\033[K");
+  line.clear();
   if (!r.reproduced) {
     fmt::print(stderr, "pprsim: {}: the {} does not survive rewriting the trace as native text; nothing written\n",
                args.trace, failure_kind_name(keep));
@@ -155,17 +156,17 @@ Command add_shrink_command(CLI::App& app) {
       "shrink", "Reduce a failing trace to a 1-minimal native trace that fails the same way");
   cmd->add_option("trace", args->trace, "Failing trace (native, CS:APP .rep or glibc mtrace)")->required();
   cmd->add_option("-o,--out", args->out, "Where to write the shrunk native trace")->required();
-  cmd->add_option("--alloc", args->alloc, "Allocator: " + fmt::format("{}", fmt::join(allocator_names(), "|")) + "|mutant:NAME")
+  cmd->add_option("--alloc", args->alloc, "Allocator: " + allocator_help())
       ->capture_default_str();
   cmd->add_option("--group-size", args->group_size, "PPR instances per group")->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_option("--ppr-every", args->ppr_every, "Cut the trace into PPR instances of N allocator events")
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Scheduler seed")->check(non_negative())->capture_default_str();
-  cmd->add_option("--understudy", args->understudy, "auto|never|always")
+  cmd->add_option("--understudy", args->understudy, "Understudy: auto (the seed decides the race), never, always")
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
-  cmd->add_option("--faults", args->faults, "Fault plan, as for replay");
+  cmd->add_option("--faults", args->faults, std::string("Inject faults, as for replay: ") + kFaultsHelp);
   cmd->add_option("--check-every", args->check_every, "Check the whole heap every N sequential events, as for replay")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
       ->capture_default_str();

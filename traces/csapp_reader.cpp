@@ -42,6 +42,7 @@ class CsAppReader final : public TraceReader {
   }
 
   TraceFormat format() const override { return TraceFormat::CsApp; }
+  std::uint64_t bytes_read() const override { return scanner_.bytes_consumed(); }
   std::uint64_t announced_operations() const override { return header_[2]; }
 
  private:

@@ -60,6 +60,7 @@ void LineScanner::refill() {
   const auto got = static_cast<std::size_t>(in_->gcount());
   if (in_->bad()) throw TraceError(name_, line_, "read error");
   end_ += got;
+  filled_ += got;
   if (got == 0 || !*in_) eof_ = true;
 }
 

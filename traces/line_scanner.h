@@ -25,6 +25,9 @@ class LineScanner {
   // The view stays valid until the next call. Throws TraceError on a bad line.
   bool next(std::string_view& line);
 
+  // Bytes of the input handed out as lines so far, terminators included (for progress).
+  std::uint64_t bytes_consumed() const { return filled_ - (end_ - begin_); }
+
   // 1-based number of the line last returned (0 before the first).
   std::uint32_t line_number() const { return line_; }
   const std::string& name() const { return name_; }
@@ -49,6 +52,7 @@ class LineScanner {
   std::size_t last_ = 0;   // start of the line last returned in buf_
   bool eof_ = false;
   std::uint32_t line_ = 0;
+  std::uint64_t filled_ = 0;  // bytes read from the stream into buf_, ever
 };
 
 // The whitespace-separated fields of a line (space or tab). Keeps the first kMax fields and

@@ -121,6 +121,7 @@ class MtraceReader final : public TraceReader {
   }
 
   TraceFormat format() const override { return TraceFormat::Mtrace; }
+  std::uint64_t bytes_read() const override { return scanner_.bytes_consumed(); }
 
  private:
   // Reads one line; false for a blank one.

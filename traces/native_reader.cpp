@@ -63,6 +63,7 @@ class NativeReader final : public TraceReader {
   }
 
   TraceFormat format() const override { return TraceFormat::Native; }
+  std::uint64_t bytes_read() const override { return scanner_.bytes_consumed(); }
 
  private:
   void read_header() {

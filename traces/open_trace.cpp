@@ -20,20 +20,27 @@ std::unique_ptr<TraceReader> open_trace(const std::string& path) {
     const int err = errno != 0 ? errno : ENOENT;
     throw TraceError(path, 0, std::string("cannot open: ") + std::strerror(err));
   }
+  const std::uint64_t size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
   LineScanner scanner(*in, path);
   // The reader starts at the line that showed the format (what came before it is blank or
   // comments): no seeking back, so a pipe with any amount of leading comments reads as well.
   const TraceFormat format = detect_format(scanner);
   scanner.unread();
+  std::unique_ptr<TraceReader> reader;
   switch (format) {
     case TraceFormat::Native:
-      return make_native_reader(std::move(in), std::move(scanner));
+      reader = make_native_reader(std::move(in), std::move(scanner));
+      break;
     case TraceFormat::CsApp:
-      return make_csapp_reader(std::move(in), std::move(scanner));
+      reader = make_csapp_reader(std::move(in), std::move(scanner));
+      break;
     case TraceFormat::Mtrace:
-      return make_mtrace_reader(std::move(in), std::move(scanner));
+      reader = make_mtrace_reader(std::move(in), std::move(scanner));
+      break;
   }
-  throw TraceError(path, 0, "unsupported trace format");
+  if (!reader) throw TraceError(path, 0, "unsupported trace format");
+  reader->set_total_bytes(size);
+  return reader;
 }
 
 }  // namespace pprsim

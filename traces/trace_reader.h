@@ -40,6 +40,11 @@ class TraceReader {
   virtual TraceFormat format() const = 0;
   // The number of operations the file's header announces, if the format has one (0 otherwise).
   virtual std::uint64_t announced_operations() const { return 0; }
+  // How far the reader is, for a progress line: bytes of input consumed, and the input's size
+  // when it is a regular file (0 when unknown: a pipe, or a reader over a stream).
+  virtual std::uint64_t bytes_read() const { return 0; }
+  std::uint64_t total_bytes() const { return total_bytes_; }
+  void set_total_bytes(std::uint64_t n) { total_bytes_ = n; }
   // Whether the format can carry PPR markers.
   virtual bool has_markers() const { return format() == TraceFormat::Native; }
   const std::string& name() const { return name_; }
@@ -57,6 +62,7 @@ class TraceReader {
   std::string name_;
 
  private:
+  std::uint64_t total_bytes_ = 0;
   std::uint64_t warnings_ = 0;
   std::vector<std::string> warning_samples_;
 };
