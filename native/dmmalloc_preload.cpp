@@ -1,0 +1,315 @@
+// libpprsim_dmmalloc.so: the dmmalloc core (alloc/dmmalloc.h) over real memory as a drop-in
+// malloc, plus the PPR hooks of native/pprsim_dmmalloc.h.
+//
+// Threads: one process-wide spin lock around every call (test-and-set, then pause, then
+// sched_yield). Uncontended it costs one atomic exchange and one store per call; threads that
+// allocate at once serialise. Fork: pthread_atfork takes the lock before fork() and releases it
+// in both processes, so a child never inherits a heap in the middle of an update.
+// Start-up: the allocator lives in static storage, built on first use under the lock, with no
+// constructor of its own to wait for and nothing allocated while building it. Re-entry: the
+// core's own bookkeeping (the partition and deferred-free vectors of a group) allocates with
+// operator new, i.e. malloc; a call made while this thread is already inside the allocator is
+// served by a second, internal instance, so the library never recurses into the lock it holds.
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "alloc/dmmalloc.h"
+#include "alloc/native_memory.h"
+#include "native/pprsim_dmmalloc.h"
+
+#define PPRSIM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+using pprsim::Addr;
+using pprsim::NativeMemory;
+
+constexpr std::uint64_t kStateMagic = 0x3145544154534D44ull;  // "DMSTATE1"
+
+// The core, with the group state of a task exported and imported as bytes.
+class DropIn : public pprsim::DmMalloc<NativeMemory> {
+ public:
+  using DmMalloc::DmMalloc;
+
+  struct StateHeader {
+    std::uint64_t magic;
+    std::uint64_t classes;
+    std::uint64_t serial;
+    std::uint64_t task;
+    std::int64_t rescue_class;
+    std::uint64_t deferred;
+  };
+
+  static constexpr std::size_t fixed_size() {
+    return sizeof(StateHeader) + sizeof(Lists) + sizeof(taken_);
+  }
+
+  bool in_group() const { return !carve_.empty(); }
+  std::size_t group_tasks() const { return carve_.size(); }
+
+  std::size_t export_state(void* buf, std::size_t cap) const {
+    const std::size_t need = fixed_size() + deferred_.size() * sizeof(Addr);
+    if (buf == nullptr || cap < need) return need;
+    const StateHeader h{kStateMagic, pprsim::dm::kClasses, serial_, static_cast<std::uint64_t>(task_),
+                        rescue_class_, deferred_.size()};
+    auto* out = static_cast<unsigned char*>(buf);
+    std::memcpy(out, &h, sizeof h);
+    out += sizeof h;
+    std::memcpy(out, &mine_, sizeof(Lists));
+    out += sizeof(Lists);
+    std::memcpy(out, &taken_, sizeof(taken_));
+    out += sizeof(taken_);
+    if (!deferred_.empty()) std::memcpy(out, deferred_.data(), deferred_.size() * sizeof(Addr));
+    return need;
+  }
+
+  // Loads the state of task k exported in group `serial` into this fresh copy.
+  bool import_state(const void* buf, std::size_t n, std::uint64_t serial, std::size_t k) {
+    if (buf == nullptr || n < fixed_size()) return false;
+    StateHeader h;
+    const auto* in = static_cast<const unsigned char*>(buf);
+    std::memcpy(&h, in, sizeof h);
+    if (h.magic != kStateMagic || h.classes != pprsim::dm::kClasses || h.serial != serial || h.task != k ||
+        h.deferred > (n - fixed_size()) / sizeof(Addr) || n != fixed_size() + h.deferred * sizeof(Addr)) {
+      return false;
+    }
+    in += sizeof h;
+    std::memcpy(&mine_, in, sizeof(Lists));
+    in += sizeof(Lists);
+    std::memcpy(&taken_, in, sizeof(taken_));
+    in += sizeof(taken_);
+    deferred_.resize(h.deferred);
+    if (h.deferred > 0) std::memcpy(deferred_.data(), in, h.deferred * sizeof(Addr));
+    rescue_class_ = static_cast<int>(h.rescue_class);
+    return true;
+  }
+
+  std::uint64_t serial() const { return serial_; }
+};
+
+std::atomic<int> g_lock{0};
+__attribute__((tls_model("initial-exec"))) thread_local int t_depth = 0;
+
+alignas(NativeMemory) unsigned char g_mem_buf[sizeof(NativeMemory)];
+alignas(NativeMemory) unsigned char g_meta_mem_buf[sizeof(NativeMemory)];
+alignas(DropIn) unsigned char g_core_buf[sizeof(DropIn)];
+alignas(DropIn) unsigned char g_meta_buf[sizeof(DropIn)];
+NativeMemory* g_mem = nullptr;
+DropIn* g_core = nullptr;
+DropIn* g_meta = nullptr;
+
+void lock() {
+  int spins = 0;
+  while (g_lock.exchange(1, std::memory_order_acquire) != 0) {
+    while (g_lock.load(std::memory_order_relaxed) != 0) {
+      if (++spins < 64) {
+        __builtin_ia32_pause();
+      } else {
+        sched_yield();
+      }
+    }
+  }
+}
+
+void unlock() { g_lock.store(0, std::memory_order_release); }
+
+// Holds the lock (unless this thread already does, inside the allocator) and marks the thread
+// as inside the allocator; builds it on first use.
+struct Inside {
+  Inside() {
+    if (t_depth++ == 0) lock();
+    if (__builtin_expect(g_core == nullptr, 0)) {
+      g_mem = new (g_mem_buf) NativeMemory();
+      g_core = new (g_core_buf) DropIn(g_mem);
+      g_meta = new (g_meta_buf) DropIn(new (g_meta_mem_buf) NativeMemory());
+    }
+  }
+  ~Inside() {
+    if (--t_depth == 0) unlock();
+  }
+  Inside(const Inside&) = delete;
+  Inside& operator=(const Inside&) = delete;
+};
+
+// The instance that serves this call: the internal one when the allocator calls itself.
+inline DropIn& heap() { return t_depth > 1 ? *g_meta : *g_core; }
+
+void* fail(int err) {
+  errno = err;
+  return nullptr;
+}
+
+void* as_ptr(Addr a) { return reinterpret_cast<void*>(a); }
+Addr as_addr(void* p) { return reinterpret_cast<Addr>(p); }
+
+void* aligned(std::size_t align, std::size_t n) {
+  if (align <= 16) {
+    Inside in;
+    return as_ptr(heap().malloc(n));
+  }
+  Inside in;
+  return as_ptr(heap().memalign(align, n));
+}
+
+bool power_of_two(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
+
+void prepare_fork() { lock(); }
+void after_fork() { unlock(); }
+
+__attribute__((constructor)) void register_fork_handlers() {
+  pthread_atfork(&prepare_fork, &after_fork, &after_fork);
+}
+
+}  // namespace
+
+PPRSIM_EXPORT void* malloc(std::size_t n) {
+  void* p;
+  {
+    Inside in;
+    p = as_ptr(heap().malloc(n));
+  }
+  return p != nullptr ? p : fail(ENOMEM);
+}
+
+PPRSIM_EXPORT void free(void* p) {
+  if (p == nullptr) return;
+  Inside in;
+  heap().free(as_addr(p));
+}
+
+PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
+  void* p;
+  {
+    Inside in;
+    p = as_ptr(heap().calloc(count, size));
+  }
+  return p != nullptr ? p : fail(ENOMEM);
+}
+
+PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
+  void* q;
+  {
+    Inside in;
+    q = as_ptr(heap().realloc(as_addr(p), n));
+  }
+  if (q == nullptr && !(p != nullptr && n == 0)) return fail(ENOMEM);
+  return q;
+}
+
+PPRSIM_EXPORT void* reallocarray(void* p, std::size_t count, std::size_t size) {
+  if (size != 0 && count > SIZE_MAX / size) return fail(ENOMEM);
+  return realloc(p, count * size);
+}
+
+PPRSIM_EXPORT int posix_memalign(void** out, std::size_t align, std::size_t n) {
+  if (!power_of_two(align) || align % sizeof(void*) != 0) return EINVAL;
+  void* p = aligned(align, n);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+PPRSIM_EXPORT void* aligned_alloc(std::size_t align, std::size_t n) {
+  if (!power_of_two(align)) return fail(EINVAL);
+  void* p = aligned(align, n);
+  return p != nullptr ? p : fail(ENOMEM);
+}
+
+PPRSIM_EXPORT void* memalign(std::size_t align, std::size_t n) {
+  // Like glibc: an alignment that is not a power of two is rounded up to one.
+  std::size_t a = 1;
+  while (a < align && a != 0) a <<= 1;
+  if (a == 0) return fail(EINVAL);
+  void* p = aligned(a, n);
+  return p != nullptr ? p : fail(ENOMEM);
+}
+
+PPRSIM_EXPORT void* valloc(std::size_t n) { return memalign(static_cast<std::size_t>(sysconf(_SC_PAGESIZE)), n); }
+
+PPRSIM_EXPORT void* pvalloc(std::size_t n) {
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  if (n > SIZE_MAX - page) return fail(ENOMEM);
+  return memalign(page, n == 0 ? page : (n + page - 1) / page * page);
+}
+
+PPRSIM_EXPORT std::size_t malloc_usable_size(void* p) {
+  if (p == nullptr) return 0;
+  Inside in;
+  return heap().usable_size(as_addr(p));
+}
+
+// ---- PPR hooks. ----
+
+PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
+  if (tasks < 1) {
+    errno = EINVAL;
+    return -1;
+  }
+  bool ok;
+  {
+    Inside in;
+    ok = g_core->group_init(tasks);
+  }
+  if (!ok) errno = ENOMEM;
+  return ok ? 0 : -1;
+}
+
+PPRSIM_EXPORT void pprsim_dm_task_init(int k) {
+  Inside in;
+  if (k >= 0 && static_cast<std::size_t>(k) < g_core->group_tasks()) g_core->task_init(k);
+}
+
+PPRSIM_EXPORT void pprsim_dm_understudy_init(void) {
+  Inside in;
+  g_core->understudy_init();
+}
+
+PPRSIM_EXPORT int pprsim_dm_gave_up(void) {
+  Inside in;
+  return g_core->gave_up() ? 1 : 0;
+}
+
+PPRSIM_EXPORT std::size_t pprsim_dm_task_state(void* buf, std::size_t cap) {
+  Inside in;
+  return g_core->export_state(buf, cap);
+}
+
+PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* sizes, std::size_t tasks,
+                                  std::size_t committed) {
+  bool ok = true;
+  {
+    Inside in;
+    if (!g_core->in_group() || tasks != g_core->group_tasks() || committed > tasks ||
+        (committed > 0 && (states == nullptr || sizes == nullptr))) {
+      ok = false;
+    } else {
+      // Copies of the tasks' allocators, rebuilt from their states (internal memory).
+      std::vector<DropIn> copies;
+      copies.reserve(tasks);
+      for (std::size_t k = 0; k < tasks && ok; ++k) {
+        copies.emplace_back(g_mem);
+        const void* s = states != nullptr ? states[k] : nullptr;
+        if (s != nullptr) {
+          ok = copies.back().import_state(s, sizes[k], g_core->serial(), k);
+        } else {
+          ok = k >= committed;
+        }
+      }
+      if (ok) {
+        std::vector<const pprsim::DmMalloc<NativeMemory>*> ptrs;
+        for (const DropIn& c : copies) ptrs.push_back(&c);
+        g_core->learn(ptrs);
+        g_core->merge(ptrs, committed);
+      }
+    }
+  }
+  if (!ok) errno = EINVAL;
+  return ok ? 0 : -1;
+}

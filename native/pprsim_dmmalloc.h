@@ -1,0 +1,60 @@
+/* The PPR hooks of libpprsim_dmmalloc.so, the dmmalloc drop-in allocator (C API).
+ *
+ * A fork-based runtime (BOP style: PPR tasks are forked processes committed in order) calls
+ * these around its own forks so that the tasks of one group never touch the same allocator
+ * metadata:
+ *
+ *   parent:    pprsim_dm_group_init(g)          before forking the g tasks of a group
+ *   task k:    pprsim_dm_task_init(k)           first thing after the fork
+ *              ... malloc/free as usual ...
+ *              pprsim_dm_task_state(buf, cap)   before it ends: its allocator's group state,
+ *                                               which the runtime hands to the survivor
+ *   understudy: pprsim_dm_understudy_init()     (sequential re-execution of the group)
+ *   survivor:  pprsim_dm_merge(states, sizes, g, committed)
+ *                                               in the process that goes on, on the committed
+ *                                               memory: returns unused partitions and applies
+ *                                               the committed tasks' deferred frees
+ *
+ * Outside groups the library is an ordinary malloc (LD_PRELOAD or link with -lpprsim_dmmalloc).
+ * A task that runs out of its partition gets NULL from malloc with pprsim_dm_gave_up() true:
+ * the runtime must then abort it and re-run its work sequentially.
+ */
+#ifndef PPRSIM_DMMALLOC_H
+#define PPRSIM_DMMALLOC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PPRSIM_DMMALLOC_API_VERSION 1
+
+/* In the parent before the fork: divides the free lists into `tasks` partitions.
+ * 0 on success, -1 (errno ENOMEM or EINVAL) when system memory refuses or tasks < 1. */
+int pprsim_dm_group_init(int tasks);
+
+/* In task k (0 <= k < tasks) after the fork. */
+void pprsim_dm_task_init(int k);
+
+/* In the understudy (or for a sequential re-execution of the group): all partitions go back. */
+void pprsim_dm_understudy_init(void);
+
+/* Whether this task gave up speculation (an allocation it could not serve inside its part). */
+int pprsim_dm_gave_up(void);
+
+/* In a task: writes its group state into buf (at most cap bytes). Returns the bytes it needs;
+ * when that is more than cap nothing is written. */
+size_t pprsim_dm_task_state(void* buf, size_t cap);
+
+/* In the survivor, on the committed memory: tasks [0, committed) committed in order, their
+ * states from pprsim_dm_task_state (states[k] may be NULL for an aborted task). Also learns the
+ * next carve from the tasks' demand. 0 on success, -1 (errno EINVAL) on a malformed state or a
+ * call outside a group; nothing is changed then. */
+int pprsim_dm_merge(const void* const* states, const size_t* sizes, size_t tasks, size_t committed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,104 @@
+// libpprsim_dmmalloc.so as a drop-in: its C checks (API, errno, threads, fork, PPR hooks), and
+// real programs that print the same under it as under glibc's malloc.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace pprsim {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result run(const std::string& cmd) {
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  Result r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+const std::string kPreload = std::string("LD_PRELOAD=") + PPRSIM_DMMALLOC_LIB + " ";
+
+bool have(const std::string& program) { return run("command -v " + program).status == 0; }
+
+// The command's output under glibc and under the drop-in: equal, and the run succeeded.
+void same_output(const std::string& cmd) {
+  const Result plain = run(cmd);
+  ASSERT_EQ(plain.status, 0) << cmd << "\n" << plain.out;
+  const Result dropped = run(kPreload + cmd);
+  EXPECT_EQ(dropped.status, 0) << cmd << "\n" << dropped.out;
+  EXPECT_EQ(dropped.out, plain.out) << cmd;
+  EXPECT_FALSE(plain.out.empty());
+}
+
+TEST(DropIn, CChecksOfTheApiThreadsForkAndPprHooksPass) {
+  const Result r = run(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("drop-in checks passed"), std::string::npos) << r.out;
+}
+
+TEST(DropIn, PreloadedItServesMallocInAnotherProgram) {
+  // dmmalloc's smallest block leaves 16 usable bytes; glibc's 24.
+  if (!have("python3")) GTEST_SKIP() << "python3 not installed";
+  const std::string cmd =
+      "python3 -c 'import ctypes; c = ctypes.CDLL(None); c.malloc.restype = ctypes.c_void_p; "
+      "c.malloc_usable_size.argtypes = [ctypes.c_void_p]; print(c.malloc_usable_size(c.malloc(1)))'";
+  EXPECT_EQ(run(kPreload + cmd).out, "16\n");
+  EXPECT_NE(run(cmd).out, "16\n");
+}
+
+TEST(DropIn, Python) {
+  if (!have("python3")) GTEST_SKIP() << "python3 not installed";
+  same_output("python3 -c 'import json; d = {str(i): list(range(i % 50)) for i in range(20000)}; "
+              "s = json.dumps(d, sort_keys=True); print(len(s), sum(len(v) for v in json.loads(s).values()))'");
+}
+
+TEST(DropIn, Perl) {
+  if (!have("perl")) GTEST_SKIP() << "perl not installed";
+  same_output("perl -e 'my %h; $h{$_} = $_ x ($_ % 17) for 1..100000; my $n = 0; $n += length($h{$_}) for keys %h; "
+              "print scalar(keys %h), \" $n\\n\"'");
+}
+
+TEST(DropIn, Awk) {
+  if (!have("awk")) GTEST_SKIP() << "awk not installed";
+  same_output("awk 'BEGIN { for (i = 0; i < 100000; i++) a[i] = i \"x\" i; n = 0; for (k in a) n += length(a[k]); "
+              "delete a; print n }'");
+}
+
+TEST(DropIn, Sort) {
+  if (!have("sort")) GTEST_SKIP() << "sort not installed";
+  same_output("seq 100000 | sed 's/$/ line/' | sort -r -k1,1n | md5sum");
+}
+
+TEST(DropIn, GccCompile) {
+  if (!have("g++")) GTEST_SKIP() << "g++ not installed";
+  const auto dir = std::filesystem::temp_directory_path() / "pprsim_dropin_gcc";
+  std::filesystem::create_directories(dir);
+  const auto src = dir / "prog.cpp";
+  std::ofstream(src) << "#include <iostream>\n#include <map>\n#include <string>\n"
+                        "int main() { std::map<std::string, int> m; for (int i = 0; i < 1000; ++i) "
+                        "m[std::to_string(i)] = i * i; long s = 0; for (auto& [k, v] : m) s += v + k.size(); "
+                        "std::cout << s << '\\n'; }\n";
+  // The assembly g++ writes is the same under both allocators, and the program runs.
+  same_output("g++ -O2 -S -o - " + src.string() + " | md5sum");
+  const Result built = run(kPreload + "g++ -O2 -o " + (dir / "prog").string() + " " + src.string());
+  ASSERT_EQ(built.status, 0) << built.out;
+  EXPECT_EQ(run((dir / "prog").string()).out, "332836390\n");  // squares of 0..999 plus 2890 digits
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pprsim
