@@ -1,0 +1,66 @@
+// `cmake --install` puts pprsim, the drop-in library, its C header and a pkg-config file under a
+// prefix, and a C program links the allocator from there the usual way.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace pprsim {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result run(const std::string& cmd) {
+  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
+  Result r{-1, {}};
+  if (f == nullptr) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(f);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+TEST(Install, APrefixHoldsEverythingAndPkgConfigLinksAProgram) {
+  if (run("command -v pkg-config && command -v cc").status != 0) GTEST_SKIP() << "pkg-config or cc not installed";
+  const auto dir = std::filesystem::temp_directory_path() / "pprsim_install_test";
+  std::filesystem::remove_all(dir);
+  const Result inst = run(std::string("cmake --install ") + PPRSIM_BUILD_DIR + " --prefix " + dir.string());
+  ASSERT_EQ(inst.status, 0) << inst.out;
+  EXPECT_TRUE(std::filesystem::exists(dir / "bin" / "pprsim"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "include" / "pprsim_dmmalloc.h"));
+
+  const auto src = dir / "prog.c";
+  std::ofstream(src) << "#include <malloc.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <pprsim_dmmalloc.h>\n"
+                        "int main(void) {\n"
+                        "  void* p = malloc(1);\n"
+                        "  int ok = pprsim_dm_group_init(2) == 0;\n"
+                        "  pprsim_dm_understudy_init();\n"
+                        "  printf(\"%zu %d %d\\n\", malloc_usable_size(p), ok, PPRSIM_DMMALLOC_API_VERSION);\n"
+                        "  free(p);\n"
+                        "  return 0;\n}\n";
+  const std::string pc = "PKG_CONFIG_PATH=" + (dir / "lib" / "pkgconfig").string() + ":" +
+                         (dir / "lib64" / "pkgconfig").string() + " pkg-config";
+  const Result flags = run(pc + " --cflags --libs pprsim_dmmalloc");
+  ASSERT_EQ(flags.status, 0) << flags.out;
+  const Result cc = run("cc -o " + (dir / "prog").string() + " " + src.string() + " $(" + pc +
+                        " --cflags --libs pprsim_dmmalloc) -Wl,-rpath,$(" + pc + " --variable=libdir pprsim_dmmalloc)");
+  ASSERT_EQ(cc.status, 0) << cc.out;
+  // The program's malloc is dmmalloc's (16 usable bytes in the smallest block; glibc gives 24).
+  const Result prog = run((dir / "prog").string());
+  EXPECT_EQ(prog.status, 0);
+  EXPECT_EQ(prog.out, "16 1 1\n");
+  EXPECT_EQ(run((dir / "bin" / "pprsim") .string() + " --help").status, 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace pprsim
