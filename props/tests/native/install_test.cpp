@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace pprsim {
 namespace {
@@ -31,8 +32,10 @@ Result run(const std::string& cmd) {
 
 TEST(Install, APrefixHoldsEverythingAndPkgConfigLinksAProgram) {
   if (run("command -v pkg-config && command -v cc").status != 0) GTEST_SKIP() << "pkg-config or cc not installed";
-  const auto dir = std::filesystem::temp_directory_path() / "pprsim_install_test";
-  std::filesystem::remove_all(dir);
+  // A folder of its own: two builds' suites may run at once.
+  std::string tmpl = (std::filesystem::temp_directory_path() / "pprsim-install-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::filesystem::path dir = tmpl;
   const Result inst = run(std::string("cmake --install ") + PPRSIM_BUILD_DIR + " --prefix " + dir.string());
   ASSERT_EQ(inst.status, 0) << inst.out;
   EXPECT_TRUE(std::filesystem::exists(dir / "bin" / "pprsim"));
