@@ -53,6 +53,16 @@ constexpr int class_of(std::uint64_t n) {
 }
 
 static_assert(class_size(kClasses - 1) == kTopBlock);
+
+// What realloc asks for when an object of `old` usable bytes grows to `n`. Above the largest
+// class every growth maps a new region and copies the object, so it asks for half as much again
+// as the old size: a run of growths copies each byte a bounded number of times (as a growing
+// vector does) instead of once per growth. Below it the classes double already.
+constexpr std::uint64_t growth_request(std::uint64_t old, std::uint64_t n) {
+  if (n <= kTopBlock - kHeader) return n;
+  const std::uint64_t ahead = old + old / 2;
+  return ahead > n && ahead <= kMaxRequest ? ahead : n;
+}
 static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1);
 static_assert(class_of(kTopBlock - kHeader) == kClasses - 1 && class_of(kTopBlock) == kClasses);
 static_assert(kTopBlock % kPageSize == 0);
@@ -129,7 +139,10 @@ class DmMalloc {
     }
     const std::uint64_t old = usable_size(p);
     if (n <= old) return p;
-    const Addr q = malloc(n);
+    const std::uint64_t ahead = dm::growth_request(old, n);
+    if (const Addr q = grow_large(p, ahead); q != 0) return q;
+    Addr q = ahead > n ? malloc(ahead) : 0;
+    if (q == 0) q = malloc(n);
     if (q == 0) return 0;
     mem_->copy(q, p, std::min(old, n));
     free(p);
@@ -550,6 +563,22 @@ class DmMalloc {
     mem_->store64(r, dm::kMagic | dm::kLive | dm::kLarge | dm::kClassMask);
     mem_->store64(r + 8, size);
     return r + dm::kHeader;
+  }
+
+  // Outside a task, a large object grows by growing its region (native memory moves the pages
+  // without copying them): the object at p, which must be able to hold n bytes. 0 when p is no
+  // large object or the system refused; p is then untouched.
+  Addr grow_large(Addr p, std::uint64_t n) {
+    if (mode_ == Mode::Task || n > dm::kMaxRequest) return 0;
+    const Addr b = block_of(p);
+    if (b == 0 || (mem_->load64(b) & dm::kLarge) == 0) return 0;
+    const std::uint64_t size = mem_->load64(b + 8);
+    const std::uint64_t want = round_up(n + (p - b), kPageSize);
+    if (want <= size) return 0;
+    const Addr r = mem_->sys_grow(b, size, want);
+    if (r == 0) return 0;
+    mem_->store64(r + 8, want);
+    return r + (p - b);
   }
 
   // Returns a block to the free lists (or a large region to the system), outside any task.

@@ -30,6 +30,10 @@ concept Memory = requires(M& m, Addr a, std::uint64_t v, std::uint64_t n, void* 
   // sys_alloc returns 0 when the request is refused (limit reached or failure injected).
   { m.sys_alloc(n) } -> std::same_as<Addr>;
   { m.sys_free(a, n) } -> std::same_as<void>;
+  // Grows region [a, a + n) to v bytes (v > n, a multiple of kPageSize), keeping its bytes:
+  // returns the region's new start (it may move; the old range is then released), or 0 when
+  // refused, with the old region untouched. Native memory moves pages without copying them.
+  { m.sys_grow(a, n, v) } -> std::same_as<Addr>;
 };
 
 }  // namespace pprsim

@@ -111,7 +111,10 @@ class DmMallocMutant : public DmMalloc<Mem> {
     }
     const std::uint64_t old = usable_size(p);
     if (n <= old) return p;
-    const Addr q = malloc(n);
+    const std::uint64_t ahead = dm::growth_request(old, n);
+    if (const Addr q = this->grow_large(p, ahead); q != 0) return q;
+    Addr q = ahead > n ? malloc(ahead) : 0;
+    if (q == 0) q = malloc(n);
     if (q == 0) return 0;
     const bool short_copy = bug_ == Mutant::ReallocShortCopy;
     mem_->copy(q, p, std::min(old, n) - (short_copy ? 1 : 0));  // the bug, if it is this one

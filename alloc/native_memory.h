@@ -33,6 +33,13 @@ class NativeMemory {
     ::munmap(ptr(a), n);
     in_use_ -= n;
   }
+  Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
+    if (limit_ != 0 && (v - n > limit_ || in_use_ > limit_ - (v - n))) return 0;
+    void* p = ::mremap(ptr(a), n, v, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return 0;
+    in_use_ += v - n;
+    return reinterpret_cast<Addr>(p);
+  }
 
   std::uint64_t in_use() const { return in_use_; }
 

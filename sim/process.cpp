@@ -58,6 +58,14 @@ void SimMemory::sys_free(Addr a, std::uint64_t n) {
   if (p_->sys.free(a, n)) p_->space.unmap(a, n);
 }
 
+Addr SimMemory::sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
+  const Addr b = sys_alloc(v);
+  if (b == 0) return 0;
+  copy(b, a, n);
+  sys_free(a, n);
+  return b;
+}
+
 Process::Process(std::uint64_t memory_limit) : sys(memory_limit) {}
 
 Process::~Process() = default;

@@ -22,6 +22,8 @@ class SimMemory {
   void copy(Addr dst, Addr src, std::uint64_t n);
   Addr sys_alloc(std::uint64_t n);
   void sys_free(Addr a, std::uint64_t n);
+  // A new region, the bytes copied (and logged as the copy they are), the old one released.
+  Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v);
 
   // The program filling [a, a + n) of object `id` (which starts at `base`) with its pattern
   // at `stamp` (sim/pattern.h): recorded as one write; whole pages cost no bytes.
