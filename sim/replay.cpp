@@ -85,6 +85,9 @@ class Replayer {
     }
     // Also what tasks, the understudy and a serial re-run reached, so that a failure's "bytes in
     // use" never exceeds the peak reported beside it.
+    if (cfg_.record_report) {
+      map_heap(st_.failure.empty() ? "end of the run" : "where the run stopped");
+    }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.peak());
     st_.final_live_objects = main_->objects.size();
     for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;
@@ -233,6 +236,7 @@ class Replayer {
       ++st_.fork_failures;
       ++st_.serial_groups;
       run_serially(instances, 0);
+      record_serial_group(instances);
       finish_group(instances);
       return;
     }
@@ -253,6 +257,7 @@ class Replayer {
       ++st_.groups;
       ++st_.serial_groups;
       run_serially(instances, 0);
+      record_serial_group(instances);
       finish_group(instances);
       return;
     }
@@ -280,7 +285,13 @@ class Replayer {
     for (Runner& t : tasks) {
       while (t.state == Runner::State::Running) step(t, true);
     }
+    const std::uint64_t conflicts_before = st_.allocator_induced + st_.true_dependence;
+    const std::uint64_t induced_before = st_.allocator_induced;
     const int m = check_group(gi, tasks);
+    if (cfg_.record_report) {
+      record_group(gi, instances, tasks, und_wins ? 0 : m, und != nullptr, und_wins,
+                   st_.allocator_induced + st_.true_dependence - conflicts_before);
+    }
     const std::vector<const SimAllocator*> allocs = task_allocators(tasks);
     for (const Runner& t : tasks) {
       st_.task_allocated_bytes += t.proc->alloc->task_allocated_bytes();
@@ -312,6 +323,83 @@ class Replayer {
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
     finish_group(instances);
+    if (cfg_.record_report && !failing_mapped_ && st_.allocator_induced > induced_before) {
+      failing_mapped_ = true;
+      map_heap("first failing group");
+    }
+  }
+
+  // ---- The run's picture (ReplayConfig::record_report) ----
+
+  static TaskRecord task_record(int k, const Instance& in, std::string outcome) {
+    TaskRecord t;
+    t.task = k;
+    if (!in.empty()) {
+      t.first_line = in.front().line;
+      t.last_line = in.back().line;
+    }
+    t.outcome = std::move(outcome);
+    return t;
+  }
+
+  static void span_of(GroupRecord& g) {
+    for (const TaskRecord& t : g.tasks) {
+      if (t.first_line == 0) continue;
+      if (g.first_line == 0 || t.first_line < g.first_line) g.first_line = t.first_line;
+      g.last_line = std::max(g.last_line, t.last_line);
+    }
+  }
+
+  void record_serial_group(const std::vector<Instance>& instances) {
+    if (!cfg_.record_report) return;
+    GroupRecord g;
+    g.group = st_.groups - 1;
+    g.serial = true;
+    g.understudy = "none";
+    for (std::size_t k = 0; k < instances.size(); ++k) {
+      g.tasks.push_back(task_record(static_cast<int>(k), instances[k], "serial"));
+    }
+    span_of(g);
+    st_.timeline.add(std::move(g), true);
+  }
+
+  // `committed`: tasks 0..committed-1 committed (0 when the understudy won).
+  void record_group(int gi, const std::vector<Instance>& instances, const std::vector<Runner>& tasks, int committed,
+                    bool has_understudy, bool und_wins, std::uint64_t conflicts) {
+    GroupRecord g;
+    g.group = static_cast<std::uint64_t>(gi);
+    g.understudy = !has_understudy ? "none" : und_wins ? "won" : "lost";
+    g.conflicts = conflicts;
+    bool quiet = !und_wins && conflicts == 0;
+    for (std::size_t k = 0; k < tasks.size(); ++k) {
+      std::string outcome = "aborted";
+      if (static_cast<int>(k) < committed) {
+        outcome = "committed";
+      } else if (tasks[k].state == Runner::State::GaveUp) {
+        outcome = "gave-up";
+      } else if (tasks[k].state == Runner::State::Crashed) {
+        outcome = "crashed";
+      }
+      if (outcome != "committed") quiet = false;
+      TaskRecord t = task_record(static_cast<int>(k), instances[k], std::move(outcome));
+      if (static_cast<int>(k) < committed) spans_.add(t.first_line, t.last_line, t.task);
+      g.tasks.push_back(std::move(t));
+    }
+    span_of(g);
+    st_.timeline.add(std::move(g), !quiet);
+  }
+
+  void map_heap(const char* when) {
+    try {
+      st_.heap_maps.push_back(take_heap_map(*main_->alloc, main_->sys.regions(), main_->objects, spans_, when, st_.groups));
+    } catch (const std::runtime_error& e) {
+      // A heap too broken to walk (a fault, a plugin that failed): the map shows its regions only.
+      if (dynamic_cast<const MemoryFault*>(&e) == nullptr && dynamic_cast<const AllocatorFailure*>(&e) == nullptr) throw;
+      HeapMap m = take_heap_map(*main_->alloc, {}, main_->objects, spans_, when, st_.groups);
+      for (const auto& [base, size] : main_->sys.regions()) m.regions.push_back({base, size, {}});
+      m.walked = false;
+      st_.heap_maps.push_back(std::move(m));
+    }
   }
 
   void run_serially(const std::vector<Instance>& instances, std::size_t from) {
@@ -473,6 +561,8 @@ class Replayer {
   ContentModel model_;
   HeapOracle oracle_;
   RunStats st_;
+  TaskSpans spans_;              // committed tasks' lines, for the heap map's owners
+  bool failing_mapped_ = false;  // the heap map of the first failing group was taken
   std::uint64_t since_check_ = 0;
   std::uint64_t checks_since_full_ = 0;
   std::uint64_t since_full_ = 0;  // events since the last full check

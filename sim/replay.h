@@ -11,6 +11,7 @@
 
 #include "sim/conflicts.h"
 #include "sim/faults.h"
+#include "sim/run_report.h"
 #include "traces/trace_reader.h"
 
 namespace pprsim {
@@ -48,6 +49,9 @@ struct ReplayConfig {
   // and group hook, in every process; the first broken one stops the run, naming the trace
   // line. Also switched on by the environment variable PPRSIM_PARANOID=1.
   bool paranoid = false;
+  // Keep the timeline of groups and the heap maps for the run's picture (RunStats::timeline,
+  // heap_maps; the HTML report). Costs a heap walk at the end and at the first failing group.
+  bool record_report = false;
   // Called as the replay goes (never decides anything: a run is the same without it).
   std::function<void(const ReplayProgress&)> progress;
 };
@@ -101,6 +105,10 @@ struct RunStats {
 
   bool verified = false;
   double seconds = 0;
+
+  // With ReplayConfig::record_report only.
+  Timeline timeline;
+  std::vector<HeapMap> heap_maps;
 };
 
 // Replays the whole trace. Throws TraceError on bad input, std::invalid_argument on a bad

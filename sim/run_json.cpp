@@ -5,8 +5,53 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <variant>
 
 namespace pprsim {
+
+namespace {
+
+nlohmann::ordered_json timeline_json(const Timeline& t) {
+  auto entries = nlohmann::ordered_json::array();
+  for (const Timeline::Entry& e : t.entries()) {
+    if (const auto* g = std::get_if<GroupRecord>(&e)) {
+      auto tasks = nlohmann::ordered_json::array();
+      for (const TaskRecord& k : g->tasks) {
+        tasks.push_back({{"task", k.task}, {"first_line", k.first_line}, {"last_line", k.last_line}, {"outcome", k.outcome}});
+      }
+      entries.push_back({{"group", g->group},
+                         {"first_line", g->first_line},
+                         {"last_line", g->last_line},
+                         {"serial", g->serial},
+                         {"understudy", g->understudy},
+                         {"conflicts", g->conflicts},
+                         {"tasks", std::move(tasks)}});
+    } else {
+      const auto& f = std::get<FoldRecord>(e);
+      entries.push_back({{"folded", f.groups},
+                         {"first_group", f.first_group},
+                         {"last_group", f.last_group},
+                         {"first_line", f.first_line},
+                         {"last_line", f.last_line}});
+    }
+  }
+  return {{"shown_groups", t.shown()}, {"folded_groups", t.folded()}, {"not_shown", t.not_shown()}, {"entries", std::move(entries)}};
+}
+
+nlohmann::ordered_json heap_map_json(const HeapMap& m) {
+  auto regions = nlohmann::ordered_json::array();
+  for (const RegionMap& r : m.regions) {
+    auto runs = nlohmann::ordered_json::array();
+    // [offset, size, state, task, blocks]: compact, a heap map can hold thousands.
+    for (const HeapRun& u : r.runs) runs.push_back({u.offset, u.size, u.state, u.task, u.blocks});
+    regions.push_back({{"addr", fmt::format("{:#x}", r.base)}, {"size", r.size}, {"runs", std::move(runs)}});
+  }
+  return {{"when", m.when},     {"group", m.group},           {"walked", m.walked},
+          {"truncated", m.truncated}, {"live_blocks", m.live_blocks}, {"free_blocks", m.free_blocks},
+          {"regions", std::move(regions)}};
+}
+
+}  // namespace
 
 nlohmann::ordered_json run_to_json(const RunStats& s) {
   nlohmann::ordered_json j;
@@ -63,6 +108,12 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["checks"] = s.checks;
   j["verified"] = s.verified;
   j["seconds"] = s.seconds;
+  if (!s.heap_maps.empty()) {
+    j["timeline"] = timeline_json(s.timeline);
+    auto maps = nlohmann::ordered_json::array();
+    for (const HeapMap& m : s.heap_maps) maps.push_back(heap_map_json(m));
+    j["heap_maps"] = std::move(maps);
+  }
   return j;
 }
 
