@@ -12,6 +12,7 @@
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "sim/run_json.h"
+#include "tools/html_report.h"
 #include "tools/progress_line.h"
 #include "traces/output_file.h"
 
@@ -54,6 +55,7 @@ struct ReplayOptions {
   std::string max_resident;
   std::uint64_t check_every = ReplayConfig{}.check_every;
   bool quiet = false;
+  std::string html;
 };
 
 // SIZE: bytes, or a number with K, M, G or T (powers of 1024). 0 when malformed or zero.
@@ -107,6 +109,18 @@ int run_replay(const ReplayOptions& opt) {
       return 2;
     }
   }
+  std::unique_ptr<OutputFile> html_out;
+  if (!opt.html.empty()) {
+    if (opt.html == opt.json) {
+      fmt::print(stderr, "pprsim: --html and --json name the same output '{}'\n", opt.html);
+      return 2;
+    }
+    html_out = std::make_unique<OutputFile>(opt.html, opt.traces);
+    if (!html_out->ok()) {
+      fmt::print(stderr, "pprsim: --html: {}\n", html_out->error());
+      return 2;
+    }
+  }
   std::vector<RunStats> runs;
   ProgressLine line(opt.quiet);
   try {
@@ -123,6 +137,7 @@ int run_replay(const ReplayOptions& opt) {
         cfg.full_check_every = opt.full_check_every;
         cfg.max_resident = max_resident;
         cfg.check_every = opt.check_every;
+        cfg.record_report = true;  // the JSON carries what the HTML report draws
         if (line.enabled()) {
           const double t0 = line.elapsed();
           cfg.progress = [&line, &path, &a, t0](const ReplayProgress& p) {
@@ -165,7 +180,7 @@ int run_replay(const ReplayOptions& opt) {
   bool all_ok = true;
   for (const RunStats& r : runs) all_ok = all_ok && r.verified;
 
-  const bool json_to_stdout = opt.json == "-";
+  const bool json_to_stdout = opt.json == "-" || opt.html == "-";
   if (!json_to_stdout) {
     if (runs.size() == 1) {
       print_summary(std::cout, runs.front());
@@ -176,17 +191,21 @@ int run_replay(const ReplayOptions& opt) {
       }
     }
   }
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  if (!opt.json.empty() || !opt.html.empty()) {
+    for (const RunStats& r : runs) all.push_back(run_to_json(r));
+  }
   if (!opt.json.empty()) {
-    nlohmann::ordered_json j;
-    if (runs.size() == 1) {
-      j = run_to_json(runs.front());
-    } else {
-      j = nlohmann::ordered_json::array();
-      for (const RunStats& r : runs) j.push_back(run_to_json(r));
-    }
-    json_out->stream() << j.dump(2) << '\n';
+    json_out->stream() << (runs.size() == 1 ? all.front() : all).dump(2) << '\n';
     if (!json_out->commit()) {
       fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
+      return 2;
+    }
+  }
+  if (!opt.html.empty()) {
+    html_out->stream() << html_report(all);
+    if (!html_out->commit()) {
+      fmt::print(stderr, "pprsim: --html: {}\n", html_out->error());
       return 2;
     }
   }
@@ -214,6 +233,10 @@ Command add_replay_command(CLI::App& app) {
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--json", opt->json, "Write the run as JSON to FILE, or to standard output with -")
+      ->check(non_empty());
+  cmd->add_option("--html", opt->html,
+                  "Write the runs as one self-contained HTML page (timeline, heap maps, conflicts) to FILE, or - for "
+                  "standard output")
       ->check(non_empty());
   cmd->add_flag("--quiet", opt->quiet, "No progress line (it is shown only when standard error is a terminal)");
   cmd->add_flag("--paranoid", opt->paranoid,

@@ -1,7 +1,9 @@
-// pprsim report: reads the JSON that pprsim commands wrote and reports on it as one. Its first
-// job is a fuzz campaign split with `pprsim fuzz --shard K/N`: the shards' JSON merge into the
-// report one process would have written. Reading (load_reports), merging and rendering (text,
-// --json) are separate steps, so that further inputs and output formats slot in beside them.
+// pprsim report: reads the JSON that pprsim commands wrote and reports on it as one.
+// - Runs (`pprsim replay --json`): drawn as one HTML page (`-o FILE.html`, tools/html_report.h);
+//   several runs, of several traces or allocators, make one comparison page.
+// - A fuzz campaign split with `pprsim fuzz --shard K/N`: the shards' JSON merge into the
+//   report one process would have written.
+// Reading (load_reports), merging and rendering (text, --json, HTML) are separate steps.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "props/fuzz_report.h"
+#include "tools/html_report.h"
 #include "tools/commands.h"
 #include "traces/output_file.h"
 
@@ -23,23 +26,67 @@ namespace {
 struct ReportArgs {
   std::vector<std::string> inputs;
   std::string json;
+  std::string html;
 };
 
-// Every input parsed as JSON; a file that cannot be read or parsed is a ReportError.
-std::vector<nlohmann::json> load_reports(const std::vector<std::string>& inputs) {
-  std::vector<nlohmann::json> out;
+// Every input parsed as JSON, keys in the order written; a file that cannot be read or parsed
+// is a ReportError.
+std::vector<nlohmann::ordered_json> load_reports(const std::vector<std::string>& inputs) {
+  std::vector<nlohmann::ordered_json> out;
   for (const std::string& path : inputs) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ReportError(fmt::format("{}: cannot open the file", path));
     std::ostringstream text;
     text << in.rdbuf();
     try {
-      out.push_back(nlohmann::json::parse(text.str()));
+      out.push_back(nlohmann::ordered_json::parse(text.str()));
     } catch (const nlohmann::json::parse_error& e) {
       throw ReportError(fmt::format("{}: not JSON: {}", path, e.what()));
     }
   }
   return out;
+}
+
+// Runs from replay --json: one page for all of them (or a line each without -o).
+int report_runs(const ReportArgs& args, const std::vector<nlohmann::ordered_json>& docs) {
+  if (!args.json.empty()) {
+    fmt::print(stderr, "pprsim: --json merges fuzz reports; runs are drawn with -o FILE.html\n");
+    return 2;
+  }
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    if (!is_run_json(docs[i])) {
+      fmt::print(stderr, "pprsim: {}: not a run (pprsim replay --json) like {}: report draws runs or merges fuzz "
+                         "shards, not both\n",
+                 args.inputs[i], args.inputs.front());
+      return 2;
+    }
+    if (docs[i].is_array()) {
+      for (const auto& r : docs[i]) runs.push_back(r);
+    } else {
+      runs.push_back(docs[i]);
+    }
+  }
+  bool all_ok = true;
+  for (const auto& r : runs) all_ok = all_ok && r.value("verified", false);
+  std::string page;
+  try {
+    page = html_report(runs);
+  } catch (const std::exception& e) {  // a run whose fields have the wrong types
+    fmt::print(stderr, "pprsim: {}: cannot draw these runs: {}\n", fmt::join(args.inputs, ", "), e.what());
+    return 2;
+  }
+  if (args.html.empty()) {
+    for (const auto& r : runs) {
+      fmt::print("{}: {} with {}\n", r.value("trace", std::string()), r.value("verified", false) ? "VERIFIED" : "FAILED",
+                 r.value("allocator", std::string()));
+    }
+    fmt::print("(-o FILE.html draws them as one page)\n");
+  } else if (const std::string error = write_output(args.html, page, args.inputs); !error.empty()) {
+    fmt::print(stderr, "pprsim: -o: {}\n", error);
+    return 2;
+  }
+  return all_ok ? 0 : 1;
 }
 
 void print_text(const FuzzReport& r, std::size_t shards) {
@@ -55,9 +102,17 @@ void print_text(const FuzzReport& r, std::size_t shards) {
 int run_report(const ReportArgs& args) {
   FuzzReport merged;
   try {
-    const std::vector<nlohmann::json> docs = load_reports(args.inputs);
+    const std::vector<nlohmann::ordered_json> docs = load_reports(args.inputs);
+    if (is_run_json(docs.front())) return report_runs(args, docs);
+    if (!args.html.empty()) {
+      fmt::print(stderr, "pprsim: {}: -o draws runs (pprsim replay --json); a fuzz report is merged with --json\n",
+                 args.inputs.front());
+      return 2;
+    }
     std::vector<FuzzReport> shards;
-    for (std::size_t i = 0; i < docs.size(); ++i) shards.push_back(read_fuzz_report(docs[i], args.inputs[i]));
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      shards.push_back(read_fuzz_report(nlohmann::json::parse(docs[i].dump()), args.inputs[i]));
+    }
     merged = merge_fuzz_shards(shards, args.inputs);
   } catch (const ReportError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
@@ -78,9 +133,14 @@ int run_report(const ReportArgs& args) {
 
 Command add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
-  CLI::App* cmd = app.add_subcommand("report", "Merge the JSON of a fuzz campaign's shards into one report");
-  cmd->add_option("reports", args->inputs, "JSON written by pprsim fuzz --json (every shard of one campaign)")
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Draw runs as one HTML page, or merge the JSON of a fuzz campaign's shards into one report");
+  cmd->add_option("reports", args->inputs,
+                  "JSON written by pprsim replay --json (runs), or by pprsim fuzz --json (every shard of one campaign)")
       ->required()
+      ->check(non_empty());
+  cmd->add_option("-o,--output", args->html, "Runs: write them as one self-contained HTML page to FILE (- for "
+                                              "standard output)")
       ->check(non_empty());
   cmd->add_option("--json", args->json, "Write the merged report as JSON to FILE, or to standard output with -")
       ->check(non_empty());
