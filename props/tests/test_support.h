@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -32,15 +33,15 @@ inline ReplayConfig config(std::string alloc, int g, std::uint64_t ppr_every = 0
   return c;
 }
 
-// What a run of the pprsim binary printed and how it ended.
+// What a command printed and how it ended.
 struct CommandResult {
   int status;        // exit status; -1 when it did not exit normally
-  std::string out;   // standard output and standard error together
+  std::string out;   // what it wrote to the pipe (standard output; standard error if redirected)
 };
 
-// Runs `pprsim ARGS` through the shell (ARGS may redirect or pipe).
-inline CommandResult run_pprsim(const std::string& args) {
-  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
+// Runs `cmd` through the shell (it may redirect, pipe or set variables). The one place the
+// tests start commands from.
+inline CommandResult run_shell(const std::string& cmd) {
   FILE* f = ::popen(cmd.c_str(), "r");
   CommandResult r{-1, {}};
   if (f == nullptr) return r;
@@ -51,6 +52,32 @@ inline CommandResult run_pprsim(const std::string& args) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+
+// Runs `pprsim ARGS` through the shell (ARGS may redirect or pipe), standard error with
+// standard output.
+inline CommandResult run_pprsim(const std::string& args) {
+  return run_shell(std::string(PPRSIM_BINARY) + " " + args + " 2>&1");
+}
+
+// A fresh empty folder, removed with what is in it at the end of the test.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag) {
+    std::string templ = (std::filesystem::temp_directory_path() / ("pprsim_" + tag + "_XXXXXX")).string();
+    if (::mkdtemp(templ.data()) != nullptr) path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // The CS:APP traces beside the project, or nullopt (the caller skips with the message).
 inline std::optional<std::filesystem::path> csapp_dir() {

@@ -19,23 +19,9 @@
 namespace pprsim {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr together
-};
+using Result = test::CommandResult;
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  Result r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Result run(const std::string& args) { return test::run_pprsim(args); }
 
 std::string plugin(const std::string& name) { return std::string(PPRSIM_PLUGIN_DIR) + "/" + name + ".so"; }
 const std::string kGood = "plugin:" + plugin("pprsim_plugin_classes");

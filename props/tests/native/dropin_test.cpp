@@ -10,25 +10,14 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "props/tests/test_support.h"
+
 namespace pprsim {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-};
+using Result = test::CommandResult;
 
-Result run(const std::string& cmd) {
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  Result r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Result run(const std::string& cmd) { return test::run_shell(cmd + " 2>&1"); }
 
 const std::string kPreload = std::string("LD_PRELOAD=") + PPRSIM_DMMALLOC_LIB + " ";
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "props/tests/test_support.h"
+
 namespace pprsim {
 namespace {
 
@@ -24,14 +26,8 @@ TEST(Regressions, EveryFoundCounterexampleNowVerifies) {
     }
     ASSERT_FALSE(args.empty()) << entry.path() << " has no '# replay:' line";
     const std::string cmd = std::string(PPRSIM_BINARY) + " replay " + entry.path().string() + args + " 2>&1";
-    FILE* f = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(f, nullptr);
-    std::string out;
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-    const int st = ::pclose(f);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << entry.path() << "\n" << out;
+    const auto [status, out] = test::run_shell(cmd);
+    EXPECT_EQ(status, 0) << entry.path() << "\n" << out;
     ++seen;
   }
   EXPECT_GE(seen, 2);

@@ -74,16 +74,9 @@ TEST(BoundedMemory, ExhaustionIsOneLineAndExitTwo) {
   const auto path = std::filesystem::temp_directory_path() / "pprsim_bounded_4g.trace";
   std::ofstream(path) << "pprtrace 1\na 0 4294967296\n";
   const std::string cmd = std::string(PPRSIM_BINARY) + " replay " + path.string() + " --max-resident 1M 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(f, nullptr);
-  std::string out;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
-  const int st = ::pclose(f);
+  const auto [status, out] = test::run_shell(cmd);
   std::filesystem::remove(path);
-  ASSERT_TRUE(WIFEXITED(st));
-  EXPECT_EQ(WEXITSTATUS(st), 2) << out;
+  EXPECT_EQ(status, 2) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   EXPECT_NE(out.find("--max-resident 1048576"), std::string::npos) << out;
 }

@@ -11,25 +11,15 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "props/tests/test_support.h"
+
 namespace pprsim {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-};
+using Result = test::CommandResult;
 
 Result pprsim(const std::string& args, bool with_stderr = true) {
-  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* f = ::popen(cmd.c_str(), "r");
-  Result r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return test::run_shell(std::string(PPRSIM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";

@@ -14,14 +14,13 @@
 #include <set>
 #include <string>
 
+#include "props/tests/test_support.h"
+
 namespace pprsim::test {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int status;       // exit status, or -1 when killed by a signal
-  std::string out;  // standard output (and standard error unless redirected)
-};
+using CliResult = CommandResult;
 
 // Runs `pprsim ARGS` in `dir` through the shell (ARGS is shell text), at most 120 s; with
 // `pipe_from`, a shell command whose output is piped into it.
@@ -31,36 +30,8 @@ inline CliResult run_pprsim(const fs::path& dir, const std::string& args,
   const std::string cmd = "cd '" + dir.string() + "' && " +
                           (pipe_from.empty() ? "" : pipe_from + " | ") + "timeout -s KILL 120 " +
                           std::string(PPRSIM_BINARY) + " " + args + " " + redirect;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  CliResult r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return run_shell(cmd);
 }
-
-// A fresh empty folder, removed with what is in it at the end of the test.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    std::string templ = (fs::temp_directory_path() / ("pprsim_" + tag + "_XXXXXX")).string();
-    if (::mkdtemp(templ.data()) != nullptr) path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 // The names in a folder (not following links).
 inline std::set<std::string> listing(const fs::path& dir) {

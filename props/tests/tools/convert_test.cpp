@@ -21,23 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CmdResult {
-  int status;
-  std::string out;  // stdout and stderr together
-};
+using CmdResult = test::CommandResult;
 
-CmdResult pprsim_run(const std::string& args) {
-  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  CmdResult r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+CmdResult pprsim_run(const std::string& args) { return test::run_pprsim(args); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

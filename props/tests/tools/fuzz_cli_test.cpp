@@ -20,26 +20,14 @@
 
 extern char** environ;
 
+#include "props/tests/test_support.h"
+
 namespace pprsim {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr together
-};
+using Result = test::CommandResult;
 
-Result pprsim(const std::string& args) {
-  const std::string cmd = std::string(PPRSIM_BINARY) + " " + args + " 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  Result r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Result pprsim(const std::string& args) { return test::run_pprsim(args); }
 
 class FuzzCli : public ::testing::Test {
  protected:

@@ -23,28 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pprsim-browser-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
+std::string shell(const std::string& cmd) { return test::run_shell(cmd).out; }
 
 std::string chromium() {
   std::string path = shell("command -v chromium || command -v chromium-browser || command -v google-chrome");
@@ -66,11 +45,11 @@ struct Shared {
   Json run;
 };
 
-Shared shared_run(const TempDir& d) {
-  const fs::path t = d.path / "t.trace";
+Shared shared_run(const test::TempDir& d) {
+  const fs::path t = d.path() / "t.trace";
   EXPECT_EQ(test::run_pprsim("gen --events 3000 --seed 5 --ppr 0.6 -o " + t.string()).status, 0);
-  Shared s{d.path / "shared.html", {}};
-  const fs::path json = d.path / "shared.json";
+  Shared s{d.path() / "shared.html", {}};
+  const fs::path json = d.path() / "shared.json";
   const auto r = test::run_pprsim("replay " + t.string() + " --alloc shared --group-size 4 --quiet --json " +
                                   json.string() + " --html " + s.html.string());
   EXPECT_EQ(r.status, 1) << r.out;
@@ -82,11 +61,11 @@ Shared shared_run(const TempDir& d) {
 TEST(HtmlInBrowser, ThePageRunsAndItsTableAndTimelineRespond) {
   const std::string browser = chromium();
   if (browser.empty()) GTEST_SKIP() << "Chromium not installed (apt-get install chromium): the page is not rendered";
-  TempDir d;
+  test::TempDir d("browser");
   const Shared s = shared_run(d);
   const std::string dom = shell("timeout 120 " + browser +
                                 " --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" +
-                                (d.path / "profile").string() + " --dump-dom 'file://" + s.html.string() +
+                                (d.path() / "profile").string() + " --dump-dom 'file://" + s.html.string() +
                                 "#selftest' 2>/dev/null");
   std::smatch body;
   ASSERT_TRUE(std::regex_search(dom, body, std::regex("<body[^>]*>"))) << dom.substr(0, 500);
@@ -105,9 +84,9 @@ TEST(HtmlInBrowser, ThePageRunsAndItsTableAndTimelineRespond) {
 TEST(HtmlInBrowser, TheScreenshotScriptDrawsThePage) {
   const std::string browser = chromium();
   if (browser.empty()) GTEST_SKIP() << "Chromium not installed (apt-get install chromium): the page is not rendered";
-  TempDir d;
+  test::TempDir d("browser");
   const Shared s = shared_run(d);
-  const fs::path png = d.path / "page.png";
+  const fs::path png = d.path() / "page.png";
   const std::string script = std::string(PPRSIM_SOURCE_DIR) + "/tools/screenshot.sh";
   ASSERT_EQ(std::system(("sh " + script + " " + s.html.string() + " " + png.string() + " 1000 1200").c_str()), 0);
   std::ifstream in(png, std::ios::binary);
@@ -123,7 +102,7 @@ TEST(HtmlInBrowser, TheScreenshotScriptDrawsThePage) {
   // A blank 1000 x 1200 page compresses to a few kB; tables, lanes and lines do not.
   EXPECT_GT(bytes.size(), 30000u);
   // An output that is not a regular file is refused, and left as it was.
-  const fs::path dir = d.path / "a-folder";
+  const fs::path dir = d.path() / "a-folder";
   fs::create_directory(dir);
   EXPECT_NE(std::system(("sh " + script + " " + s.html.string() + " " + dir.string() + " 2>/dev/null").c_str()), 0);
   EXPECT_TRUE(fs::is_directory(dir));

@@ -23,18 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pprsim-html-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;
@@ -78,8 +66,8 @@ struct Drawn {
   int status = -1;
 };
 
-Drawn draw(const TempDir& d, const std::string& name, const std::string& replay_args) {
-  const fs::path json = d.path / (name + ".json"), html = d.path / (name + ".html");
+Drawn draw(const test::TempDir& d, const std::string& name, const std::string& replay_args) {
+  const fs::path json = d.path() / (name + ".json"), html = d.path() / (name + ".html");
   const auto r = test::run_pprsim("replay " + replay_args + " --quiet --json " + json.string() + " --html " + html.string());
   Drawn out;
   out.status = r.status;
@@ -89,15 +77,15 @@ Drawn draw(const TempDir& d, const std::string& name, const std::string& replay_
   return out;
 }
 
-fs::path gen(const TempDir& d, const std::string& args) {
-  const fs::path t = d.path / "t.trace";
+fs::path gen(const test::TempDir& d, const std::string& args) {
+  const fs::path t = d.path() / "t.trace";
   const auto r = test::run_pprsim("gen " + args + " -o " + t.string());
   EXPECT_EQ(r.status, 0) << r.out;
   return t;
 }
 
 TEST(HtmlReport, TheSharedControlsFailureReadsAsItsJson) {
-  TempDir d;
+  test::TempDir d("html");
   const fs::path t = gen(d, "--events 3000 --seed 5 --ppr 0.6");
   const Drawn s = draw(d, "shared", t.string() + " --alloc shared --group-size 4");
   ASSERT_EQ(s.status, 1);
@@ -173,11 +161,11 @@ TEST(HtmlReport, TheSharedControlsFailureReadsAsItsJson) {
 }
 
 TEST(HtmlReport, ReportDrawsTheSamePageFromTheSavedJson) {
-  TempDir d;
+  test::TempDir d("html");
   const fs::path t = gen(d, "--events 2000 --seed 8 --ppr 0.5");
   const Drawn a = draw(d, "a", t.string() + " --alloc shared --group-size 3");
-  const fs::path again = d.path / "again.html";
-  const auto r = test::run_pprsim("report " + (d.path / "a.json").string() + " -o " + again.string());
+  const fs::path again = d.path() / "again.html";
+  const auto r = test::run_pprsim("report " + (d.path() / "a.json").string() + " -o " + again.string());
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_EQ(slurp(again), a.html);
   // One seed, one page, byte for byte (the seconds a run took are not on it).
@@ -186,12 +174,12 @@ TEST(HtmlReport, ReportDrawsTheSamePageFromTheSavedJson) {
 }
 
 TEST(HtmlReport, SeveralRunsMakeOneComparisonPage) {
-  TempDir d;
+  test::TempDir d("html");
   const fs::path t = gen(d, "--events 2000 --seed 9 --ppr 0.5");
   draw(d, "runs", t.string() + " --alloc dmmalloc,comalloc,shared --group-size 4");
-  const Json runs = Json::parse(slurp(d.path / "runs.json"));
+  const Json runs = Json::parse(slurp(d.path() / "runs.json"));
   ASSERT_EQ(runs.size(), 3u);
-  Page p(slurp(d.path / "runs.html"));
+  Page p(slurp(d.path() / "runs.html"));
   EXPECT_EQ(p.number("count(//section[@class='run'])"), 3);
   EXPECT_EQ(p.number("count(//table[@id='figures']/thead//th)"), 4) << "a figure column and one per run";
   for (int i = 0; i < 3; ++i) {
@@ -201,17 +189,17 @@ TEST(HtmlReport, SeveralRunsMakeOneComparisonPage) {
               runs[i]["verified"].get<bool>() ? "VERIFIED" : "FAILED");
   }
   // And report merges runs saved apart into the same kind of page.
-  test::run_pprsim("replay " + t.string() + " --alloc dmmalloc --group-size 4 --quiet --json " + (d.path / "one.json").string());
-  test::run_pprsim("replay " + t.string() + " --alloc shared --group-size 4 --quiet --json " + (d.path / "two.json").string());
-  const auto r = test::run_pprsim("report " + (d.path / "one.json").string() + " " + (d.path / "two.json").string() +
-                                  " -o " + (d.path / "both.html").string());
+  test::run_pprsim("replay " + t.string() + " --alloc dmmalloc --group-size 4 --quiet --json " + (d.path() / "one.json").string());
+  test::run_pprsim("replay " + t.string() + " --alloc shared --group-size 4 --quiet --json " + (d.path() / "two.json").string());
+  const auto r = test::run_pprsim("report " + (d.path() / "one.json").string() + " " + (d.path() / "two.json").string() +
+                                  " -o " + (d.path() / "both.html").string());
   EXPECT_EQ(r.status, 1) << r.out;
-  Page both(slurp(d.path / "both.html"));
+  Page both(slurp(d.path() / "both.html"));
   EXPECT_EQ(both.number("count(//section[@class='run'])"), 2);
 }
 
 TEST(HtmlReport, ALongRunStaysLightQuietGroupsFold) {
-  TempDir d;
+  test::TempDir d("html");
   // 4,000 groups, every one worth showing (the understudy wins each): the page draws the first
   // 1,000 and folds the rest, so its size does not grow with the run.
   const fs::path t = gen(d, "--events 16000 --seed 2 --ppr 8000 --ppr-length 2 --ppr-run 1000");
@@ -231,16 +219,16 @@ TEST(HtmlReport, ALongRunStaysLightQuietGroupsFold) {
 }
 
 TEST(HtmlReport, BadInputIsExitTwoAndNothingWritten) {
-  TempDir d;
+  test::TempDir d("html");
   const fs::path t = gen(d, "--events 500 --seed 1 --ppr 0.5");
   draw(d, "ok", t.string() + " --alloc dmmalloc --group-size 2");
-  const std::string ok = (d.path / "ok.json").string();
-  const fs::path out = d.path / "out.html";
+  const std::string ok = (d.path() / "ok.json").string();
+  const fs::path out = d.path() / "out.html";
   // Not a run, not JSON, a fuzz report with -o, the input as the output.
-  std::ofstream(d.path / "bad.json") << "{\"allocator\": \"x\"}";
-  std::ofstream(d.path / "notjson.json") << "<html>";
-  for (const std::string& args : {"report " + ok + " " + (d.path / "bad.json").string() + " -o " + out.string(),
-                                  "report " + (d.path / "notjson.json").string() + " -o " + out.string(),
+  std::ofstream(d.path() / "bad.json") << "{\"allocator\": \"x\"}";
+  std::ofstream(d.path() / "notjson.json") << "<html>";
+  for (const std::string& args : {"report " + ok + " " + (d.path() / "bad.json").string() + " -o " + out.string(),
+                                  "report " + (d.path() / "notjson.json").string() + " -o " + out.string(),
                                   "report " + ok + " -o " + ok,
                                   "replay " + t.string() + " --html " + t.string(),
                                   "replay " + t.string() + " --html - --json -"}) {

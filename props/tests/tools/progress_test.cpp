@@ -26,18 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pprsim-progress-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 // What `pprsim ARGS` wrote when its standard error (and input) was a terminal and its standard
 // output went to `out_file`: the terminal's bytes and the exit status. The child is killed if it
 // runs longer than 120 s.
@@ -92,17 +80,17 @@ TtyRun run_on_terminal(const std::vector<std::string>& args, const fs::path& out
 }
 
 // A generated trace of `events` operations with PPR markers.
-fs::path make_trace(const TempDir& d, int events) {
-  const fs::path t = d.path / "big.trace";
+fs::path make_trace(const test::TempDir& d, int events) {
+  const fs::path t = d.path() / "big.trace";
   const auto r = test::run_pprsim(fmt::format("gen --events {} --seed 3 --ppr 0.5 -o {}", events, t.string()));
   EXPECT_EQ(r.status, 0) << r.out;
   return t;
 }
 
 TEST(ProgressLine, ReplayOnATerminalShowsEventsRateAndTimeLeft) {
-  TempDir d;
+  test::TempDir d("progress");
   const fs::path trace = make_trace(d, 200000);
-  const TtyRun r = run_on_terminal({"replay", trace.string(), "--group-size", "4", "--json", "-"}, d.path / "out.json");
+  const TtyRun r = run_on_terminal({"replay", trace.string(), "--group-size", "4", "--json", "-"}, d.path() / "out.json");
   ASSERT_EQ(r.status, 0) << r.terminal;
   // Redrawn in place: a carriage return and erase-line before each state.
   EXPECT_NE(r.terminal.find("\r\033[Kreplay "), std::string::npos) << r.terminal;
@@ -112,19 +100,19 @@ TEST(ProgressLine, ReplayOnATerminalShowsEventsRateAndTimeLeft) {
   // And the line is gone before the command ends: the last thing drawn erases it.
   EXPECT_EQ(r.terminal.substr(r.terminal.rfind('\r')), "\r\033[K") << r.terminal;
   // Standard output carries the JSON alone.
-  std::ifstream in(d.path / "out.json");
+  std::ifstream in(d.path() / "out.json");
   const nlohmann::json j = nlohmann::json::parse(in);
   EXPECT_EQ(j["events"].get<int>(), 200000);
 }
 
 TEST(ProgressLine, QuietOrNotATerminalShowsNothing) {
-  TempDir d;
+  test::TempDir d("progress");
   const fs::path trace = make_trace(d, 60000);
-  const TtyRun quiet = run_on_terminal({"replay", trace.string(), "--quiet"}, d.path / "out.txt");
+  const TtyRun quiet = run_on_terminal({"replay", trace.string(), "--quiet"}, d.path() / "out.txt");
   ASSERT_EQ(quiet.status, 0) << quiet.terminal;
   EXPECT_EQ(quiet.terminal.find('\r'), std::string::npos) << quiet.terminal;
-  const TtyRun fuzz = run_on_terminal({"fuzz", "--runs", "50", "--jobs", "1", "--quiet", "--out", (d.path / "cx").string()},
-                                      d.path / "fuzz.txt");
+  const TtyRun fuzz = run_on_terminal({"fuzz", "--runs", "50", "--jobs", "1", "--quiet", "--out", (d.path() / "cx").string()},
+                                      d.path() / "fuzz.txt");
   ASSERT_EQ(fuzz.status, 0) << fuzz.terminal;
   EXPECT_EQ(fuzz.terminal.find('\r'), std::string::npos) << fuzz.terminal;
   // Standard error to a pipe: no line either.
@@ -134,9 +122,9 @@ TEST(ProgressLine, QuietOrNotATerminalShowsNothing) {
 }
 
 TEST(ProgressLine, FuzzOnATerminalShowsRunsRateAndTimeLeft) {
-  TempDir d;
-  const TtyRun r = run_on_terminal({"fuzz", "--runs", "300", "--jobs", "1", "--out", (d.path / "cx").string()},
-                                   d.path / "fuzz.txt");
+  test::TempDir d("progress");
+  const TtyRun r = run_on_terminal({"fuzz", "--runs", "300", "--jobs", "1", "--out", (d.path() / "cx").string()},
+                                   d.path() / "fuzz.txt");
   ASSERT_EQ(r.status, 0) << r.terminal;
   EXPECT_TRUE(std::regex_search(r.terminal, std::regex(R"(fuzz dmmalloc: run \d+/300, 0 failing, [0-9.]+[kM]? runs/s)")))
       << r.terminal;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "props/tests/test_support.h"
 #include "traces/trace_reader.h"
 
 namespace pprsim {
@@ -20,25 +21,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CmdResult {
-  int status;
-  std::string out;  // stdout and stderr together
-};
+using CmdResult = test::CommandResult;
 
 // Runs `pprsim ARGS` in `dir` (through the shell, so ARGS is shell text), with the environment
 // assignments `env` ("NAME=VALUE ...") added.
 CmdResult pprsim_in(const fs::path& dir, const std::string& args, const std::string& env = "") {
   const std::string cmd =
       "cd '" + dir.string() + "' && " + env + " " + PPRSIM_BINARY + " " + args + " 2>&1";
-  FILE* f = ::popen(cmd.c_str(), "r");
-  CmdResult r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return test::run_shell(cmd);
 }
 
 // Where a program is in PATH, or "".

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "props/tests/test_support.h"
 #include "traces/generator.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_validator.h"
@@ -336,23 +337,10 @@ TEST(GeneratorOptions, Millionths) {
 
 // ---- The command ----
 
-struct CmdResult {
-  int status;
-  std::string out;
-};
+using CmdResult = test::CommandResult;
 
 CmdResult pprsim_gen(const std::string& args, bool with_stderr = true) {
-  const std::string cmd =
-      std::string(PPRSIM_BINARY) + " gen " + args + (with_stderr ? " 2>&1" : "");
-  FILE* f = ::popen(cmd.c_str(), "r");
-  CmdResult r{-1, {}};
-  if (f == nullptr) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(f);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return test::run_shell(std::string(PPRSIM_BINARY) + " gen " + args + (with_stderr ? " 2>&1" : ""));
 }
 
 TEST(GenCommand, StdoutAndFileAreTheSameBytes) {
