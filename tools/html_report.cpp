@@ -33,6 +33,15 @@ std::string esc(std::string_view s) {
   return out;
 }
 
+// j[key], or null when j is no object or has no such key: the page is drawn from JSON a user
+// may hand to `pprsim report`, where a missing key must not be undefined behaviour.
+const Json& field(const Json& j, const char* key) {
+  static const Json null;
+  if (!j.is_object()) return null;
+  const auto it = j.find(key);
+  return it == j.end() ? null : *it;
+}
+
 std::string text_of(const Json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_null()) return "";
@@ -221,8 +230,8 @@ class Page {
     row("rescues", "rescues", plain("rescues"));
     row("serial groups", "serial_groups", plain("serial_groups"));
     row("allocator-induced conflicts", "allocator_induced",
-        [](const Json& r) { return text_of(r["conflicts"]["allocator_induced"]); });
-    row("true dependences", "true_dependence", [](const Json& r) { return text_of(r["conflicts"]["true_dependence"]); });
+        [](const Json& r) { return text_of(field(field(r, "conflicts"), "allocator_induced")); });
+    row("true dependences", "true_dependence", [](const Json& r) { return text_of(field(field(r, "conflicts"), "true_dependence")); });
     row("lost blocks", "lost_blocks", plain("lost_blocks"));
     row("double allocations", "double_allocations", plain("double_allocations"));
     row("content mismatches", "content_mismatches", plain("content_mismatches"));
@@ -238,17 +247,17 @@ class Page {
     const bool ok = r.value("verified", false);
     out += fmt::format("<section class=\"run\" id=\"run-{}\" data-run=\"{}\">\n", index, index);
     out += fmt::format("<h2>{}. {} with {}: <span class=\"verdict {}\">{}</span></h2>\n", index + 1,
-                       esc(text_of(r["trace"])), esc(text_of(r["allocator"])), ok ? "verified" : "failed",
+                       esc(text_of(field(r, "trace"))), esc(text_of(field(r, "allocator"))), ok ? "verified" : "failed",
                        ok ? "VERIFIED" : "FAILED");
     if (const std::string f = text_of(r.value("failure", Json())); !f.empty()) {
       out += "<p class=\"stopped\">stopped: " + esc(f) + "</p>\n";
     }
     if (r.contains("problems")) {
-      for (const Json& p : r["problems"]) out += "<p class=\"problem\">" + esc(text_of(p)) + "</p>\n";
+      for (const Json& p : field(r, "problems")) out += "<p class=\"problem\">" + esc(text_of(p)) + "</p>\n";
     }
     std::map<std::uint64_t, std::vector<ConflictRef>> by_group;
     const Json empty = Json::array();
-    const Json& details = r.contains("conflicts_detail") ? r["conflicts_detail"] : empty;
+    const Json& details = r.contains("conflicts_detail") ? field(r, "conflicts_detail") : empty;
     for (std::size_t i = 0; i < details.size(); ++i) {
       by_group[details[i].value("group", std::uint64_t{0})].push_back({&details[i], fmt::format("c-{}-{}", index, i)});
     }
@@ -271,15 +280,15 @@ class Page {
       out += "<p class=\"note\">This run kept no timeline.</p>\n";
       return;
     }
-    const Json& t = r["timeline"];
+    const Json& t = field(r, "timeline");
     out += "<p class=\"legend\"><span><i style=\"background:#59a14f\"></i>committed</span>"
            "<span><i style=\"background:#bbb\"></i>aborted</span><span><i style=\"background:#f28e2b\"></i>gave up</span>"
            "<span><i style=\"background:#e15759\"></i>crashed</span><span><i style=\"background:#4e79a7\"></i>understudy "
            "won / serial</span><span><i style=\"background:#c62828\"></i>allocator-induced conflict</span>"
            "<span><i style=\"background:#7b1fa2\"></i>true dependence</span></p>\n";
     out += fmt::format("<div class=\"timeline\" id=\"timeline-{}\">\n", index);
-    if (t["entries"].empty()) out += "<p class=\"note\">No PPR groups: the run was sequential.</p>\n";
-    for (const Json& e : t["entries"]) {
+    if (field(t, "entries").empty()) out += "<p class=\"note\">No PPR groups: the run was sequential.</p>\n";
+    for (const Json& e : field(t, "entries")) {
       if (e.contains("folded")) {
         const std::uint64_t n = u64(e, "folded"), a = u64(e, "first_group"), b = u64(e, "last_group");
         out += fmt::format(
@@ -302,8 +311,8 @@ class Page {
   void group(const Json& g, const std::map<std::uint64_t, std::vector<ConflictRef>>& by_group) {
     const std::uint64_t gi = u64(g, "group");
     const std::uint64_t first = u64(g, "first_line"), last = u64(g, "last_line");
-    const std::string understudy = text_of(g["understudy"]);
-    const std::size_t tasks = g["tasks"].size();
+    const std::string understudy = text_of(field(g, "understudy"));
+    const std::size_t tasks = field(g, "tasks").size();
     const std::size_t lanes = tasks + (understudy == "none" ? 0 : 1);
     const int height = kTop + static_cast<int>(lanes) * (kLane + kGap) + 2;
     const double span = static_cast<double>(std::max<std::uint64_t>(1, last - first));
@@ -322,9 +331,9 @@ class Page {
                        "conflict{}</text>",
                        gi, g.value("serial", false) ? " (serial)" : "", first, last, esc(understudy),
                        u64(g, "conflicts"), u64(g, "conflicts") == 1 ? "" : "s");
-    for (const Json& t : g["tasks"]) {
+    for (const Json& t : field(g, "tasks")) {
       const std::size_t k = static_cast<std::size_t>(t.value("task", 0));
-      const std::string outcome = text_of(t["outcome"]);
+      const std::string outcome = text_of(field(t, "outcome"));
       const std::uint64_t a = u64(t, "first_line"), b = u64(t, "last_line");
       const double x0 = a == 0 ? kLeft : x(a);
       const double w = a == 0 ? 3.0 : std::max(3.0, x(b) - x0);
@@ -348,7 +357,7 @@ class Page {
         const Json& c = *ref.c;
         const std::size_t ft = static_cast<std::size_t>(c.value("first_task", 0));
         const std::size_t st = static_cast<std::size_t>(c.value("second_task", 0));
-        const std::string cls = text_of(c["class"]);
+        const std::string cls = text_of(field(c, "class"));
         const double x1 = x(u64(c, "first_line")), x2 = x(u64(c, "second_line"));
         const int y1 = lane_y(ft) + kLane / 2, y2 = lane_y(st) + kLane / 2;
         out += fmt::format(
@@ -357,8 +366,8 @@ class Page {
             "({}); lines {} and {}</title></line><circle class=\"{}\" cx=\"{:.1f}\" cy=\"{}\" r=\"3\"></circle>"
             "<circle class=\"{}\" cx=\"{:.1f}\" cy=\"{}\" r=\"3\"></circle></g>",
             esc(cls), ref.row, x1, y1, x2, y2, cls == "allocator_induced" ? "allocator-induced" : "true-dependence",
-            esc(text_of(c["kind"])), gi, st, text_of(c["kind"]) == "raw" ? "read what was written by" : "overwrote",
-            ft, u64(c, "len"), esc(text_of(c["addr"])), esc(text_of(c["what"])), u64(c, "first_line"),
+            esc(text_of(field(c, "kind"))), gi, st, text_of(field(c, "kind")) == "raw" ? "read what was written by" : "overwrote",
+            ft, u64(c, "len"), esc(text_of(field(c, "addr"))), esc(text_of(field(c, "what"))), u64(c, "first_line"),
             u64(c, "second_line"), esc(cls), x1, y1, esc(cls), x2, y2);
       }
     }
@@ -367,7 +376,7 @@ class Page {
 
   void heap(const Json& r) {
     out += "<h3>Heap</h3>\n";
-    if (!r.contains("heap_maps") || r["heap_maps"].empty()) {
+    if (!r.contains("heap_maps") || field(r, "heap_maps").empty()) {
       out += "<p class=\"note\">This run kept no heap map.</p>\n";
       return;
     }
@@ -379,30 +388,31 @@ class Page {
                          k + 1 == kTaskColours.size() ? " (and k mod 8)" : "");
     }
     out += "</p>\n<div class=\"heap\">\n";
-    for (const Json& m : r["heap_maps"]) {
-      const std::size_t regions = m["regions"].size();
+    for (const Json& m : field(r, "heap_maps")) {
+      const std::size_t regions = field(m, "regions").size();
       constexpr int kBar = 18, kRow = 24, kLabel = 170;
       const int height = static_cast<int>(regions) * kRow + 4;
-      out += fmt::format("<figure class=\"heap-map\" data-when=\"{}\" data-regions=\"{}\">", esc(text_of(m["when"])),
+      out += fmt::format("<figure class=\"heap-map\" data-when=\"{}\" data-regions=\"{}\">", esc(text_of(field(m, "when"))),
                          regions);
       out += fmt::format("<figcaption>{} (after {} group{}): {} live blocks, {} free blocks in {} region{}{}{}"
                          "</figcaption>",
-                         esc(text_of(m["when"])), u64(m, "group"), u64(m, "group") == 1 ? "" : "s", u64(m, "live_blocks"), u64(m, "free_blocks"), regions,
+                         esc(text_of(field(m, "when"))), u64(m, "group"), u64(m, "group") == 1 ? "" : "s", u64(m, "live_blocks"), u64(m, "free_blocks"), regions,
                          regions == 1 ? "" : "s", m.value("walked", true) ? "" : "; the allocator has no census walk",
                          m.value("truncated", false) ? "; more than the map holds, the rest left out" : "");
       out += fmt::format("<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">",
                          kWidth, height, kWidth, height);
       int row = 0;
-      for (const Json& reg : m["regions"]) {
+      for (const Json& reg : field(m, "regions")) {
         const std::uint64_t size = std::max<std::uint64_t>(1, u64(reg, "size"));
         const int y = row * kRow + 2;
         const double scale = static_cast<double>(kWidth - kLabel - 10) / static_cast<double>(size);
-        out += fmt::format("<g class=\"region\" data-addr=\"{}\" data-size=\"{}\">", esc(text_of(reg["addr"])), size);
-        out += fmt::format("<text x=\"0\" y=\"{}\">{} &#183; {}</text>", y + 13, esc(text_of(reg["addr"])), bytes_text(size));
+        out += fmt::format("<g class=\"region\" data-addr=\"{}\" data-size=\"{}\">", esc(text_of(field(reg, "addr"))), size);
+        out += fmt::format("<text x=\"0\" y=\"{}\">{} &#183; {}</text>", y + 13, esc(text_of(field(reg, "addr"))), bytes_text(size));
         out += fmt::format("<rect class=\"region-bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" "
                            "stroke=\"#ccc\"></rect>",
                            kLabel, y, kWidth - kLabel - 10, kBar);
-        for (const Json& run : reg["runs"]) {
+        for (const Json& run : field(reg, "runs")) {
+          if (!run.is_array() || run.size() != 5) throw std::invalid_argument("a heap map run is not [offset, size, state, task, blocks]");
           const std::uint64_t off = run[0].get<std::uint64_t>(), len = run[1].get<std::uint64_t>();
           const std::string state = run[2].get<std::string>();
           const int task = run[3].get<int>();
@@ -427,7 +437,7 @@ class Page {
   void conflicts(const Json& r, std::size_t index, const Json& details) {
     out += "<h3>Conflicts</h3>\n";
     const std::uint64_t total =
-        r.contains("conflicts") ? u64(r["conflicts"], "allocator_induced") + u64(r["conflicts"], "true_dependence") : 0;
+        r.contains("conflicts") ? u64(field(r, "conflicts"), "allocator_induced") + u64(field(r, "conflicts"), "true_dependence") : 0;
     if (details.empty()) {
       out += "<p class=\"note\">No conflict.</p>\n";
       return;
@@ -449,9 +459,9 @@ class Page {
       out += fmt::format(
           "<tr id=\"c-{}-{}\" data-group=\"{}\" data-class=\"{}\" data-kind=\"{}\"><td>{}</td><td>{}</td><td>{}</td>"
           "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-          index, i, u64(c, "group"), esc(text_of(c["class"])), esc(text_of(c["kind"])), u64(c, "group"),
-          u64(c, "first_task"), u64(c, "second_task"), esc(text_of(c["kind"])), esc(text_of(c["class"])),
-          esc(text_of(c["addr"])), u64(c, "len"), esc(text_of(c["what"])), u64(c, "first_line"), u64(c, "second_line"));
+          index, i, u64(c, "group"), esc(text_of(field(c, "class"))), esc(text_of(field(c, "kind"))), u64(c, "group"),
+          u64(c, "first_task"), u64(c, "second_task"), esc(text_of(field(c, "kind"))), esc(text_of(field(c, "class"))),
+          esc(text_of(field(c, "addr"))), u64(c, "len"), esc(text_of(field(c, "what"))), u64(c, "first_line"), u64(c, "second_line"));
     }
     out += "</tbody></table>\n";
     if (total > details.size()) {
@@ -474,7 +484,7 @@ std::string html_report(const Json& runs) {
   Page p;
   bool all_ok = true;
   for (const Json& r : runs) all_ok = all_ok && r.value("verified", false);
-  std::string title = runs.size() == 1 ? fmt::format("{} with {}: {}", text_of(runs[0]["trace"]), text_of(runs[0]["allocator"]),
+  std::string title = runs.size() == 1 ? fmt::format("{} with {}: {}", text_of(field(runs[0], "trace")), text_of(field(runs[0], "allocator")),
                                                       all_ok ? "VERIFIED" : "FAILED")
                                        : fmt::format("{} runs: {}", runs.size(), all_ok ? "all VERIFIED" : "some FAILED");
   p.out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

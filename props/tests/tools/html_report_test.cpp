@@ -238,6 +238,20 @@ TEST(HtmlReport, BadInputIsExitTwoAndNothingWritten) {
   }
   EXPECT_FALSE(fs::exists(out));
   EXPECT_EQ(Json::parse(slurp(ok))["allocator"], "dmmalloc") << "the input survived";
+
+  // A run that lacks most keys (written by hand, or by an older pprsim) is still drawn; a heap
+  // map whose runs are not [offset, size, state, task, blocks] is refused. Never a crash.
+  std::ofstream(d.path() / "bare.json") << R"({"allocator": "x", "events": 1, "verified": false})";
+  const auto bare = test::run_pprsim("report " + (d.path() / "bare.json").string() + " -o " + out.string());
+  EXPECT_EQ(bare.status, 1) << bare.out;
+  EXPECT_TRUE(Page(slurp(out)).ok());
+  fs::remove(out);
+  std::ofstream(d.path() / "badmap.json")
+      << R"({"allocator": "x", "events": 1, "verified": true, "heap_maps": [{"regions": [{"runs": [[1, 2]]}]}]})";
+  const auto badmap = test::run_pprsim("report " + (d.path() / "badmap.json").string() + " -o " + out.string());
+  EXPECT_EQ(badmap.status, 2) << badmap.out;
+  EXPECT_EQ(badmap.out.find('\n'), badmap.out.size() - 1) << badmap.out;
+  EXPECT_FALSE(fs::exists(out));
   EXPECT_GT(fs::file_size(t), 100u);
 }
 
