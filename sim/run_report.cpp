@@ -52,7 +52,10 @@ HeapMap take_heap_map(SimAllocator& alloc, const std::map<Addr, std::uint64_t>& 
     return it != live.end() && it->second.addr == payload ? spans.task_of(it->second.born_line) : -1;
   };
   std::size_t runs = 0;
-  for (const auto& [base, size] : regions) {
+  for (const auto& region : regions) {
+    // Named copies, not structured bindings: clang before 16 cannot capture those in the lambda.
+    const Addr base = region.first;
+    const std::uint64_t size = region.second;
     if (m.regions.size() == HeapMap::kMaxRegions || runs >= HeapMap::kMaxRuns) {
       m.truncated = true;
       break;
