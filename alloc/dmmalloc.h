@@ -569,7 +569,7 @@ class DmMalloc {
   // without copying them): the object at p, which must be able to hold n bytes. 0 when p is no
   // large object or the system refused; p is then untouched.
   Addr grow_large(Addr p, std::uint64_t n) {
-    if (mode_ == Mode::Task || n > dm::kMaxRequest) return 0;
+    if (mode_ == Mode::Task || n > dm::kMaxRequest || dm::class_of(n) != dm::kClasses) return 0;
     const Addr b = block_of(p);
     if (b == 0 || (mem_->load64(b) & dm::kLarge) == 0) return 0;
     const std::uint64_t size = mem_->load64(b + 8);

@@ -42,18 +42,20 @@ const Json& field(const Json& j, const char* key) {
   return it == j.end() ? null : *it;
 }
 
+// j[key] as a count: 0 when missing, negative or not an integer.
+std::uint64_t u64(const Json& j, const char* key) {
+  const Json& v = field(j, key);
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer()) return static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.get<std::int64_t>()));
+  return 0;
+}
+
 std::string text_of(const Json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_null()) return "";
   return j.dump();
 }
 
-std::uint64_t u64(const Json& run, const char* key) {
-  const auto it = run.find(key);
-  return it != run.end() && it->is_number_unsigned() ? it->get<std::uint64_t>()
-         : it != run.end() && it->is_number_integer() ? static_cast<std::uint64_t>(std::max<std::int64_t>(0, it->get<std::int64_t>()))
-                                                      : 0;
-}
 
 std::string bytes_text(std::uint64_t n) {
   if (n >= (std::uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1 << 30));
@@ -212,7 +214,7 @@ class Page {
       for (const Json& r : runs) out += "<td>" + esc(format(r)) + "</td>";
       out += "</tr>\n";
     };
-    auto plain = [](const char* key) { return [key](const Json& r) { return r.contains(key) ? text_of(r[key]) : ""; }; };
+    auto plain = [](const char* key) { return [key](const Json& r) { return text_of(field(r, key)); }; };
     auto bytes = [](const char* key) { return [key](const Json& r) { return bytes_text(u64(r, key)); }; };
     row("verdict", "verified", [](const Json& r) { return r.value("verified", false) ? "VERIFIED" : "FAILED"; });
     row("trace", "trace", plain("trace"));
@@ -252,12 +254,9 @@ class Page {
     if (const std::string f = text_of(r.value("failure", Json())); !f.empty()) {
       out += "<p class=\"stopped\">stopped: " + esc(f) + "</p>\n";
     }
-    if (r.contains("problems")) {
-      for (const Json& p : field(r, "problems")) out += "<p class=\"problem\">" + esc(text_of(p)) + "</p>\n";
-    }
+    for (const Json& p : field(r, "problems")) out += "<p class=\"problem\">" + esc(text_of(p)) + "</p>\n";
     std::map<std::uint64_t, std::vector<ConflictRef>> by_group;
-    const Json empty = Json::array();
-    const Json& details = r.contains("conflicts_detail") ? field(r, "conflicts_detail") : empty;
+    const Json& details = field(r, "conflicts_detail");  // null (no entries) when missing
     for (std::size_t i = 0; i < details.size(); ++i) {
       by_group[details[i].value("group", std::uint64_t{0})].push_back({&details[i], fmt::format("c-{}-{}", index, i)});
     }
@@ -276,7 +275,7 @@ class Page {
 
   void timeline(const Json& r, std::size_t index, const std::map<std::uint64_t, std::vector<ConflictRef>>& by_group) {
     out += "<h3>Timeline</h3>\n";
-    if (!r.contains("timeline")) {
+    if (field(r, "timeline").is_null()) {
       out += "<p class=\"note\">This run kept no timeline.</p>\n";
       return;
     }
@@ -376,7 +375,7 @@ class Page {
 
   void heap(const Json& r) {
     out += "<h3>Heap</h3>\n";
-    if (!r.contains("heap_maps") || field(r, "heap_maps").empty()) {
+    if (field(r, "heap_maps").empty()) {
       out += "<p class=\"note\">This run kept no heap map.</p>\n";
       return;
     }
@@ -436,8 +435,7 @@ class Page {
 
   void conflicts(const Json& r, std::size_t index, const Json& details) {
     out += "<h3>Conflicts</h3>\n";
-    const std::uint64_t total =
-        r.contains("conflicts") ? u64(field(r, "conflicts"), "allocator_induced") + u64(field(r, "conflicts"), "true_dependence") : 0;
+    const std::uint64_t total = u64(field(r, "conflicts"), "allocator_induced") + u64(field(r, "conflicts"), "true_dependence");
     if (details.empty()) {
       out += "<p class=\"note\">No conflict.</p>\n";
       return;
