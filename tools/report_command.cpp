@@ -67,21 +67,24 @@ int report_runs(const ReportArgs& args, const std::vector<nlohmann::ordered_json
       runs.push_back(docs[i]);
     }
   }
+  // Everything that reads the runs' fields, where a field of the wrong type throws: before any
+  // output, so that such input is one line and exit 2.
   bool all_ok = true;
-  for (const auto& r : runs) all_ok = all_ok && r.value("verified", false);
-  std::string page;
+  std::string page, lines;
   try {
+    for (const auto& r : runs) {
+      const bool ok = r.value("verified", false);
+      all_ok = all_ok && ok;
+      lines += fmt::format("{}: {} with {}\n", r.value("trace", std::string()), ok ? "VERIFIED" : "FAILED",
+                           r.value("allocator", std::string()));
+    }
     page = html_report(runs);
-  } catch (const std::exception& e) {  // a run whose fields have the wrong types
+  } catch (const std::exception& e) {
     fmt::print(stderr, "pprsim: {}: cannot draw these runs: {}\n", fmt::join(args.inputs, ", "), e.what());
     return 2;
   }
   if (args.html.empty()) {
-    for (const auto& r : runs) {
-      fmt::print("{}: {} with {}\n", r.value("trace", std::string()), r.value("verified", false) ? "VERIFIED" : "FAILED",
-                 r.value("allocator", std::string()));
-    }
-    fmt::print("(-o FILE.html draws them as one page)\n");
+    fmt::print("{}(-o FILE.html draws them as one page)\n", lines);
   } else if (const std::string error = write_output(args.html, page, args.inputs); !error.empty()) {
     fmt::print(stderr, "pprsim: -o: {}\n", error);
     return 2;

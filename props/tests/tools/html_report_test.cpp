@@ -253,6 +253,16 @@ TEST(HtmlReport, BadInputIsExitTwoAndNothingWritten) {
   EXPECT_EQ(badmap.out.find('\n'), badmap.out.size() - 1) << badmap.out;
   EXPECT_FALSE(fs::exists(out));
   EXPECT_GT(fs::file_size(t), 100u);
+  // Fields of the wrong type: one line and exit 2, with -o and without (it aborted on an
+  // uncaught type error).
+  std::ofstream(d.path() / "types.json") << R"({"allocator": 1, "events": "x", "verified": "no"})";
+  for (const std::string& args : {"report " + (d.path() / "types.json").string() + " -o " + out.string(),
+                                  "report " + (d.path() / "types.json").string()}) {
+    const auto r = test::run_pprsim(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+  }
+  EXPECT_FALSE(fs::exists(out));
 }
 
 }  // namespace
