@@ -86,12 +86,11 @@ class DmMalloc {
     Addr b = 0;
     if (mode_ == Mode::Task) {
       b = pop_or_split(mine_, c);
+      if (b == 0 && grow_task(c)) b = pop_or_split(mine_, c);
       if (b == 0) return rescue(c);
       taken_[static_cast<std::size_t>(c)]++;
       task_bytes_ += dm::class_size(c);
     } else {
-      // A class in use outside groups gets a share of every carve from the start.
-      if (estimate_[ci(c)] == 0) estimate_[ci(c)] = 1;
       b = pop_or_split(global_, c);
       if (b == 0) {
         if (!grow(1)) return 0;
@@ -217,6 +216,8 @@ class DmMalloc {
     task_bytes_ = 0;
     gave_up_ = false;
     rescue_class_ = -1;
+    grown_ = 0;
+    task_grow_ = kPageSize;
   }
 
   // In the understudy's copy (and for any sequential re-execution from the group's start):
@@ -244,14 +245,16 @@ class DmMalloc {
   }
 
   // On the surviving copy, whatever the outcome: learn from the tasks' demand how much to
-  // carve for the next group (the decaying maximum of blocks per class one task used; a class
-  // a task ran out of is doubled).
+  // carve for the next group: per class, the most blocks one task used, a maximum that decays
+  // by a quarter per group (down to nothing for a class no task uses any more). A task that
+  // needs more grows in its own slice, so the carve need not cover the worst case; a class a
+  // task gave up on (its slice refused) is doubled.
   void learn(std::span<const DmMalloc* const> tasks) {
     for (int c = 0; c < dm::kClasses; ++c) {
       std::uint32_t demand = 0;
       for (const DmMalloc* t : tasks) demand = std::max(demand, t->taken_[ci(c)]);
       std::uint32_t& e = estimate_[ci(c)];
-      e = std::max(demand, e - e / 4);
+      e = std::max(demand, e - (e + 3) / 4);
     }
     for (const DmMalloc* t : tasks) {
       if (t->rescue_class_ >= 0 && t->rescue_class_ < dm::kClasses) {
@@ -266,6 +269,7 @@ class DmMalloc {
   bool gave_up() const { return gave_up_; }
   std::uint64_t reserved_bytes() const { return reserved_; }
   std::uint64_t task_allocated_bytes() const { return task_bytes_; }
+  std::uint64_t task_grown_bytes() const { return grown_; }
   std::uint64_t invalid_frees() const { return invalid_frees_; }
 
   // Walks the blocks of one system region in address order. Stops at the first invalid header
@@ -462,7 +466,7 @@ class DmMalloc {
   // Blocks of class c one task gets at the next carve.
   std::uint64_t quota(int c) const {
     const std::uint32_t e = estimate_[ci(c)];
-    return e == 0 ? 0 : e + 1 + e / 4;
+    return e + e / 4;
   }
 
   Addr rescue(int c) {
@@ -550,16 +554,44 @@ class DmMalloc {
     return true;
   }
 
-  Addr large_alloc(std::uint64_t n) {
-    if (mode_ == Mode::Task) return rescue(dm::kClasses);
-    return map_large(n);
+  // Out of partition memory inside a task: a region from the task's own slice of address space
+  // (Memory::task_sys_alloc), tiled into blocks of this task's partition. Nothing shared is
+  // read or written; at commit the region is adopted with the task's memory and its unused
+  // blocks join the free lists with the rest of the partition. A task's growths double from one
+  // page to the largest block, so a task that needs a little more gets a little more.
+  bool grow_task(int c) {
+    const std::uint64_t bytes = std::max(dm::class_size(c), task_grow_);
+    const Addr r = mem_->task_sys_alloc(round_up(bytes, kPageSize));
+    if (r == 0) return false;
+    grown_ += round_up(bytes, kPageSize);
+    task_grow_ = std::min(2 * task_grow_, dm::kTopBlock);
+    for (Addr a = r, end = r + round_up(bytes, kPageSize); a < end;) {
+      int k = dm::kClasses - 1;
+      while (dm::class_size(k) > end - a) --k;
+      push(mine_, k, a);
+      a += dm::class_size(k);
+    }
+    return true;
   }
 
-  // A region of its own from system memory for an object above the largest class.
-  Addr map_large(std::uint64_t n) {
+  Addr large_alloc(std::uint64_t n) {
+    if (mode_ == Mode::Task) {
+      const Addr p = map_large(n, true);
+      return p != 0 ? p : rescue(dm::kClasses);
+    }
+    return map_large(n, false);
+  }
+
+  // A region of its own from system memory (a task's from its slice) for an object above the
+  // largest class.
+  Addr map_large(std::uint64_t n, bool in_task) {
     const std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
-    const Addr r = mem_->sys_alloc(size);
+    const Addr r = in_task ? mem_->task_sys_alloc(size) : mem_->sys_alloc(size);
     if (r == 0) return 0;
+    if (in_task) {
+      grown_ += size;
+      task_bytes_ += size;
+    }
     mem_->store64(r, dm::kMagic | dm::kLive | dm::kLarge | dm::kClassMask);
     mem_->store64(r + 8, size);
     return r + dm::kHeader;
@@ -653,6 +685,8 @@ class DmMalloc {
   std::array<std::uint32_t, dm::kClasses> estimate_{};
   std::array<std::uint32_t, dm::kClasses> taken_{};
   std::uint64_t task_bytes_ = 0;
+  std::uint64_t grown_ = 0;                  // system memory this task obtained from its slice
+  std::uint64_t task_grow_ = kPageSize;      // its next growth
   std::uint64_t reserved_ = 0;
   std::uint64_t invalid_frees_ = 0;
 };

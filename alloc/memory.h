@@ -34,6 +34,11 @@ concept Memory = requires(M& m, Addr a, std::uint64_t v, std::uint64_t n, void* 
   // returns the region's new start (it may move; the old range is then released), or 0 when
   // refused, with the old region untouched. Native memory moves pages without copying them.
   { m.sys_grow(a, n, v) } -> std::same_as<Addr>;
+  // System memory for a speculative task, from that task's own slice of address space: disjoint
+  // from every other task's and from what the parent holds, so obtaining it touches nothing
+  // shared, and a commit adopts it as it is. 0 when refused or when this process has no slice
+  // (the task must then give up). Released with sys_free like any region.
+  { m.task_sys_alloc(n) } -> std::same_as<Addr>;
 };
 
 }  // namespace pprsim

@@ -19,13 +19,14 @@ enum class Mutant : unsigned char {
   CarveKeepsShared,    // carved blocks stay reachable from the shared free lists too
   EagerGlobalFree,     // a free of a global block inside a task is applied at once
   SplitFromShared,     // a split inside a task takes its block from the shared list
-  RescueTouchesShared, // a large object inside a task grows the heap instead of giving up
+  RescueTouchesShared, // a large object inside a task comes from the shared break, not its slice
   MergeDropsDeferred,  // merge forgets the deferred frees
   MergeDropsUnused,    // merge forgets the committed tasks' unused partition blocks
   MergeDuplicates,     // merge returns a committed task's partition twice (as carved and as left)
   UnderstudyOwnPart,   // the understudy returns only partition 0 to the free lists
   ReallocShortCopy,    // realloc copies one byte too few
   UsableTooLarge,      // usable_size reports 16 bytes more than the block holds
+  GrowFromShared,      // a task out of partition memory grows the way SEQ does: shared break, shared lists
 };
 
 struct MutantInfo {
@@ -34,18 +35,19 @@ struct MutantInfo {
   std::string_view what;
 };
 
-inline constexpr std::array<MutantInfo, 11> kMutants{{
+inline constexpr std::array<MutantInfo, 12> kMutants{{
     {Mutant::CarveOverlap, "carve-overlap", "carve gives two tasks overlapping partitions"},
     {Mutant::CarveKeepsShared, "carve-keeps-shared", "carved blocks stay on the shared lists"},
     {Mutant::EagerGlobalFree, "eager-global-free", "a global free in a task is applied at once, not deferred"},
     {Mutant::SplitFromShared, "split-from-shared", "a split inside a task takes a block from the shared list"},
-    {Mutant::RescueTouchesShared, "rescue-touches-shared", "a rescue still touches shared state (grows the heap)"},
+    {Mutant::RescueTouchesShared, "rescue-touches-shared", "a large object in a task comes from shared system memory"},
     {Mutant::MergeDropsDeferred, "merge-drops-deferred", "merge forgets deferred frees"},
     {Mutant::MergeDropsUnused, "merge-drops-unused", "merge forgets the unused partitions"},
     {Mutant::MergeDuplicates, "merge-duplicates", "merge returns a committed partition twice"},
     {Mutant::UnderstudyOwnPart, "understudy-own-partition", "the understudy uses only its partition"},
     {Mutant::ReallocShortCopy, "realloc-short-copy", "realloc copies one byte too few"},
     {Mutant::UsableTooLarge, "usable-too-large", "usable_size is too large"},
+    {Mutant::GrowFromShared, "grow-from-shared", "a task out of memory grows from shared memory, not its slice"},
 }};
 
 // dmmalloc with the seeded bug `bug`. Each override below is DmMalloc's own operation with
@@ -81,7 +83,16 @@ class DmMallocMutant : public DmMalloc<Mem> {
       return b + dm::kHeader;
     }
     if (bug_ == Mutant::RescueTouchesShared && task && c == dm::kClasses) {
-      return this->map_large(n);  // the bug: grows the heap instead of giving up
+      return this->map_large(n, false);  // the bug: the shared break instead of the task's slice
+    }
+    if (bug_ == Mutant::GrowFromShared && task && c < dm::kClasses) {
+      Addr b = this->pop_or_split(mine_, c);
+      if (b == 0 && this->grow(1)) b = this->pop_or_split(global_, c);  // the bug: SEQ's growth
+      if (b == 0) return this->rescue(c);
+      this->taken_[ci(c)]++;
+      this->task_bytes_ += dm::class_size(c);
+      this->set_live(b, c, this->tag());
+      return b + dm::kHeader;
     }
     return Base::malloc(n);
   }

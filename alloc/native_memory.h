@@ -41,12 +41,33 @@ class NativeMemory {
     return reinterpret_cast<Addr>(p);
   }
 
+  // Regions from the slice [base, base + bytes) that a fork-based runtime reserved for this
+  // task (for instance PROT_NONE pages mapped by the parent before the fork), mapped in place
+  // from its start on. Without a slice (bytes 0, the default) tasks get no system memory.
+  // requires: base and bytes are multiples of kPageSize.
+  void confine(Addr base, std::uint64_t bytes) {
+    slice_next_ = base;
+    slice_end_ = base + bytes;
+  }
+  Addr slice_cursor() const { return slice_next_; }  // where the next slice region goes; 0: none
+  Addr task_sys_alloc(std::uint64_t n) {
+    if (slice_next_ >= slice_end_ || n > slice_end_ - slice_next_) return 0;
+    if (limit_ != 0 && (n > limit_ || in_use_ > limit_ - n)) return 0;
+    void* p = ::mmap(ptr(slice_next_), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    slice_next_ += n;
+    in_use_ += n;
+    return reinterpret_cast<Addr>(p);
+  }
+
   std::uint64_t in_use() const { return in_use_; }
 
  private:
   static void* ptr(Addr a) { return reinterpret_cast<void*>(a); }
   std::uint64_t limit_;
   std::uint64_t in_use_ = 0;
+  Addr slice_next_ = 0;
+  Addr slice_end_ = 0;
 };
 
 static_assert(Memory<NativeMemory>);

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "alloc/dmmalloc.h"
 #include "alloc/native_memory.h"
@@ -31,7 +32,9 @@ namespace {
 using pprsim::Addr;
 using pprsim::NativeMemory;
 
-constexpr std::uint64_t kStateMagic = 0x3145544154534D44ull;  // "DMSTATE1"
+constexpr std::uint64_t kStateMagic = 0x3245544154534D44ull;  // "DMSTATE2"
+// Address space each task of a group may grow into (reserved PROT_NONE by group_init).
+constexpr std::uint64_t kSliceBytes = std::uint64_t{1} << 30;
 
 // The core, with the group state of a task exported and imported as bytes.
 class DropIn : public pprsim::DmMalloc<NativeMemory> {
@@ -45,6 +48,7 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
     std::uint64_t task;
     std::int64_t rescue_class;
     std::uint64_t deferred;
+    std::uint64_t slice_used;  // end of what the task mapped in its slice
   };
 
   static constexpr std::size_t fixed_size() {
@@ -58,7 +62,7 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
     const std::size_t need = fixed_size() + deferred_.size() * sizeof(Addr);
     if (buf == nullptr || cap < need) return need;
     const StateHeader h{kStateMagic, pprsim::dm::kClasses, serial_, static_cast<std::uint64_t>(task_),
-                        rescue_class_, deferred_.size()};
+                        rescue_class_, deferred_.size(), mem_->slice_cursor()};
     auto* out = static_cast<unsigned char*>(buf);
     std::memcpy(out, &h, sizeof h);
     out += sizeof h;
@@ -88,8 +92,11 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
     deferred_.resize(h.deferred);
     if (h.deferred > 0) std::memcpy(deferred_.data(), in, h.deferred * sizeof(Addr));
     rescue_class_ = static_cast<int>(h.rescue_class);
+    slice_used = h.slice_used;
     return true;
   }
+
+  Addr slice_used = 0;  // of an imported state
 
   std::uint64_t serial() const { return serial_; }
 };
@@ -159,6 +166,34 @@ void* aligned(std::size_t align, std::size_t n) {
 }
 
 bool power_of_two(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
+
+// The slices of the current group: address space reserved (PROT_NONE, no memory behind it)
+// before the fork, one kSliceBytes range per task, so that what tasks map to grow never
+// overlaps. 0 when the reservation was refused: tasks then give up when out of partition.
+Addr g_slices = 0;
+std::size_t g_slice_count = 0;
+
+void reserve_slices(std::size_t tasks) {
+  if (tasks > (std::uint64_t{1} << 46) / kSliceBytes) return;
+  void* p = ::mmap(nullptr, tasks * kSliceBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return;
+  g_slices = as_addr(p);
+  g_slice_count = tasks;
+}
+
+// Gives back the reservation, keeping [start of slice k, used[k]) of every slice that
+// holds committed memory (used[k] > 0); the process is no task any more.
+void release_slices(const std::vector<Addr>& used) {
+  for (std::size_t k = 0; k < g_slice_count; ++k) {
+    const Addr start = g_slices + k * kSliceBytes;
+    const Addr end = start + kSliceBytes;
+    const Addr keep = k < used.size() && used[k] > start && used[k] <= end ? used[k] : start;
+    if (keep < end) ::munmap(as_ptr(keep), end - keep);
+  }
+  g_slices = 0;
+  g_slice_count = 0;
+  g_mem->confine(0, 0);
+}
 
 void prepare_fork() { lock(); }
 void after_fork() { unlock(); }
@@ -256,6 +291,7 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
   {
     Inside in;
     ok = g_core->group_init(tasks);
+    if (ok) reserve_slices(static_cast<std::size_t>(tasks));
   }
   if (!ok) errno = ENOMEM;
   return ok ? 0 : -1;
@@ -263,12 +299,15 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
 
 PPRSIM_EXPORT void pprsim_dm_task_init(int k) {
   Inside in;
-  if (k >= 0 && static_cast<std::size_t>(k) < g_core->group_tasks()) g_core->task_init(k);
+  if (k < 0 || static_cast<std::size_t>(k) >= g_core->group_tasks()) return;
+  g_core->task_init(k);
+  if (static_cast<std::size_t>(k) < g_slice_count) g_mem->confine(g_slices + static_cast<Addr>(k) * kSliceBytes, kSliceBytes);
 }
 
 PPRSIM_EXPORT void pprsim_dm_understudy_init(void) {
   Inside in;
   g_core->understudy_init();
+  release_slices({});
 }
 
 PPRSIM_EXPORT int pprsim_dm_gave_up(void) {
@@ -307,6 +346,9 @@ PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* 
         for (const DropIn& c : copies) ptrs.push_back(&c);
         g_core->learn(ptrs);
         g_core->merge(ptrs, committed);
+        std::vector<Addr> used(tasks, 0);
+        for (std::size_t k = 0; k < committed; ++k) used[k] = copies[k].slice_used;
+        release_slices(used);
       }
     }
   }

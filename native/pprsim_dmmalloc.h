@@ -16,8 +16,13 @@
  *                                               the committed tasks' deferred frees
  *
  * Outside groups the library is an ordinary malloc (LD_PRELOAD or link with -lpprsim_dmmalloc).
- * A task that runs out of its partition gets NULL from malloc with pprsim_dm_gave_up() true:
- * the runtime must then abort it and re-run its work sequentially.
+ * group_init also reserves one slice of address space per task (1 GiB each, PROT_NONE: no
+ * memory behind it). A task that runs out of its partition, or needs a large object, maps what
+ * it needs at the start of its own slice, so tasks never map the same addresses; the runtime
+ * commits those pages like any other page the task wrote (the task's state records how far it
+ * used its slice), and merge gives the rest of the reservation back. Only a request the slice
+ * cannot hold gets NULL with pprsim_dm_gave_up() true: the runtime must then abort the task and
+ * re-run its work sequentially.
  */
 #ifndef PPRSIM_DMMALLOC_H
 #define PPRSIM_DMMALLOC_H

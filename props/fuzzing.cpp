@@ -27,7 +27,7 @@ RunCaseOptions generator_options(const FuzzOptions& opt) {
 // RapidCheck shrinks the values it generated, which leaves events that only matter together.
 Counterexample minimized(Counterexample c, const std::string& allocator) {
   c.events_before_minimizing = c.shrunk.operations();
-  const FailureRules rules{.system_memory_in_task = allocator != "shared", .all_freed_at_end = true};
+  const FailureRules rules{.all_freed_at_end = true};
   auto kinds_of = [&](const RunCase& rc) {
     try {
       return failure_kinds(run_case(rc, allocator), rules);

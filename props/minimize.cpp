@@ -14,7 +14,7 @@ std::string_view failure_kind_name(FailureKind k) {
     case FailureKind::ContentMismatch: return "content mismatch";
     case FailureKind::Crash: return "crash";
     case FailureKind::FailedRequest: return "failed request";
-    case FailureKind::SystemMemoryInTask: return "system memory inside a task";
+    case FailureKind::OutsideSlice: return "system memory outside a task's slice";
     case FailureKind::LeftHandedOut: return "blocks left handed out";
   }
   return "failure";
@@ -27,10 +27,10 @@ std::vector<FailureKind> failure_kinds(const RunStats& s, const FailureRules& ru
   if (s.double_allocations != 0) out.push_back(FailureKind::DoubleAllocation);
   if (s.content_mismatches != 0) out.push_back(FailureKind::ContentMismatch);
   const bool heap_failed = s.lost_blocks != 0 || s.double_allocations != 0 || s.content_mismatches != 0;
-  if (!s.failure.empty() && !heap_failed) {
+  if (!s.failure.empty() && !heap_failed && s.regions_outside_slice == 0) {
     out.push_back(s.failure.starts_with("the allocator faulted") ? FailureKind::Crash : FailureKind::FailedRequest);
   }
-  if (rules.system_memory_in_task && s.task_system_requests != 0) out.push_back(FailureKind::SystemMemoryInTask);
+  if (s.regions_outside_slice != 0) out.push_back(FailureKind::OutsideSlice);
   if (rules.all_freed_at_end && s.failure.empty() && s.final_live_blocks != 0) {
     out.push_back(FailureKind::LeftHandedOut);
   }

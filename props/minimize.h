@@ -28,7 +28,7 @@ enum class FailureKind : std::uint8_t {
   ContentMismatch,     // an object's bytes differ from the sequential run
   Crash,               // the allocator faulted (touched unmapped memory)
   FailedRequest,       // a request failed or the run could not go on
-  SystemMemoryInTask,  // a task obtained system memory (fuzz property of PPR-aware allocators)
+  OutsideSlice,        // a committed task obtained system memory outside its own slice
   LeftHandedOut,       // blocks still handed out after every object was freed (fuzz property)
 };
 
@@ -36,7 +36,6 @@ std::string_view failure_kind_name(FailureKind k);
 
 // Which properties count as failures besides the replay's verdict.
 struct FailureRules {
-  bool system_memory_in_task = false;  // a PPR-aware allocator must not grow inside a task
   bool all_freed_at_end = false;       // the trace frees everything: no block may stay live
 };
 

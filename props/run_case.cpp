@@ -269,9 +269,9 @@ std::vector<std::string> violations(const RunCase& c, const RunStats& s, const s
     v.push_back(fmt::format("{} allocator-induced conflicts{}", s.allocator_induced,
                             s.conflicts.empty() ? "" : ", first: " + s.conflicts.front().what));
   }
-  if (allocator != "shared" && s.task_system_requests != 0) {
-    v.push_back(fmt::format("tasks obtained system memory {} times: speculation touched shared state",
-                            s.task_system_requests));
+  if (s.regions_outside_slice != 0) {
+    v.push_back(fmt::format("committed tasks obtained {} regions of system memory outside their slices",
+                            s.regions_outside_slice));
   }
   if (s.lost_blocks != 0) v.push_back(fmt::format("{} lost blocks", s.lost_blocks));
   if (s.double_allocations != 0) v.push_back(fmt::format("{} double allocations", s.double_allocations));

@@ -10,6 +10,7 @@ Runner fork_task(Process& parent, int k, const Instance& instance) {
   Runner t;
   t.proc = parent.fork();
   t.task = k;
+  t.proc->sys.confine(parent.sys.task_slice(k));
   t.proc->alloc->task_init(k);
   t.proc->start_tracking();
   for (const Event& e : instance) t.events.push_back(&e);
@@ -65,12 +66,18 @@ CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectLi
 namespace {
 
 // One committed task's system-memory changes, written bytes and object changes into `parent`.
-void apply_writes(Process& parent, Process& t, const std::map<Addr, std::uint64_t>& before) {
+void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::uint64_t>& before,
+                  CommitResult& out) {
+  const auto [slice, slice_bytes] = t.sys.slice();
   for (const auto& [base, size] : t.sys.regions()) {
-    if (before.count(base) == 0) {
-      parent.sys.adopt(base, size);
-      parent.space.map(base, size);
+    if (before.count(base) != 0) continue;
+    if (base < slice || base - slice > slice_bytes || size > slice_bytes - (base - slice)) {
+      out.problems.push_back(fmt::format("task {} obtained system memory at {:#x} ({} B) outside its slice [{:#x}, {:#x})",
+                                         k, base, size, slice, slice + slice_bytes));
     }
+    parent.sys.adopt(base, size);
+    parent.space.map(base, size);
+    out.adopted_bytes += size;
   }
   AddressSpace::Page buf;
   for (const auto& [pn, plog] : t.log->pages()) {
@@ -108,11 +115,15 @@ std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& task
   return allocs;
 }
 
-void commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
-                  std::map<Addr, std::uint64_t> regions_at_fork) {
-  for (std::size_t k = 0; k < m; ++k) apply_writes(parent, *tasks[k].proc, regions_at_fork);
+CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
+                          std::map<Addr, std::uint64_t> regions_at_fork) {
+  CommitResult out;
+  for (std::size_t k = 0; k < m; ++k) {
+    apply_writes(parent, static_cast<int>(k), *tasks[k].proc, regions_at_fork, out);
+  }
   parent.alloc = tasks[m - 1].proc->alloc->clone(parent.mem);
   parent.alloc->merge(task_allocators(tasks), m);
+  return out;
 }
 
 }  // namespace pprsim

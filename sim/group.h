@@ -31,7 +31,8 @@ struct Runner {
   int task = -1;  // spec_order; -1 for the understudy
 };
 
-// Task k of a group: a tracked fork of `parent` after task_init(k), holding instance k.
+// Task k of a group: a tracked fork of `parent` after task_init(k), holding instance k, its
+// system memory confined to its own slice of address space (SystemMemory::task_slice).
 // requires: parent.alloc->group_init succeeded; `instance` outlives the runner.
 Runner fork_task(Process& parent, int k, const Instance& instance);
 
@@ -55,11 +56,16 @@ struct CommitVerdict {
 // parent's objects by address at the fork.
 CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectList& at_fork);
 
-// Commits tasks 0..m-1 into `parent` in spec order (system-memory changes, written bytes,
-// object changes), then the allocator state of task m-1 with the allocator's merge.
-// `regions_at_fork` is the parent's region map at the fork (a copy: the commit changes the
-// parent's). requires: 1 <= m <= tasks.size().
-void commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
+struct CommitResult {
+  std::uint64_t adopted_bytes = 0;    // system memory the committed tasks obtained, now the parent's
+  std::vector<std::string> problems;  // a region a task obtained outside its slice
+};
+
+// Commits tasks 0..m-1 into `parent` in spec order (system-memory changes: what a task obtained
+// in its slice is adopted whole; written bytes; object changes), then the allocator state of
+// task m-1 with the allocator's merge. `regions_at_fork` is the parent's region map at the fork
+// (a copy: the commit changes the parent's). requires: 1 <= m <= tasks.size().
+CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
                   std::map<Addr, std::uint64_t> regions_at_fork);
 
 // The allocators of the tasks, for merge and learn.

@@ -54,6 +54,12 @@ Addr SimMemory::sys_alloc(std::uint64_t n) {
   return a;
 }
 
+Addr SimMemory::task_sys_alloc(std::uint64_t n) {
+  const Addr a = p_->sys.alloc_in_slice(n);
+  if (a != 0) p_->space.map(a, n);
+  return a;
+}
+
 void SimMemory::sys_free(Addr a, std::uint64_t n) {
   if (p_->sys.free(a, n)) p_->space.unmap(a, n);
 }

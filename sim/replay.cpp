@@ -53,6 +53,7 @@ class Replayer {
       throw std::invalid_argument(fmt::format("group size {} is outside 1..64", cfg.group_size));
     }
     main_ = std::make_unique<Process>(cfg.memory_limit);
+    main_->sys.set_slice_bytes(round_up(cfg.task_slice, kPageSize));
     main_->alloc = make_allocator(cfg.allocator, main_->mem);
     if (cfg.faults.oom != 0) {
       // Requests made for a group (the carve, growth inside a task) may be refused.
@@ -296,6 +297,7 @@ class Replayer {
     for (const Runner& t : tasks) {
       st_.task_allocated_bytes += t.proc->alloc->task_allocated_bytes();
       st_.task_system_requests += t.proc->sys.grants() - main_->sys.grants();
+      st_.task_grown_bytes += t.proc->sys.granted_bytes() - main_->sys.granted_bytes();
       if (t.state == Runner::State::GaveUp) ++st_.rescues;
       if (t.state == Runner::State::Crashed) ++st_.task_crashes;
     }
@@ -314,7 +316,13 @@ class Replayer {
         main_->alloc->understudy_init();
         verify_allocator(*main_, "understudy_init", line, "");
       } else {
-        commit_tasks(*main_, tasks, static_cast<std::size_t>(m), main_->sys.regions());
+        CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m), main_->sys.regions());
+        st_.adopted_bytes += done.adopted_bytes;
+        if (!done.problems.empty()) {
+          st_.regions_outside_slice += done.problems.size();
+          for (std::string& p : done.problems) st_.problems.push_back(std::move(p));
+          throw RunFailure{fmt::format("group {} committed system memory from outside a task's slice", gi)};
+        }
         verify_allocator(*main_, "merge", line, "");
       }
       main_->alloc->learn(allocs);

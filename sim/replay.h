@@ -35,6 +35,7 @@ struct ReplayConfig {
   std::uint64_t seed = 1;
   UnderstudyMode understudy = UnderstudyMode::Auto;
   std::uint64_t memory_limit = std::uint64_t{16} << 30;  // simulated system memory
+  std::uint64_t task_slice = 0;  // address space per task for growth; 0: as large as memory_limit
   std::uint64_t check_every = 1000;  // sequential events between heap checks
   // Every N-th heap check is a full one (census of the whole heap), the others check what
   // changed; a full check waits until at least as many events ran since the last one as there
@@ -83,9 +84,12 @@ struct RunStats {
   std::uint64_t refused_requests = 0; // system-memory requests refused (limit or injected)
   std::uint64_t forced_understudy_wins = 0;
   std::uint64_t reexecuted_instances = 0;
-  std::uint64_t task_system_requests = 0;  // system memory obtained inside tasks (shared state)
-  std::uint64_t reserved_bytes = 0;
+  std::uint64_t task_system_requests = 0;  // system-memory requests served inside tasks (in their slices)
+  std::uint64_t reserved_bytes = 0;        // carved for tasks at group starts
   std::uint64_t task_allocated_bytes = 0;
+  std::uint64_t task_grown_bytes = 0;      // system memory tasks obtained in their slices
+  std::uint64_t adopted_bytes = 0;         // of which committed tasks' regions joined the heap
+  std::uint64_t regions_outside_slice = 0; // committed regions a task obtained outside its slice
 
   std::uint64_t allocator_induced = 0;
   std::uint64_t true_dependence = 0;

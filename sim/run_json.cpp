@@ -80,6 +80,9 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["task_system_requests"] = s.task_system_requests;
   j["reserved_bytes"] = s.reserved_bytes;
   j["task_allocated_bytes"] = s.task_allocated_bytes;
+  j["task_grown_bytes"] = s.task_grown_bytes;
+  j["adopted_bytes"] = s.adopted_bytes;
+  j["regions_outside_slice"] = s.regions_outside_slice;
   j["conflicts"] = {{"allocator_induced", s.allocator_induced}, {"true_dependence", s.true_dependence}};
   auto details = nlohmann::ordered_json::array();
   for (const Conflict& c : s.conflicts) {
@@ -129,7 +132,8 @@ void print_summary(std::ostream& out, const RunStats& s) {
                s.split_groups);
   }
   if (s.groups > 0) {
-    fmt::print(out, "  carve reserved {} bytes, tasks allocated {} bytes\n", s.reserved_bytes, s.task_allocated_bytes);
+    fmt::print(out, "  carve reserved {} bytes, tasks allocated {} bytes, grew {} bytes in their slices, {} adopted at commit\n",
+               s.reserved_bytes, s.task_allocated_bytes, s.task_grown_bytes, s.adopted_bytes);
   }
   fmt::print(out, "  conflicts: {} allocator-induced, {} true dependences\n", s.allocator_induced, s.true_dependence);
   fmt::print(out, "  oracle: {} heap checks, {} lost blocks, {} double allocations, {} content mismatches\n",

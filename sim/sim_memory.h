@@ -21,6 +21,8 @@ class SimMemory {
   void zero(Addr a, std::uint64_t n);
   void copy(Addr dst, Addr src, std::uint64_t n);
   Addr sys_alloc(std::uint64_t n);
+  // sys_alloc from the process's slice (a task forked by sim/group.h has one); else 0.
+  Addr task_sys_alloc(std::uint64_t n);
   void sys_free(Addr a, std::uint64_t n);
   // A new region, the bytes copied (and logged as the copy they are), the old one released.
   Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v);

@@ -6,19 +6,26 @@ namespace pprsim {
 
 SystemMemory::SystemMemory(std::uint64_t limit_bytes) : limit_(limit_bytes) {}
 
-Addr SystemMemory::alloc(std::uint64_t bytes) {
-  if (bytes == 0 || bytes % kPageSize != 0 || bytes > limit_ - in_use_ ||
-      (refuse_ && refuse_(bytes))) {
+Addr SystemMemory::alloc(std::uint64_t bytes) { return grant(next_, ~Addr{0}, bytes); }
+
+Addr SystemMemory::alloc_in_slice(std::uint64_t bytes) {
+  return slice_end_ == 0 ? 0 : grant(slice_next_, slice_end_, bytes);
+}
+
+Addr SystemMemory::grant(Addr& next, Addr end, std::uint64_t bytes) {
+  if (bytes == 0 || bytes % kPageSize != 0 || bytes > limit_ - in_use_ || next >= end ||
+      bytes > end - next || (refuse_ && refuse_(bytes))) {
     ++refusals_;
     return 0;
   }
-  const Addr base = next_;
+  const Addr base = next;
   // A guard page between regions, so an overrun faults instead of landing in a neighbour.
-  next_ += bytes + kPageSize;
+  next += bytes + kPageSize;
   regions_.emplace(base, bytes);
   in_use_ += bytes;
   *peak_ = std::max(*peak_, in_use_);
   ++grants_;
+  granted_bytes_ += bytes;
   return base;
 }
 
@@ -34,6 +41,20 @@ void SystemMemory::adopt(Addr base, std::uint64_t bytes) {
   if (regions_.emplace(base, bytes).second) in_use_ += bytes;
   *peak_ = std::max(*peak_, in_use_);
   next_ = std::max(next_, base + bytes + kPageSize);
+}
+
+std::pair<Addr, std::uint64_t> SystemMemory::task_slice(int k) const {
+  // Slice k is the (k + 1)-th range of `bytes` above the parent's break: the first range is
+  // left to the break itself, so a task that grows from the shared break (a bug) never lands
+  // in any task's slice.
+  const std::uint64_t bytes = (slice_bytes_ != 0 ? slice_bytes_ : round_up(limit_, kPageSize)) + kPageSize;
+  return {next_ + static_cast<std::uint64_t>(k + 1) * bytes, bytes};
+}
+
+void SystemMemory::confine(std::pair<Addr, std::uint64_t> slice) {
+  slice_base_ = slice.first;
+  slice_next_ = slice.first;
+  slice_end_ = slice.first + slice.second;
 }
 
 }  // namespace pprsim

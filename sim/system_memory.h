@@ -1,14 +1,18 @@
 // The system-memory provider of one virtual process (its sbrk/mmap): page-aligned regions
 // with a limit on the bytes in use, and a hook to refuse requests (fault injection).
 // Like a real break pointer it is per process: two processes forked from one parent get the
-// same address for their next region, each in its own address space. An allocator that grows
-// inside tasks therefore hands the same bytes to two tasks, as it would under fork.
+// same address for their next region, each in its own address space: an allocator that grows
+// from it inside tasks hands the same bytes to two tasks, as it would under fork. A speculative
+// task therefore gets a slice of address space of its own (task_slice, confine, alloc_in_slice):
+// the slices of one group are disjoint from each other and lie above everything the parent
+// holds, so what a task obtains there touches no shared state and a commit adopts it as it is.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <utility>
 
 #include "alloc/memory.h"
 
@@ -45,13 +49,34 @@ class SystemMemory {
   // Adopts a region another process obtained (commit of that process's work).
   void adopt(Addr base, std::uint64_t bytes);
 
+  // Task k's slice of a group forked from this process: [first, first + second). By default
+  // every task may use as much as the limit allows, so each slice is as large as the limit;
+  // a smaller slice models a runtime that reserves less address space per task.
+  std::pair<Addr, std::uint64_t> task_slice(int k) const;
+  // requires: bytes is 0 (as large as the limit) or a multiple of kPageSize.
+  void set_slice_bytes(std::uint64_t bytes) { slice_bytes_ = bytes; }
+  // Gives this process (a task) its slice.
+  void confine(std::pair<Addr, std::uint64_t> slice);
+  // As alloc, from the slice: 0 when the process has none or the request does not fit.
+  Addr alloc_in_slice(std::uint64_t bytes);
+  // The slice of this process; {0, 0} when it has none.
+  std::pair<Addr, std::uint64_t> slice() const { return {slice_base_, slice_end_ - slice_base_}; }
+  std::uint64_t granted_bytes() const { return granted_bytes_; }  // bytes of requests served, ever
+
  private:
+  Addr grant(Addr& next, Addr end, std::uint64_t bytes);
+
   Addr next_ = kHeapBase;
   std::map<Addr, std::uint64_t> regions_;
   std::uint64_t in_use_ = 0;
   std::uint64_t limit_;
   std::uint64_t refusals_ = 0;
   std::uint64_t grants_ = 0;
+  std::uint64_t granted_bytes_ = 0;
+  std::uint64_t slice_bytes_ = 0;
+  Addr slice_base_ = 0;
+  Addr slice_next_ = 0;
+  Addr slice_end_ = 0;
   std::shared_ptr<std::uint64_t> peak_ = std::make_shared<std::uint64_t>(0);  // shared by forks
   std::function<bool(std::uint64_t)> refuse_;
 };

@@ -53,6 +53,7 @@ struct ReplayOptions {
   std::string faults;
   std::uint64_t full_check_every = ReplayConfig{}.full_check_every;
   std::string max_resident;
+  std::string task_slice;
   std::uint64_t check_every = ReplayConfig{}.check_every;
   bool quiet = false;
   std::string html;
@@ -99,6 +100,15 @@ int run_replay(const ReplayOptions& opt) {
       return 2;
     }
   }
+  std::uint64_t task_slice = 0;
+  if (!opt.task_slice.empty()) {
+    task_slice = parse_size(opt.task_slice);
+    if (task_slice == 0 || task_slice % kPageSize != 0) {
+      fmt::print(stderr, "pprsim: --task-slice: expected a positive multiple of 4096 bytes (or with K, M, G, T), got '{}'\n",
+                 opt.task_slice);
+      return 2;
+    }
+  }
   // The JSON output is opened first: a --json that names a trace, or cannot be written, is
   // refused before the run.
   std::unique_ptr<OutputFile> json_out;
@@ -136,6 +146,7 @@ int run_replay(const ReplayOptions& opt) {
         cfg.faults = faults;
         cfg.full_check_every = opt.full_check_every;
         cfg.max_resident = max_resident;
+        cfg.task_slice = task_slice;
         cfg.check_every = opt.check_every;
         cfg.record_report = true;  // the JSON carries what the HTML report draws
         if (line.enabled()) {
@@ -250,6 +261,8 @@ Command add_replay_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-resident", opt->max_resident,
                   "Real memory the simulation may hold, e.g. 8G (default: 3/4 of physical memory)");
+  cmd->add_option("--task-slice", opt->task_slice,
+                  "Address space each speculative task may grow into, e.g. 64M (default: the memory limit)");
   cmd->add_option("--faults", opt->faults,
                   kFaultsHelp);
   cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "alloc/dmmalloc.h"
 #include "alloc/native_memory.h"
+#include "sim/group.h"
 #include "sim/process.h"
+#include "sim/sim_allocator.h"
 
 namespace pprsim {
 namespace {
@@ -331,11 +334,32 @@ RC_GTEST_PROP(DmMalloc, SequentialApiMatchesModelOnSimulatedMemory, ()) {
 struct Group {
   Process parent{std::uint64_t{1} << 30};
   DmMalloc<SimMemory> dm{&parent.mem};
+
+  // Task k of the current group: a fork of the parent with its slice, and the allocator's copy.
+  std::pair<std::unique_ptr<Process>, DmMalloc<SimMemory>> task(int k) {
+    auto kid = parent.fork();
+    kid->sys.confine(parent.sys.task_slice(k));
+    DmMalloc<SimMemory> t = dm;
+    t.bind(&kid->mem);
+    t.task_init(k);
+    return {std::move(kid), std::move(t)};
+  }
+
+  // Teaches the carve that a task uses `count` objects of `size` bytes: a group of one task
+  // that allocates them (growing into its slice), aborted, and learned from.
+  void teach(std::uint64_t size, int count) {
+    ASSERT_TRUE(dm.group_init(1));
+    auto [kid, t] = task(0);
+    for (int i = 0; i < count; ++i) ASSERT_NE(t.malloc(size), 0u);
+    dm.understudy_init();
+    std::vector<const DmMalloc<SimMemory>*> tasks{&t};
+    dm.learn(tasks);
+  }
 };
 
 TEST(DmMallocHooks, CarveGivesDisjointPartitionsAndTasksStayInside) {
   Group g;
-  for (int i = 0; i < 20; ++i) g.dm.free(g.dm.malloc(40));  // teach it that class 1 is used
+  g.teach(40, 2);
   ASSERT_TRUE(g.dm.group_init(3));
   EXPECT_GT(g.dm.reserved_bytes(), 0u);
   std::vector<std::unique_ptr<Process>> kids;
@@ -354,6 +378,7 @@ TEST(DmMallocHooks, CarveGivesDisjointPartitionsAndTasksStayInside) {
       got[k].push_back(p);
     }
     EXPECT_FALSE(copies[k].gave_up());
+    EXPECT_EQ(copies[k].task_grown_bytes(), 0u) << "the carve covered what the task was taught";
   }
   std::vector<Addr> all;
   for (auto& v : got) all.insert(all.end(), v.begin(), v.end());
@@ -378,7 +403,7 @@ TEST(DmMallocHooks, TaskGivesUpInsteadOfTouchingSharedState) {
 TEST(DmMallocHooks, MergeReturnsPartitionsLocalAndDeferredFrees) {
   Group g;
   const Addr old = g.dm.malloc(100);  // allocated before the group: global
-  for (int i = 0; i < 8; ++i) g.dm.free(g.dm.malloc(100));
+  g.teach(100, 2);
   ASSERT_TRUE(g.dm.group_init(2));
   auto k0 = g.parent.fork();
   auto k1 = g.parent.fork();
@@ -418,6 +443,59 @@ TEST(DmMallocHooks, MergeReturnsPartitionsLocalAndDeferredFrees) {
     });
   }
   EXPECT_EQ(free_in_walk, free_blocks.size());
+}
+
+TEST(DmMallocHooks, ATaskOutOfPartitionGrowsInItsSliceAndTheCommitAdoptsIt) {
+  Process parent(std::uint64_t{1} << 30);
+  parent.alloc = make_allocator("dmmalloc", parent.mem);
+  const Addr before = parent.alloc->malloc(64);
+  const std::map<Addr, std::uint64_t> regions_at_fork = parent.sys.regions();
+  ASSERT_TRUE(parent.alloc->group_init(2));
+  EXPECT_EQ(parent.alloc->reserved_bytes(), 0u) << "nothing learned yet: nothing carved";
+  const Instance none;
+  std::vector<Runner> tasks;
+  for (int k = 0; k < 2; ++k) tasks.push_back(fork_task(parent, k, none));
+  SimAllocator& t0 = *tasks[0].proc->alloc;
+  std::vector<Addr> mine;
+  for (int i = 0; i < 300; ++i) mine.push_back(t0.malloc(48 + 40 * (i % 7)));
+  mine.push_back(t0.malloc(1 << 20));
+  for (const Addr p : mine) ASSERT_NE(p, 0u);
+  EXPECT_FALSE(t0.gave_up());
+  const auto [slice, slice_bytes] = tasks[0].proc->sys.slice();
+  for (const Addr p : mine) EXPECT_TRUE(p >= slice && p < slice + slice_bytes) << "outside the slice: " << p;
+  for (const auto& [pn, log] : tasks[0].proc->log->pages()) {
+    EXPECT_GE(pn * kPageSize, slice) << "the task wrote a page outside its slice: shared state";
+  }
+  t0.free(mine[5]);  // its own block: back to its partition
+  t0.free(before);   // a block from before the group: deferred
+  const Addr other = tasks[1].proc->alloc->malloc(64);  // task 1 grows too, in its own slice
+  EXPECT_GE(other, tasks[1].proc->sys.slice().first);
+  EXPECT_NE(tasks[1].proc->sys.slice().first, slice);
+
+  const CommitResult done = commit_tasks(parent, tasks, 1, regions_at_fork);  // task 1 aborted
+  EXPECT_TRUE(done.problems.empty());
+  EXPECT_GT(done.adopted_bytes, std::uint64_t{1} << 20);
+  EXPECT_EQ(parent.sys.regions().count(other - 16 - (other - 16) % kPageSize), 0u) << "task 1's growth is gone";
+  EXPECT_EQ(parent.alloc->verify(), "");
+  // The census: every block of every region is live (task 0's objects) or on a free list.
+  std::set<Addr> free_blocks;
+  parent.alloc->walk_free(1 << 20, [&](const FreeEntry& f) { EXPECT_TRUE(free_blocks.insert(f.block).second); });
+  std::uint64_t live = 0;
+  for (const auto& [base, size] : parent.sys.regions()) {
+    parent.alloc->walk_region(base, size, [&](const BlockInfo& b) {
+      ASSERT_NE(b.kind, BlockInfo::Kind::Corrupt);
+      if (b.kind == BlockInfo::Kind::Free) {
+        EXPECT_EQ(free_blocks.count(b.start), 1u) << "lost block " << b.start;
+      }
+      if (b.kind == BlockInfo::Kind::Live) ++live;
+    });
+  }
+  EXPECT_EQ(live, mine.size() - 1);
+  EXPECT_EQ(free_blocks.count(before - 16), 1u) << "the deferred free was applied";
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    if (i != 5) parent.alloc->free(mine[i]);
+  }
+  EXPECT_EQ(parent.alloc->verify(), "");
 }
 
 TEST(DmMallocHooks, LearnGrowsTheCarveAfterARescue) {

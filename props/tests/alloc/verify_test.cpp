@@ -65,15 +65,30 @@ TEST(Verify, DmMallocNamesACorruptedFreeList) {
   EXPECT_EQ(dm.verify(), "");
 }
 
+// Teaches the carve that tasks use class-1 blocks: a task on native memory has no slice to grow
+// into, so its first malloc gives up (writing nothing), and learn doubles that class's share.
+template <class Dm>
+void teach_class_1(Dm& dm) {
+  ASSERT_TRUE(dm.group_init(1));
+  Dm task = dm;
+  task.task_init(0);
+  EXPECT_EQ(task.malloc(40), 0u);
+  ASSERT_TRUE(task.gave_up());
+  dm.understudy_init();
+  std::vector<const Dm*> tasks{&task};
+  dm.learn(tasks);
+}
+
 TEST(Verify, DmMallocNamesOverlappingPartitionsAtTheCarve) {
   NativeMemory mem;
   DmMallocMutant<NativeMemory> dm(&mem, Mutant::CarveKeepsShared);
-  const Addr p = dm.malloc(40);
-  dm.free(p);
+  dm.free(dm.malloc(40));
+  teach_class_1(dm);
   ASSERT_TRUE(dm.group_init(2));
   EXPECT_NE(dm.verify().find("holds more than its count"), std::string::npos) << dm.verify();
   DmMalloc<NativeMemory> good(&mem);
   good.free(good.malloc(40));
+  teach_class_1(good);
   ASSERT_TRUE(good.group_init(2));
   EXPECT_EQ(good.verify(), "");
 }
@@ -99,20 +114,24 @@ TEST(Verify, CoMallocNamesABrokenBaseHeapAndAnAlteredCarve) {
 }
 
 TEST(Verify, ParanoidRunNamesTheLineAndTheInvariant) {
-  const std::string trace = "pprtrace 1\na 1 40\nf 1\nppr\na 2 40\nend\nppr\na 3 40\nend\n";
+  // The first group teaches the carve that tasks use 40-byte objects; the second carves for them.
+  const std::string trace =
+      "pprtrace 1\na 1 40\nf 1\nppr\na 2 40\nend\nppr\na 3 40\nend\nppr\na 4 40\nend\nppr\na 5 40\nend\n";
   ReplayConfig cfg = config("mutant:carve-overlap", 2);
   const RunStats plain = replay_text(trace, cfg);
   EXPECT_EQ(plain.failure.find("paranoid"), std::string::npos);
   cfg.paranoid = true;
   const RunStats s = replay_text(trace, cfg);
   EXPECT_FALSE(s.verified);
-  EXPECT_NE(s.failure.find("paranoid check after task_init at line 5 in task 1: block"), std::string::npos)
+  EXPECT_NE(s.failure.find("paranoid check after task_init at line 11 in task 1: block"), std::string::npos)
       << s.failure;
   EXPECT_NE(s.failure.find("is on two free lists"), std::string::npos) << s.failure;
 }
 
 TEST(Verify, TheEnvironmentSwitchesTheParanoidLevelOn) {
-  const std::string trace = "pprtrace 1\na 1 40\nf 1\nppr\na 2 40\nend\nppr\na 3 40\nend\n";
+  // The first group teaches the carve that tasks use 40-byte objects; the second carves for them.
+  const std::string trace =
+      "pprtrace 1\na 1 40\nf 1\nppr\na 2 40\nend\nppr\na 3 40\nend\nppr\na 4 40\nend\nppr\na 5 40\nend\n";
   const char* before = std::getenv("PPRSIM_PARANOID");
   const std::string saved = before ? before : "";
   ::setenv("PPRSIM_PARANOID", "1", 1);

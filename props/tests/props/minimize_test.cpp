@@ -177,10 +177,12 @@ TEST(FailureKinds, FromTheRunsCounts) {
   RunStats crash;
   crash.failure = "the allocator faulted: access to unmapped address 0x10";
   EXPECT_EQ(failure_kinds(crash), std::vector<FailureKind>{FailureKind::Crash});
-  RunStats grew;
+  RunStats grew;  // growth inside tasks is theirs to do, in their own slices
   grew.task_system_requests = 2;
   EXPECT_TRUE(failure_kinds(grew).empty());
-  EXPECT_EQ(failure_kinds(grew, {.system_memory_in_task = true}), std::vector<FailureKind>{FailureKind::SystemMemoryInTask});
+  grew.regions_outside_slice = 1;
+  grew.failure = "group 0 committed system memory from outside a task's slice";
+  EXPECT_EQ(failure_kinds(grew), std::vector<FailureKind>{FailureKind::OutsideSlice});
 }
 
 }  // namespace

@@ -97,8 +97,14 @@ a 20 100
 end
 )";
 
+// A task grows into its own slice of address space; an object larger than the slice is a rescue.
+ReplayConfig small_slices(ReplayConfig cfg) {
+  cfg.task_slice = 512 << 10;
+  return cfg;
+}
+
 TEST(ReplayCommit, RescueInMainHandsTheGroupToTheUnderstudy) {
-  const RunStats s = replay_text(kMainRescue, config("dmmalloc", 2, 0, 1, UnderstudyMode::Auto));
+  const RunStats s = replay_text(kMainRescue, small_slices(config("dmmalloc", 2, 0, 1, UnderstudyMode::Auto)));
   EXPECT_TRUE(s.verified) << s.failure;
   EXPECT_EQ(s.rescues, 1u);
   EXPECT_EQ(s.understudy_wins, 1u);
@@ -107,7 +113,7 @@ TEST(ReplayCommit, RescueInMainHandsTheGroupToTheUnderstudy) {
 }
 
 TEST(ReplayCommit, RescueInMainWithoutUnderstudyReRunsTheGroup) {
-  const RunStats s = replay_text(kMainRescue, config("dmmalloc", 2, 0, 1, UnderstudyMode::Never));
+  const RunStats s = replay_text(kMainRescue, small_slices(config("dmmalloc", 2, 0, 1, UnderstudyMode::Never)));
   EXPECT_TRUE(s.verified) << s.failure;
   EXPECT_EQ(s.rescues, 1u);
   EXPECT_EQ(s.understudy_wins, 0u);
@@ -127,13 +133,25 @@ end
 ppr
 a 30 100
 end
-)", config("dmmalloc", 3, 0, 1, UnderstudyMode::Never));
+)", small_slices(config("dmmalloc", 3, 0, 1, UnderstudyMode::Never)));
   EXPECT_TRUE(s.verified) << s.failure;
   EXPECT_EQ(s.rescues, 1u);
   EXPECT_EQ(s.committed, 1u);
   EXPECT_EQ(s.aborted, 2u);
   EXPECT_EQ(s.reexecuted_instances, 2u);
   EXPECT_EQ(s.final_live_objects, 4u);
+}
+
+TEST(ReplayCommit, ATaskGrowsIntoItsSliceInsteadOfGivingUp) {
+  for (const char* alloc : {"dmmalloc"}) {
+    const RunStats s = replay_text(kMainRescue, config(alloc, 2, 0, 1, UnderstudyMode::Never));
+    EXPECT_TRUE(s.verified) << alloc << ": " << s.failure;
+    EXPECT_EQ(s.rescues, 0u) << alloc;
+    EXPECT_EQ(s.committed, 2u) << alloc;
+    EXPECT_GE(s.task_grown_bytes, 1000000u) << alloc;
+    EXPECT_EQ(s.adopted_bytes, s.task_grown_bytes) << alloc << ": both tasks committed";
+    EXPECT_EQ(s.final_live_objects, 3u) << alloc;
+  }
 }
 
 TEST(ReplayCommit, UnderstudyWinReplacesSpeculation) {
