@@ -88,8 +88,7 @@ class DmMalloc {
       b = pop_or_split(mine_, c);
       if (b == 0 && grow_task(c)) b = pop_or_split(mine_, c);
       if (b == 0) return rescue(c);
-      taken_[static_cast<std::size_t>(c)]++;
-      task_bytes_ += dm::class_size(c);
+      took(c);
     } else {
       b = pop_or_split(global_, c);
       if (b == 0) {
@@ -160,6 +159,8 @@ class DmMalloc {
       // O(1) ownership: only blocks carrying this task's tag were allocated here.
       if ((w0 & dm::kLarge) == 0 && mem_->load64(b + 8) == tag()) {
         push(mine_, static_cast<int>(class_index(w0)), b);
+        std::uint32_t& h = held_[class_index(w0)];
+        if (h > 0) --h;
       } else {
         deferred_.push_back(b);
       }
@@ -213,6 +214,7 @@ class DmMalloc {
     mine_ = carve_[static_cast<std::size_t>(k)];
     deferred_.clear();
     taken_ = {};
+    held_ = {};
     task_bytes_ = 0;
     gave_up_ = false;
     rescue_class_ = -1;
@@ -245,16 +247,18 @@ class DmMalloc {
   }
 
   // On the surviving copy, whatever the outcome: learn from the tasks' demand how much to
-  // carve for the next group: per class, the most blocks one task used, a maximum that decays
-  // by a quarter per group (down to nothing for a class no task uses any more). A task that
-  // needs more grows in its own slice, so the carve need not cover the worst case; a class a
-  // task gave up on (its slice refused) is doubled.
+  // carve for the next group: per class, the blocks a task held at once at most (a block it
+  // freed and took again counts once), averaged over the group's tasks; an estimate that
+  // halves per group when demand falls (down to nothing for a class no task uses any more).
+  // A task that needs more than its share grows in its own slice, so the carve need not cover
+  // the busiest task; a class a task gave up on (its slice refused) is doubled.
   void learn(std::span<const DmMalloc* const> tasks) {
     for (int c = 0; c < dm::kClasses; ++c) {
-      std::uint32_t demand = 0;
-      for (const DmMalloc* t : tasks) demand = std::max(demand, t->taken_[ci(c)]);
+      std::uint64_t sum = 0;
+      for (const DmMalloc* t : tasks) sum += t->taken_[ci(c)];
+      const auto demand = static_cast<std::uint32_t>(tasks.empty() ? 0 : (sum + tasks.size() / 2) / tasks.size());
       std::uint32_t& e = estimate_[ci(c)];
-      e = std::max(demand, e - (e + 3) / 4);
+      e = std::max(demand, e / 2);
     }
     for (const DmMalloc* t : tasks) {
       if (t->rescue_class_ >= 0 && t->rescue_class_ < dm::kClasses) {
@@ -467,6 +471,14 @@ class DmMalloc {
   std::uint64_t quota(int c) const {
     const std::uint32_t e = estimate_[ci(c)];
     return e + e / 4;
+  }
+
+  // A class-c block handed out inside a task: demand and statistics.
+  void took(int c) {
+    std::uint32_t& h = held_[ci(c)];
+    ++h;
+    taken_[ci(c)] = std::max(taken_[ci(c)], h);
+    task_bytes_ += dm::class_size(c);
   }
 
   Addr rescue(int c) {
@@ -683,7 +695,8 @@ class DmMalloc {
   int rescue_class_ = -1;
   // Carve sizing and statistics.
   std::array<std::uint32_t, dm::kClasses> estimate_{};
-  std::array<std::uint32_t, dm::kClasses> taken_{};
+  std::array<std::uint32_t, dm::kClasses> taken_{};  // per class: the most held at once in this task
+  std::array<std::uint32_t, dm::kClasses> held_{};   // per class: held now
   std::uint64_t task_bytes_ = 0;
   std::uint64_t grown_ = 0;                  // system memory this task obtained from its slice
   std::uint64_t task_grow_ = kPageSize;      // its next growth

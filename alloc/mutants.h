@@ -77,8 +77,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
       Addr b = this->pop_or_split(mine_, c);
       if (b == 0) b = this->pop_or_split(global_, c);  // the bug
       if (b == 0) return this->rescue(c);
-      this->taken_[ci(c)]++;
-      this->task_bytes_ += dm::class_size(c);
+      this->took(c);
       this->set_live(b, c, this->tag());
       return b + dm::kHeader;
     }
@@ -89,8 +88,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
       Addr b = this->pop_or_split(mine_, c);
       if (b == 0 && this->grow(1)) b = this->pop_or_split(global_, c);  // the bug: SEQ's growth
       if (b == 0) return this->rescue(c);
-      this->taken_[ci(c)]++;
-      this->task_bytes_ += dm::class_size(c);
+      this->took(c);
       this->set_live(b, c, this->tag());
       return b + dm::kHeader;
     }
