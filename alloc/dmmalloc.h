@@ -256,7 +256,11 @@ class DmMalloc {
     for (int c = 0; c < dm::kClasses; ++c) {
       std::uint64_t sum = 0;
       for (const DmMalloc* t : tasks) sum += t->taken_[ci(c)];
-      const auto demand = static_cast<std::uint32_t>(tasks.empty() ? 0 : (sum + tasks.size() / 2) / tasks.size());
+      // Rounded up for blocks of at most a page (a block too few would cost a growth), to the
+      // nearest for larger ones (one task's single large block is not worth G of them).
+      const std::uint64_t n = tasks.size();
+      const auto demand = static_cast<std::uint32_t>(
+          n == 0 ? 0 : (sum + (dm::class_size(c) <= kPageSize ? n - 1 : n / 2)) / n);
       std::uint32_t& e = estimate_[ci(c)];
       e = std::max(demand, e / 2);
     }

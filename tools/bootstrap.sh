@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make librapidcheck-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-          libgtest-dev libbenchmark-dev libxml2-dev)
+          libgtest-dev libbenchmark-dev libxml2-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

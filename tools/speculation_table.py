@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""How speculation sizes its memory: reserved and task-allocated bytes, growth inside tasks and
+rescues, over a set of traces at group sizes 2/4/8 and PPR lengths 10/50/200.
+
+Usage: tools/speculation_table.py [--pprsim build/pprsim] [--alloc dmmalloc,comalloc] TRACE...
+
+Prints one markdown row per allocator and group size (sums over the traces and PPR lengths),
+then the peak system memory at G=8 against the sequential run. Exits 1 when any run is not
+verified or has an allocator-induced conflict, 2 on bad arguments or a run that did not finish.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+GROUPS = (2, 4, 8)
+EVERY = (10, 50, 200)
+
+
+def replay(pprsim, traces, alloc, g, every):
+    cmd = [pprsim, "replay", *traces, "--alloc", alloc, "--group-size", str(g), "--json", "-", "--quiet"]
+    if every:
+        cmd += ["--ppr-every", str(every)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        sys.exit(f"speculation_table: {' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
+    runs = json.loads(done.stdout)
+    return runs if isinstance(runs, list) else [runs]
+
+
+def ratio(a, b):
+    return a / b if b else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pprsim", default="build/pprsim")
+    ap.add_argument("--alloc", default="dmmalloc,comalloc")
+    ap.add_argument("traces", nargs="+")
+    args = ap.parse_args()
+    failed = []
+    print("| allocator | G | reserved / task-allocated | worst trace | rescues / tasks | grown in tasks | adopted |")
+    print("|---|---|---|---|---|---|---|")
+    peaks = []
+    for alloc in args.alloc.split(","):
+        sequential = {r["trace"]: r for r in replay(args.pprsim, args.traces, alloc, 1, 0)}
+        for g in GROUPS:
+            reserved = allocated = rescues = tasks = grown = adopted = 0
+            worst = ("", 0.0)
+            for every in EVERY:
+                for r in replay(args.pprsim, args.traces, alloc, g, every):
+                    name = f"{os.path.basename(r['trace'])} (ppr-every {every})"
+                    if not r["verified"] or r["conflicts"]["allocator_induced"] != 0:
+                        failed.append(f"{alloc} G={g} {name}: {r['failure'] or 'not verified'}")
+                    reserved += r["reserved_bytes"]
+                    allocated += r["task_allocated_bytes"]
+                    rescues += r["rescues"]
+                    tasks += r["committed"] + r["aborted"]
+                    grown += r["task_grown_bytes"]
+                    adopted += r["adopted_bytes"]
+                    own = ratio(r["reserved_bytes"], r["task_allocated_bytes"])
+                    if own > worst[1]:
+                        worst = (name, own)
+                    if g == 8:
+                        seq = sequential[r["trace"]]["peak_system_bytes"]
+                        peaks.append((alloc, every, name, r["peak_system_bytes"], seq))
+            print(f"| {alloc} | {g} | {ratio(reserved, allocated):.2f} | {worst[0]} {worst[1]:.2f} | "
+                  f"{rescues} / {tasks} ({100 * ratio(rescues, tasks):.2f}%) | {grown} | {adopted} |")
+    print()
+    print("| allocator | ppr-every | peak system memory, G=8 / sequential (sum) | worst trace |")
+    print("|---|---|---|---|")
+    for alloc in args.alloc.split(","):
+        for every in EVERY:
+            rows = [p for p in peaks if p[0] == alloc and p[1] == every]
+            total = ratio(sum(p[3] for p in rows), sum(p[4] for p in rows))
+            w = max(rows, key=lambda p: ratio(p[3], p[4]))
+            print(f"| {alloc} | {every} | {total:.2f} | {w[2]} {ratio(w[3], w[4]):.2f} |")
+    for f in failed:
+        print(f"NOT VERIFIED: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
