@@ -239,6 +239,8 @@ class Page {
     row("content mismatches", "content_mismatches", plain("content_mismatches"));
     row("carve reserved", "reserved_bytes", bytes("reserved_bytes"));
     row("tasks allocated", "task_allocated_bytes", bytes("task_allocated_bytes"));
+    row("grown inside tasks", "task_grown_bytes", bytes("task_grown_bytes"));
+    row("adopted at commit", "adopted_bytes", bytes("adopted_bytes"));
     row("peak system memory", "peak_system_bytes", bytes("peak_system_bytes"));
     row("final live objects", "final_live_objects", plain("final_live_objects"));
     row("final live bytes", "final_live_bytes", bytes("final_live_bytes"));

@@ -187,7 +187,13 @@ TEST(HtmlReport, SeveralRunsMakeOneComparisonPage) {
               runs[i]["allocator"].get<std::string>());
     EXPECT_EQ(p.text("//section[@id='run-" + std::to_string(i) + "']//span[contains(@class,'verdict')]"),
               runs[i]["verified"].get<bool>() ? "VERIFIED" : "FAILED");
+    for (const char* key : {"task_grown_bytes", "adopted_bytes"}) {  // growth inside tasks, beside the carve
+      const std::string cell =
+          p.text("//table[@id='figures']//tr[@data-key='" + std::string(key) + "']/td[" + std::to_string(i + 1) + "]");
+      EXPECT_EQ(cell == "0 B", runs[i][key].get<std::uint64_t>() == 0) << key << ": " << cell;
+    }
   }
+  EXPECT_GT(runs[0]["task_grown_bytes"].get<std::uint64_t>(), 0u) << "dmmalloc's tasks grew";
   // And report merges runs saved apart into the same kind of page.
   test::run_pprsim("replay " + t.string() + " --alloc dmmalloc --group-size 4 --quiet --json " + (d.path() / "one.json").string());
   test::run_pprsim("replay " + t.string() + " --alloc shared --group-size 4 --quiet --json " + (d.path() / "two.json").string());
