@@ -12,16 +12,27 @@ constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 64;
 }  // namespace
 
 AccessLog::Lines::~Lines() {
-  if (bytes_) ResidentMeter::current().give(sizeof(*bytes_));
+  if (chunked_ != 0) ResidentMeter::current().give(chunked_ * sizeof(Chunk));
 }
 
-std::array<std::uint32_t, kPageSize>& AccessLog::Lines::per_byte() {
-  if (!bytes_) {
-    ResidentMeter::current().take(sizeof(*bytes_));
-    bytes_ = std::make_unique<std::array<std::uint32_t, kPageSize>>();
-    bytes_->fill(all_);
+AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i) {
+  auto& c = chunks_[i];
+  if (!c) {
+    ResidentMeter::current().take(sizeof(Chunk));
+    c = std::make_unique<Chunk>();
+    c->fill(all_);
+    ++chunked_;
   }
-  return *bytes_;
+  return *c;
+}
+
+void AccessLog::Lines::set_all(std::uint32_t line) {
+  if (chunked_ != 0) {
+    for (auto& c : chunks_) c.reset();
+    ResidentMeter::current().give(chunked_ * sizeof(Chunk));
+    chunked_ = 0;
+  }
+  all_ = line;
 }
 
 AccessLog::~AccessLog() { ResidentMeter::current().give(pages_.size() * kPageLogCost); }
@@ -54,14 +65,16 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
     const std::uint64_t chunk = std::min(n, kPageSize - off);
     PageLog& p = page_for(a / kPageSize);
     // A page written whole before: no read of it is exposed. Read whole before: nothing new.
-    if (p.write_line.bytes_ || p.write_line.all_ == 0) {
-      if (p.read_line.bytes_ || p.read_line.all_ == 0) {
-        if (chunk == kPageSize && !p.write_line.bytes_ && !p.read_line.bytes_) {
-          p.read_line.all_ = line_;
-        } else {
-          auto& r = p.read_line.per_byte();
-          for (std::uint64_t i = off; i < off + chunk; ++i) {
-            if (p.write_line[i] == 0 && r[i] == 0) r[i] = line_;
+    if (!p.write_line.whole() && !p.read_line.whole()) {
+      if (chunk == kPageSize && p.write_line.chunked_ == 0 && p.read_line.chunked_ == 0) {
+        p.read_line.all_ = line_;
+      } else {
+        for (std::uint64_t i = off; i < off + chunk;) {
+          const std::size_t c = i / Lines::kChunk;
+          const std::uint64_t end = std::min<std::uint64_t>(off + chunk, (c + 1) * Lines::kChunk);
+          Lines::Chunk& r = p.read_line.chunk(c);
+          for (; i < end; ++i) {
+            if (r[i % Lines::kChunk] == 0 && p.write_line[i] == 0) r[i % Lines::kChunk] = line_;
           }
         }
       }
@@ -77,14 +90,16 @@ void AccessLog::on_write(Addr a, std::uint64_t n) {
     const std::uint64_t chunk = std::min(n, kPageSize - off);
     PageLog& p = page_for(a / kPageSize);
     if (chunk == kPageSize) {
-      if (p.write_line.bytes_) {
-        p.write_line.bytes_.reset();
-        ResidentMeter::current().give(sizeof(std::array<std::uint32_t, kPageSize>));
-      }
-      p.write_line.all_ = line_;
+      p.write_line.set_all(line_);
     } else {
-      auto& w = p.write_line.per_byte();
-      std::fill_n(w.begin() + static_cast<std::ptrdiff_t>(off), chunk, line_);
+      for (std::uint64_t i = off; i < off + chunk;) {
+        const std::size_t c = i / Lines::kChunk;
+        const std::uint64_t end = std::min<std::uint64_t>(off + chunk, (c + 1) * Lines::kChunk);
+        Lines::Chunk& w = p.write_line.chunk(c);
+        std::fill(w.begin() + static_cast<std::ptrdiff_t>(i % Lines::kChunk),
+                  w.begin() + static_cast<std::ptrdiff_t>((end - 1) % Lines::kChunk + 1), line_);
+        i = end;
+      }
     }
     a += chunk;
     n -= chunk;

@@ -15,22 +15,38 @@ namespace pprsim {
 
 class AccessLog {
  public:
-  // The lines of one kind of access over one page: per byte, or one line for every byte.
+  // The lines of one kind of access over one page: one line for every byte, or per byte in
+  // chunks of kChunk bytes allocated when first touched (a chunk not allocated holds the
+  // uniform line), so a task that writes a block header pays for 256 bytes, not 4096.
   class Lines {
    public:
+    static constexpr std::size_t kChunk = 256;
+    static constexpr std::size_t kChunks = kPageSize / kChunk;
+    using Chunk = std::array<std::uint32_t, kChunk>;
+
     Lines() = default;
     Lines(const Lines&) = delete;
     Lines& operator=(const Lines&) = delete;
     ~Lines();
-    std::uint32_t operator[](std::size_t b) const { return bytes_ ? (*bytes_)[b] : all_; }
+    std::uint32_t operator[](std::size_t b) const {
+      const auto& c = chunks_[b / kChunk];
+      return c ? (*c)[b % kChunk] : all_;
+    }
     // Every byte of the page has the same, non-zero line.
-    bool whole() const { return !bytes_ && all_ != 0; }
+    bool whole() const { return chunked_ == 0 && all_ != 0; }
+    // Whether any byte may have a line (false: all are 0).
+    bool any() const { return all_ != 0 || chunked_ != 0; }
+    // Whether any byte of chunk i may have a line (false: all of its bytes are 0).
+    bool touched(std::size_t i) const { return all_ != 0 || chunks_[i] != nullptr; }
 
    private:
     friend class AccessLog;
-    // Per-byte storage, initialised from the uniform line. Counted by the ResidentMeter.
-    std::array<std::uint32_t, kPageSize>& per_byte();
-    std::unique_ptr<std::array<std::uint32_t, kPageSize>> bytes_;
+    // Per-byte storage of chunk i, initialised from the uniform line. Counted by the
+    // ResidentMeter.
+    Chunk& chunk(std::size_t i);
+    void set_all(std::uint32_t line);
+    std::array<std::unique_ptr<Chunk>, kChunks> chunks_;
+    std::uint32_t chunked_ = 0;  // chunks allocated
     std::uint32_t all_ = 0;
   };
   struct PageLog {

@@ -119,6 +119,13 @@ std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, 
     const AccessLog::PageLog* pi = wi.page(pn);
     if (pi == nullptr) continue;
     for (std::uint64_t b = 0; b < kPageSize; ++b) {
+      const std::size_t chunk = b / AccessLog::Lines::kChunk;
+      if (b % AccessLog::Lines::kChunk == 0 &&
+          (!pi->write_line.touched(chunk) || (!pk->read_line.touched(chunk) && !pk->write_line.touched(chunk)))) {
+        if (run) flush();  // nothing in this chunk: no conflict
+        b += AccessLog::Lines::kChunk - 1;
+        continue;
+      }
       const std::uint32_t w_i = pi->write_line[b];
       const bool raw = w_i != 0 && pk->read_line[b] != 0;
       const bool waw = w_i != 0 && pk->write_line[b] != 0;

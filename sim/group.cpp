@@ -82,7 +82,7 @@ void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::
   AddressSpace::Page buf;
   for (const auto& [pn, plog] : t.log->pages()) {
     const Addr page = pn * kPageSize;
-    if (!t.space.is_mapped(page) || !parent.space.is_mapped(page)) continue;
+    if (!plog->write_line.any() || !t.space.is_mapped(page) || !parent.space.is_mapped(page)) continue;
     if (plog->write_line.whole()) {
       parent.space.share_page(t.space, pn);  // no copy: the task's page, shared
       continue;
@@ -90,6 +90,10 @@ void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::
     t.space.read(page, buf.data(), kPageSize);
     std::uint64_t b = 0;
     while (b < kPageSize) {
+      if (b % AccessLog::Lines::kChunk == 0 && !plog->write_line.touched(b / AccessLog::Lines::kChunk)) {
+        b += AccessLog::Lines::kChunk;
+        continue;
+      }
       if (plog->write_line[b] == 0) {
         ++b;
         continue;
