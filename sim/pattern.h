@@ -3,7 +3,9 @@
 // and a byte written by the wrong event, to the wrong object or at the wrong offset shows.
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 namespace pprsim {
 
@@ -23,19 +25,23 @@ constexpr std::uint8_t pattern_byte(std::int64_t id, std::uint32_t stamp, std::u
 }
 
 // Calls emit(chunk_offset, bytes, n) for consecutive chunks of the pattern of
-// [offset, offset + len) (so callers write it with a few large accesses).
+// [offset, offset + len) (so callers write it with a few large accesses). Whole words are
+// stored as words: byte k of a word is its k-th least significant byte, which is how a
+// little-endian host lays a word out.
 template <class Emit>
 void for_pattern(std::int64_t id, std::uint32_t stamp, std::uint64_t offset, std::uint64_t len,
                  Emit&& emit) {
+  static_assert(std::endian::native == std::endian::little, "pattern words are stored as host words");
   std::uint8_t buf[4096];
   while (len > 0) {
     const std::uint64_t n = len < sizeof buf ? len : sizeof buf;
-    std::uint64_t word = pattern_word(id, stamp, offset / 8);
-    for (std::uint64_t i = 0; i < n; ++i) {
-      const std::uint64_t at = offset + i;
-      if (at % 8 == 0) word = pattern_word(id, stamp, at / 8);
-      buf[i] = static_cast<std::uint8_t>(word >> (8 * (at % 8)));
+    std::uint64_t i = 0;
+    for (; i < n && (offset + i) % 8 != 0; ++i) buf[i] = pattern_byte(id, stamp, offset + i);
+    for (; i + 8 <= n; i += 8) {
+      const std::uint64_t w = pattern_word(id, stamp, (offset + i) / 8);
+      std::memcpy(buf + i, &w, 8);
     }
+    for (; i < n; ++i) buf[i] = pattern_byte(id, stamp, offset + i);
     emit(offset, buf, n);
     offset += n;
     len -= n;
