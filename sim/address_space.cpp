@@ -100,10 +100,15 @@ AddressSpace::Node* new_node() {
   return new AddressSpace::Node;
 }
 
+// The loops over a node's slots stop at its last used one: a task's copied path holds a few
+// of 512, and releasing it scanned all of them (14% of a short run's time).
 void release_node(AddressSpace::Node* n, int level) {
   if (--n->refs != 0) return;
+  std::uint32_t left = n->used;
   for (const std::uintptr_t s : n->slot) {
+    if (left == 0) break;
     if (s == 0) continue;
+    --left;
     if (level + 1 < kLevels) {
       release_node(as_node(s), level + 1);
     } else {
@@ -119,8 +124,11 @@ AddressSpace::Node* clone_node(AddressSpace::Node* n, int level) {
   AddressSpace::Node* c = new_node();
   c->slot = n->slot;
   c->used = n->used;
+  std::uint32_t left = c->used;
   for (const std::uintptr_t s : c->slot) {
+    if (left == 0) break;
     if (s == 0) continue;
+    --left;
     if (level + 1 < kLevels) {
       ++as_node(s)->refs;
     } else {

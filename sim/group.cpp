@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 #include "sim/sim_allocator.h"
 
 namespace pprsim {
@@ -69,6 +71,7 @@ namespace {
 void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::uint64_t>& before,
                   CommitResult& out) {
   const auto [slice, slice_bytes] = t.sys.slice();
+  std::map<Addr, Addr> adopted;  // base -> end of the regions the task obtained
   for (const auto& [base, size] : t.sys.regions()) {
     if (before.count(base) != 0) continue;
     if (base < slice || base - slice > slice_bytes || size > slice_bytes - (base - slice)) {
@@ -77,17 +80,23 @@ void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::
     }
     parent.sys.adopt(base, size);
     parent.space.map(base, size);
+    adopted.emplace(base, base + size);
     out.adopted_bytes += size;
   }
+  auto in_adopted = [&](Addr page) {
+    const auto it = adopted.upper_bound(page);
+    return it != adopted.begin() && page < std::prev(it)->second;
+  };
   AddressSpace::Page buf;
   for (const auto& [pn, plog] : t.log->pages()) {
     const Addr page = pn * kPageSize;
     if (!plog->write_line.any() || !t.space.is_mapped(page) || !parent.space.is_mapped(page)) continue;
-    if (plog->write_line.whole()) {
-      parent.space.share_page(t.space, pn);  // no copy: the task's page, shared
+    // No copy of a page written whole, or of one in a region only this task had: the task's
+    // page, shared.
+    if (plog->write_line.whole() || in_adopted(page)) {
+      parent.space.share_page(t.space, pn);
       continue;
     }
-    t.space.read(page, buf.data(), kPageSize);
     std::uint64_t b = 0;
     while (b < kPageSize) {
       if (b % AccessLog::Lines::kChunk == 0 && !plog->write_line.touched(b / AccessLog::Lines::kChunk)) {
@@ -100,7 +109,8 @@ void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::
       }
       std::uint64_t e = b;
       while (e < kPageSize && plog->write_line[e] != 0) ++e;
-      parent.space.write(page + b, buf.data() + b, e - b);
+      t.space.read(page + b, buf.data(), e - b);
+      parent.space.write(page + b, buf.data(), e - b);
       b = e;
     }
   }
