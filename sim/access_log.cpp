@@ -11,31 +11,36 @@ namespace {
 constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 64;
 }  // namespace
 
-AccessLog::Lines::~Lines() {
-  if (chunked_ != 0) ResidentMeter::current().give(chunked_ * sizeof(Chunk));
-}
-
-AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i) {
-  auto& c = chunks_[i];
-  if (!c) {
-    ResidentMeter::current().take(sizeof(Chunk));
-    c = std::make_unique<Chunk>();
+AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i, AccessLog& log) {
+  Chunk*& c = chunks_[i];
+  if (c == nullptr) {
+    c = log.take_chunk();
     c->fill(all_);
     ++chunked_;
   }
   return *c;
 }
 
+AccessLog::Lines::Chunk* AccessLog::take_chunk() {
+  if (slab_used_ == kSlab) {
+    ResidentMeter::current().take(kSlab * sizeof(Lines::Chunk));
+    slabs_.push_back(std::make_unique_for_overwrite<Lines::Chunk[]>(kSlab));
+    slab_used_ = 0;
+  }
+  return &slabs_.back()[slab_used_++];
+}
+
 void AccessLog::Lines::set_all(std::uint32_t line) {
   if (chunked_ != 0) {
-    for (auto& c : chunks_) c.reset();
-    ResidentMeter::current().give(chunked_ * sizeof(Chunk));
+    chunks_ = {};  // their storage stays in the log's slabs until the log goes
     chunked_ = 0;
   }
   all_ = line;
 }
 
-AccessLog::~AccessLog() { ResidentMeter::current().give(pages_.size() * kPageLogCost); }
+AccessLog::~AccessLog() {
+  ResidentMeter::current().give(pages_.size() * kPageLogCost + slabs_.size() * kSlab * sizeof(Lines::Chunk));
+}
 
 AccessLog::PageLog& AccessLog::page_for(std::uint64_t pn) {
   if (pn == last_pn_) return *last_;
@@ -72,7 +77,7 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
         for (std::uint64_t i = off; i < off + chunk;) {
           const std::size_t c = i / Lines::kChunk;
           const std::uint64_t end = std::min<std::uint64_t>(off + chunk, (c + 1) * Lines::kChunk);
-          Lines::Chunk& r = p.read_line.chunk(c);
+          Lines::Chunk& r = p.read_line.chunk(c, *this);
           for (; i < end; ++i) {
             if (r[i % Lines::kChunk] == 0 && p.write_line[i] == 0) r[i % Lines::kChunk] = line_;
           }
@@ -95,7 +100,7 @@ void AccessLog::on_write(Addr a, std::uint64_t n) {
       for (std::uint64_t i = off; i < off + chunk;) {
         const std::size_t c = i / Lines::kChunk;
         const std::uint64_t end = std::min<std::uint64_t>(off + chunk, (c + 1) * Lines::kChunk);
-        Lines::Chunk& w = p.write_line.chunk(c);
+        Lines::Chunk& w = p.write_line.chunk(c, *this);
         std::fill(w.begin() + static_cast<std::ptrdiff_t>(i % Lines::kChunk),
                   w.begin() + static_cast<std::ptrdiff_t>((end - 1) % Lines::kChunk + 1), line_);
         i = end;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "alloc/memory.h"
 
@@ -16,8 +17,8 @@ namespace pprsim {
 class AccessLog {
  public:
   // The lines of one kind of access over one page: one line for every byte, or per byte in
-  // chunks of kChunk bytes allocated when first touched (a chunk not allocated holds the
-  // uniform line), so a task that writes a block header pays for 256 bytes, not 4096.
+  // chunks of kChunk bytes taken from the log's slabs when first touched (a chunk not taken
+  // holds the uniform line), so a task that writes a block header pays for 256 bytes, not 4096.
   class Lines {
    public:
     static constexpr std::size_t kChunk = 256;
@@ -27,7 +28,6 @@ class AccessLog {
     Lines() = default;
     Lines(const Lines&) = delete;
     Lines& operator=(const Lines&) = delete;
-    ~Lines();
     std::uint32_t operator[](std::size_t b) const {
       const auto& c = chunks_[b / kChunk];
       return c ? (*c)[b % kChunk] : all_;
@@ -41,11 +41,10 @@ class AccessLog {
 
    private:
     friend class AccessLog;
-    // Per-byte storage of chunk i, initialised from the uniform line. Counted by the
-    // ResidentMeter.
-    Chunk& chunk(std::size_t i);
+    // Per-byte storage of chunk i, initialised from the uniform line.
+    Chunk& chunk(std::size_t i, AccessLog& log);
     void set_all(std::uint32_t line);
-    std::array<std::unique_ptr<Chunk>, kChunks> chunks_;
+    std::array<Chunk*, kChunks> chunks_{};  // in the log's slabs
     std::uint32_t chunked_ = 0;  // chunks allocated
     std::uint32_t all_ = 0;
   };
@@ -75,6 +74,12 @@ class AccessLog {
 
  private:
   PageLog& page_for(std::uint64_t pn);
+  // A chunk of line storage that lives as long as the log (counted by the ResidentMeter): one
+  // allocation per kSlab chunks instead of one per chunk.
+  Lines::Chunk* take_chunk();
+  static constexpr std::size_t kSlab = 64;
+  std::vector<std::unique_ptr<Lines::Chunk[]>> slabs_;
+  std::size_t slab_used_ = kSlab;
 
   Pages pages_;
   std::uint32_t line_ = 1;
