@@ -229,6 +229,26 @@ double geomean(const std::vector<double>& v) {
   return std::exp(s / static_cast<double>(v.size()));
 }
 
+
+// Per allocator, the geometric means over the traces of the simulator's and of native replay's
+// events per second (native: over the traces it ran too).
+struct SimGeomean {
+  double sim = 0;
+  double native = 0;
+};
+std::map<std::string, SimGeomean> sim_geomeans(const std::vector<SimRow>& sims) {
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by;
+  for (const SimRow& s : sims) {
+    if (s.sim_eps() > 0) by[s.alloc].first.push_back(s.sim_eps());
+    if (s.native_events_per_second > 0) by[s.alloc].second.push_back(s.native_events_per_second);
+  }
+  std::map<std::string, SimGeomean> out;
+  for (const auto& [alloc, v] : by) {
+    out[alloc] = {v.first.empty() ? 0 : geomean(v.first), v.second.empty() ? 0 : geomean(v.second)};
+  }
+  return out;
+}
+
 int run_bench(const BenchOptions& opt) {
   // Allocators.
   std::vector<std::string> names;
@@ -441,6 +461,10 @@ int run_bench(const BenchOptions& opt) {
         fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", basename_of(s.trace), w, s.alloc, s.events,
                    s.sim_eps(), n, n > 0 ? fmt::format("{:.5f}", s.sim_eps() / n) : "-", s.verified ? "yes" : "NO");
       }
+      for (const auto& [alloc, g] : sim_geomeans(sims)) {
+        fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", "geomean", w, alloc, "", g.sim, g.native,
+                   g.native > 0 ? fmt::format("{:.5f}", g.sim / g.native) : "-", "");
+      }
     }
   }
 
@@ -512,6 +536,13 @@ int run_bench(const BenchOptions& opt) {
         sj.push_back(e);
       }
       j["sim"] = sj;
+      Json sg = Json::object();
+      for (const auto& [alloc, g] : sim_geomeans(sims)) {
+        sg[alloc] = {{"sim_events_per_second", g.sim},
+                     {"native_events_per_second", g.native > 0 ? Json(g.native) : Json(nullptr)},
+                     {"ratio", g.native > 0 ? Json(g.sim / g.native) : Json(nullptr)}};
+      }
+      j["sim_geomean"] = sg;
     }
     if (const std::string error = write_output(opt.json, j.dump(2) + "\n", opt.traces); !error.empty()) {
       fmt::print(stderr, "pprsim: --json: {}\n", error);
