@@ -15,10 +15,22 @@ AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i, AccessLog& log) 
   Chunk*& c = chunks_[i];
   if (c == nullptr) {
     c = log.take_chunk();
-    c->fill(all_);
-    ++chunked_;
+    c->fill(uniform_[i]);
   }
+  page_line_ = 0;
   return *c;
+}
+
+void AccessLog::Lines::set(std::size_t i, std::size_t from, std::size_t to, std::uint32_t line, AccessLog& log) {
+  if (to - from == kChunk) {
+    chunks_[i] = nullptr;  // its storage stays in the log's slabs until the log goes
+    uniform_[i] = line;
+    if (page_line_ != line) page_line_ = 0;
+  } else {
+    Chunk& c = chunk(i, log);
+    std::fill(c.begin() + static_cast<std::ptrdiff_t>(from), c.begin() + static_cast<std::ptrdiff_t>(to), line);
+  }
+  touched_ |= std::uint32_t{1} << i;
 }
 
 AccessLog::Lines::Chunk* AccessLog::take_chunk() {
@@ -31,11 +43,10 @@ AccessLog::Lines::Chunk* AccessLog::take_chunk() {
 }
 
 void AccessLog::Lines::set_all(std::uint32_t line) {
-  if (chunked_ != 0) {
-    chunks_ = {};  // their storage stays in the log's slabs until the log goes
-    chunked_ = 0;
-  }
-  all_ = line;
+  chunks_ = {};
+  uniform_.fill(line);
+  touched_ = line != 0 ? (kChunks == 32 ? ~std::uint32_t{0} : (std::uint32_t{1} << kChunks) - 1) : 0;
+  page_line_ = line;
 }
 
 AccessLog::~AccessLog() {
@@ -67,47 +78,55 @@ const AccessLog::PageLog* AccessLog::page(std::uint64_t pn) const {
 void AccessLog::on_read(Addr a, std::uint64_t n) {
   while (n > 0) {
     const std::uint64_t off = a % kPageSize;
-    const std::uint64_t chunk = std::min(n, kPageSize - off);
+    const std::uint64_t len = std::min(n, kPageSize - off);
     PageLog& p = page_for(a / kPageSize);
     // A page written whole before: no read of it is exposed. Read whole before: nothing new.
     if (!p.write_line.whole() && !p.read_line.whole()) {
-      if (chunk == kPageSize && p.write_line.chunked_ == 0 && p.read_line.chunked_ == 0) {
-        p.read_line.all_ = line_;
+      if (len == kPageSize && !p.write_line.any() && !p.read_line.any()) {
+        p.read_line.set_all(line_);
       } else {
-        for (std::uint64_t i = off; i < off + chunk;) {
+        for (std::uint64_t i = off; i < off + len;) {
           const std::size_t c = i / Lines::kChunk;
-          const std::uint64_t end = std::min<std::uint64_t>(off + chunk, (c + 1) * Lines::kChunk);
-          Lines::Chunk& r = p.read_line.chunk(c, *this);
-          for (; i < end; ++i) {
-            if (r[i % Lines::kChunk] == 0 && p.write_line[i] == 0) r[i % Lines::kChunk] = line_;
+          const std::uint64_t end = std::min<std::uint64_t>(off + len, (c + 1) * Lines::kChunk);
+          const bool written_whole = p.write_line.chunks_[c] == nullptr && p.write_line.uniform_[c] != 0;
+          const bool read_whole = p.read_line.chunks_[c] == nullptr && p.read_line.uniform_[c] != 0;
+          if (written_whole || read_whole) {
+            // Every byte written before (not exposed) or read before (nothing new).
+          } else if (end - i == Lines::kChunk && !p.write_line.touched(c) && !p.read_line.touched(c)) {
+            p.read_line.set(c, 0, Lines::kChunk, line_, *this);
+          } else {
+            Lines::Chunk& r = p.read_line.chunk(c, *this);
+            for (std::uint64_t b = i; b < end; ++b) {
+              if (r[b % Lines::kChunk] == 0 && p.write_line[b] == 0) r[b % Lines::kChunk] = line_;
+            }
+            p.read_line.touched_ |= std::uint32_t{1} << c;
           }
+          i = end;
         }
       }
     }
-    a += chunk;
-    n -= chunk;
+    a += len;
+    n -= len;
   }
 }
 
 void AccessLog::on_write(Addr a, std::uint64_t n) {
   while (n > 0) {
     const std::uint64_t off = a % kPageSize;
-    const std::uint64_t chunk = std::min(n, kPageSize - off);
+    const std::uint64_t len = std::min(n, kPageSize - off);
     PageLog& p = page_for(a / kPageSize);
-    if (chunk == kPageSize) {
+    if (len == kPageSize) {
       p.write_line.set_all(line_);
     } else {
-      for (std::uint64_t i = off; i < off + chunk;) {
+      for (std::uint64_t i = off; i < off + len;) {
         const std::size_t c = i / Lines::kChunk;
-        const std::uint64_t end = std::min<std::uint64_t>(off + chunk, (c + 1) * Lines::kChunk);
-        Lines::Chunk& w = p.write_line.chunk(c, *this);
-        std::fill(w.begin() + static_cast<std::ptrdiff_t>(i % Lines::kChunk),
-                  w.begin() + static_cast<std::ptrdiff_t>((end - 1) % Lines::kChunk + 1), line_);
+        const std::uint64_t end = std::min<std::uint64_t>(off + len, (c + 1) * Lines::kChunk);
+        p.write_line.set(c, i % Lines::kChunk, (end - 1) % Lines::kChunk + 1, line_, *this);
         i = end;
       }
     }
-    a += chunk;
-    n -= chunk;
+    a += len;
+    n -= len;
   }
 }
 

@@ -16,37 +16,42 @@ namespace pprsim {
 
 class AccessLog {
  public:
-  // The lines of one kind of access over one page: one line for every byte, or per byte in
-  // chunks of kChunk bytes taken from the log's slabs when first touched (a chunk not taken
-  // holds the uniform line), so a task that writes a block header pays for 256 bytes, not 4096.
+  // The lines of one kind of access over one page, in chunks of kChunk bytes: a chunk holds one
+  // line for all of its bytes, or per-byte lines taken from the log's slabs when a write or read
+  // first covers part of it. So a task that writes a block header pays for 256 bytes of lines,
+  // and one that fills a large object for one line per chunk.
   class Lines {
    public:
     static constexpr std::size_t kChunk = 256;
     static constexpr std::size_t kChunks = kPageSize / kChunk;
+    static_assert(kChunks <= 32);
     using Chunk = std::array<std::uint32_t, kChunk>;
 
     Lines() = default;
     Lines(const Lines&) = delete;
     Lines& operator=(const Lines&) = delete;
     std::uint32_t operator[](std::size_t b) const {
-      const auto& c = chunks_[b / kChunk];
-      return c ? (*c)[b % kChunk] : all_;
+      const Chunk* c = chunks_[b / kChunk];
+      return c != nullptr ? (*c)[b % kChunk] : uniform_[b / kChunk];
     }
-    // Every byte of the page has the same, non-zero line.
-    bool whole() const { return chunked_ == 0 && all_ != 0; }
+    // Every byte of the page has the same, non-zero line (one access covered it whole).
+    bool whole() const { return page_line_ != 0; }
     // Whether any byte may have a line (false: all are 0).
-    bool any() const { return all_ != 0 || chunked_ != 0; }
+    bool any() const { return touched_ != 0; }
     // Whether any byte of chunk i may have a line (false: all of its bytes are 0).
-    bool touched(std::size_t i) const { return all_ != 0 || chunks_[i] != nullptr; }
+    bool touched(std::size_t i) const { return (touched_ >> i & 1) != 0; }
 
    private:
     friend class AccessLog;
-    // Per-byte storage of chunk i, initialised from the uniform line.
+    // Per-byte storage of chunk i, initialised from its uniform line.
     Chunk& chunk(std::size_t i, AccessLog& log);
+    // Bytes [from, to) of chunk i get `line` (to - from == kChunk: the chunk needs no storage).
+    void set(std::size_t i, std::size_t from, std::size_t to, std::uint32_t line, AccessLog& log);
     void set_all(std::uint32_t line);
-    std::array<Chunk*, kChunks> chunks_{};  // in the log's slabs
-    std::uint32_t chunked_ = 0;  // chunks allocated
-    std::uint32_t all_ = 0;
+    std::array<Chunk*, kChunks> chunks_{};  // in the log's slabs; null: uniform_ holds the line
+    std::array<std::uint32_t, kChunks> uniform_{};
+    std::uint32_t touched_ = 0;    // bit i: chunk i may hold a non-zero line
+    std::uint32_t page_line_ = 0;  // non-zero: every byte has this line
   };
   struct PageLog {
     Lines read_line;
