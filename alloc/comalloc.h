@@ -3,26 +3,36 @@
 //
 //  - SEQ: every call goes to the base heap.
 //  - group_init(g), in the parent before the fork: one chunk of the base heap per task, sized
-//    from the demand learned in earlier groups (learn: the largest demand of the last 16 groups,
-//    plus a quarter and 2 KiB). A carved chunk is written as one free chunk with
+//    from the demand learned in earlier groups (learn: what a task used, averaged over the
+//    group's tasks, halving as demand falls). A carved chunk is written as one free chunk with
 //    the private bit: it is in no bin of the base heap, and to the base heap it is in use.
 //  - task_init(k): task k allocates only from its own chunk, run as a bounded DlHeap (an arena:
 //    the same chunk format, every header with the private bit, nothing read or written outside
 //    its range). The base heap's bins, top and segments are never used by a task.
 //    free(p) reads p's header: the private bit and the address range say "this task's block",
 //    which goes back to the private heap; any other live block is a base-heap block, whose free
-//    is deferred to commit (an out-of-band list). Out of private memory: the task gives up
-//    (rescue) and touches nothing shared.
+//    is deferred to commit (an out-of-band list).
+//  - Out of private memory (or for a large object the private heap cannot hold), a task
+//    allocates from its growth heap: a DlHeap of its own that grows from the task's slice of
+//    address space (DlHeap::slice, Memory::task_sys_alloc), so growing touches nothing shared.
+//    Its blocks are ordinary chunks, told apart by address (its segments and large regions,
+//    O(log regions)); their frees go back to it. Only when the slice refuses does the task give
+//    up (rescue).
 //  - merge, on the survivor bound to the committed memory: each committed task's heap becomes
 //    ordinary base-heap chunks (live chunks lose the private bit, each run of free space becomes
 //    one chunk), aborted tasks' heaps become one chunk each (their memory is as carved); then
-//    all that free space is freed into the base heap (coalescing with its neighbours), then the
-//    committed tasks' deferred frees are applied in spec order.
+//    all that free space is freed into the base heap (coalescing with its neighbours). Each
+//    committed task's growth heap is adopted by the base heap (its segments, free chunks and
+//    large chunks become the base heap's, as the commit adopted its regions); an aborted task's
+//    is forgotten, its regions gone with it. Then the committed tasks' deferred frees are
+//    applied in spec order.
 //  - understudy_init: every heap goes back whole, and the copy runs in SEQ.
 //
 // The census (walk_region/walk_free) sees the private heaps as what they are in memory: in the
 // parent mid-group each heap is one Free chunk that walk_free reaches through the carve list;
-// in a task its own heap's chunks are Live or Free, the free ones reached through its arena.
+// in a task its own heap's chunks are Live or Free, the free ones reached through its arena, and
+// its growth heap's segments and large regions are regions of the task, its free chunks reached
+// through the growth heap's bins and top.
 #pragma once
 
 #include <fmt/format.h>
@@ -42,25 +52,23 @@ namespace pprsim {
 
 namespace co {
 // The first group's private heaps, before any demand was seen.
-inline constexpr std::uint64_t kInitialEstimate = std::uint64_t{16} << 10;
-inline constexpr std::uint64_t kMinEstimate = std::uint64_t{4} << 10;
-// No private heap is larger than this; a task that needs more gives up.
+inline constexpr std::uint64_t kInitialEstimate = std::uint64_t{4} << 10;
+inline constexpr std::uint64_t kMinEstimate = std::uint64_t{512};
+// No private heap is larger than this; a task that needs more grows in its slice.
 inline constexpr std::uint64_t kMaxHeap = std::uint64_t{16} << 20;
-inline constexpr std::uint64_t kSlack = std::uint64_t{2} << 10;
-// How many past groups the heap size remembers.
-inline constexpr std::size_t kHistory = 16;
 }  // namespace co
 
 template <Memory Mem>
 class CoMalloc {
  public:
-  explicit CoMalloc(Mem* mem) : mem_(mem), base_(mem), priv_(mem) {}
+  explicit CoMalloc(Mem* mem) : mem_(mem), base_(mem), priv_(mem), growth_(mem) {}
 
   // Points this copy of the allocator at another process's memory (after a fork).
   void bind(Mem* mem) {
     mem_ = mem;
     base_.bind(mem);
     priv_.bind(mem);
+    growth_.bind(mem);
   }
 
   // ---- The C API. A return of 0 means the request failed; in a task, check gave_up(). ----
@@ -68,10 +76,9 @@ class CoMalloc {
   Addr malloc(std::uint64_t n) {
     if (mode_ == Mode::Seq) return base_.malloc(n);
     if (gave_up_ || n > dl::kMaxRequest) return 0;
-    const Addr p = priv_.malloc(n);
-    if (p == 0) return rescue(dl::request_to_size(n));
-    task_bytes_ += priv_.usable_size(p) + dl::kHeader;
-    return p;
+    if (const Addr p = priv_.malloc(n); p != 0) return counted(priv_, p);
+    if (const Addr p = growth_.malloc(n); p != 0) return counted(growth_, p);
+    return rescue(dl::request_to_size(n));
   }
 
   Addr calloc(std::uint64_t count, std::uint64_t size) {
@@ -87,10 +94,9 @@ class CoMalloc {
     if (mode_ == Mode::Seq) return base_.memalign(align, n);
     if (gave_up_ || align == 0 || (align & (align - 1)) != 0) return 0;
     if (n > dl::kMaxRequest || align > dl::kMaxRequest) return 0;
-    const Addr p = priv_.memalign(align, n);
-    if (p == 0) return rescue(dl::request_to_size(n) + align + dl::kMinChunk);
-    task_bytes_ += priv_.usable_size(p) + dl::kHeader;
-    return p;
+    if (const Addr p = priv_.memalign(align, n); p != 0) return counted(priv_, p);
+    if (const Addr p = growth_.memalign(align, n); p != 0) return counted(growth_, p);
+    return rescue(dl::request_to_size(n) + align + dl::kMinChunk);
   }
 
   // realloc(0, n) = malloc(n); realloc(p, 0) = free(p) and returns 0.
@@ -102,11 +108,20 @@ class CoMalloc {
       return 0;
     }
     if (gave_up_ || n > dl::kMaxRequest) return 0;
-    if (mine(p)) {
-      const std::uint64_t before = priv_.usable_size(p);
-      const Addr q = priv_.realloc(p, n);
-      if (q == 0) return rescue(dl::request_to_size(n));
-      const std::uint64_t after = priv_.usable_size(q);
+    if (mine(p) || grown(p)) {
+      DlHeap<Mem>& heap = mine(p) ? priv_ : growth_;
+      const std::uint64_t before = heap.usable_size(p);
+      const Addr q = heap.realloc(p, n);
+      if (q == 0) {
+        // The private heap cannot hold it: the object moves to the growth heap.
+        if (&heap == &growth_) return rescue(dl::request_to_size(n));
+        const Addr r = growth_.malloc(n);
+        if (r == 0) return rescue(dl::request_to_size(n));
+        mem_->copy(r, p, std::min(before, n));
+        priv_.free(p);
+        return counted(growth_, r);
+      }
+      const std::uint64_t after = heap.usable_size(q);
       if (q != p) {
         task_bytes_ += after + dl::kHeader;
       } else if (after > before) {
@@ -115,7 +130,7 @@ class CoMalloc {
       return q;
     }
     // A block of the base heap is never resized in place, not even inside its own slack: the
-    // object moves to the private heap and the old block's free is deferred. (Growing inside
+    // object moves to the task's heaps and the old block's free is deferred. (Growing inside
     // the slack would write bytes that a later task, whose view of the object is shorter,
     // reads as mere slack when it copies the block for its own realloc.)
     const std::uint64_t old = base_.usable_size(p);
@@ -138,6 +153,8 @@ class CoMalloc {
     if (p == 0) return;
     if (mine(p)) {
       priv_.free(p);
+    } else if (grown(p)) {
+      growth_.free(p);  // an invalid free of its memory is counted there
     } else if (base_.owns(p)) {
       deferred_.push_back(p);
     } else {
@@ -147,7 +164,8 @@ class CoMalloc {
 
   std::uint64_t usable_size(Addr p) {
     if (p == 0) return 0;
-    return mine(p) ? priv_.usable_size(p) : base_.usable_size(p);
+    if (mine(p)) return priv_.usable_size(p);
+    return grown(p) ? growth_.usable_size(p) : base_.usable_size(p);
   }
 
   // ---- PPR hooks (DESIGN.md sections 1 and 2; the contracts of alloc/dmmalloc.h). ----
@@ -182,6 +200,7 @@ class CoMalloc {
     mode_ = Mode::Task;
     task_ = k;
     priv_ = DlHeap<Mem>::arena(mem_, h.start, h.size);
+    growth_ = DlHeap<Mem>::slice(mem_);
     deferred_.clear();
     task_bytes_ = 0;
     gave_up_ = false;
@@ -199,6 +218,7 @@ class CoMalloc {
   // tasks[0, committed) committed in order, the rest were aborted.
   void merge(std::span<const CoMalloc* const> tasks, std::size_t committed) {
     return_heaps(tasks, committed);
+    for (std::size_t k = 0; k < committed && k < tasks.size(); ++k) base_.adopt(tasks[k]->growth_);
     for (std::size_t k = 0; k < committed && k < tasks.size(); ++k) {
       for (const Addr p : tasks[k]->deferred_) base_.free(p);
     }
@@ -206,15 +226,20 @@ class CoMalloc {
   }
 
   // On the surviving copy, whatever the outcome: the next group's heaps are sized from the
-  // demand of the last kHistory groups: per group, the most private memory one task used, or
-  // twice what a task needed when it ran out, whichever is more.
+  // tasks' demand: the memory a task used (its private heap's peak plus what it used of its
+  // growth heap), averaged over the group's tasks, or twice what a task needed when it gave up,
+  // whichever is more; an estimate that halves per group as demand falls. A task that needs
+  // more than its heap grows in its slice, so the heap need not hold the busiest task's work.
+  // Large objects in regions of their own are no demand: they get such regions again.
   void learn(std::span<const CoMalloc* const> tasks) {
-    std::uint64_t demand = 0;
-    for (const CoMalloc* t : tasks) demand = std::max({demand, t->priv_.peak_used(), 2 * t->need_});
-    history_[history_next_] = demand;
-    history_next_ = (history_next_ + 1) % history_.size();
-    const std::uint64_t e = *std::max_element(history_.begin(), history_.end());
-    estimate_ = std::clamp(e, co::kMinEstimate, co::kMaxHeap);
+    if (tasks.empty()) return;
+    std::uint64_t sum = 0, gave_up = 0;
+    for (const CoMalloc* t : tasks) {
+      sum += t->priv_.peak_used() + t->growth_.peak_used();
+      gave_up = std::max(gave_up, 2 * t->need_);
+    }
+    const std::uint64_t demand = std::max(sum / tasks.size(), gave_up);
+    estimate_ = std::clamp(std::max(demand, estimate_ / 2), co::kMinEstimate, co::kMaxHeap);
   }
 
   // ---- Observation. ----
@@ -222,8 +247,10 @@ class CoMalloc {
   bool gave_up() const { return gave_up_; }
   std::uint64_t reserved_bytes() const { return reserved_; }
   std::uint64_t task_allocated_bytes() const { return task_bytes_; }
+  // System memory this task obtained from its slice (its growth heap's segments and regions).
+  std::uint64_t task_grown_bytes() const { return growth_.obtained_bytes(); }
   std::uint64_t invalid_frees() const {
-    return invalid_frees_ + base_.invalid_frees() + priv_.invalid_frees();
+    return invalid_frees_ + base_.invalid_frees() + priv_.invalid_frees() + growth_.invalid_frees();
   }
   // The private heap size the next group_init carves per task.
   std::uint64_t next_heap_size() const { return quota(); }
@@ -234,15 +261,19 @@ class CoMalloc {
   }
   std::size_t carved() const { return carve_.size(); }
   DlHeap<Mem>& base() { return base_; }
+  // This task's growth heap (empty outside a task).
+  DlHeap<Mem>& growth() { return growth_; }
 
-  // Walks the chunks of one system region in address order (private heaps included).
+  // Walks the chunks of one system region in address order (private heaps included; a growth
+  // heap's segments and large regions have the base heap's format).
   template <class Visit>
   bool walk_region(Addr base, std::uint64_t size, Visit&& visit) {
     return base_.walk_region(base, size, visit);
   }
 
   // Visits the base heap's bins and top, every private heap that is as carved, and in a task
-  // its own heap's free chunks; at most `max_steps` links per list.
+  // its own heap's free chunks and its growth heap's bins and top; at most `max_steps` links
+  // per list.
   template <class Visit>
   void walk_free(std::uint64_t max_steps, Visit&& visit) {
     base_.walk_free(max_steps, visit);
@@ -250,13 +281,17 @@ class CoMalloc {
       if (mode_ == Mode::Task && static_cast<int>(k) == task_) continue;
       visit(FreeEntry{carve_[k].start, -1});
     }
-    if (mode_ == Mode::Task) priv_.walk_free(max_steps, visit);
+    if (mode_ == Mode::Task) {
+      priv_.walk_free(max_steps, visit);
+      growth_.walk_free(max_steps, visit);
+    }
   }
 
   // What allocator structure holds address `a` of the region [base, base + size).
   std::string describe(Addr base, std::uint64_t size, Addr a) {
     const auto [c, h] = base_.find_chunk(base, size, a);
     if (c == 0) return fmt::format("allocator memory at {:#x}", a);
+    if (growth_.holds(a)) return fmt::format("growth heap of task {}: {}", task_, growth_.describe_chunk(c, h, a));
     for (std::size_t k = 0; k < carve_.size(); ++k) {
       const Heap& heap = carve_[k];
       if (a < heap.start || a >= heap.start + heap.size) continue;
@@ -283,7 +318,9 @@ class CoMalloc {
   //  - every private heap but a task's own is exactly as carved: one free chunk with the
   //    private bit, of the carved size;
   //  - in a task: its own heap holds DlHeap's invariants as an arena (every header with the
-  //    private bit), and each deferred free names a distinct live block of the base heap.
+  //    private bit), its growth heap holds them as a heap of its own (its segments tile, its
+  //    bins and top agree with them, its large regions hold large chunks), and each deferred
+  //    free names a distinct live block of the base heap.
   // Returns "" or the first broken invariant.
   std::string verify() {
     std::vector<std::pair<Addr, std::uint64_t>> heaps;
@@ -305,11 +342,12 @@ class CoMalloc {
     }
     if (mode_ == Mode::Task) {
       if (std::string e = priv_.verify(); !e.empty()) return fmt::format("private heap of task {}: {}", task_, e);
+      if (std::string e = growth_.verify(); !e.empty()) return fmt::format("growth heap of task {}: {}", task_, e);
       std::vector<Addr> deferred = deferred_;
       std::sort(deferred.begin(), deferred.end());
       for (std::size_t i = 0; i < deferred.size(); ++i) {
         if (i > 0 && deferred[i] == deferred[i - 1]) return fmt::format("{:#x} is deferred twice", deferred[i]);
-        if (!base_.owns(deferred[i])) {
+        if (grown(deferred[i]) || !base_.owns(deferred[i])) {
           return fmt::format("deferred free of {:#x}, which is no live block of the base heap", deferred[i]);
         }
       }
@@ -325,7 +363,7 @@ class CoMalloc {
   };
 
   std::uint64_t quota() const {
-    return std::min(co::kMaxHeap, round_up(estimate_ + estimate_ / 4 + co::kSlack, 64));
+    return std::min(co::kMaxHeap, round_up(estimate_, 64));
   }
 
   // Whether p is a block of this task's private heap: the header's private bit (O(1)) and the
@@ -338,9 +376,18 @@ class CoMalloc {
     return (mem_->load64(p - dl::kHeader) & dl::kPrivate) != 0;
   }
 
+  // Whether p lies in this task's growth heap (its segments or large regions).
+  bool grown(Addr p) const { return mode_ == Mode::Task && growth_.holds(p); }
+
+  // Counts the new block p of `heap` as task allocation; returns p.
+  Addr counted(DlHeap<Mem>& heap, Addr p) {
+    task_bytes_ += heap.usable_size(p) + dl::kHeader;
+    return p;
+  }
+
   Addr rescue(std::uint64_t chunk_bytes) {
     gave_up_ = true;
-    need_ = priv_.used() + chunk_bytes;
+    need_ = priv_.used() + growth_.used() + chunk_bytes;
     return 0;
   }
 
@@ -406,6 +453,7 @@ class CoMalloc {
     mode_ = Mode::Seq;
     task_ = -1;
     priv_ = DlHeap<Mem>(mem_);
+    growth_ = DlHeap<Mem>(mem_);
     gave_up_ = false;
     need_ = 0;
     task_bytes_ = 0;
@@ -416,6 +464,7 @@ class CoMalloc {
   // Group state: the heaps as carved, this task's heap, its deferred frees.
   std::vector<Heap> carve_;
   DlHeap<Mem> priv_;
+  DlHeap<Mem> growth_;  // in a task: what it grew in its slice
   std::vector<Addr> deferred_;
   Mode mode_ = Mode::Seq;
   int task_ = -1;
@@ -423,8 +472,6 @@ class CoMalloc {
   std::uint64_t need_ = 0;  // after a rescue: the private heap size the task needed
   // Heap sizing and statistics.
   std::uint64_t estimate_ = co::kInitialEstimate;
-  std::array<std::uint64_t, co::kHistory> history_{};
-  std::size_t history_next_ = 0;
   std::uint64_t task_bytes_ = 0;
   std::uint64_t reserved_ = 0;
   std::uint64_t invalid_frees_ = 0;

@@ -8,6 +8,11 @@
 // heap gave it (comalloc's private task heaps). An arena never asks for system memory, never
 // reads or writes a byte outside its range, and sets the private bit in every header it writes.
 //
+// And as a *slice* heap: a growing heap of a speculative task (comalloc's growth heap) whose
+// segments and large regions come from that task's own slice of address space
+// (Memory::task_sys_alloc), so that growing touches nothing shared. Its chunks are ordinary
+// chunks (no private bit); a commit hands them to the base heap whole (adopt).
+//
 // Chunk layout (every chunk starts 16-byte aligned, its size is a multiple of 16, >= 32):
 //   +0  head: magic (bits 56..63) | kind (bits 48..55) | size (bits 4..47) | P | I | C
 //       C = this chunk is in use, I = the previous chunk is in use, P = private (arena) chunk
@@ -29,6 +34,7 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <iterator>
 #include <set>
 #include <span>
 #include <utility>
@@ -48,6 +54,8 @@ inline constexpr std::uint64_t kMaxRequest = std::uint64_t{1} << 40;
 inline constexpr std::uint64_t kDirectThreshold = std::uint64_t{256} << 10;
 inline constexpr std::uint64_t kGranularity = std::uint64_t{256} << 10;
 inline constexpr std::uint64_t kMaxGranularity = std::uint64_t{64} << 20;
+// A slice heap's first segment; later ones double up to kGranularity.
+inline constexpr std::uint64_t kSliceGrowth = std::uint64_t{4} << 10;
 
 inline constexpr std::uint64_t kCInUse = 1;
 inline constexpr std::uint64_t kPInUse = 2;
@@ -112,6 +120,15 @@ class DlHeap {
     h.limit_ = start + size;
     h.top_ = start;
     h.top_size_ = size;
+    return h;
+  }
+
+  // A heap that grows from a speculative task's slice: its segments start small and double
+  // (a task that needs a little more gets a little more), and it keeps the list of its large
+  // regions, so that it can tell its blocks by address (holds).
+  static DlHeap slice(Mem* mem) {
+    DlHeap h(mem);
+    h.slice_ = true;
     return h;
   }
 
@@ -196,6 +213,7 @@ class DlHeap {
     const Addr next = c + size;
     if (next == top_ && size + top_size_ >= nb + dl::kMinChunk) {
       set_head(c, chunk_head(nb, dl::kCInUse | (h & dl::kPInUse)));
+      add_live(nb - size);
       top_size_ -= nb - size;
       top_ = c + nb;
       set_head(top_, chunk_head(top_size_, dl::kPInUse));
@@ -206,6 +224,7 @@ class DlHeap {
       const std::uint64_t nh = head(next);
       if (is_free_chunk(nh) && size + dl::size_of(nh) >= nb) {
         unlink(next, dl::size_of(nh));
+        add_live(dl::size_of(nh));
         set_head(c, chunk_head(size + dl::size_of(nh), h & (dl::kCInUse | dl::kPInUse)));
         mark_next_in_use(c + size + dl::size_of(nh));
         trim(c, size + dl::size_of(nh), nb);
@@ -231,6 +250,7 @@ class DlHeap {
       const std::uint64_t lead = mem_->load64(c + 8);
       mem_->sys_free(c - lead, dl::size_of(h) + lead);
       footprint_ -= dl::size_of(h) + lead;
+      if (slice_) erase_region(directs_, c - lead);
       return;
     }
     release(c);
@@ -264,6 +284,33 @@ class DlHeap {
   // Counts an invalid free that the caller detected.
   void count_invalid_free() { ++invalid_frees_; }
 
+  // Takes over the slice heap g of a committed task, whose memory is now this heap's (this heap
+  // is bound to the committed memory): its segments join this heap's, its free chunks and its
+  // top go into this heap's bins, its large chunks become this heap's (they are freed like any).
+  // Only g's own lists are read and its free chunks re-linked: the cost is what the task grew.
+  // requires: this heap grows from system memory (neither an arena nor a slice heap).
+  void adopt(const DlHeap& g) {
+    for (const Segment& s : g.segments_) {
+      segments_.insert(std::upper_bound(segments_.begin(), segments_.end(), s.base,
+                                        [](Addr a, const Segment& x) { return a < x.base; }),
+                       s);
+    }
+    footprint_ += g.footprint_;
+    for (int i = 0; i < dl::kBins; ++i) {
+      // g's links are in the committed memory, read through this heap's; each is read before
+      // insert rewrites it.
+      for (Addr c = g.bins_[bi(i)]; c != 0;) {
+        const Addr next = mem_->load64(c + 8);
+        insert(c, dl::size_of(head(c)));
+        c = next;
+      }
+    }
+    if (g.top_ != 0) {
+      set_free(g.top_, g.top_size_);
+      insert(g.top_, g.top_size_);
+    }
+  }
+
   // ---- Observation. ----
 
   std::uint64_t invalid_frees() const { return invalid_frees_; }
@@ -271,9 +318,21 @@ class DlHeap {
   std::uint64_t footprint() const { return footprint_; }
   Addr top() const { return top_; }
   std::uint64_t top_size() const { return top_size_; }
-  // Arena: the bytes below the top now, and the most there ever were.
-  std::uint64_t used() const { return arena_ ? (top_ != 0 ? top_ : limit_) - start_ : 0; }
+  // Arena: the bytes below the top now, and the most there ever were. Slice heap: the bytes of
+  // its in-use chunks in its segments (large chunks, which have regions of their own, are not
+  // counted), and the most there ever were. The base heap does not count (0).
+  std::uint64_t used() const {
+    if (slice_) return live_;
+    return arena_ ? (top_ != 0 ? top_ : limit_) - start_ : 0;
+  }
   std::uint64_t peak_used() const { return peak_used_; }
+  // System memory this heap obtained itself, ever (segments and large regions, what it gave
+  // back included; not what it adopted).
+  std::uint64_t obtained_bytes() const { return obtained_; }
+
+  // Whether address a lies in one of this slice heap's segments or large regions:
+  // O(log regions). Always false for other heaps.
+  bool holds(Addr a) const { return slice_ && (in_regions(segments_, a) || in_regions(directs_, a)); }
   Addr arena_start() const { return start_; }
   Addr arena_limit() const { return limit_; }
   bool is_arena() const { return arena_; }
@@ -489,6 +548,15 @@ class DlHeap {
     }
     if (!seen_top) return "the top is in no segment";
     if (seen_binned != binned.size()) return "a bin holds a chunk outside the segments";
+    for (const Segment& d : directs_) {
+      const std::uint64_t h0 = head(d.base);
+      const std::uint64_t lead = dl::valid(h0) && dl::kind(h0) == dl::Kind::Pad ? dl::size_of(h0) : 0;
+      const std::uint64_t h = lead < d.size ? head(d.base + lead) : 0;
+      if (!dl::valid(h) || dl::kind(h) != dl::Kind::Direct || !dl::in_use(h) ||
+          dl::size_of(h) + lead != d.size || mem_->load64(d.base + lead + 8) != lead) {
+        return fmt::format("large region at {:#x} ({} B) holds no large chunk", d.base, d.size);
+      }
+    }
     return "";
   }
 
@@ -534,6 +602,39 @@ class DlHeap {
   };
 
   static constexpr std::size_t bi(int i) { return static_cast<std::size_t>(i); }
+
+  // Regions sorted by base: whether a lies in one; insert; erase the one at base.
+  static bool in_regions(const std::vector<Segment>& rs, Addr a) {
+    const auto it = std::upper_bound(rs.begin(), rs.end(), a, [](Addr v, const Segment& s) { return v < s.base; });
+    return it != rs.begin() && a - std::prev(it)->base < std::prev(it)->size;
+  }
+  static void insert_region(std::vector<Segment>& rs, Segment r) {
+    rs.insert(std::upper_bound(rs.begin(), rs.end(), r.base, [](Addr v, const Segment& s) { return v < s.base; }), r);
+  }
+  static void erase_region(std::vector<Segment>& rs, Addr base) {
+    const auto it = std::lower_bound(rs.begin(), rs.end(), base, [](const Segment& s, Addr a) { return s.base < a; });
+    if (it != rs.end() && it->base == base) rs.erase(it);
+  }
+
+  // System memory for a segment or a large region: a slice heap's from the task's slice.
+  Addr sys_alloc(std::uint64_t size) {
+    const Addr r = slice_ ? mem_->task_sys_alloc(size) : mem_->sys_alloc(size);
+    if (r != 0) {
+      footprint_ += size;
+      obtained_ += size;
+    }
+    return r;
+  }
+
+  // A slice heap counts the bytes of its in-use chunks (for the demand comalloc learns).
+  void add_live(std::uint64_t n) {
+    if (!slice_) return;
+    live_ += n;
+    peak_used_ = std::max(peak_used_, live_);
+  }
+  void sub_live(std::uint64_t n) {
+    if (slice_) live_ -= n;
+  }
 
   std::uint64_t head(Addr c) { return mem_->load64(c); }
   void set_head(Addr c, std::uint64_t h) { mem_->store64(c, h); }
@@ -647,6 +748,12 @@ class DlHeap {
 
   // An in-use chunk of at least nb bytes, its head written, its second word not.
   Addr alloc_chunk(std::uint64_t nb) {
+    const Addr c = get_chunk(nb);
+    if (c != 0 && slice_) add_live(dl::size_of(head(c)));
+    return c;
+  }
+
+  Addr get_chunk(std::uint64_t nb) {
     Addr c = take_from_bins(nb);
     if (c != 0) {
       const std::uint64_t size = dl::size_of(head(c));
@@ -684,17 +791,16 @@ class DlHeap {
     return c;
   }
 
-  // A new segment becomes the top; the old top goes to its bin.
+  // A new segment becomes the top; the old top goes to its bin. A slice heap's segments double
+  // from dl::kSliceGrowth up to the granularity of the others.
   bool grow(std::uint64_t nb) {
     const std::uint64_t gran =
-        std::min(dl::kMaxGranularity, std::max(dl::kGranularity, footprint_ / 4));
+        slice_ ? slice_growth_ : std::min(dl::kMaxGranularity, std::max(dl::kGranularity, footprint_ / 4));
     const std::uint64_t size = round_up(std::max(nb + dl::kMinChunk + dl::kFence, gran), kPageSize);
-    const Addr r = mem_->sys_alloc(size);
+    const Addr r = sys_alloc(size);
     if (r == 0) return false;
-    footprint_ += size;
-    segments_.insert(std::upper_bound(segments_.begin(), segments_.end(), r,
-                                      [](Addr a, const Segment& s) { return a < s.base; }),
-                     Segment{r, size});
+    if (slice_) slice_growth_ = std::min(2 * slice_growth_, dl::kGranularity);
+    insert_region(segments_, Segment{r, size});
     if (top_ != 0) {
       set_free(top_, top_size_);
       insert(top_, top_size_);
@@ -710,9 +816,9 @@ class DlHeap {
 
   Addr direct_alloc(std::uint64_t n, std::uint64_t align) {
     const std::uint64_t size = round_up(n + dl::kHeader + (align > 16 ? align : 0), kPageSize);
-    const Addr r = mem_->sys_alloc(size);
+    const Addr r = sys_alloc(size);
     if (r == 0) return 0;
-    footprint_ += size;
+    if (slice_) insert_region(directs_, Segment{r, size});
     const Addr p = round_up(r + dl::kHeader, align);
     const Addr c = p - dl::kHeader;
     const std::uint64_t lead = c - r;
@@ -740,6 +846,7 @@ class DlHeap {
   void release(Addr c) {
     const std::uint64_t h = head(c);
     std::uint64_t size = dl::size_of(h);
+    sub_live(size);
     const Addr next = c + size;
     if ((h & dl::kPInUse) == 0) {
       const std::uint64_t prev_size = mem_->load64(c - 8);
@@ -788,9 +895,7 @@ class DlHeap {
   void release_segment(Addr base, std::uint64_t size) {
     mem_->sys_free(base, size);
     footprint_ -= size;
-    const auto it = std::lower_bound(segments_.begin(), segments_.end(), base,
-                                     [](const Segment& s, Addr a) { return s.base < a; });
-    if (it != segments_.end() && it->base == base) segments_.erase(it);
+    erase_region(segments_, base);
   }
 
   template <class Visit>
@@ -810,7 +915,13 @@ class DlHeap {
   std::array<std::uint64_t, (dl::kBins + 63) / 64> bitmap_{};
   std::vector<Segment> segments_;  // sorted by base
   std::uint64_t footprint_ = 0;
+  std::uint64_t obtained_ = 0;
   std::uint64_t peak_used_ = 0;
+  // Slice heap: grows from task_sys_alloc, keeps its large regions and its in-use bytes.
+  bool slice_ = false;
+  std::uint64_t slice_growth_ = dl::kSliceGrowth;  // its next segment
+  std::vector<Segment> directs_;                   // sorted by base
+  std::uint64_t live_ = 0;
   std::uint64_t invalid_frees_ = 0;
 };
 

@@ -2,8 +2,8 @@
 // replay drives it: group_init in the parent, task_init in forked, tracked copies, events run
 // by the executor, the committed tasks' writes copied into the parent in spec order, merge on a
 // copy of the last committed task's allocator, learn. Checked: a task writes nothing outside its
-// own private heap (and the handle slots), reads nothing shared but the blocks it frees or
-// moves; after every group the oracle's census holds (no lost block, no double allocation,
+// own private heap, the regions it obtained in its own slice (its growth heap) and the handle
+// slots, reads nothing shared but the blocks it frees or moves; after every group the oracle's census holds (no lost block, no double allocation,
 // contents as the sequential run has them) and no chunk keeps the private bit; freeing
 // everything coalesces each segment back into one free chunk.
 #include <fmt/format.h>
@@ -113,6 +113,27 @@ const BlockInfo* block_at(const std::vector<BlockInfo>& blocks, Addr a) {
   return a < it->start + it->size ? &*it : nullptr;
 }
 
+// The regions task process t obtained since the fork from `parent`; each must lie in t's slice.
+std::map<Addr, std::uint64_t> own_regions(const Process& parent, const Process& t) {
+  const auto [slice, slice_bytes] = t.sys.slice();
+  std::map<Addr, std::uint64_t> out;
+  for (const auto& [base, size] : t.sys.regions()) {
+    if (parent.sys.regions().count(base) != 0) continue;
+    if (base < slice || base - slice >= slice_bytes || size > slice_bytes - (base - slice)) {
+      CO_FAIL(fmt::format("a task obtained {:#x} ({} B) outside its slice", base, size));
+    }
+    out.emplace(base, size);
+  }
+  return out;
+}
+
+bool in_regions(const std::map<Addr, std::uint64_t>& regions, Addr a) {
+  auto it = regions.upper_bound(a);
+  if (it == regions.begin()) return false;
+  --it;
+  return a - it->first < it->second;
+}
+
 // A task of the group (sim/group.h) and what the test saw of it.
 struct Task {
   Runner run;
@@ -129,20 +150,24 @@ struct GroupOutcome {
   int rescues = 0;
 };
 
-// Checks what task k touched outside the handle slots: every allocator write inside one free
-// block of the parent's heap as carved (its private heap), a block no other task wrote (the
-// program's own `w` events may also write the payload of objects live at the fork); every read
-// inside that block or inside a block live at the fork (a header or object it freed or moved).
-void check_confined(const std::vector<BlockInfo>& carved, const std::vector<Event>& events, Task& t,
-                    std::set<Addr>& owners, int k) {
+// Checks what task k touched outside the handle slots and its own slice of address space (what
+// it obtained there, kept or given back since, is its alone): every allocator write inside one free block of the parent's heap as carved (its
+// private heap), a block no other task wrote (the program's own `w` events may also write the
+// payload of objects live at the fork); every read inside that block or inside a block live at
+// the fork (a header or object it freed or moved).
+void check_confined(const Process& parent, const std::vector<BlockInfo>& carved,
+                    const std::vector<Event>& events, Task& t, std::set<Addr>& owners, int k) {
   std::map<std::uint32_t, Op> op_at;
   for (const Event& e : events) op_at[e.line] = e.op;
+  own_regions(parent, t.proc());  // each inside the slice
+  const auto [slice, slice_bytes] = t.proc().sys.slice();
+  auto in_slice = [&](Addr a) { return a >= slice && a - slice < slice_bytes; };
   const BlockInfo* mine = nullptr;
   for (const auto& [pn, plog] : t.proc().log->pages()) {
     for (std::uint64_t b = 0; b < kPageSize; ++b) {
       const Addr a = pn * kPageSize + b;
       const std::uint32_t line = plog->write_line[b];
-      if (in_handles(a) || line == 0) continue;
+      if (in_handles(a) || line == 0 || in_slice(a)) continue;
       const BlockInfo* blk = block_at(carved, a);
       if (blk != nullptr && blk->kind == BlockInfo::Kind::Live && op_at[line] == Op::Write &&
           a >= blk->payload && a < blk->payload + blk->usable) {
@@ -162,7 +187,7 @@ void check_confined(const std::vector<BlockInfo>& carved, const std::vector<Even
   for (const auto& [pn, plog] : t.proc().log->pages()) {
     for (std::uint64_t b = 0; b < kPageSize; ++b) {
       const Addr a = pn * kPageSize + b;
-      if (in_handles(a) || plog->read_line[b] == 0) continue;
+      if (in_handles(a) || plog->read_line[b] == 0 || in_slice(a)) continue;
       if (mine != nullptr && a >= mine->start && a < mine->start + mine->size) continue;
       const BlockInfo* blk = block_at(carved, a);
       CO_CHECK(blk != nullptr);
@@ -175,8 +200,10 @@ void check_confined(const std::vector<BlockInfo>& carved, const std::vector<Even
 
 // Runs one group of instances as the replay does. `want` tasks are committed at most (the
 // group is also cut at the first task that gave up); when none commits, the understudy (if
-// `understudy`) or a sequential re-run from the group's start takes over.
-GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, int want, bool understudy) {
+// `understudy`) or a sequential re-run from the group's start takes over. The system memory of
+// task `refusing` (if any) refuses every request: its slice is full.
+GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, int want, bool understudy,
+                       int refusing = -1) {
   GroupOutcome out;
   const int g = static_cast<int>(inst.size());
   out.carved = w.p.alloc->group_init(g);
@@ -195,6 +222,7 @@ GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, in
   for (int k = 0; k < g; ++k) {
     Task& t = tasks[static_cast<std::size_t>(k)];
     t.run = fork_task(w.p, k, inst[static_cast<std::size_t>(k)]);
+    if (k == refusing) t.proc().sys.set_refuse([](std::uint64_t) { return true; });
     for (const Event& e : inst[static_cast<std::size_t>(k)]) {
       const StepOutcome r = execute(t.proc(), e);
       if (r.status == StepStatus::GaveUp) {
@@ -209,7 +237,7 @@ GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, in
   }
   std::set<Addr> owners;
   for (int k = 0; k < g; ++k) {
-    check_confined(carved, inst[static_cast<std::size_t>(k)], tasks[static_cast<std::size_t>(k)], owners, k);
+    check_confined(w.p, carved, inst[static_cast<std::size_t>(k)], tasks[static_cast<std::size_t>(k)], owners, k);
   }
 
   std::vector<Runner> runs;
@@ -396,7 +424,7 @@ TEST(CoMalloc, HooksReportReservationAndTaskAllocation) {
   EXPECT_TRUE(w.check().ok());
 }
 
-TEST(CoMalloc, ExhaustedHeapGivesUpWithoutTouchingSharedState) {
+TEST(CoMalloc, RefusedSliceGivesUpWithoutTouchingSharedState) {
   World w;
   seq_prelude(w);
   std::vector<std::vector<Event>> inst(2);
@@ -405,7 +433,7 @@ TEST(CoMalloc, ExhaustedHeapGivesUpWithoutTouchingSharedState) {
   inst[1].push_back(w.ev(Op::Free, 3));
   inst[1].push_back(w.ev(Op::Malloc, 211, 1 << 20));  // larger than any private heap so far
   inst[1].push_back(w.ev(Op::Malloc, 212, 64));
-  const GroupOutcome out = run_group(w, inst, 2, true);
+  const GroupOutcome out = run_group(w, inst, 2, true, 1);  // and task 1's slice is full
   EXPECT_EQ(out.rescues, 1);
   EXPECT_EQ(out.committed, 1);
   check_after_group(w);
@@ -414,10 +442,161 @@ TEST(CoMalloc, ExhaustedHeapGivesUpWithoutTouchingSharedState) {
   again[0].push_back(w.ev(Op::Malloc, 220, 64));
   again[1].push_back(w.ev(Op::Malloc, 221, 1 << 20));
   const GroupOutcome out2 = run_group(w, again, 2, true);
+  EXPECT_GE(w.p.alloc->reserved_bytes(), 2 * (std::uint64_t{1} << 20));
   EXPECT_EQ(out2.rescues, 0);
   EXPECT_EQ(out2.committed, 2);
   check_after_group(w);
   free_all_and_check_coalesced(w);
+}
+
+// Every entry p's allocator's free walk reaches (bins, tops, carved heaps), sorted.
+std::vector<std::pair<Addr, int>> free_entries(Process& p) {
+  const Process::Untracked quiet(p);
+  std::vector<std::pair<Addr, int>> out;
+  p.alloc->walk_free(1'000'000, [&](const FreeEntry& f) { out.emplace_back(f.block, f.size_class); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A task that outgrows a first group's private heap (about 20 KiB) many times over: an object
+// allocated while the private heap has room and later moved out of it by realloc, 300 small
+// objects written and every third freed again in the task, a memalign, a realloc of a grown
+// object, and a large object.
+std::vector<Event> growing_task(World& w, std::int64_t first) {
+  std::vector<Event> in;
+  in.push_back(w.ev(Op::Malloc, first + 400, 40));
+  in.push_back(w.write_ev(first + 400, 0, 40));
+  for (std::int64_t i = 0; i < 300; ++i) {
+    in.push_back(w.ev(Op::Malloc, first + i, 100 + 7 * static_cast<std::uint64_t>(i % 50)));
+    in.push_back(w.write_ev(first + i, 0, 64));
+    if (i % 3 == 2) in.push_back(w.ev(Op::Free, first + i - 1));
+  }
+  in.push_back(w.memalign_ev(first + 300, 4096, 5000));
+  in.push_back(w.ev(Op::Realloc, first + 400, 20000));  // out of the private heap
+  in.push_back(w.ev(Op::Realloc, first + 3, 3000));     // a grown object grows
+  in.push_back(w.ev(Op::Malloc, first + 301, 1 << 20));  // a region of its own
+  in.push_back(w.write_ev(first + 301, 1000, 5000));
+  return in;
+}
+
+TEST(CoMalloc, TaskOutgrowsItsPrivateHeapInsideItsSlice) {
+  World w;
+  seq_prelude(w);
+  ASSERT_TRUE(w.p.alloc->group_init(2));
+  const std::uint64_t first_reserve = w.p.alloc->reserved_bytes();
+  std::vector<std::vector<Event>> inst(2);
+  inst[0].push_back(w.ev(Op::Malloc, 200, 64));
+  inst[1] = growing_task(w, 1000);
+  std::vector<Runner> runs;
+  for (int k = 0; k < 2; ++k) {
+    runs.push_back(fork_task(w.p, k, inst[static_cast<std::size_t>(k)]));
+    for (const Event& e : inst[static_cast<std::size_t>(k)]) {
+      const StepOutcome r = execute(*runs.back().proc, e);
+      ASSERT_EQ(r.status, StepStatus::Done) << "line " << e.line << ": " << r.detail;
+    }
+  }
+  Process& t = *runs[1].proc;
+  EXPECT_FALSE(t.alloc->gave_up());
+  // It obtained system memory, all of it inside its slice (own_regions checks that): the
+  // growth heap's segments and the large object's region.
+  const std::map<Addr, std::uint64_t> grown = own_regions(w.p, t);
+  std::uint64_t grown_bytes = 0;
+  for (const auto& [base, size] : grown) grown_bytes += size;
+  EXPECT_GE(grown.size(), 2u);
+  EXPECT_GT(grown_bytes, std::uint64_t{1} << 20);
+  // In the task, every grown region walks, every free chunk of the growth heap is reached (no
+  // lost block), the contents are the task's, and the allocator's invariants hold.
+  {
+    ContentModel view = w.model;
+    for (const Event& e : inst[1]) view.apply(e);
+    const HeapCheck c = check_heap(t, view);
+    EXPECT_TRUE(c.ok()) << problems(c);
+    EXPECT_EQ(c.lost_blocks, 0u);
+    const Process::Untracked quiet(t);
+    EXPECT_EQ(t.alloc->verify(), "");
+    const Object* o = t.objects.find(1000 + 299);
+    ASSERT_NE(o, nullptr);
+    ASSERT_TRUE(in_regions(grown, o->addr));
+    const auto r = *std::prev(grown.upper_bound(o->addr));
+    EXPECT_NE(t.alloc->describe(r.first, r.second, o->addr).find("growth heap of task 1"), std::string::npos)
+        << t.alloc->describe(r.first, r.second, o->addr);
+  }
+  // The commit adopts the grown regions; the merge adopts the growth heap.
+  const CommitResult done = commit_tasks(w.p, runs, 2, w.p.sys.regions());
+  EXPECT_TRUE(done.problems.empty());
+  EXPECT_EQ(done.adopted_bytes, grown_bytes);
+  for (const auto& in : inst) {
+    for (const Event& e : in) w.model.apply(e);
+  }
+  w.p.alloc->learn(task_allocators(runs));
+  check_after_group(w);
+  {
+    const Process::Untracked quiet(w.p);
+    EXPECT_EQ(w.p.alloc->verify(), "");
+  }
+  const HeapCheck c = w.check();
+  EXPECT_EQ(c.lost_blocks, 0u);
+  EXPECT_EQ(c.content_mismatches, 0u);
+  // The grown objects are ordinary objects now: they are freed (and reallocated) sequentially.
+  w.seq(w.ev(Op::Realloc, 1000 + 298, 9000));
+  w.seq(w.ev(Op::Free, 1000 + 301));
+  EXPECT_TRUE(w.check().ok());
+  // What the task used of its growth heap is demand: the next two heaps, each the average of
+  // the two tasks' use, together hold at least what task 1 used (over 100 kB).
+  ASSERT_TRUE(w.p.alloc->group_init(2));
+  EXPECT_GT(w.p.alloc->reserved_bytes(), first_reserve + 50000);
+  w.p.alloc->understudy_init();
+  free_all_and_check_coalesced(w);
+}
+
+// Task 0 commits, task 1 (which runs `second`) is aborted; the parent after the commit.
+std::unique_ptr<World> commit_first_of_two(bool second_grows) {
+  auto w = std::make_unique<World>();
+  seq_prelude(*w);
+  if (!w->p.alloc->group_init(2)) CO_FAIL("no carve");
+  std::vector<std::vector<Event>> inst = standard_group(*w, 2);
+  if (second_grows) {
+    inst[1] = growing_task(*w, 1000);
+  } else {
+    inst[1].clear();
+  }
+  std::vector<Runner> runs;
+  for (int k = 0; k < 2; ++k) {
+    runs.push_back(fork_task(w->p, k, inst[static_cast<std::size_t>(k)]));
+    for (const Event& e : inst[static_cast<std::size_t>(k)]) {
+      CO_CHECK(execute(*runs.back().proc, e).status == StepStatus::Done);
+    }
+  }
+  if (second_grows) {
+    CO_CHECK(!runs[1].proc->alloc->gave_up());
+    CO_CHECK(own_regions(w->p, *runs[1].proc).size() >= 2);
+  }
+  commit_tasks(w->p, runs, 1, w->p.sys.regions());
+  for (const Event& e : inst[0]) w->model.apply(e);
+  return w;
+}
+
+TEST(CoMalloc, AnAbortedTasksGrowthLeavesNoTrace) {
+  // The parent after committing task 0 is the same whether the aborted task 1 grew a lot or
+  // did nothing: the same regions, the same chunks, the same free lists.
+  const std::unique_ptr<World> grew = commit_first_of_two(true);
+  const std::unique_ptr<World> idle = commit_first_of_two(false);
+  EXPECT_EQ(grew->p.sys.regions(), idle->p.sys.regions());
+  const std::vector<BlockInfo> a = blocks_of(grew->p);
+  const std::vector<BlockInfo> b = blocks_of(idle->p);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].start, b[i].start);
+    EXPECT_EQ(a[i].size, b[i].size);
+    EXPECT_EQ(a[i].kind, b[i].kind);
+  }
+  EXPECT_EQ(free_entries(grew->p), free_entries(idle->p));
+  {
+    const Process::Untracked quiet(grew->p);
+    EXPECT_EQ(grew->p.alloc->verify(), "");
+  }
+  check_after_group(*grew);
+  free_all_and_check_coalesced(*grew);
 }
 
 TEST(CoMalloc, RefusedCarveLeavesTheHeapAsItWas) {
@@ -425,13 +604,13 @@ TEST(CoMalloc, RefusedCarveLeavesTheHeapAsItWas) {
   w.p.sys = SystemMemory(std::uint64_t{4} << 20);
   w.p.alloc = make_allocator("comalloc", w.p.mem);
   for (std::int64_t id = 0; id < 4; ++id) w.seq(w.ev(Op::Malloc, id, 1000));
-  // A task that needs a big heap teaches the allocator to carve big ones ...
+  // A task that grows far beyond its heap teaches the allocator to carve big ones ...
   std::vector<std::vector<Event>> first(2);
   first[0].push_back(w.ev(Op::Malloc, 10, 64));
-  first[1].push_back(w.ev(Op::Malloc, 11, 600000));
+  for (std::int64_t id = 11; id < 14; ++id) first[1].push_back(w.ev(Op::Malloc, id, 200000));
   GroupOutcome out = run_group(w, first, 2, true);
-  EXPECT_EQ(out.rescues, 1);
-  EXPECT_EQ(out.committed, 1);
+  EXPECT_EQ(out.rescues, 0);
+  EXPECT_EQ(out.committed, 2);
   check_after_group(w);
   // ... and then eight of them do not fit in system memory: the group runs serially.
   const std::uint64_t in_use = w.p.sys.in_use();

@@ -4,6 +4,7 @@
 // growing heap and for a bounded arena that must never touch a byte outside its range.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
@@ -270,6 +271,55 @@ TEST(DlHeap, NewSegmentsAndTheirRelease) {
   h.heap.for_each_segment([&](Addr, std::uint64_t) { ++segs; });
   EXPECT_EQ(segs, 1u) << "wholly free segments go back, the top's stays";
   EXPECT_EQ(h.heap.footprint(), h.mem.in_use());
+}
+
+TEST(DlHeap, SliceHeapGrowsInItsSliceAndIsAdoptedWhole) {
+  NativeHeap h;
+  // Without a slice, a slice heap gets no memory.
+  Heap none = Heap::slice(&h.mem);
+  EXPECT_EQ(none.malloc(100), 0u);
+  // A slice reserved as the runtime would (PROT_NONE), in which the slice heap maps in place.
+  const std::uint64_t slice_bytes = std::uint64_t{64} << 20;
+  void* res = ::mmap(nullptr, slice_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(res, MAP_FAILED);
+  const Addr slice = reinterpret_cast<Addr>(res);
+  h.mem.confine(slice, slice_bytes);
+  const Addr before = h.heap.malloc(100);  // the base heap's own segment, from the break
+  Heap g = Heap::slice(&h.mem);
+  std::vector<Addr> ps;
+  for (int i = 0; i < 400; ++i) ps.push_back(g.malloc(50 + static_cast<std::uint64_t>(i % 40) * 9));
+  ps.push_back(g.memalign(4096, 3000));
+  const Addr large = g.malloc(dl::kDirectThreshold + 1000);
+  ps.push_back(large);
+  for (const Addr p : ps) {
+    ASSERT_NE(p, 0u);
+    EXPECT_TRUE(g.holds(p)) << "every block lies in its segments or large regions";
+    EXPECT_TRUE(p >= slice && p < slice + slice_bytes) << "and inside the slice";
+    std::memset(bytes(p), 0x5A, std::min<std::uint64_t>(g.usable_size(p), 64));
+  }
+  EXPECT_FALSE(g.holds(before));
+  std::uint64_t segs = 0;
+  g.for_each_segment([&](Addr, std::uint64_t) { ++segs; });
+  EXPECT_GE(segs, 2u) << "segments start small and double";
+  EXPECT_EQ(g.obtained_bytes(), g.footprint());
+  for (std::size_t i = 0; i < 400; i += 3) g.free(ps[i]);  // free chunks in its bins
+  EXPECT_EQ(g.verify(), "");
+  EXPECT_GT(g.peak_used(), g.used());
+  // Adopted: the segments and free chunks are the base heap's, and its blocks are freed there.
+  const std::uint64_t base_footprint = h.heap.footprint();
+  h.heap.adopt(g);
+  EXPECT_EQ(h.heap.verify(), "");
+  EXPECT_EQ(h.heap.footprint(), base_footprint + g.footprint());
+  EXPECT_EQ(bytes(ps[1])[0], 0x5A);
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    if (i >= 400 || i % 3 != 0) h.heap.free(ps[i]);
+  }
+  EXPECT_EQ(h.heap.invalid_frees(), 0u);
+  EXPECT_EQ(h.heap.verify(), "");
+  h.heap.free(before);
+  EXPECT_EQ(h.heap.verify(), "");
+  EXPECT_EQ(h.heap.footprint(), h.mem.in_use()) << "wholly free adopted segments went back";
+  ::munmap(res, slice_bytes);  // what is left of the reservation
 }
 
 TEST(DlHeap, RefusedSystemMemoryFailsCleanly) {

@@ -143,7 +143,7 @@ end
 }
 
 TEST(ReplayCommit, ATaskGrowsIntoItsSliceInsteadOfGivingUp) {
-  for (const char* alloc : {"dmmalloc"}) {
+  for (const char* alloc : {"dmmalloc", "comalloc"}) {
     const RunStats s = replay_text(kMainRescue, config(alloc, 2, 0, 1, UnderstudyMode::Never));
     EXPECT_TRUE(s.verified) << alloc << ": " << s.failure;
     EXPECT_EQ(s.rescues, 0u) << alloc;
