@@ -86,7 +86,7 @@ std::string describe(const ByteClass& b, Process& reader, Addr a) {
 }  // namespace
 
 std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, int k,
-                                     const TaskView& later, const ObjectList& at_fork) {
+                                     const TaskView& later, const ForkObjects& at_fork) {
   std::vector<Conflict> out;
   ObjectList created_i = earlier.created, created_k = later.created;
   auto by_addr = [](const auto& a, const auto& b) { return a.second.addr < b.second.addr; };
@@ -142,8 +142,8 @@ std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, 
         bc.handle_id = static_cast<std::int64_t>((a - kHandleBase) / 8);
         bc.cls = Conflict::Class::TrueDependence;
       } else {
-        const std::vector<Ref> oi = objects_at(at_fork, created_i, a);
-        const std::vector<Ref> ok = objects_at(at_fork, created_k, a);
+        const std::vector<Ref> oi = objects_at(at_fork.get(), created_i, a);
+        const std::vector<Ref> ok = objects_at(at_fork.get(), created_k, a);
         std::optional<Ref> same;
         for (const Ref& r : oi) {
           if (std::find(ok.begin(), ok.end(), r) != ok.end()) same = r;

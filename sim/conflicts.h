@@ -45,9 +45,29 @@ struct TaskView {
 // Objects live at the fork, sorted by address (ObjectTable::by_address of the parent).
 using ObjectList = std::vector<std::pair<std::int64_t, Object>>;
 
+// The parent's objects at the fork, sorted by address when first asked for: only a byte both
+// tasks touched needs them, so a group without such bytes never pays O(live objects).
+// requires: the table outlives this and does not change while it is used.
+class ForkObjects {
+ public:
+  explicit ForkObjects(const ObjectTable& parent) : parent_(&parent) {}
+  const ObjectList& get() const {
+    if (!built_) {
+      list_ = parent_->by_address();
+      built_ = true;
+    }
+    return list_;
+  }
+
+ private:
+  const ObjectTable* parent_;
+  mutable ObjectList list_;
+  mutable bool built_ = false;
+};
+
 // Conflicts of task k against the earlier task i, in address order.
 // requires: both processes have access logs.
 std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, int k,
-                                     const TaskView& later, const ObjectList& at_fork);
+                                     const TaskView& later, const ForkObjects& at_fork);
 
 }  // namespace pprsim

@@ -36,7 +36,7 @@ std::size_t group_cut(const std::vector<Runner>& tasks) {
   return tasks.size();
 }
 
-CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectList& at_fork) {
+CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ForkObjects& at_fork) {
   CommitVerdict v;
   const std::size_t cut = group_cut(tasks);
   if (cut == 0) return v;
@@ -68,24 +68,21 @@ CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectLi
 namespace {
 
 // One committed task's system-memory changes, written bytes and object changes into `parent`.
-void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::uint64_t>& before,
-                  CommitResult& out) {
+void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
   const auto [slice, slice_bytes] = t.sys.slice();
-  std::map<Addr, Addr> adopted;  // base -> end of the regions the task obtained
-  for (const auto& [base, size] : t.sys.regions()) {
-    if (before.count(base) != 0) continue;
+  const std::map<Addr, std::uint64_t>& adopted = t.sys.obtained();  // base -> size
+  for (const auto& [base, size] : adopted) {
     if (base < slice || base - slice > slice_bytes || size > slice_bytes - (base - slice)) {
       out.problems.push_back(fmt::format("task {} obtained system memory at {:#x} ({} B) outside its slice [{:#x}, {:#x})",
                                          k, base, size, slice, slice + slice_bytes));
     }
     parent.sys.adopt(base, size);
     parent.space.map(base, size);
-    adopted.emplace(base, base + size);
     out.adopted_bytes += size;
   }
   auto in_adopted = [&](Addr page) {
     const auto it = adopted.upper_bound(page);
-    return it != adopted.begin() && page < std::prev(it)->second;
+    return it != adopted.begin() && page - std::prev(it)->first < std::prev(it)->second;
   };
   AddressSpace::Page buf;
   for (const auto& [pn, plog] : t.log->pages()) {
@@ -114,8 +111,8 @@ void apply_writes(Process& parent, int k, Process& t, const std::map<Addr, std::
       b = e;
     }
   }
-  for (const auto& [base, size] : before) {
-    if (t.sys.regions().count(base) == 0 && parent.sys.free(base, size)) parent.space.unmap(base, size);
+  for (const auto& [base, size] : t.sys.released()) {
+    if (parent.sys.free(base, size)) parent.space.unmap(base, size);
   }
   parent.objects.apply(t.objects);
 }
@@ -129,12 +126,9 @@ std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& task
   return allocs;
 }
 
-CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
-                          std::map<Addr, std::uint64_t> regions_at_fork) {
+CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m) {
   CommitResult out;
-  for (std::size_t k = 0; k < m; ++k) {
-    apply_writes(parent, static_cast<int>(k), *tasks[k].proc, regions_at_fork, out);
-  }
+  for (std::size_t k = 0; k < m; ++k) apply_writes(parent, static_cast<int>(k), *tasks[k].proc, out);
   parent.alloc = tasks[m - 1].proc->alloc->clone(parent.mem);
   parent.alloc->merge(task_allocators(tasks), m);
   return out;

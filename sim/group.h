@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,7 +53,7 @@ struct CommitVerdict {
 // The BOP commit check: task k passes if it read nothing tasks 0..k-1 wrote; the first that
 // fails, and every later one, is aborted. requires: every task stopped; `at_fork` is the
 // parent's objects by address at the fork.
-CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ObjectList& at_fork);
+CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ForkObjects& at_fork);
 
 struct CommitResult {
   std::uint64_t adopted_bytes = 0;    // system memory the committed tasks obtained, now the parent's
@@ -62,11 +61,11 @@ struct CommitResult {
 };
 
 // Commits tasks 0..m-1 into `parent` in spec order (system-memory changes: what a task obtained
-// in its slice is adopted whole; written bytes; object changes), then the allocator state of
-// task m-1 with the allocator's merge. `regions_at_fork` is the parent's region map at the fork
-// (a copy: the commit changes the parent's). requires: 1 <= m <= tasks.size().
-CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m,
-                  std::map<Addr, std::uint64_t> regions_at_fork);
+// in its slice is adopted whole, what it released is released; written bytes; object changes),
+// then the allocator state of task m-1 with the allocator's merge. The cost is what the tasks
+// changed, not the parent's heap. requires: 1 <= m <= tasks.size(); the tasks come from
+// fork_task.
+CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m);
 
 // The allocators of the tasks, for merge and learn.
 std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& tasks);

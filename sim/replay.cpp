@@ -316,7 +316,7 @@ class Replayer {
         main_->alloc->understudy_init();
         verify_allocator(*main_, "understudy_init", line, "");
       } else {
-        CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m), main_->sys.regions());
+        CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m));
         st_.adopted_bytes += done.adopted_bytes;
         if (!done.problems.empty()) {
           st_.regions_outside_slice += done.problems.size();
@@ -539,7 +539,7 @@ class Replayer {
   // The commit check (sim/group.h); records the conflicts, returns how many tasks commit.
   int check_group(int gi, std::vector<Runner>& tasks) {
     if (group_cut(tasks) == 0) return 0;
-    CommitVerdict v = commit_check(gi, tasks, main_->objects.by_address());
+    CommitVerdict v = commit_check(gi, tasks, ForkObjects(main_->objects));
     for (Conflict& c : v.conflicts) record(std::move(c));
     if (v.main_stale) {
       throw RunFailure{fmt::format("MAIN of group {} found an object stale: the trace and the heap disagree", gi)};

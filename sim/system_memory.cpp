@@ -22,6 +22,7 @@ Addr SystemMemory::grant(Addr& next, Addr end, std::uint64_t bytes) {
   // A guard page between regions, so an overrun faults instead of landing in a neighbour.
   next += bytes + kPageSize;
   regions_.emplace(base, bytes);
+  if (slice_end_ != 0) obtained_.emplace(base, bytes);
   in_use_ += bytes;
   *peak_ = std::max(*peak_, in_use_);
   ++grants_;
@@ -34,6 +35,7 @@ bool SystemMemory::free(Addr base, std::uint64_t bytes) {
   if (it == regions_.end() || it->second != bytes) return false;
   regions_.erase(it);
   in_use_ -= bytes;
+  if (slice_end_ != 0 && obtained_.erase(base) == 0) released_.emplace_back(base, bytes);
   return true;
 }
 
@@ -55,6 +57,8 @@ void SystemMemory::confine(std::pair<Addr, std::uint64_t> slice) {
   slice_base_ = slice.first;
   slice_next_ = slice.first;
   slice_end_ = slice.first + slice.second;
+  obtained_.clear();
+  released_.clear();
 }
 
 }  // namespace pprsim

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "alloc/memory.h"
 
@@ -59,6 +60,11 @@ class SystemMemory {
   void confine(std::pair<Addr, std::uint64_t> slice);
   // As alloc, from the slice: 0 when the process has none or the request does not fit.
   Addr alloc_in_slice(std::uint64_t bytes);
+  // Since confine (a task's life): regions obtained (in its slice or from the break) and still
+  // held, and regions it held at the fork and released. What a commit applies to the parent,
+  // at a cost that does not grow with the parent's regions.
+  const std::map<Addr, std::uint64_t>& obtained() const { return obtained_; }
+  const std::vector<std::pair<Addr, std::uint64_t>>& released() const { return released_; }
   // The slice of this process; {0, 0} when it has none.
   std::pair<Addr, std::uint64_t> slice() const { return {slice_base_, slice_end_ - slice_base_}; }
   std::uint64_t granted_bytes() const { return granted_bytes_; }  // bytes of requests served, ever
@@ -74,6 +80,8 @@ class SystemMemory {
   std::uint64_t grants_ = 0;
   std::uint64_t granted_bytes_ = 0;
   std::uint64_t slice_bytes_ = 0;
+  std::map<Addr, std::uint64_t> obtained_;
+  std::vector<std::pair<Addr, std::uint64_t>> released_;
   Addr slice_base_ = 0;
   Addr slice_next_ = 0;
   Addr slice_end_ = 0;

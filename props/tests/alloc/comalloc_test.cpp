@@ -263,7 +263,7 @@ GroupOutcome run_group(World& w, const std::vector<std::vector<Event>>& inst, in
   if (m == 0) {
     w.p.alloc->understudy_init();
   } else {
-    commit_tasks(w.p, runs, static_cast<std::size_t>(m), w.p.sys.regions());
+    commit_tasks(w.p, runs, static_cast<std::size_t>(m));
     for (int k = 0; k < m; ++k) {
       for (const Event& e : inst[static_cast<std::size_t>(k)]) w.model.apply(e);
     }
@@ -522,7 +522,7 @@ TEST(CoMalloc, TaskOutgrowsItsPrivateHeapInsideItsSlice) {
         << t.alloc->describe(r.first, r.second, o->addr);
   }
   // The commit adopts the grown regions; the merge adopts the growth heap.
-  const CommitResult done = commit_tasks(w.p, runs, 2, w.p.sys.regions());
+  const CommitResult done = commit_tasks(w.p, runs, 2);
   EXPECT_TRUE(done.problems.empty());
   EXPECT_EQ(done.adopted_bytes, grown_bytes);
   for (const auto& in : inst) {
@@ -571,7 +571,7 @@ std::unique_ptr<World> commit_first_of_two(bool second_grows) {
     CO_CHECK(!runs[1].proc->alloc->gave_up());
     CO_CHECK(own_regions(w->p, *runs[1].proc).size() >= 2);
   }
-  commit_tasks(w->p, runs, 1, w->p.sys.regions());
+  commit_tasks(w->p, runs, 1);
   for (const Event& e : inst[0]) w->model.apply(e);
   return w;
 }
