@@ -21,8 +21,12 @@ Addr SystemMemory::grant(Addr& next, Addr end, std::uint64_t bytes) {
   const Addr base = next;
   // A guard page between regions, so an overrun faults instead of landing in a neighbour.
   next += bytes + kPageSize;
-  regions_.emplace(base, bytes);
-  if (slice_end_ != 0) obtained_.emplace(base, bytes);
+  if (slice_end_ != 0) {
+    obtained_.emplace(base, bytes);
+    merged_.reset();
+  } else {
+    own_regions().emplace(base, bytes);
+  }
   in_use_ += bytes;
   *peak_ = std::max(*peak_, in_use_);
   ++grants_;
@@ -31,16 +35,46 @@ Addr SystemMemory::grant(Addr& next, Addr end, std::uint64_t bytes) {
 }
 
 bool SystemMemory::free(Addr base, std::uint64_t bytes) {
-  const auto it = regions_.find(base);
-  if (it == regions_.end() || it->second != bytes) return false;
-  regions_.erase(it);
+  if (slice_end_ != 0) {
+    if (const auto it = obtained_.find(base); it != obtained_.end()) {
+      if (it->second != bytes) return false;
+      obtained_.erase(it);
+    } else {
+      const auto at_fork = regions_->find(base);
+      if (at_fork == regions_->end() || at_fork->second != bytes ||
+          std::find(released_.begin(), released_.end(), std::pair{base, bytes}) != released_.end()) {
+        return false;
+      }
+      released_.emplace_back(base, bytes);
+    }
+    merged_.reset();
+  } else {
+    RegionMap& m = own_regions();
+    const auto it = m.find(base);
+    if (it == m.end() || it->second != bytes) return false;
+    m.erase(it);
+  }
   in_use_ -= bytes;
-  if (slice_end_ != 0 && obtained_.erase(base) == 0) released_.emplace_back(base, bytes);
   return true;
 }
 
+const std::map<Addr, std::uint64_t>& SystemMemory::regions() const {
+  if (obtained_.empty() && released_.empty()) return *regions_;
+  if (!merged_) {
+    merged_ = std::make_shared<RegionMap>(*regions_);
+    for (const auto& [base, size] : released_) merged_->erase(base);
+    merged_->insert(obtained_.begin(), obtained_.end());
+  }
+  return *merged_;
+}
+
+SystemMemory::RegionMap& SystemMemory::own_regions() {
+  if (regions_.use_count() > 1) regions_ = std::make_shared<RegionMap>(*regions_);
+  return *regions_;
+}
+
 void SystemMemory::adopt(Addr base, std::uint64_t bytes) {
-  if (regions_.emplace(base, bytes).second) in_use_ += bytes;
+  if (own_regions().emplace(base, bytes).second) in_use_ += bytes;
   *peak_ = std::max(*peak_, in_use_);
   next_ = std::max(next_, base + bytes + kPageSize);
 }
@@ -59,6 +93,7 @@ void SystemMemory::confine(std::pair<Addr, std::uint64_t> slice) {
   slice_end_ = slice.first + slice.second;
   obtained_.clear();
   released_.clear();
+  merged_.reset();
 }
 
 }  // namespace pprsim

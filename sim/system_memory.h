@@ -27,7 +27,8 @@ class SystemMemory {
   // requires: limit_bytes > 0.
   explicit SystemMemory(std::uint64_t limit_bytes);
 
-  // A copy for a forked process: same regions, same next address.
+  // A copy for a forked process: same regions (shared until either writes them: O(1)), same
+  // next address.
   SystemMemory fork() const { return *this; }
 
   // requires: bytes is a multiple of kPageSize. 0 when refused.
@@ -35,7 +36,9 @@ class SystemMemory {
   // False when [base, base + bytes) is not exactly one region.
   bool free(Addr base, std::uint64_t bytes);
 
-  const std::map<Addr, std::uint64_t>& regions() const { return regions_; }
+  // Every region this process holds, by base. In a task (confine), its own changes are kept
+  // apart (obtained, released) and merged in here only when asked for.
+  const std::map<Addr, std::uint64_t>& regions() const;
   std::uint64_t in_use() const { return in_use_; }
   // The most bytes in use at any time in this process or in any process forked from it (or
   // from which it was forked): what a failure's "bytes in use" can never exceed.
@@ -70,10 +73,13 @@ class SystemMemory {
   std::uint64_t granted_bytes() const { return granted_bytes_; }  // bytes of requests served, ever
 
  private:
+  using RegionMap = std::map<Addr, std::uint64_t>;
   Addr grant(Addr& next, Addr end, std::uint64_t bytes);
+  RegionMap& own_regions();
 
   Addr next_ = kHeapBase;
-  std::map<Addr, std::uint64_t> regions_;
+  std::shared_ptr<RegionMap> regions_ = std::make_shared<RegionMap>();  // shared with forks until written
+  mutable std::shared_ptr<RegionMap> merged_;  // in a task: regions_ with its changes, when asked
   std::uint64_t in_use_ = 0;
   std::uint64_t limit_;
   std::uint64_t refusals_ = 0;

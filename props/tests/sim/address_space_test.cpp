@@ -123,6 +123,33 @@ TEST(SystemMemory, ForkedProvidersBreakLikeRealProcesses) {
   EXPECT_EQ(child.regions().size(), 3u);
 }
 
+TEST(SystemMemory, ATaskKeepsItsChangesApartAndInItsSlice) {
+  SystemMemory parent(1 << 30);
+  const Addr shared = parent.alloc(2 * kPageSize);
+  const Addr other = parent.alloc(kPageSize);
+  SystemMemory task = parent.fork();
+  const auto slice = parent.task_slice(0);
+  EXPECT_GE(slice.first, other + slice.second) << "a range for the break itself lies below slice 0";
+  EXPECT_GE(parent.task_slice(1).first, slice.first + slice.second) << "slices are disjoint";
+  task.confine(slice);
+  const Addr grown = task.alloc_in_slice(3 * kPageSize);
+  ASSERT_GE(grown, slice.first);
+  EXPECT_LE(grown + 3 * kPageSize, slice.first + slice.second);
+  EXPECT_TRUE(task.free(shared, 2 * kPageSize));
+  EXPECT_FALSE(task.free(shared, 2 * kPageSize)) << "released once";
+  const Addr gone = task.alloc_in_slice(kPageSize);
+  EXPECT_TRUE(task.free(gone, kPageSize)) << "obtained and released in the task: no change at all";
+  // The task sees its view; the parent's regions are untouched (they were shared, not copied).
+  EXPECT_EQ(task.regions(), (std::map<Addr, std::uint64_t>{{other, kPageSize}, {grown, 3 * kPageSize}}));
+  EXPECT_EQ(parent.regions(), (std::map<Addr, std::uint64_t>{{shared, 2 * kPageSize}, {other, kPageSize}}));
+  EXPECT_EQ(task.obtained(), (std::map<Addr, std::uint64_t>{{grown, 3 * kPageSize}}));
+  EXPECT_EQ(task.released(), (std::vector<std::pair<Addr, std::uint64_t>>{{shared, 2 * kPageSize}}));
+  EXPECT_EQ(task.in_use(), 4 * kPageSize);
+  EXPECT_EQ(task.alloc_in_slice(slice.second), 0u) << "what the slice cannot hold is refused";
+  SystemMemory plain = parent.fork();
+  EXPECT_EQ(plain.alloc_in_slice(kPageSize), 0u) << "no slice, no slice memory";
+}
+
 TEST(SystemMemory, InjectedRefusal) {
   SystemMemory sys(1 << 30);
   sys.set_refuse([](std::uint64_t bytes) { return bytes > kPageSize; });
