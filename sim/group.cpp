@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <iterator>
 
 #include "sim/sim_allocator.h"
 
@@ -70,8 +69,7 @@ namespace {
 // One committed task's system-memory changes, written bytes and object changes into `parent`.
 void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
   const auto [slice, slice_bytes] = t.sys.slice();
-  const std::map<Addr, std::uint64_t>& adopted = t.sys.obtained();  // base -> size
-  for (const auto& [base, size] : adopted) {
+  for (const auto& [base, size] : t.sys.obtained()) {
     if (base < slice || base - slice > slice_bytes || size > slice_bytes - (base - slice)) {
       out.problems.push_back(fmt::format("task {} obtained system memory at {:#x} ({} B) outside its slice [{:#x}, {:#x})",
                                          k, base, size, slice, slice + slice_bytes));
@@ -80,17 +78,16 @@ void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
     parent.space.map(base, size);
     out.adopted_bytes += size;
   }
-  auto in_adopted = [&](Addr page) {
-    const auto it = adopted.upper_bound(page);
-    return it != adopted.begin() && page - std::prev(it)->first < std::prev(it)->second;
-  };
+  // A page of the task's slice was nobody else's (a region taken from the shared break may be
+  // another task's too: its written bytes are merged like any others).
+  auto in_slice = [&](Addr page) { return page >= slice && page - slice < slice_bytes; };
   AddressSpace::Page buf;
   for (const auto& [pn, plog] : t.log->pages()) {
     const Addr page = pn * kPageSize;
     if (!plog->write_line.any() || !t.space.is_mapped(page) || !parent.space.is_mapped(page)) continue;
-    // No copy of a page written whole, or of one in a region only this task had: the task's
-    // page, shared.
-    if (plog->write_line.whole() || in_adopted(page)) {
+    // No copy of a page written whole, or of one in the task's own slice: the task's page,
+    // shared.
+    if (plog->write_line.whole() || in_slice(page)) {
       parent.space.share_page(t.space, pn);
       continue;
     }

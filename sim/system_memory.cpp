@@ -30,7 +30,7 @@ Addr SystemMemory::grant(Addr& next, Addr end, std::uint64_t bytes) {
   in_use_ += bytes;
   *peak_ = std::max(*peak_, in_use_);
   ++grants_;
-  granted_bytes_ += bytes;
+  if (&next == &slice_next_) slice_granted_bytes_ += bytes;
   return base;
 }
 
@@ -94,6 +94,7 @@ void SystemMemory::confine(std::pair<Addr, std::uint64_t> slice) {
   obtained_.clear();
   released_.clear();
   merged_.reset();
+  slice_granted_bytes_ = 0;
 }
 
 }  // namespace pprsim

@@ -70,7 +70,7 @@ class SystemMemory {
   const std::vector<std::pair<Addr, std::uint64_t>>& released() const { return released_; }
   // The slice of this process; {0, 0} when it has none.
   std::pair<Addr, std::uint64_t> slice() const { return {slice_base_, slice_end_ - slice_base_}; }
-  std::uint64_t granted_bytes() const { return granted_bytes_; }  // bytes of requests served, ever
+  std::uint64_t slice_granted_bytes() const { return slice_granted_bytes_; }  // from the slice, since confine
 
  private:
   using RegionMap = std::map<Addr, std::uint64_t>;
@@ -84,7 +84,7 @@ class SystemMemory {
   std::uint64_t limit_;
   std::uint64_t refusals_ = 0;
   std::uint64_t grants_ = 0;
-  std::uint64_t granted_bytes_ = 0;
+  std::uint64_t slice_granted_bytes_ = 0;
   std::uint64_t slice_bytes_ = 0;
   std::map<Addr, std::uint64_t> obtained_;
   std::vector<std::pair<Addr, std::uint64_t>> released_;
