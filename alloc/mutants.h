@@ -164,11 +164,13 @@ class DmMallocMutant : public DmMalloc<Mem> {
         this->push(global_, c, b);
       }
     }
+    std::array<std::uint64_t, dm::kClasses> share{};
+    for (int c = 0; c < dm::kClasses; ++c) share[ci(c)] = this->task_share(c, g);
     carve_.assign(static_cast<std::size_t>(g), Lists{});
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) {
         const auto before = global_[ci(c)];
-        part[ci(c)] = this->take_segment(global_[ci(c)], this->quota(c));
+        part[ci(c)] = this->take_segment(global_[ci(c)], share[ci(c)]);
         if (part[ci(c)].count > 0) {  // the bug: the shared list still reaches the partition
           mem_->store64(part[ci(c)].tail + 8, global_[ci(c)].head);
           global_[ci(c)] = before;

@@ -10,12 +10,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "props/tests/test_support.h"
 #include "sim/address_space.h"
 #include "sim/pattern.h"
 #include "sim/resident.h"
+#include "traces/generator.h"
+#include "traces/trace_writer.h"
 
 namespace pprsim {
 namespace {
@@ -68,6 +71,27 @@ TEST(BoundedMemory, HugeWritesInsideTasksStayCheap) {
   EXPECT_TRUE(s.verified) << (s.problems.empty() ? s.failure : s.problems.front());
   EXPECT_LT(ResidentMeter::current().peak() - before, std::uint64_t{128} << 20)
       << "a 1 GiB fill in a task is logged and committed without its bytes";
+}
+
+// Over many groups the heap stays near the sequential run's: what tasks grow is adopted at
+// commit, and the carve hands it to later tasks rather than letting them grow again.
+TEST(BoundedMemory, GrowthInsideTasksDoesNotPileUpOverGroups) {
+  GenOptions opt;
+  opt.seed = 3;
+  opt.events = 120000;
+  std::ostringstream text;
+  TraceWriter w(text);
+  generate(opt, w);
+  for (const char* alloc : {"dmmalloc", "comalloc"}) {
+    const RunStats seq = test::replay_text(text.str(), test::config(alloc, 1));
+    const RunStats spec = test::replay_text(text.str(), test::config(alloc, 8));
+    ASSERT_TRUE(spec.verified) << alloc << ": " << spec.failure;
+    ASSERT_GT(spec.groups, 200u);
+    EXPECT_GT(spec.adopted_bytes, 0u) << alloc;
+    EXPECT_LT(spec.peak_system_bytes, 4 * seq.peak_system_bytes)
+        << alloc << ": " << spec.peak_system_bytes << " bytes at G=8 against " << seq.peak_system_bytes
+        << " sequentially, after " << spec.task_grown_bytes << " bytes grown inside tasks";
+  }
 }
 
 TEST(BoundedMemory, ExhaustionIsOneLineAndExitTwo) {
