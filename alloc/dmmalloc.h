@@ -34,6 +34,9 @@ inline constexpr int kMaxShift = 18;
 inline constexpr int kClasses = kMaxShift - kMinShift + 1;
 inline constexpr std::uint64_t kHeader = 16;
 inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
+// A task out of partition memory for a block of at least this size maps the object a region of
+// its own instead of growing a block (DmMalloc::malloc).
+inline constexpr std::uint64_t kTaskRegionBlock = kPageSize;
 inline constexpr std::uint64_t kMaxRequest = std::uint64_t{1} << 40;
 inline constexpr std::uint64_t kMagic = std::uint64_t{0xD1A7} << 48;
 inline constexpr std::uint64_t kMagicMask = std::uint64_t{0xFFFF} << 48;
@@ -86,6 +89,13 @@ class DmMalloc {
     Addr b = 0;
     if (mode_ == Mode::Task) {
       b = pop_or_split(mine_, c);
+      if (b == 0 && dm::class_size(c) >= dm::kTaskRegionBlock) {
+        // Out of partition memory for a block this large: a region of the object's own size,
+        // which goes back to the system when the object is freed. A grown block would stay on
+        // the free lists after the commit, for nobody.
+        const Addr p = map_large(n, true);
+        return p != 0 ? p : rescue(c);
+      }
       if (b == 0 && grow_task(c)) b = pop_or_split(mine_, c);
       if (b == 0) return rescue(c);
       took(c);
@@ -161,6 +171,12 @@ class DmMalloc {
         push(mine_, static_cast<int>(class_index(w0)), b);
         std::uint32_t& h = held_[class_index(w0)];
         if (h > 0) --h;
+      } else if (const auto it = std::find(task_regions_.begin(), task_regions_.end(), b);
+                 (w0 & dm::kLarge) != 0 && it != task_regions_.end()) {
+        // A region this task mapped in its own slice: nobody else can hold it, so it goes
+        // back to the system now rather than at the commit.
+        task_regions_.erase(it);
+        mem_->sys_free(b, mem_->load64(b + 8));
       } else {
         deferred_.push_back(b);
       }
@@ -196,8 +212,7 @@ class DmMalloc {
         push(global_, c, b);
       }
     }
-    std::array<std::uint64_t, dm::kClasses> share{};
-    for (int c = 0; c < dm::kClasses; ++c) share[ci(c)] = task_share(c, g);
+    const Shares share = task_shares(g);
     carve_.assign(static_cast<std::size_t>(g), Lists{});
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) {
@@ -222,6 +237,7 @@ class DmMalloc {
     rescue_class_ = -1;
     grown_ = 0;
     task_grow_ = kPageSize;
+    task_regions_.clear();
   }
 
   // In the understudy's copy (and for any sequential re-execution from the group's start):
@@ -268,12 +284,15 @@ class DmMalloc {
       std::uint32_t most = 0;
       for (const DmMalloc* t : tasks) most = std::max(most, t->taken_[ci(c)]);
       std::uint32_t& m = most_[ci(c)];
-      // A class tasks once used keeps a block per task (of what is free anyway, task_share):
+      // A class tasks once used keeps a block per task (of what is free anyway, task_shares):
       // its next user takes that instead of growing memory that the commit adopts and that
       // then sits on the free lists. With halving here, a 3M-event trace's heap grew by 33 KiB
       // per group without bound (110 MB at 800k events against 768 KiB sequentially).
       m = std::max(most, m - m / 4);
     }
+    std::uint64_t bytes = 0;
+    for (const DmMalloc* t : tasks) bytes += t->task_bytes_;
+    spare_budget_ = std::max(tasks.empty() ? 0 : bytes / tasks.size(), spare_budget_ / 2);
     for (const DmMalloc* t : tasks) {
       if (t->rescue_class_ >= 0 && t->rescue_class_ < dm::kClasses) {
         std::uint32_t& e = estimate_[ci(t->rescue_class_)];
@@ -481,14 +500,25 @@ class DmMalloc {
     return mode_ == Mode::Task ? (serial_ << 8) | static_cast<std::uint64_t>(task_ + 1) : 0;
   }
 
-  // Blocks of class c one task gets at the next carve of g tasks: its quota, and more of what
-  // the free lists hold anyway, up to what the busiest task used. Free blocks cost no memory to
-  // hand out, and a task that has them need not grow: without this, what busy tasks grew and
+  // Blocks of each class one task gets at the next carve of g tasks: its quota, and more of
+  // what the free lists hold anyway, up to what the busiest task held, smallest classes first,
+  // for at most as many bytes again as an average task allocated. Free blocks cost no memory to
+  // hand out, and a task that has them need not grow: without them, what busy tasks grew and
   // the commit adopted piled up on the free lists, unused, group after group.
-  std::uint64_t task_share(int c, int g) const {
-    const std::uint64_t most = most_[ci(c)] + most_[ci(c)] / 4;
-    const std::uint64_t spare = global_[ci(c)].count / static_cast<std::uint64_t>(g);
-    return std::max(quota(c), std::min(most, spare));
+  using Shares = std::array<std::uint64_t, dm::kClasses>;
+  Shares task_shares(int g) const {
+    Shares share{};
+    std::uint64_t budget = spare_budget_;
+    for (int c = 0; c < dm::kClasses; ++c) {
+      const std::uint64_t q = quota(c);
+      const std::uint64_t most = most_[ci(c)] + most_[ci(c)] / 4;
+      const std::uint64_t spare = global_[ci(c)].count / static_cast<std::uint64_t>(g);
+      const std::uint64_t extra = std::min({most > q ? most - q : 0, spare > q ? spare - q : 0,
+                                            budget / dm::class_size(c)});
+      budget -= extra * dm::class_size(c);
+      share[ci(c)] = q + extra;
+    }
+    return share;
   }
 
   // Blocks of class c the carve makes sure every task gets.
@@ -627,6 +657,7 @@ class DmMalloc {
     if (in_task) {
       grown_ += size;
       task_bytes_ += size;
+      task_regions_.push_back(r);
     }
     mem_->store64(r, dm::kMagic | dm::kLive | dm::kLarge | dm::kClassMask);
     mem_->store64(r + 8, size);
@@ -704,6 +735,7 @@ class DmMalloc {
     task_ = -1;
     gave_up_ = false;
     rescue_class_ = -1;
+    task_regions_.clear();
   }
 
   Mem* mem_;
@@ -720,11 +752,13 @@ class DmMalloc {
   // Carve sizing and statistics.
   std::array<std::uint32_t, dm::kClasses> estimate_{};  // per class: blocks an average task held
   std::array<std::uint32_t, dm::kClasses> most_{};      // per class: blocks the busiest task held
+  std::uint64_t spare_budget_ = 0;  // bytes of free blocks a task may get beyond its quotas
   std::array<std::uint32_t, dm::kClasses> taken_{};  // per class: the most held at once in this task
   std::array<std::uint32_t, dm::kClasses> held_{};   // per class: held now
   std::uint64_t task_bytes_ = 0;
   std::uint64_t grown_ = 0;                  // system memory this task obtained from its slice
   std::uint64_t task_grow_ = kPageSize;      // its next growth
+  std::vector<Addr> task_regions_;           // large regions this task mapped and still holds
   std::uint64_t reserved_ = 0;
   std::uint64_t invalid_frees_ = 0;
 };

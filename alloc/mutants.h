@@ -164,8 +164,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
         this->push(global_, c, b);
       }
     }
-    std::array<std::uint64_t, dm::kClasses> share{};
-    for (int c = 0; c < dm::kClasses; ++c) share[ci(c)] = this->task_share(c, g);
+    const auto share = this->task_shares(g);
     carve_.assign(static_cast<std::size_t>(g), Lists{});
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) {

@@ -465,6 +465,11 @@ TEST(DmMallocHooks, ATaskOutOfPartitionGrowsInItsSliceAndTheCommitAdoptsIt) {
   for (const auto& [pn, log] : tasks[0].proc->log->pages()) {
     EXPECT_GE(pn * kPageSize, slice) << "the task wrote a page outside its slice: shared state";
   }
+  const Addr brief = t0.malloc(300000);  // a region of its own, freed in the task that mapped it
+  ASSERT_NE(brief, 0u);
+  EXPECT_EQ(tasks[0].proc->sys.obtained().count(brief - 16), 1u);
+  t0.free(brief);
+  EXPECT_EQ(tasks[0].proc->sys.obtained().count(brief - 16), 0u) << "given back at once, not at the commit";
   t0.free(mine[5]);  // its own block: back to its partition
   t0.free(before);   // a block from before the group: deferred
   const Addr other = tasks[1].proc->alloc->malloc(64);  // task 1 grows too, in its own slice
