@@ -2,7 +2,8 @@
 """How speculation sizes its memory: reserved and task-allocated bytes, growth inside tasks and
 rescues, over a set of traces at group sizes 2/4/8 and PPR lengths 10/50/200.
 
-Usage: tools/speculation_table.py [--pprsim build/pprsim] [--alloc dmmalloc,comalloc] TRACE...
+Usage: tools/speculation_table.py [--pprsim build/pprsim] [--alloc dmmalloc,comalloc]
+                                  [--every 10,50,200] TRACE...
 
 Prints one markdown row per allocator and group size (sums over the traces and PPR lengths),
 then the peak system memory at G=8 against the sequential run. Exits 1 when any run is not
@@ -15,7 +16,6 @@ import subprocess
 import sys
 
 GROUPS = (2, 4, 8)
-EVERY = (10, 50, 200)
 
 
 def replay(pprsim, traces, alloc, g, every):
@@ -37,8 +37,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pprsim", default="build/pprsim")
     ap.add_argument("--alloc", default="dmmalloc,comalloc")
+    ap.add_argument("--every", default="10,50,200", help="PPR lengths (events), comma-separated")
     ap.add_argument("traces", nargs="+")
     args = ap.parse_args()
+    try:
+        every_list = [int(e) for e in args.every.split(",")]
+    except ValueError:
+        ap.error(f"--every: expected numbers separated by commas, got '{args.every}'")
+    if any(e < 1 for e in every_list):
+        ap.error("--every: every PPR length must be at least 1")
     failed = []
     print("| allocator | G | reserved / task-allocated | worst trace | rescues / tasks | grown in tasks | adopted |")
     print("|---|---|---|---|---|---|---|")
@@ -48,7 +55,7 @@ def main():
         for g in GROUPS:
             reserved = allocated = rescues = tasks = grown = adopted = 0
             worst = ("", 0.0)
-            for every in EVERY:
+            for every in every_list:
                 for r in replay(args.pprsim, args.traces, alloc, g, every):
                     name = f"{os.path.basename(r['trace'])} (ppr-every {every})"
                     if not r["verified"] or r["conflicts"]["allocator_induced"] != 0:
@@ -71,7 +78,7 @@ def main():
     print("| allocator | ppr-every | peak system memory, G=8 / sequential (sum) | worst trace |")
     print("|---|---|---|---|")
     for alloc in args.alloc.split(","):
-        for every in EVERY:
+        for every in every_list:
             rows = [p for p in peaks if p[0] == alloc and p[1] == every]
             total = ratio(sum(p[3] for p in rows), sum(p[4] for p in rows))
             w = max(rows, key=lambda p: ratio(p[3], p[4]))
