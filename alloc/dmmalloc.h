@@ -171,11 +171,9 @@ class DmMalloc {
         push(mine_, static_cast<int>(class_index(w0)), b);
         std::uint32_t& h = held_[class_index(w0)];
         if (h > 0) --h;
-      } else if (const auto it = std::find(task_regions_.begin(), task_regions_.end(), b);
-                 (w0 & dm::kLarge) != 0 && it != task_regions_.end()) {
+      } else if ((w0 & dm::kLarge) != 0 && forget_task_region(b)) {
         // A region this task mapped in its own slice: nobody else can hold it, so it goes
         // back to the system now rather than at the commit.
-        task_regions_.erase(it);
         mem_->sys_free(b, mem_->load64(b + 8));
       } else {
         deferred_.push_back(b);
@@ -525,6 +523,14 @@ class DmMalloc {
   std::uint64_t quota(int c) const {
     const std::uint32_t e = estimate_[ci(c)];
     return e + e / 4;
+  }
+
+  // Whether b is a region this task mapped (and still held); it no longer holds it then.
+  bool forget_task_region(Addr b) {
+    const auto it = std::find(task_regions_.begin(), task_regions_.end(), b);
+    if (it == task_regions_.end()) return false;
+    task_regions_.erase(it);
+    return true;
   }
 
   // A class-c block handed out inside a task: demand and statistics.

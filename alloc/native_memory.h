@@ -30,7 +30,13 @@ class NativeMemory {
     return reinterpret_cast<Addr>(p);
   }
   void sys_free(Addr a, std::uint64_t n) {
-    ::munmap(ptr(a), n);
+    if (a >= slice_base_ && a < slice_end_) {
+      // Inside the task's slice: back to reserved address space, so that no other mapping can
+      // land in the range the runtime commits.
+      ::mmap(ptr(a), n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    } else {
+      ::munmap(ptr(a), n);
+    }
     in_use_ -= n;
   }
   Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
@@ -46,6 +52,7 @@ class NativeMemory {
   // from its start on. Without a slice (bytes 0, the default) tasks get no system memory.
   // requires: base and bytes are multiples of kPageSize.
   void confine(Addr base, std::uint64_t bytes) {
+    slice_base_ = base;
     slice_next_ = base;
     slice_end_ = base + bytes;
   }
@@ -66,6 +73,7 @@ class NativeMemory {
   static void* ptr(Addr a) { return reinterpret_cast<void*>(a); }
   std::uint64_t limit_;
   std::uint64_t in_use_ = 0;
+  Addr slice_base_ = 0;
   Addr slice_next_ = 0;
   Addr slice_end_ = 0;
 };
