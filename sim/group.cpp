@@ -68,7 +68,9 @@ namespace {
 
 // One committed task's system-memory changes, written bytes and object changes into `parent`.
 void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
-  const auto [slice, slice_bytes] = t.sys.slice();
+  // Named apart, not a structured binding: clang 14 cannot capture one in a lambda.
+  const Addr slice = t.sys.slice().first;
+  const std::uint64_t slice_bytes = t.sys.slice().second;
   for (const auto& [base, size] : t.sys.obtained()) {
     if (base < slice || base - slice > slice_bytes || size > slice_bytes - (base - slice)) {
       out.problems.push_back(fmt::format("task {} obtained system memory at {:#x} ({} B) outside its slice [{:#x}, {:#x})",
