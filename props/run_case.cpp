@@ -141,9 +141,10 @@ struct Interpreter {
           auto& [id, size] = live[k];
           std::uint64_t to = op.size;
           if (swarm.class_hops && size != 0) {
-            to = op.aux % 2 == 0 ? 2 * size + 1 : size / 2;
+            to = op.aux % 2 == 0 && 2 * size + 1 <= kMaxCaseSize ? 2 * size + 1 : size / 2;
           } else if (op.aux % 4 == 0) {
-            to = size + 1 + op.size % 16;  // just past the end: over a class edge if it sat on one
+            // Just past the end: over a class edge if it sat on one.
+            to = std::min(size + 1 + op.size % 16, kMaxCaseSize);
           }
           emit({.op = Op::Realloc, .id = id, .size = to});
           if (to == 0) {

@@ -19,6 +19,9 @@ namespace pprsim {
 // is every 1000), so that a wrong byte is seen before its object is freed; the replay command
 // of a case says so.
 inline constexpr std::uint64_t kCaseCheckEvery = 1;
+// The largest object a run case holds: its byte encoding (props/run_case_bytes.h) can express no
+// larger, so growth by reallocs stops here.
+inline constexpr std::uint64_t kMaxCaseSize = std::uint64_t{1} << 22;
 
 struct RunCase {
   std::vector<Event> trace;  // native events, markers included, lines numbered from 2

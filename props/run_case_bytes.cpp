@@ -18,7 +18,7 @@ struct SizeRange {
   std::uint64_t lo, hi;
 };
 // Contiguous, so that any size up to the last bound has exactly one encoding.
-constexpr std::array<SizeRange, 5> kRanges{{{0, 64}, {65, 2048}, {2049, 65536}, {65537, 262128}, {262129, 1 << 22}}};
+constexpr std::array<SizeRange, 5> kRanges{{{0, 64}, {65, 2048}, {2049, 65536}, {65537, 262128}, {262129, kMaxCaseSize}}};
 // Size-class byte % 8 -> range: small sizes are the common case, as in the generator.
 constexpr std::array<std::uint8_t, 8> kRangeOf{0, 0, 0, 1, 1, 2, 3, 4};
 
