@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 #include "sim/sim_allocator.h"
 
 namespace pprsim {

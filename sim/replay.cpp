@@ -31,6 +31,9 @@ std::string_view understudy_name(UnderstudyMode m) {
 
 namespace {
 
+// Problems kept of regions taken outside a slice (they are all counted).
+constexpr std::size_t kMaxOutsideSliceProblems = 20;
+
 // Raised to stop the run: the allocator failed in a way the run cannot go on from.
 struct RunFailure {
   std::string why;
@@ -322,7 +325,9 @@ class Replayer {
         // Memory a task took from outside its slice is shared state: the run is not verified,
         // and goes on so that the heap check shows what it did.
         st_.regions_outside_slice += done.problems.size();
-        for (std::string& p : done.problems) st_.problems.push_back(std::move(p));
+        for (std::string& p : done.problems) {
+          if (st_.problems.size() < kMaxOutsideSliceProblems) st_.problems.push_back(std::move(p));
+        }
         verify_allocator(*main_, "merge", line, "");
       }
       main_->alloc->learn(allocs);
