@@ -271,7 +271,11 @@ class DmMalloc {
   void learn(std::span<const DmMalloc* const> tasks) {
     for (int c = 0; c < dm::kClasses; ++c) {
       std::uint64_t sum = 0;
-      for (const DmMalloc* t : tasks) sum += t->taken_[ci(c)];
+      std::uint32_t most = 0;
+      for (const DmMalloc* t : tasks) {
+        sum += t->taken_[ci(c)];
+        most = std::max(most, t->taken_[ci(c)]);
+      }
       // Rounded up for blocks of at most a page (a block too few would cost a growth), to the
       // nearest for larger ones (one task's single large block is not worth G of them).
       const std::uint64_t n = tasks.size();
@@ -279,8 +283,6 @@ class DmMalloc {
           n == 0 ? 0 : (sum + (dm::class_size(c) <= kPageSize ? n - 1 : n / 2)) / n);
       std::uint32_t& e = estimate_[ci(c)];
       e = std::max(demand, e / 2);
-      std::uint32_t most = 0;
-      for (const DmMalloc* t : tasks) most = std::max(most, t->taken_[ci(c)]);
       std::uint32_t& m = most_[ci(c)];
       // A class tasks once used keeps a block per task (of what is free anyway, task_shares):
       // its next user takes that instead of growing memory that the commit adopts and that
@@ -632,12 +634,12 @@ class DmMalloc {
   // blocks join the free lists with the rest of the partition. A task's growths double from one
   // page to the largest block, so a task that needs a little more gets a little more.
   bool grow_task(int c) {
-    const std::uint64_t bytes = std::max(dm::class_size(c), task_grow_);
-    const Addr r = mem_->task_sys_alloc(round_up(bytes, kPageSize));
+    const std::uint64_t bytes = round_up(std::max(dm::class_size(c), task_grow_), kPageSize);
+    const Addr r = mem_->task_sys_alloc(bytes);
     if (r == 0) return false;
-    grown_ += round_up(bytes, kPageSize);
+    grown_ += bytes;
     task_grow_ = std::min(2 * task_grow_, dm::kTopBlock);
-    for (Addr a = r, end = r + round_up(bytes, kPageSize); a < end;) {
+    for (Addr a = r, end = r + bytes; a < end;) {
       int k = dm::kClasses - 1;
       while (dm::class_size(k) > end - a) --k;
       push(mine_, k, a);

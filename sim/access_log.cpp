@@ -88,9 +88,7 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
         for (std::uint64_t i = off; i < off + len;) {
           const std::size_t c = i / Lines::kChunk;
           const std::uint64_t end = std::min<std::uint64_t>(off + len, (c + 1) * Lines::kChunk);
-          const bool written_whole = p.write_line.chunks_[c] == nullptr && p.write_line.uniform_[c] != 0;
-          const bool read_whole = p.read_line.chunks_[c] == nullptr && p.read_line.uniform_[c] != 0;
-          if (written_whole || read_whole) {
+          if (p.write_line.covered(c) || p.read_line.covered(c)) {
             // Every byte written before (not exposed) or read before (nothing new).
           } else if (end - i == Lines::kChunk && !p.write_line.touched(c) && !p.read_line.touched(c)) {
             p.read_line.set(c, 0, Lines::kChunk, line_, *this);

@@ -40,6 +40,8 @@ class AccessLog {
     bool any() const { return touched_ != 0; }
     // Whether any byte of chunk i may have a line (false: all of its bytes are 0).
     bool touched(std::size_t i) const { return (touched_ >> i & 1) != 0; }
+    // Whether every byte of chunk i has a line (one access covered it whole).
+    bool covered(std::size_t i) const { return chunks_[i] == nullptr && uniform_[i] != 0; }
 
    private:
     friend class AccessLog;
