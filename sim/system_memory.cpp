@@ -83,7 +83,10 @@ std::pair<Addr, std::uint64_t> SystemMemory::task_slice(int k) const {
   // Slice k is the (k + 1)-th range of `bytes` above the parent's break: the first range is
   // left to the break itself, so a task that grows from the shared break (a bug) never lands
   // in any task's slice.
-  const std::uint64_t bytes = (slice_bytes_ != 0 ? slice_bytes_ : round_up(limit_, kPageSize)) + kPageSize;
+  // No slice is larger than the limit: a task could not use more, and a larger one would let
+  // the slices of a big group run past the end of the address space.
+  const std::uint64_t whole = round_up(limit_, kPageSize);
+  const std::uint64_t bytes = (slice_bytes_ != 0 ? std::min(slice_bytes_, whole) : whole) + kPageSize;
   return {next_ + static_cast<std::uint64_t>(k + 1) * bytes, bytes};
 }
 

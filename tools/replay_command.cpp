@@ -262,7 +262,7 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--max-resident", opt->max_resident,
                   "Real memory the simulation may hold, e.g. 8G (default: 3/4 of physical memory)");
   cmd->add_option("--task-slice", opt->task_slice,
-                  "Address space each speculative task may grow into, e.g. 64M (default: the memory limit)");
+                  "Address space each speculative task may grow into, e.g. 64M (default and most: the memory limit)");
   cmd->add_option("--faults", opt->faults,
                   kFaultsHelp);
   cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")

@@ -146,6 +146,10 @@ TEST(SystemMemory, ATaskKeepsItsChangesApartAndInItsSlice) {
   EXPECT_EQ(task.released(), (std::vector<std::pair<Addr, std::uint64_t>>{{shared, 2 * kPageSize}}));
   EXPECT_EQ(task.in_use(), 4 * kPageSize);
   EXPECT_EQ(task.alloc_in_slice(slice.second), 0u) << "what the slice cannot hold is refused";
+  SystemMemory capped = parent.fork();
+  capped.set_slice_bytes(std::uint64_t{1} << 62);  // beyond the limit: a slice as large as the limit
+  EXPECT_GT(capped.task_slice(63).first, capped.task_slice(0).first) << "64 slices do not wrap around";
+  EXPECT_LE(capped.task_slice(0).second, (std::uint64_t{1} << 30) + kPageSize);
   SystemMemory plain = parent.fork();
   EXPECT_EQ(plain.alloc_in_slice(kPageSize), 0u) << "no slice, no slice memory";
 }
