@@ -18,13 +18,21 @@ import sys
 GROUPS = (2, 4, 8)
 
 
+def fail(why):
+    print(f"speculation_table: {why}", file=sys.stderr)
+    sys.exit(2)
+
+
 def replay(pprsim, traces, alloc, g, every):
     cmd = [pprsim, "replay", *traces, "--alloc", alloc, "--group-size", str(g), "--json", "-", "--quiet"]
     if every:
         cmd += ["--ppr-every", str(every)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        fail(f"cannot run {pprsim}: {e.strerror}")
     if done.returncode not in (0, 1):
-        sys.exit(f"speculation_table: {' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
+        fail(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
     runs = json.loads(done.stdout)
     return runs if isinstance(runs, list) else [runs]
 
