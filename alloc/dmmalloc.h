@@ -4,12 +4,15 @@
 // blocks it does not own are deferred, and at commit the partitions and deferred frees are
 // merged back. One source for native and simulated memory (a template over `Memory`).
 //
-// Block layout (every block is 2^k bytes, 32 B .. 256 KiB, tiling a 256 KiB-multiple chunk):
+// Block layout (block sizes are the size classes below, 32 B .. 256 KiB, tiling 256 KiB chunks):
 //   +0  word0: magic | flags | size class
 //   +8  word1: free: next block on the free list; live: owner tag (group serial, task + 1)
 //   +16 payload (16-byte aligned)
 // Objects above the largest class get a region of their own from system memory:
 //   +0  word0: magic | live | large      +8 word1: region size      +16 payload
+// A freed region is kept for the next large object (up to dm::kCachedRegions of them, at most
+// dm::kCacheBytes in all) with the live bit clear: mapping and faulting in a fresh region for
+// every large object cost more than the object's own work (realloc-bal, random-bal).
 // An aligned allocation whose address is not the payload puts a 16-byte shim header just below
 // it: word0 = magic | live | shim, word1 = distance from the block start to the shim.
 #pragma once
@@ -18,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -29,10 +33,18 @@
 namespace pprsim {
 
 namespace dm {
-inline constexpr int kMinShift = 5;
+// Size classes: 32-byte steps up to 256 bytes, then four classes per doubling (2^k times 5/4,
+// 3/4, 7/4 and 2) up to 256 KiB. A block loses at most a quarter of its size to rounding
+// (power-of-two classes lost up to half), and every class is a multiple of 32 bytes, so any
+// remainder of a split tiles exactly into smaller classes.
+inline constexpr int kStepClasses = 8;       // 32, 64, ..., 256
+inline constexpr int kStepShift = 5;
+inline constexpr int kFirstDoubling = 8;     // 2^8 = 256: the last step class
+inline constexpr int kPerDoubling = 4;
 inline constexpr int kMaxShift = 18;
-inline constexpr int kClasses = kMaxShift - kMinShift + 1;
+inline constexpr int kClasses = kStepClasses + (kMaxShift - kFirstDoubling) * kPerDoubling;
 inline constexpr std::uint64_t kHeader = 16;
+inline constexpr std::uint64_t kMinBlock = std::uint64_t{1} << kStepShift;
 inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
 // A task out of partition memory for a block of at least this size maps the object a region of
 // its own instead of growing a block (DmMalloc::malloc).
@@ -44,25 +56,44 @@ inline constexpr std::uint64_t kLive = 1u << 8;
 inline constexpr std::uint64_t kLarge = 1u << 9;
 inline constexpr std::uint64_t kShim = 1u << 10;
 inline constexpr std::uint64_t kClassMask = 0xFF;
+inline constexpr int kCachedRegions = 8;
+inline constexpr std::uint64_t kCacheBytes = std::uint64_t{32} << 20;
 
-constexpr std::uint64_t class_size(int c) { return std::uint64_t{1} << (c + kMinShift); }
+constexpr std::uint64_t class_size(int c) {
+  if (c < kStepClasses) return static_cast<std::uint64_t>(c + 1) << kStepShift;
+  const int j = c - kStepClasses;
+  const int k = kFirstDoubling + j / kPerDoubling;
+  return (std::uint64_t{1} << k) + (static_cast<std::uint64_t>(j % kPerDoubling + 1) << (k - 2));
+}
 
-// The smallest class whose block holds `n` payload bytes; kClasses when none does.
+// The smallest class whose block holds `n` payload bytes; kClasses when none does. O(1).
 constexpr int class_of(std::uint64_t n) {
   if (n > kTopBlock - kHeader) return kClasses;
-  int c = 0;
-  while (class_size(c) - kHeader < n) ++c;
+  const std::uint64_t m = n + kHeader;  // the block it needs
+  if (m <= class_size(kStepClasses - 1)) return static_cast<int>((m + kMinBlock - 1) >> kStepShift) - 1;
+  const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
+  const std::uint64_t step = std::uint64_t{1} << (k - 2);
+  const int sub = static_cast<int>((m - (std::uint64_t{1} << k) + step - 1) / step);  // 1..4
+  return kStepClasses + (k - kFirstDoubling) * kPerDoubling + sub - 1;
+}
+
+// The largest class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
+constexpr int class_within(std::uint64_t bytes) {
+  int c = std::min(class_of(bytes - kHeader), kClasses - 1);
+  while (class_size(c) > bytes) --c;
   return c;
 }
 
 static_assert(class_size(kClasses - 1) == kTopBlock);
+static_assert(class_size(kStepClasses) == 320 && class_size(kStepClasses + 3) == 512);
 
-// What realloc asks for when an object of `old` usable bytes grows to `n`. Above the largest
-// class every growth maps a new region and copies the object, so it asks for half as much again
-// as the old size: a run of growths copies each byte a bounded number of times (as a growing
-// vector does) instead of once per growth. Below it the classes double already.
+// What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
+// as the old size once the object is past a kilobyte, so that a run of small growths copies each
+// byte a bounded number of times (as a growing vector does) instead of once per class (four per
+// doubling) or, above the largest class, once per growth.
+inline constexpr std::uint64_t kGeometricFrom = 1024;
 constexpr std::uint64_t growth_request(std::uint64_t old, std::uint64_t n) {
-  if (n <= kTopBlock - kHeader) return n;
+  if (old < kGeometricFrom) return n;
   const std::uint64_t ahead = old + old / 2;
   return ahead > n && ahead <= kMaxRequest ? ahead : n;
 }
@@ -316,7 +347,11 @@ class DmMalloc {
     const std::uint64_t w = mem_->load64(base);
     if ((w & dm::kMagicMask) == dm::kMagic && (w & dm::kLarge) != 0) {
       if (mem_->load64(base + 8) != size) return corrupt(base, size, visit);
-      visit(BlockInfo{base, size, BlockInfo::Kind::Live, base + dm::kHeader, size - dm::kHeader, -1});
+      if ((w & dm::kLive) == 0) {  // kept for reuse
+        visit(BlockInfo{base, size, BlockInfo::Kind::Free, 0, 0, -1});
+      } else {
+        visit(BlockInfo{base, size, BlockInfo::Kind::Live, base + dm::kHeader, size - dm::kHeader, -1});
+      }
       return true;
     }
     Addr a = base;
@@ -353,6 +388,7 @@ class DmMalloc {
     walk(global_);
     if (mode_ == Mode::Task) walk(mine_);
     for (const auto& part : carve_) walk(part);
+    for (int i = 0; i < cached_count_; ++i) visit(FreeEntry{cached_[static_cast<std::size_t>(i)].base, -1});
   }
 
   // What allocator structure holds address `a` of the region [base, base + size).
@@ -363,6 +399,8 @@ class DmMalloc {
       const std::uint64_t off = a - b.start;
       if (b.kind == BlockInfo::Kind::Corrupt) {
         out = fmt::format("corrupt heap bytes at {:#x}", b.start);
+      } else if (b.size_class < 0 && b.kind == BlockInfo::Kind::Free) {
+        out = fmt::format("freed large-object region kept for reuse at {:#x}", b.start);
       } else if (b.size_class < 0) {
         out = off < dm::kHeader ? fmt::format("large-object header at {:#x}", b.start)
                                 : fmt::format("payload of large object at {:#x}", b.start);
@@ -452,6 +490,21 @@ class DmMalloc {
       // A task's own partition as carved is stale: it lives on as the task's list.
       if (mode_ == Mode::Task && static_cast<int>(k) == task_) continue;
       if (!check_all(carve_[k], fmt::format("partition {}", k))) return err;
+    }
+    names.emplace_back("kept large regions");
+    std::uint64_t kept = 0;
+    for (int i = 0; i < cached_count_; ++i) {
+      const Cached& e = cached_[static_cast<std::size_t>(i)];
+      const std::uint64_t w0 = mem_->load64(e.base);
+      if (w0 != (dm::kMagic | dm::kLarge | dm::kClassMask) || mem_->load64(e.base + 8) != e.size) {
+        return fmt::format("kept large region {:#x} has no free large-region header of {} bytes (words {:#x} {:#x})",
+                           e.base, e.size, w0, mem_->load64(e.base + 8));
+      }
+      seen.push_back(Seen{e.base, names.size() - 1, -1});
+      kept += e.size;
+    }
+    if (kept != cached_bytes_) {
+      return fmt::format("kept large regions hold {} bytes, the count says {}", kept, cached_bytes_);
     }
     std::stable_sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) { return a.block < b.block; });
     for (std::size_t i = 1; i < seen.size(); ++i) {
@@ -578,19 +631,27 @@ class DmMalloc {
     return split_larger(lists, c);
   }
 
-  // A class-c block cut from the smallest non-empty larger class; the other halves go to the
-  // classes in between. 0 when no larger block is free.
+  // A class-c block cut from the front of the smallest non-empty larger class's block; the rest
+  // of that block goes back to the lists as smaller blocks (tile). 0 when no larger block is free.
   Addr split_larger(Lists& lists, int c) {
     int j = c + 1;
     while (j < dm::kClasses && lists[ci(j)].head == 0) ++j;
     if (j == dm::kClasses) return 0;
     const Addr b = pop(lists[ci(j)]);
-    while (j > c) {
-      --j;
-      push(lists, j, b + dm::class_size(j));
-    }
+    const std::uint64_t s = dm::class_size(c);
+    tile(lists, b + s, dm::class_size(j) - s);
     mem_->store64(b, dm::kMagic | static_cast<std::uint64_t>(c));
     return b;
+  }
+
+  // Puts [a, a + bytes) on `lists` as free blocks, the largest class that fits first.
+  // requires: bytes is a multiple of dm::kMinBlock (every class size is).
+  void tile(Lists& lists, Addr a, std::uint64_t bytes) {
+    for (const Addr end = a + bytes; a < end;) {
+      const int k = dm::class_within(end - a);
+      push(lists, k, a);
+      a += dm::class_size(k);
+    }
   }
 
   // The first `n` blocks of `l` as a list of their own.
@@ -639,12 +700,7 @@ class DmMalloc {
     if (r == 0) return false;
     grown_ += bytes;
     task_grow_ = std::min(2 * task_grow_, dm::kTopBlock);
-    for (Addr a = r, end = r + bytes; a < end;) {
-      int k = dm::kClasses - 1;
-      while (dm::class_size(k) > end - a) --k;
-      push(mine_, k, a);
-      a += dm::class_size(k);
-    }
+    tile(mine_, r, bytes);
     return true;
   }
 
@@ -659,8 +715,15 @@ class DmMalloc {
   // A region of its own from system memory (a task's from its slice) for an object above the
   // largest class.
   Addr map_large(std::uint64_t n, bool in_task) {
-    const std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
-    const Addr r = in_task ? mem_->task_sys_alloc(size) : mem_->sys_alloc(size);
+    std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
+    Addr r = in_task ? mem_->task_sys_alloc(size) : take_cached(size);
+    if (r == 0 && !in_task) {
+      r = mem_->sys_alloc(size);
+      if (r == 0 && cached_count_ > 0) {  // what the cache holds may be what the system lacks
+        while (cached_count_ > 0) evict_cached();
+        r = mem_->sys_alloc(size);
+      }
+    }
     if (r == 0) return 0;
     if (in_task) {
       grown_ += size;
@@ -695,10 +758,55 @@ class DmMalloc {
       return;
     }
     if ((w0 & dm::kLarge) != 0) {
-      mem_->sys_free(b, mem_->load64(b + 8));
+      keep_or_free_region(b, mem_->load64(b + 8));
       return;
     }
     push(global_, static_cast<int>(class_index(w0)), b);
+  }
+
+  // ---- Freed large regions kept for reuse (outside tasks only: the cache is shared state). ----
+
+  struct Cached {
+    Addr base;
+    std::uint64_t size;
+  };
+
+  // The smallest kept region of at least `size` bytes, taken out of the cache, with `size` set
+  // to its size (its header is the caller's to write); 0 when none is that large.
+  Addr take_cached(std::uint64_t& size) {
+    int best = -1;
+    for (int i = 0; i < cached_count_; ++i) {
+      const Cached& e = cached_[static_cast<std::size_t>(i)];
+      if (e.size >= size && (best < 0 || e.size < cached_[static_cast<std::size_t>(best)].size)) best = i;
+    }
+    if (best < 0) return 0;
+    const Cached e = cached_[static_cast<std::size_t>(best)];
+    std::copy(cached_.begin() + best + 1, cached_.begin() + cached_count_, cached_.begin() + best);
+    --cached_count_;
+    cached_bytes_ -= e.size;
+    size = e.size;
+    return e.base;
+  }
+
+  // A large region freed outside a task: kept (the oldest kept ones go back to the system to
+  // make room), or given back when it alone is more than the cache may hold.
+  void keep_or_free_region(Addr b, std::uint64_t size) {
+    if (size > dm::kCacheBytes / 2) {
+      mem_->sys_free(b, size);
+      return;
+    }
+    while (cached_count_ == dm::kCachedRegions || cached_bytes_ + size > dm::kCacheBytes) evict_cached();
+    mem_->store64(b, dm::kMagic | dm::kLarge | dm::kClassMask);  // not live
+    cached_[static_cast<std::size_t>(cached_count_++)] = Cached{b, size};
+    cached_bytes_ += size;
+  }
+
+  void evict_cached() {
+    const Cached e = cached_[0];
+    std::copy(cached_.begin() + 1, cached_.begin() + cached_count_, cached_.begin());
+    --cached_count_;
+    cached_bytes_ -= e.size;
+    mem_->sys_free(e.base, e.size);
   }
 
   // The block start of payload address p (following a shim), or 0 when p is no live object.
@@ -769,6 +877,9 @@ class DmMalloc {
   std::vector<Addr> task_regions_;           // large regions this task mapped and still holds
   std::uint64_t reserved_ = 0;
   std::uint64_t invalid_frees_ = 0;
+  std::array<Cached, dm::kCachedRegions> cached_{};  // freed large regions, oldest first
+  int cached_count_ = 0;
+  std::uint64_t cached_bytes_ = 0;
 };
 
 }  // namespace pprsim

@@ -44,7 +44,7 @@ TEST(DmMalloc, CApiEdgeCases) {
   EXPECT_EQ(h.dm.memalign(48, 10), 0u) << "alignment must be a power of two";
 }
 
-TEST(DmMalloc, SixteenByteAlignmentAndPowerOfTwoClasses) {
+TEST(DmMalloc, SixteenByteAlignmentAndClassesWithinAQuarter) {
   NativeHeap h;
   for (std::uint64_t n : {1u, 16u, 17u, 100u, 1000u, 4000u, 70000u, 262000u}) {
     const Addr p = h.dm.malloc(n);
@@ -52,19 +52,76 @@ TEST(DmMalloc, SixteenByteAlignmentAndPowerOfTwoClasses) {
     EXPECT_EQ(p % 16, 0u);
     const std::uint64_t u = h.dm.usable_size(p);
     EXPECT_GE(u, n);
-    EXPECT_EQ((u + dm::kHeader) & (u + dm::kHeader - 1), 0u) << "blocks are powers of two";
+    const std::uint64_t block = u + dm::kHeader;
+    EXPECT_EQ(block % dm::kMinBlock, 0u);
+    EXPECT_LE(block, std::max<std::uint64_t>(dm::kMinBlock, (n + dm::kHeader) * 5 / 4 + dm::kMinBlock))
+        << "a block is at most a quarter (or one 32-byte step) larger than it must be: " << n;
   }
 }
 
-TEST(DmMalloc, LargeObjectsComeFromSystemMemoryAndGoBack) {
+// Every request maps to the smallest class that holds it, and the classes tile: the walk over
+// all sizes agrees with the O(1) formula.
+TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
+  int c = 0;
+  for (std::uint64_t n = 0; n <= dm::kTopBlock - dm::kHeader; n += (n < 4096 ? 1 : 61)) {
+    while (dm::class_size(c) - dm::kHeader < n) ++c;
+    ASSERT_EQ(dm::class_of(n), c) << n;
+  }
+  EXPECT_EQ(dm::class_of(dm::kTopBlock - dm::kHeader + 1), dm::kClasses);
+  for (int k = 1; k < dm::kClasses; ++k) {
+    ASSERT_GT(dm::class_size(k), dm::class_size(k - 1));
+    ASSERT_EQ(dm::class_size(k) % dm::kMinBlock, 0u);
+    ASSERT_EQ(dm::class_within(dm::class_size(k)), k);
+    ASSERT_EQ(dm::class_within(dm::class_size(k) - dm::kMinBlock), k - 1) << "the largest that fits";
+  }
+}
+
+TEST(DmMalloc, LargeObjectsComeFromSystemMemoryAndAreKeptForTheNext) {
   NativeHeap h;
   const std::uint64_t before = h.mem.in_use();
   const Addr p = h.dm.malloc(1 << 20);
   ASSERT_NE(p, 0u);
-  EXPECT_GE(h.mem.in_use() - before, std::uint64_t{1} << 20);
+  const std::uint64_t mapped = h.mem.in_use() - before;
+  EXPECT_GE(mapped, std::uint64_t{1} << 20);
   std::memset(reinterpret_cast<void*>(p), 0xAB, 1 << 20);
   h.dm.free(p);
-  EXPECT_EQ(h.mem.in_use(), before);
+  EXPECT_EQ(h.mem.in_use() - before, mapped) << "kept for reuse";
+  EXPECT_EQ(h.dm.verify(), "");
+  const Addr q = h.dm.malloc(900000);
+  EXPECT_EQ(q, p) << "a smaller large object reuses the kept region";
+  EXPECT_GE(h.dm.usable_size(q), std::uint64_t{1} << 20) << "all of the region is the object's";
+  EXPECT_EQ(h.mem.in_use() - before, mapped);
+  h.dm.free(p);
+  h.dm.free(p);
+  EXPECT_EQ(h.dm.invalid_frees(), 1u) << "a kept region is no live object";
+  EXPECT_EQ(h.dm.verify(), "");
+}
+
+// realloc-bal and random-bal free and map large objects over and over; each fresh region cost
+// a mapping and a page fault per page touched. The cache is bounded in count and bytes, and
+// what it holds goes back when the system refuses a request.
+TEST(DmMalloc, KeptRegionsAreBoundedAndGiveWayToARefusedRequest) {
+  NativeHeap h;
+  std::vector<Addr> big;
+  for (int i = 0; i < 3 * dm::kCachedRegions; ++i) big.push_back(h.dm.malloc(300000 + 4096 * i));
+  for (const Addr p : big) h.dm.free(p);
+  EXPECT_LE(h.mem.in_use(), std::uint64_t{dm::kCachedRegions} * (300000 + 4096 * 3 * dm::kCachedRegions + 4096));
+  EXPECT_EQ(h.dm.verify(), "");
+  const Addr huge = h.dm.malloc(dm::kCacheBytes);
+  ASSERT_NE(huge, 0u);
+  const std::uint64_t with_huge = h.mem.in_use();
+  h.dm.free(huge);
+  EXPECT_LT(h.mem.in_use(), with_huge - dm::kCacheBytes / 2) << "a region larger than half the cache goes back";
+
+  NativeMemory mem(3 << 20);
+  Native d(&mem);
+  const Addr a = d.malloc(2 << 20);
+  ASSERT_NE(a, 0u);
+  d.free(a);
+  EXPECT_EQ(mem.in_use(), std::uint64_t{2 << 20} + kPageSize) << "kept";
+  const Addr b = d.malloc(std::uint64_t{5} << 19);  // 2.5 MiB: more than is kept, more than is left
+  EXPECT_NE(b, 0u) << "the kept region went back so that the request could be served";
+  EXPECT_EQ(d.verify(), "");
 }
 
 TEST(DmMalloc, FreedBlockIsReusedFirst) {
