@@ -39,6 +39,10 @@ concept Memory = requires(M& m, Addr a, std::uint64_t v, std::uint64_t n, void* 
   // shared, and a commit adopts it as it is. 0 when refused or when this process has no slice
   // (the task must then give up). Released with sys_free like any region.
   { m.task_sys_alloc(n) } -> std::same_as<Addr>;
+  // The pages [a, a + n) of a region the allocator holds carry nothing it needs (a free block's
+  // interior): the system may take them back. They stay mapped and read as zero afterwards.
+  // requires: a and n are multiples of kPageSize.
+  { m.sys_idle(a, n) } -> std::same_as<void>;
 };
 
 }  // namespace pprsim

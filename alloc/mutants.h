@@ -75,7 +75,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
     const int c = dm::class_of(n);
     if (bug_ == Mutant::SplitFromShared && task && c < dm::kClasses) {
       Addr b = this->pop_or_split(mine_, c);
-      if (b == 0) b = this->pop_or_split(global_, c);  // the bug
+      if (b == 0) b = this->take_shared(c);  // the bug
       if (b == 0) return this->rescue(c);
       this->took(c);
       this->set_live(b, c, this->tag());
@@ -86,7 +86,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
     }
     if (bug_ == Mutant::GrowFromShared && task && c < dm::kClasses) {
       Addr b = this->pop_or_split(mine_, c);
-      if (b == 0 && this->grow(1)) b = this->pop_or_split(global_, c);  // the bug: SEQ's growth
+      if (b == 0 && this->grow()) b = this->cut_shared(c);  // the bug: SEQ's growth
       if (b == 0) return this->rescue(c);
       this->took(c);
       this->set_live(b, c, this->tag());
@@ -120,6 +120,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
     }
     const std::uint64_t old = usable_size(p);
     if (n <= old) return p;
+    if (this->grow_into_top(p, n)) return p;
     const std::uint64_t ahead = dm::growth_request(old, n);
     if (const Addr q = this->grow_large(p, ahead); q != 0) return q;
     Addr q = ahead > n ? malloc(ahead) : 0;
@@ -156,11 +157,8 @@ class DmMallocMutant : public DmMalloc<Mem> {
     for (int c = 0; c < dm::kClasses; ++c) {
       const std::uint64_t need = static_cast<std::uint64_t>(g) * this->quota(c);
       while (global_[ci(c)].count < need) {
-        const Addr b = this->split_larger(global_, c);
-        if (b == 0) {
-          if (!this->grow(1)) return false;
-          continue;
-        }
+        const Addr b = this->cut_shared(c);
+        if (b == 0) return false;
         this->push(global_, c, b);
       }
     }

@@ -67,6 +67,8 @@ class NativeMemory {
     return reinterpret_cast<Addr>(p);
   }
 
+  void sys_idle(Addr a, std::uint64_t n) { ::madvise(ptr(a), n, MADV_DONTNEED); }
+
   std::uint64_t in_use() const { return in_use_; }
 
  private:

@@ -26,6 +26,8 @@ class SimMemory {
   void sys_free(Addr a, std::uint64_t n);
   // A new region, the bytes copied (and logged as the copy they are), the old one released.
   Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v);
+  // As natively: the pages read as zero afterwards (a write, for the access log).
+  void sys_idle(Addr a, std::uint64_t n) { zero(a, n); }
 
   // The program filling [a, a + n) of object `id` (which starts at `base`) with its pattern
   // at `stamp` (sim/pattern.h): recorded as one write; whole pages cost no bytes.

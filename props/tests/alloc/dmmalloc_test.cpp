@@ -211,6 +211,63 @@ TEST(DmMalloc, GrowingALargeObjectGrowsItsRegionGeometrically) {
   h.dm.free(p);
 }
 
+// realloc2-bal grows one object by 5 bytes at a time while 16-byte objects come and go: each
+// growth past a class moved the object and left its old block behind (utilization 0.34 against
+// glibc's 0.98). An object that ends where the top begins now grows into the top.
+TEST(DmMalloc, AnObjectAtTheTopGrowsInPlace) {
+  NativeHeap h;
+  Addr p = h.dm.malloc(4092);
+  ASSERT_NE(p, 0u);
+  const std::uint64_t mapped = h.mem.in_use();
+  std::memset(reinterpret_cast<void*>(p), 0x5A, 4092);
+  Addr small = h.dm.malloc(16);  // cut from the top, right behind the object
+  int moves = 0;
+  for (std::uint64_t n = 4097; n < 60000; n += 5) {
+    const Addr q = h.dm.realloc(p, n);
+    ASSERT_NE(q, 0u);
+    if (q != p) ++moves;
+    p = q;
+    const Addr next = h.dm.malloc(16);
+    h.dm.free(small);
+    small = next;
+  }
+  EXPECT_EQ(moves, 1) << "once past its block, to the top; in place from then on";
+  EXPECT_EQ(h.mem.in_use(), mapped) << "no new chunk: nothing was left behind";
+  for (std::uint64_t i = 0; i < 4092; ++i) ASSERT_EQ(reinterpret_cast<const std::uint8_t*>(p)[i], 0x5A);
+  EXPECT_EQ(h.dm.verify(), "");
+  const Addr at_top = h.dm.malloc(100);
+  h.dm.free(at_top);
+  h.dm.free(p);
+  h.dm.free(small);
+  EXPECT_EQ(h.dm.verify(), "");
+}
+
+// A growing object leaves a block behind in each class it passes, and blocks are never joined:
+// realloc-bal kept 1.1 MB resident for 600 kB of objects. When the heap grows, the interior
+// pages of free blocks of 64 KiB and more go back to the system (once each).
+TEST(DmMalloc, LargeFreeBlocksGiveTheirPagesBackWhenTheHeapGrows) {
+  NativeHeap h;
+  const Addr big = h.dm.malloc(100000);
+  ASSERT_NE(big, 0u);
+  std::memset(reinterpret_cast<void*>(big), 0xAB, 100000);
+  h.dm.free(big);
+  const std::uint64_t before = h.mem.in_use();
+  std::vector<Addr> smalls;  // larger blocks, which the free one cannot serve
+  while (h.mem.in_use() == before) smalls.push_back(h.dm.malloc(150000));  // until a new chunk
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(big);
+  const Addr first_page = round_up(big, kPageSize) - big;
+  EXPECT_EQ(bytes[first_page], 0) << "interior pages read zero: given back";
+  EXPECT_EQ(bytes[99999], 0);
+  EXPECT_EQ(bytes[0], 0xAB) << "the header's page is kept";
+  EXPECT_EQ(h.dm.verify(), "");
+  const Addr again = h.dm.malloc(100000);
+  EXPECT_EQ(again, big) << "the block serves again";
+  std::memset(reinterpret_cast<void*>(again), 0xCD, 100000);
+  for (const Addr p : smalls) h.dm.free(p);
+  h.dm.free(again);
+  EXPECT_EQ(h.dm.verify(), "");
+}
+
 TEST(DmMalloc, SystemMemoryLimitIsAReturnedNullNotACrash) {
   NativeMemory mem(512 * 1024);
   Native d(&mem);

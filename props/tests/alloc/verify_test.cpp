@@ -66,6 +66,19 @@ TEST(Verify, DmMallocNamesACorruptedFreeList) {
   EXPECT_EQ(dm.verify(), "");
 }
 
+TEST(Verify, DmMallocNamesABrokenTop) {
+  NativeMemory mem;
+  DmMalloc<NativeMemory> dm(&mem);
+  const Addr a = dm.malloc(40);
+  ASSERT_EQ(dm.verify(), "");
+  const Addr top = a - 16 + 64;  // the top begins where the first block ends
+  const std::uint64_t size = mem.load64(top + 8);
+  mem.store64(top + 8, size - 32);
+  EXPECT_NE(dm.verify().find("the top"), std::string::npos) << dm.verify();
+  mem.store64(top + 8, size);
+  EXPECT_EQ(dm.verify(), "");
+}
+
 // Teaches the carve that tasks use class-1 blocks: a task on native memory has no slice to grow
 // into, so its first malloc gives up (writing nothing), and learn doubles that class's share.
 template <class Dm>
