@@ -49,13 +49,12 @@ std::string find_library(std::string_view soname) {
 }
 
 // The project's cores over real memory, one instance per process (only a bench child uses them).
+// Plain statics, built before main: a function-local static put a guard check on every call.
 template <class A>
 struct Core {
-  static A& get() {
-    static NativeMemory mem;
-    static A a(&mem);
-    return a;
-  }
+  static inline NativeMemory mem;
+  static inline A instance{&mem};
+  static A& get() { return instance; }
   static void* malloc(std::size_t n) { return reinterpret_cast<void*>(get().malloc(n)); }
   static void free(void* p) { get().free(reinterpret_cast<Addr>(p)); }
   static void* calloc(std::size_t c, std::size_t n) { return reinterpret_cast<void*>(get().calloc(c, n)); }
