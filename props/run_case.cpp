@@ -31,13 +31,16 @@ rc::Gen<Swarm> gen_swarm() {
 }
 
 // Sizes at the edges of size classes (a block's usable bytes exactly, one less, one more), where
-// copies, splits and usable sizes go wrong.
+// copies, splits and usable sizes go wrong: a power of two, or one and a quarter, a half or three
+// quarters of one (dmmalloc's classes, and comalloc's bins, split each doubling in four), less a
+// 16-byte header.
 rc::Gen<std::uint64_t> gen_boundary_size() {
   return rc::gen::apply(
-      [](int shift, int delta) {
-        return static_cast<std::uint64_t>((std::int64_t{1} << shift) - 16 + delta);
+      [](int shift, int quarters, int delta) {
+        const std::int64_t pow = std::int64_t{1} << shift;
+        return static_cast<std::uint64_t>(pow + quarters * (pow / 4) - 16 + delta);
       },
-      rc::gen::resize(100, rc::gen::inRange(5, 19)), rc::gen::element(-1, 0, 1));
+      rc::gen::resize(100, rc::gen::inRange(5, 19)), rc::gen::element(0, 1, 2, 3), rc::gen::element(-1, 0, 1));
 }
 
 rc::Gen<std::uint64_t> gen_size() {
