@@ -1,8 +1,9 @@
 // dmmalloc: Divide & Merge malloc. A size-class allocator (four classes per doubling) with an
-// that stays correct inside speculative PPR tasks: at group start the free lists are divided
-// among the tasks (carve), a task allocates and splits only inside its own partition, frees of
-// blocks it does not own are deferred, and at commit the partitions and deferred frees are
-// merged back. One source for native and simulated memory (a template over `Memory`).
+// in-band header that stays correct inside speculative PPR tasks: at group start the free lists
+// are divided among the tasks (carve), a task allocates and splits only inside its own
+// partition, frees of blocks it does not own are deferred, and at commit the partitions and
+// deferred frees are merged back. One source for native and simulated memory (a template over
+// `Memory`).
 //
 // Block layout (block sizes are the size classes below, 32 B .. 256 KiB, tiling 256 KiB chunks):
 //   +0  word0: magic | flags | size class
