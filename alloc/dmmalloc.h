@@ -129,6 +129,12 @@ class DmMalloc {
         return b + dm::kHeader;
       }
     }
+    return malloc_slow(n);
+  }
+
+  // Everything malloc's fast path does not serve; out of line, so that the fast path is small
+  // enough to inline into its callers.
+  [[gnu::noinline]] Addr malloc_slow(std::uint64_t n) {
     if (gave_up_) return 0;
     if (n > dm::kMaxRequest) return 0;
     const int c = dm::class_of(n);
@@ -211,6 +217,11 @@ class DmMalloc {
         return;
       }
     }
+    free_slow(p);
+  }
+
+  // Everything free's fast path does not serve (tasks, large regions, shims, invalid pointers).
+  [[gnu::noinline]] void free_slow(Addr p) {
     const Addr b = block_of(p);
     if (b == 0) {
       ++invalid_frees_;
