@@ -123,7 +123,8 @@ class DmMallocMutant : public DmMalloc<Mem> {
     if (this->grow_into_top(p, n)) return p;
     const std::uint64_t ahead = dm::growth_request(old, n);
     if (const Addr q = this->grow_large(p, ahead); q != 0) return q;
-    Addr q = ahead > n ? malloc(ahead) : 0;
+    Addr q = this->region_for_growth(ahead);
+    if (q == 0 && ahead > n) q = malloc(ahead);
     if (q == 0) q = malloc(n);
     if (q == 0) return 0;
     const bool short_copy = bug_ == Mutant::ReallocShortCopy;
