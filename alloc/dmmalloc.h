@@ -87,8 +87,8 @@ constexpr int class_of(std::uint64_t n) {
   const std::uint64_t m = n + kHeader;  // the block it needs
   if (m <= class_size(kStepClasses - 1)) return static_cast<int>((m + kMinBlock - 1) >> kStepShift) - 1;
   const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
-  const std::uint64_t step = std::uint64_t{1} << (k - kPerDoublingLog);
-  const int sub = static_cast<int>((m - (std::uint64_t{1} << k) + step - 1) / step);  // 1..kPerDoubling
+  const int step_shift = k - kPerDoublingLog;  // a shift, not a division: this is malloc's fast path
+  const auto sub = static_cast<int>((m - (std::uint64_t{1} << k) + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
   return kStepClasses + (k - kFirstDoubling) * kPerDoubling + sub - 1;
 }
 
