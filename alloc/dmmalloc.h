@@ -1,9 +1,8 @@
-// dmmalloc: Divide & Merge malloc. A power-of-two size-class allocator with an
-// in-band header that stays correct inside speculative PPR tasks: at group start the free lists
-// are divided among the tasks (carve), a task allocates and splits only inside its own
-// partition, frees of blocks it does not own are deferred, and at commit the partitions and
-// deferred frees are merged back. One source for native and simulated memory (a template over
-// `Memory`).
+// dmmalloc: Divide & Merge malloc. A power-of-two size-class allocator with an in-band header
+// that stays correct inside speculative PPR tasks: at group start the free lists are divided
+// among the tasks (carve), a task allocates and splits only inside its own partition, frees of
+// blocks it does not own are deferred, and at commit the partitions and deferred frees are
+// merged back. One source for native and simulated memory (a template over `Memory`).
 //
 // Block layout (block sizes are the size classes below, 32 B .. 256 KiB, tiling 256 KiB chunks):
 //   +0  word0: magic | flags | size class
@@ -104,8 +103,8 @@ static_assert(class_size(kStepClasses - 1) == std::uint64_t{1} << kFirstDoubling
 
 // What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
 // as the old size once the object is past a kilobyte, so that a run of small growths copies each
-// byte a bounded number of times (as a growing vector does) instead of once per class (four per
-// doubling) or, above the largest class, once per growth.
+// byte a bounded number of times (as a growing vector does) instead of once per class or, above
+// the largest class, once per growth.
 inline constexpr std::uint64_t kGeometricFrom = 1024;
 // A growing object this large moves to a region of its own (DmMalloc::region_for_growth).
 inline constexpr std::uint64_t kGrowIntoRegion = std::uint64_t{64} << 10;
@@ -891,12 +890,13 @@ class DmMalloc {
     push(global_, static_cast<int>(class_index(w0)), b);
   }
 
-  // When the heap must grow (a chunk, or a large region that the cache could not serve), free blocks of dm::kIdleBlock and more are evidently not what it
-  // needs: the whole pages past each one's header go back to the system (Memory::sys_idle), and
-  // the header is marked so that the next growth skips it. Blocks are never joined, so a block a
-  // growing object left behind in each class stayed resident for good. Giving pages back at
-  // every such free instead cost a page fault per page whenever a replay reused the block
-  // (realloc-bal 0.74x glibc's speed, against 0.99x this way).
+  // When the heap must grow (a chunk, or a large region the cache could not serve), free blocks
+  // of dm::kIdleBlock and more are evidently not what it needs: the whole pages past each one's
+  // header go back to the system (Memory::sys_idle), and the header is marked so that the next
+  // growth skips it. Blocks are never joined, so a block a growing object left behind in each
+  // class stayed resident for good. Giving pages back at every such free instead cost a page
+  // fault per page whenever a replay reused the block (realloc-bal 0.74x glibc's speed, against
+  // 0.99x this way).
   void idle_free_blocks() {
     for (int c = dm::class_of(dm::kIdleBlock - dm::kHeader); c < dm::kClasses; ++c) {
       Addr b = global_[ci(c)].head;
