@@ -206,8 +206,9 @@ class Replayer {
     since_check_ = 0;
     ++st_.heap_checks;
     ++checks_since_full_;
-    const bool full = final || (checks_since_full_ >= std::max<std::uint64_t>(cfg_.full_check_every, 1) &&
-                                since_full_ >= main_->objects.size());
+    // 1 asks for every check to be full: no waiting for the events to pay for it.
+    const bool full = final || cfg_.full_check_every <= 1 ||
+                      (checks_since_full_ >= cfg_.full_check_every && since_full_ >= main_->objects.size());
     HeapCheck c;
     if (full) {
       ++st_.full_heap_checks;

@@ -99,6 +99,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   }
   j["conflicts_detail"] = std::move(details);
   j["heap_checks"] = s.heap_checks;
+  j["full_heap_checks"] = s.full_heap_checks;
   j["lost_blocks"] = s.lost_blocks;
   j["double_allocations"] = s.double_allocations;
   j["content_mismatches"] = s.content_mismatches;

@@ -53,6 +53,20 @@ TEST(Cli, JsonHasTheContractKeys) {
   }
 }
 
+// How many heap checks were full censuses: the last always is; with --full-check-every 1 all are.
+TEST(Cli, JsonCountsTheFullHeapChecks) {
+  const Result r = pprsim("replay " + kSample + " --group-size 4 --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("full_heap_checks"));
+  EXPECT_GE(j["full_heap_checks"].get<int>(), 1);
+  EXPECT_LT(j["full_heap_checks"].get<int>(), j["heap_checks"].get<int>());
+  const Result all = pprsim("replay " + kSample + " --group-size 4 --full-check-every 1 --json -");
+  ASSERT_EQ(all.status, 0) << all.out;
+  const auto k = nlohmann::json::parse(all.out);
+  EXPECT_EQ(k["full_heap_checks"], k["heap_checks"]);
+}
+
 TEST(Cli, SameSeedGivesByteIdenticalJsonApartFromSeconds) {
   PPRSIM_REQUIRE_CSAPP(dir);
   const std::string trace = (dir / "amptjp-bal.rep").string();
