@@ -32,8 +32,8 @@ rc::Gen<Swarm> gen_swarm() {
 
 // Sizes at the edges of size classes (a block's usable bytes exactly, one less, one more), where
 // copies, splits and usable sizes go wrong: a power of two, or one and a quarter, a half or three
-// quarters of one (dmmalloc's classes, and comalloc's bins, split each doubling in four), less a
-// 16-byte header.
+// quarters of one (comalloc's bins split each doubling in four, and dmmalloc's classes can:
+// dm::kPerDoublingLog), less a 16-byte header.
 rc::Gen<std::uint64_t> gen_boundary_size() {
   return rc::gen::apply(
       [](int shift, int quarters, int delta) {
