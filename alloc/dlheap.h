@@ -290,11 +290,7 @@ class DlHeap {
   // Only g's own lists are read and its free chunks re-linked: the cost is what the task grew.
   // requires: this heap grows from system memory (neither an arena nor a slice heap).
   void adopt(const DlHeap& g) {
-    for (const Segment& s : g.segments_) {
-      segments_.insert(std::upper_bound(segments_.begin(), segments_.end(), s.base,
-                                        [](Addr a, const Segment& x) { return a < x.base; }),
-                       s);
-    }
+    for (const Segment& s : g.segments_) insert_region(segments_, s);
     footprint_ += g.footprint_;
     for (int i = 0; i < dl::kBins; ++i) {
       // g's links are in the committed memory, read through this heap's; each is read before

@@ -929,10 +929,7 @@ class DmMalloc {
       if (e.size >= size && (best < 0 || e.size < cached_[static_cast<std::size_t>(best)].size)) best = i;
     }
     if (best < 0) return 0;
-    const Cached e = cached_[static_cast<std::size_t>(best)];
-    std::copy(cached_.begin() + best + 1, cached_.begin() + cached_count_, cached_.begin() + best);
-    --cached_count_;
-    cached_bytes_ -= e.size;
+    const Cached e = drop_cached(best);
     size = e.size;
     return e.base;
   }
@@ -950,12 +947,19 @@ class DmMalloc {
     cached_bytes_ += size;
   }
 
+  // The oldest kept region goes back to the system.
   void evict_cached() {
-    const Cached e = cached_[0];
-    std::copy(cached_.begin() + 1, cached_.begin() + cached_count_, cached_.begin());
+    const Cached e = drop_cached(0);
+    mem_->sys_free(e.base, e.size);
+  }
+
+  // Kept region i, out of the cache.
+  Cached drop_cached(int i) {
+    const Cached e = cached_[static_cast<std::size_t>(i)];
+    std::copy(cached_.begin() + i + 1, cached_.begin() + cached_count_, cached_.begin() + i);
     --cached_count_;
     cached_bytes_ -= e.size;
-    mem_->sys_free(e.base, e.size);
+    return e;
   }
 
   // The block start of payload address p (following a shim), or 0 when p is no live object.

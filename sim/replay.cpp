@@ -97,8 +97,7 @@ class Replayer {
     for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;
     st_.refused_requests = main_->sys.refusals();
     st_.verified = st_.failure.empty() && st_.allocator_induced == 0 && st_.regions_outside_slice == 0 &&
-                   st_.lost_blocks == 0 &&
-                   st_.double_allocations == 0 && st_.content_mismatches == 0;
+                   st_.lost_blocks == 0 && st_.double_allocations == 0 && st_.content_mismatches == 0;
     st_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return std::move(st_);
   }

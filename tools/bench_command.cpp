@@ -229,7 +229,6 @@ double geomean(const std::vector<double>& v) {
   return std::exp(s / static_cast<double>(v.size()));
 }
 
-
 // Per allocator, the geometric means over the traces of the simulator's and of native replay's
 // events per second (native: over the traces it ran too).
 struct SimGeomean {
