@@ -76,11 +76,7 @@ void release_leaf(std::uintptr_t s) {
 }
 
 void fill_page_pattern(std::uint8_t* out, std::uint64_t pn, const PatternDesc& d) {
-  const std::uint64_t first = pn * kPageSize - d.base;  // a multiple of 8: base is 8-aligned
-  for (std::uint64_t i = 0; i < kPageSize; i += 8) {
-    const std::uint64_t w = pattern_word(d.id, d.stamp, (first + i) / 8);
-    std::memcpy(out + i, &w, 8);
-  }
+  Pattern(d.id, d.stamp).write(pn * kPageSize - d.base, out, kPageSize);
 }
 
 }  // namespace
@@ -359,6 +355,7 @@ void AddressSpace::zero(Addr a, std::uint64_t n) {
 
 void AddressSpace::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base) {
   PatternDesc* desc = nullptr;
+  const Pattern pattern(id, stamp);
   while (n > 0) {
     const std::uint64_t off = a % kPageSize;
     const std::uint64_t chunk = std::min(n, kPageSize - off);
@@ -379,10 +376,7 @@ void AddressSpace::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::u
       if (scratch_pn_ == pn) scratch_pn_ = ~std::uint64_t{0};
       dirty_.push_back(pn);
     } else {
-      std::uint8_t* page = wpage(a / kPageSize);
-      for_pattern(id, stamp, a - base, chunk, [&](std::uint64_t at, const std::uint8_t* bytes, std::uint64_t len) {
-        std::memcpy(page + off + (at - (a - base)), bytes, len);
-      });
+      pattern.write(a - base, wpage(a / kPageSize) + off, chunk);
     }
     a += chunk;
     n -= chunk;

@@ -66,6 +66,10 @@ class AddressSpace {
   // requires: base <= a, base is 8-byte aligned.
   void fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base);
 
+  // The bytes of page `pn`, read-only, valid until the space's next access.
+  // Throws MemoryFault when it is not mapped.
+  const std::uint8_t* page_bytes(std::uint64_t pn) { return rpage(pn); }
+
   // Page `pn` of this space becomes what it is in `from` (shared until one writes it).
   // Throws MemoryFault when it is not mapped in both.
   void share_page(const AddressSpace& from, std::uint64_t pn);

@@ -16,7 +16,6 @@ namespace pprsim {
 namespace {
 
 constexpr std::size_t kMaxProblems = 20;
-constexpr std::uint64_t kCheckChunk = std::uint64_t{1} << 16;  // bytes read at a time
 
 void note(HeapCheck& c, std::string s) {
   if (c.problems.size() < kMaxProblems) c.problems.push_back(std::move(s));
@@ -27,40 +26,40 @@ using Live = std::vector<std::pair<std::int64_t, Object>>;
 // An object's footprint for overlap purposes: malloc(0) still owns one distinct address.
 std::uint64_t footprint(const Object& o) { return o.size == 0 ? 1 : o.size; }
 
-// Checks bytes [lo, hi) of object `id` (at o, expected x) against the reference. Returns false
-// on a mismatch (noted).
+// Checks bytes [lo, hi) of object `id` (at o, expected x) against the reference, a page at a
+// time where the bytes are. Returns false on a mismatch (noted).
 bool check_object_bytes(Process& p, std::int64_t id, const Object& o, const ContentModel::Expected& x,
-                        std::uint64_t lo, std::uint64_t hi, HeapCheck& c, std::vector<std::uint8_t>& buf) {
+                        std::uint64_t lo, std::uint64_t hi, HeapCheck& c) {
   bool bad = false;
   ContentModel::for_runs(x, [&](std::uint64_t run_off, std::uint32_t stamp, std::uint64_t run_len) {
-    // In bounded pieces; a whole page that holds exactly this run's pattern needs no bytes.
+    const Pattern want(id, stamp);
     std::uint64_t off = std::max(run_off, lo);
     const std::uint64_t end = std::min(run_off + run_len, hi);
     while (off < end && !bad) {
       const Addr at_addr = o.addr + off;
+      const std::uint64_t pn = at_addr / kPageSize;
+      const std::uint64_t len = std::min(end - off, kPageSize - at_addr % kPageSize);
+      // A page that holds this very fill's pattern holds the expected bytes, whole or in part.
       AddressSpace::PatternRef pat;
-      if (at_addr % kPageSize == 0 && end - off >= kPageSize && p.space.pattern_of(at_addr / kPageSize, pat) &&
-          pat.id == id && pat.stamp == stamp && pat.base == o.addr) {
-        off += kPageSize;
+      if (p.space.pattern_of(pn, pat) && pat.id == id && pat.stamp == stamp && pat.base == o.addr) {
+        off += len;
         continue;
       }
-      const std::uint64_t len = std::min(end - off, kCheckChunk - at_addr % kPageSize);
-      buf.resize(len);
+      const std::uint8_t* page = nullptr;
       try {
-        p.space.read(at_addr, buf.data(), len);
+        page = p.space.page_bytes(pn);
       } catch (const MemoryFault& f) {
         bad = true;
         note(c, fmt::format("object {} at {:#x} is not in mapped memory ({})", id, o.addr, f.what()));
         return;
       }
-      for_pattern(id, stamp, off, len, [&](std::uint64_t at, const std::uint8_t* want, std::uint64_t n) {
-        if (bad || std::memcmp(buf.data() + (at - off), want, n) == 0) return;
-        std::uint64_t i = 0;
-        while (buf[at - off + i] == want[i]) ++i;
+      const std::uint8_t* got = page + at_addr % kPageSize;
+      if (const std::uint64_t i = want.mismatch(off, got, len); i != len) {
         bad = true;
         note(c, fmt::format("object {} at {:#x}: byte {} is {:#04x}, expected {:#04x} (written at line {})", id,
-                            o.addr, at + i, buf[at - off + i], want[i], stamp));
-      });
+                            o.addr, off + i, got[i], want.byte(off + i), stamp));
+        return;
+      }
       off += len;
     }
   });
@@ -87,10 +86,9 @@ void check_count(const ContentModel& model, std::size_t live, HeapCheck& c) {
 }
 
 void check_contents(Process& p, const ContentModel& model, const Live& live, HeapCheck& c) {
-  std::vector<std::uint8_t> buf;
   for (const auto& [id, o] : live) {
     const ContentModel::Expected* x = expected_of(model, id, o, c);
-    if (x != nullptr && !check_object_bytes(p, id, o, *x, 0, o.size, c, buf)) ++c.content_mismatches;
+    if (x != nullptr && !check_object_bytes(p, id, o, *x, 0, o.size, c)) ++c.content_mismatches;
   }
   check_count(model, live.size(), c);
 }
@@ -205,10 +203,12 @@ void census(Process& p, const Live& live, HeapCheck& c) {
 
 }  // namespace
 
-HeapCheck check_heap(Process& p, const ContentModel& model) {
+namespace {
+
+// The full check over `live`, the process's objects by address.
+HeapCheck check_live(Process& p, const ContentModel& model, const Live& live) {
   const Process::Untracked quiet(p);
   HeapCheck c;
-  const Live live = p.objects.by_address();
   c.live_objects = live.size();
   for (const auto& [id, o] : live) c.live_bytes += o.size;
   check_contents(p, model, live, c);
@@ -217,6 +217,10 @@ HeapCheck check_heap(Process& p, const ContentModel& model) {
   if (c.overhead_bytes >= c.live_bytes) c.overhead_bytes -= c.live_bytes;
   return c;
 }
+
+}  // namespace
+
+HeapCheck check_heap(Process& p, const ContentModel& model) { return check_live(p, model, p.objects.by_address()); }
 
 void HeapOracle::update_index(Process& p) {
   std::sort(touched_.begin(), touched_.end());
@@ -238,7 +242,6 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
   const Process::Untracked quiet(p);
   HeapCheck c;
   update_index(p);
-  std::vector<std::uint8_t> buf;
   std::set<std::pair<std::int64_t, std::int64_t>> overlaps;  // each pair reported once
   auto overlap = [&](std::int64_t a_id, const Object& a, std::int64_t b_id, const Object& b) {
     if (a.addr + footprint(a) > b.addr && overlaps.insert({a_id, b_id}).second) {
@@ -256,7 +259,7 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
       continue;
     }
     const ContentModel::Expected* x = expected_of(model, id, *o, c);
-    if (x != nullptr && !check_object_bytes(p, id, *o, *x, 0, o->size, c, buf)) ++c.content_mismatches;
+    if (x != nullptr && !check_object_bytes(p, id, *o, *x, 0, o->size, c)) ++c.content_mismatches;
     const auto it = index_.find({o->addr, id});
     if (it != index_.begin()) {
       const auto prev = std::prev(it);
@@ -282,7 +285,7 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
       if (x == nullptr) continue;
       const std::uint64_t from = std::max(lo, o.addr) - o.addr;
       const std::uint64_t to = std::min(hi, o.addr + o.size) - o.addr;
-      if (!check_object_bytes(p, id, o, *x, from, to, c, buf)) ++c.content_mismatches;
+      if (!check_object_bytes(p, id, o, *x, from, to, c)) ++c.content_mismatches;
     }
   }
   touched_.clear();
@@ -292,13 +295,16 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
 }
 
 HeapCheck HeapOracle::check_all(Process& p, const ContentModel& model) {
-  HeapCheck c = check_heap(p, model);
+  const Live live = p.objects.by_address();
+  HeapCheck c = check_live(p, model, live);
   (void)p.space.take_dirty();
   touched_.clear();
+  // Rebuilt from the sorted list: each insertion lands at the end, in constant time.
   index_.clear();
   where_.clear();
-  for (const auto& [id, o] : p.objects.by_address()) {
-    index_.insert({o.addr, id});
+  where_.reserve(live.size());
+  for (const auto& [id, o] : live) {
+    index_.emplace_hint(index_.end(), o.addr, id);
     where_.emplace(id, o.addr);
   }
   return c;
