@@ -37,18 +37,30 @@ void ObjectTable::apply(const ObjectTable& child) {
 }
 
 std::vector<std::pair<std::int64_t, Object>> ObjectTable::by_address() const {
-  std::vector<std::pair<std::int64_t, Object>> out;
+  // Sorted as small keys pointing at the objects, then copied out in order: sorting the
+  // 48-byte entries themselves was most of a full heap check on a heap of small objects.
+  struct Key {
+    Addr addr;
+    std::int64_t id;
+    const Object* o;
+  };
+  std::vector<Key> keys;
+  keys.reserve(map_.size());
+  std::vector<std::pair<std::int64_t, Object>> inherited;
   if (parent_ != nullptr) {
-    for (const auto& e : parent_->by_address()) {
-      if (map_.count(e.first) == 0) out.push_back(e);
+    inherited = parent_->by_address();
+    for (const auto& [id, o] : inherited) {
+      if (!map_.contains(id)) keys.push_back({o.addr, id, &o});
     }
   }
   for (const auto& [id, o] : map_) {
-    if (o) out.emplace_back(id, *o);
+    if (o) keys.push_back({o->addr, id, &*o});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.second.addr != b.second.addr ? a.second.addr < b.second.addr : a.first < b.first;
-  });
+  std::sort(keys.begin(), keys.end(),
+            [](const Key& a, const Key& b) { return a.addr != b.addr ? a.addr < b.addr : a.id < b.id; });
+  std::vector<std::pair<std::int64_t, Object>> out;
+  out.reserve(keys.size());
+  for (const Key& k : keys) out.emplace_back(k.id, *k.o);
   return out;
 }
 
