@@ -46,6 +46,9 @@ class AddressSpace {
 
   // A copy-on-write copy in O(1): both spaces share every node and page until one writes.
   AddressSpace fork();
+  // The same, into this space (what it held is released): no space is moved, so its caches
+  // are not copied.
+  void fork_from(AddressSpace& parent);
 
   // requires: base and bytes are page-aligned. Maps zero-filled pages; already mapped pages of
   // the range keep their contents.

@@ -78,7 +78,7 @@ Process::~Process() = default;
 
 std::unique_ptr<Process> Process::fork() {
   auto child = std::make_unique<Process>(sys.limit());
-  child->space = space.fork();
+  child->space.fork_from(space);
   child->sys = sys.fork();
   if (alloc) child->alloc = alloc->clone(child->mem);
   child->objects = ObjectTable::child_of(objects);
