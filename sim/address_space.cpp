@@ -246,7 +246,7 @@ void AddressSpace::fork_from(AddressSpace& parent) {
   forget_cache();
   dirty_.clear();
   // The parent's pages become shared: its next write must copy. What it reads stays valid.
-  for (auto& e : parent.wcache_) e = {};
+  parent.wcache_.forget();
   root_ = parent.root_;
   if (root_ != 0) ++as_node(root_)->refs;
   mapped_ = parent.mapped_;
@@ -323,14 +323,13 @@ void AddressSpace::unmap(Addr base, std::uint64_t bytes) {
 std::size_t AddressSpace::private_pages() const { return root_ == 0 ? 0 : count_private(as_node(root_), 0); }
 
 void AddressSpace::forget_cache() {
-  for (auto& e : rcache_) e = {};
-  for (auto& e : wcache_) e = {};
+  rcache_.forget();
+  wcache_.forget();
   scratch_pn_ = ~std::uint64_t{0};
 }
 
 const std::uint8_t* AddressSpace::rpage(std::uint64_t pn) {
-  auto& c = rcache_[pn % kCache];
-  if (c.pn == pn) return c.bytes;
+  if (const std::uint8_t* cached = rcache_.find(pn)) return cached;
   if (pn == scratch_pn_) return scratch_->data();
   const std::uintptr_t s = lookup(pn);
   if (s == kUnmapped) throw MemoryFault(pn * kPageSize);
@@ -343,14 +342,13 @@ const std::uint8_t* AddressSpace::rpage(std::uint64_t pn) {
     scratch_pn_ = pn;
     return scratch_->data();
   }
-  c.pn = pn;
-  c.bytes = s == kZero ? kZeroPage.data() : as_bytes(s)->bytes.data();
-  return c.bytes;
+  const std::uint8_t* bytes = s == kZero ? kZeroPage.data() : as_bytes(s)->bytes.data();
+  rcache_.put(pn, bytes);
+  return bytes;
 }
 
 std::uint8_t* AddressSpace::wpage(std::uint64_t pn) {
-  auto& w = wcache_[pn % kCache];
-  if (w.pn == pn) return w.bytes;
+  if (std::uint8_t* cached = wcache_.find(pn)) return cached;
   std::uintptr_t* s = own_slot(pn, false);
   if (s == nullptr || *s == kUnmapped) throw MemoryFault(pn * kPageSize);
   if (*s == kZero) {
@@ -371,8 +369,8 @@ std::uint8_t* AddressSpace::wpage(std::uint64_t pn) {
   if (pn == scratch_pn_) scratch_pn_ = ~std::uint64_t{0};
   dirty_.push_back(pn);
   std::uint8_t* bytes = as_bytes(*s)->bytes.data();
-  w = {pn, bytes};
-  rcache_[pn % kCache] = {pn, bytes};
+  wcache_.put(pn, bytes);
+  rcache_.put(pn, bytes);
   return bytes;
 }
 
@@ -428,8 +426,8 @@ void AddressSpace::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::u
       ++desc->refs;
       release_leaf(*s);
       *s = reinterpret_cast<std::uintptr_t>(desc) | kPatternTag;
-      if (rcache_[pn % kCache].pn == pn) rcache_[pn % kCache] = {};
-      if (wcache_[pn % kCache].pn == pn) wcache_[pn % kCache] = {};
+      rcache_.drop(pn);
+      wcache_.drop(pn);
       if (scratch_pn_ == pn) scratch_pn_ = ~std::uint64_t{0};
       dirty_.push_back(pn);
     } else {
@@ -442,7 +440,7 @@ void AddressSpace::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::u
 
 std::vector<std::uint64_t> AddressSpace::take_dirty() {
   // Later writes must pass through wpage again to be seen.
-  for (auto& e : wcache_) e = {};
+  wcache_.forget();
   std::vector<std::uint64_t> out = std::move(dirty_);
   dirty_.clear();
   std::sort(out.begin(), out.end());
@@ -457,8 +455,8 @@ void AddressSpace::share_page(const AddressSpace& from, std::uint64_t pn) {
   retain_leaf(theirs);
   release_leaf(*s);
   *s = theirs;
-  if (rcache_[pn % kCache].pn == pn) rcache_[pn % kCache] = {};
-  if (wcache_[pn % kCache].pn == pn) wcache_[pn % kCache] = {};
+  rcache_.drop(pn);
+  wcache_.drop(pn);
   if (scratch_pn_ == pn) scratch_pn_ = ~std::uint64_t{0};
   dirty_.push_back(pn);
 }

@@ -112,15 +112,43 @@ class AddressSpace {
   std::uintptr_t root_ = 0;  // a Node*, or 0 when nothing was ever mapped
   std::size_t mapped_ = 0;
 
-  // Direct-mapped caches of recent lookups (page number -> bytes).
+  // A direct-mapped cache of recent lookups (page number -> bytes). Forgetting it all is O(1)
+  // (a fork forgets the parent's writable pages, an unmap everything): each entry's key holds
+  // the generation it was filled in above the page number's 52 bits, and only when the
+  // generation wraps is the table cleared for real.
   static constexpr std::size_t kCache = 512;
   template <class T>
-  struct CacheEntry {
-    std::uint64_t pn = ~std::uint64_t{0};
-    T* bytes = nullptr;
+  class PageCache {
+   public:
+    T* find(std::uint64_t pn) const {
+      const Entry& e = e_[pn % kCache];
+      return e.key == (pn | gen_) ? e.bytes : nullptr;
+    }
+    void put(std::uint64_t pn, T* bytes) { e_[pn % kCache] = {pn | gen_, bytes}; }
+    void drop(std::uint64_t pn) {
+      Entry& e = e_[pn % kCache];
+      if (e.key == (pn | gen_)) e = {};
+    }
+    void forget() {
+      gen_ += kGenStep;
+      if (gen_ == kGenEnd) {
+        e_.fill({});
+        gen_ = 0;
+      }
+    }
+
+   private:
+    static constexpr std::uint64_t kGenStep = std::uint64_t{1} << 52;
+    static constexpr std::uint64_t kGenEnd = std::uint64_t{4095} << 52;  // an empty key never matches
+    struct Entry {
+      std::uint64_t key = ~std::uint64_t{0};
+      T* bytes = nullptr;
+    };
+    std::array<Entry, kCache> e_{};
+    std::uint64_t gen_ = 0;
   };
-  std::array<CacheEntry<const std::uint8_t>, kCache> rcache_{};  // readable (shared, zero page...)
-  std::array<CacheEntry<std::uint8_t>, kCache> wcache_{};        // writable (this space's own bytes)
+  PageCache<const std::uint8_t> rcache_;  // readable (shared, zero page...)
+  PageCache<std::uint8_t> wcache_;        // writable (this space's own bytes)
   std::vector<std::uint64_t> dirty_;  // pages made writable or pattern-filled (may repeat)
   std::uint64_t scratch_pn_ = ~std::uint64_t{0};
   Page* scratch_ = nullptr;  // one materialised pattern page for reads
