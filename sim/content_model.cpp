@@ -14,13 +14,13 @@ void ContentModel::apply(const Event& e) {
       create(e.id, e.count * e.size, 0);
       break;
     case Op::Realloc: {
-      const auto it = objects_.find(e.id);
-      if (it == objects_.end()) {
+      Expected* x = objects_.find(e.id);
+      if (x == nullptr) {
         create(e.id, e.size, e.line);
       } else if (e.size == 0) {
-        objects_.erase(it);
+        objects_.erase(e.id);
       } else {
-        resize(it->second, e.size, e.line);
+        resize(*x, e.size, e.line);
       }
       break;
     }
@@ -28,8 +28,7 @@ void ContentModel::apply(const Event& e) {
       objects_.erase(e.id);
       break;
     case Op::Write: {
-      const auto it = objects_.find(e.id);
-      if (it != objects_.end()) write(it->second, e.offset, e.size, e.line);
+      if (Expected* x = objects_.find(e.id)) write(*x, e.offset, e.size, e.line);
       break;
     }
     case Op::Use:
@@ -40,8 +39,7 @@ void ContentModel::apply(const Event& e) {
 }
 
 const ContentModel::Expected* ContentModel::find(std::int64_t id) const {
-  const auto it = objects_.find(id);
-  return it == objects_.end() ? nullptr : &it->second;
+  return objects_.find(id);
 }
 
 void ContentModel::create(std::int64_t id, std::uint64_t size, std::uint32_t stamp) {

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "traces/event.h"
+#include "traces/id_map.h"
 
 namespace pprsim {
 
@@ -41,7 +41,7 @@ class ContentModel {
   void write(Expected& x, std::uint64_t offset, std::uint64_t len, std::uint32_t stamp);
   void resize(Expected& x, std::uint64_t size, std::uint32_t stamp);
 
-  std::unordered_map<std::int64_t, Expected> objects_;
+  IdMap<Expected> objects_;
 };
 
 }  // namespace pprsim

@@ -11,8 +11,7 @@ ObjectTable ObjectTable::child_of(const ObjectTable& parent) {
 }
 
 const Object* ObjectTable::find(std::int64_t id) const {
-  const auto it = map_.find(id);
-  if (it != map_.end()) return it->second ? &*it->second : nullptr;
+  if (const std::optional<Object>* o = map_.find(id)) return *o ? &**o : nullptr;
   return parent_ != nullptr ? parent_->find(id) : nullptr;
 }
 
@@ -27,13 +26,13 @@ void ObjectTable::erase(std::int64_t id) {
 }
 
 void ObjectTable::apply(const ObjectTable& child) {
-  for (const auto& [id, o] : child.map_) {
+  child.map_.for_each([&](std::int64_t id, const std::optional<Object>& o) {
     if (o) {
       set(id, *o);
     } else {
       erase(id);
     }
-  }
+  });
 }
 
 std::vector<std::pair<std::int64_t, Object>> ObjectTable::by_address() const {
@@ -53,9 +52,9 @@ std::vector<std::pair<std::int64_t, Object>> ObjectTable::by_address() const {
       if (!map_.contains(id)) keys.push_back({o.addr, id, &o});
     }
   }
-  for (const auto& [id, o] : map_) {
+  map_.for_each([&](std::int64_t id, const std::optional<Object>& o) {
     if (o) keys.push_back({o->addr, id, &*o});
-  }
+  });
   std::sort(keys.begin(), keys.end(),
             [](const Key& a, const Key& b) { return a.addr != b.addr ? a.addr < b.addr : a.id < b.id; });
   std::vector<std::pair<std::int64_t, Object>> out;

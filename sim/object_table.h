@@ -5,11 +5,11 @@
 
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "alloc/memory.h"
+#include "traces/id_map.h"
 
 namespace pprsim {
 
@@ -41,7 +41,7 @@ class ObjectTable {
  private:
   const ObjectTable* parent_ = nullptr;
   // Root: every entry has a value. Child: nullopt marks an object erased since the fork.
-  std::unordered_map<std::int64_t, std::optional<Object>> map_;
+  IdMap<std::optional<Object>> map_;
 };
 
 }  // namespace pprsim

@@ -226,14 +226,13 @@ void HeapOracle::update_index(Process& p) {
   std::sort(touched_.begin(), touched_.end());
   touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
   for (const std::int64_t id : touched_) {
-    const auto it = where_.find(id);
-    if (it != where_.end()) {
-      index_.erase({it->second, id});
-      where_.erase(it);
+    if (const Addr* at = where_.find(id)) {
+      index_.erase({*at, id});
+      where_.erase(id);
     }
     if (const Object* o = p.objects.find(id)) {
       index_.insert({o->addr, id});
-      where_.emplace(id, o->addr);
+      where_.try_emplace(id, o->addr);
     }
   }
 }
@@ -302,10 +301,9 @@ HeapCheck HeapOracle::check_all(Process& p, const ContentModel& model) {
   // Rebuilt from the sorted list: each insertion lands at the end, in constant time.
   index_.clear();
   where_.clear();
-  where_.reserve(live.size());
   for (const auto& [id, o] : live) {
     index_.emplace_hint(index_.end(), o.addr, id);
-    where_.emplace(id, o.addr);
+    where_.try_emplace(id, o.addr);
   }
   return c;
 }

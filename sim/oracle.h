@@ -12,12 +12,12 @@
 #include <cstdint>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "sim/content_model.h"
 #include "sim/process.h"
+#include "traces/id_map.h"
 
 namespace pprsim {
 
@@ -58,7 +58,7 @@ class HeapOracle {
   void update_index(Process& p);
 
   std::set<std::pair<Addr, std::int64_t>> index_;  // live objects by address
-  std::unordered_map<std::int64_t, Addr> where_;    // id -> address in index_
+  IdMap<Addr> where_;                              // id -> address in index_
   std::vector<std::int64_t> touched_;
 };
 

@@ -68,13 +68,13 @@ void TraceValidator::check_allocation(const Event& ev) const {
 }
 
 void TraceValidator::check_access(const Event& ev) const {
-  const auto it = live_.find(ev.id);
-  if (it == live_.end()) {
+  const std::uint64_t* size = live_.find(ev.id);
+  if (size == nullptr) {
     const char* what = ev.op == Op::Free ? "free of" : ev.op == Op::Write ? "write to" : "use of";
     fail(ev, fmt::format("{} unknown id {}: expected the id of a live object", what, ev.id));
   }
   if (ev.op == Op::Free) return;
-  const std::uint64_t object = it->second;
+  const std::uint64_t object = *size;
   if (ev.size > object || ev.offset > object - ev.size)
     fail(ev, fmt::format("{} of {} bytes at offset {} goes beyond the end of object {} ({} bytes)",
                          call_name(ev.op), ev.size, ev.offset, ev.id, object));
@@ -98,7 +98,7 @@ void TraceValidator::check(const Event& ev) {
     case Op::Memalign:
       check_id(ev);
       check_allocation(ev);
-      live_.emplace(ev.id, requested_bytes(ev));
+      live_.try_emplace(ev.id, requested_bytes(ev));
       return;
     case Op::Realloc:
       check_id(ev);

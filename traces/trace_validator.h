@@ -4,9 +4,9 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include "traces/event.h"
+#include "traces/id_map.h"
 
 namespace pprsim {
 
@@ -26,7 +26,7 @@ class TraceValidator {
   // End of the trace at `last_line`: an open PPR instance is an error.
   void finish(std::uint32_t last_line) const;
 
-  bool is_live(std::int64_t id) const { return live_.count(id) != 0; }
+  bool is_live(std::int64_t id) const { return live_.contains(id); }
   std::size_t live_objects() const { return live_.size(); }
   bool in_instance() const { return in_instance_; }
 
@@ -38,7 +38,7 @@ class TraceValidator {
   void check_access(const Event& ev) const;
 
   std::string file_;
-  std::unordered_map<std::int64_t, std::uint64_t> live_;  // live id -> current size in bytes
+  IdMap<std::uint64_t> live_;  // live id -> current size in bytes
   bool in_instance_ = false;
   std::uint32_t instance_line_ = 0;  // line of the open 'ppr'
 };
