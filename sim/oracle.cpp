@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <utility>
 
 #include "sim/pattern.h"
@@ -168,18 +167,30 @@ void census(Process& p, const Live& live, HeapCheck& c) {
       note(c, fmt::format("object {} at {:#x} is in no live block of the heap", live[k].first, live[k].second.addr));
     }
   }
-  // Free lists: each free block exactly once, nothing else.
-  std::map<Addr, int> on_lists;
+  // Free lists: each free block exactly once, nothing else. The listed addresses, sorted, are
+  // matched against the blocks (in address order: regions by base, blocks by the walk).
+  std::vector<Addr> listed;
   std::uint64_t budget = blocks.size() + 1;
   try {
-    p.alloc->walk_free(budget, [&](const FreeEntry& f) { ++on_lists[f.block]; });
+    p.alloc->walk_free(budget, [&](const FreeEntry& f) { listed.push_back(f.block); });
   } catch (const MemoryFault& f) {
     ++c.double_allocations;
     note(c, fmt::format("a free list leads out of the heap ({})", f.what()));
   }
+  std::sort(listed.begin(), listed.end());
+  std::size_t k = 0;
+  std::vector<std::pair<Addr, int>> strays;  // listed addresses that start no block
+  auto take = [&](Addr a) {
+    int n = 0;
+    for (; k < listed.size() && listed[k] == a; ++k) ++n;
+    return n;
+  };
   for (const BlockInfo& b : blocks) {
-    const auto it = on_lists.find(b.start);
-    const int n = it == on_lists.end() ? 0 : it->second;
+    while (k < listed.size() && listed[k] < b.start) {
+      const Addr a = listed[k];
+      strays.emplace_back(a, take(a));
+    }
+    const int n = take(b.start);
     if (b.kind == BlockInfo::Kind::Free) {
       if (n == 0) {
         ++c.lost_blocks;
@@ -193,9 +204,12 @@ void census(Process& p, const Live& live, HeapCheck& c) {
       c.double_allocations += static_cast<std::uint64_t>(n);
       note(c, fmt::format("live block {:#x} is also on a free list", b.start));
     }
-    if (it != on_lists.end()) on_lists.erase(it);
   }
-  for (const auto& [addr, n] : on_lists) {
+  while (k < listed.size()) {
+    const Addr a = listed[k];
+    strays.emplace_back(a, take(a));
+  }
+  for (const auto& [addr, n] : strays) {
     c.double_allocations += static_cast<std::uint64_t>(n);
     note(c, fmt::format("a free list holds {:#x}, which is no block of the heap", addr));
   }

@@ -1,5 +1,6 @@
 // The oracle must catch a corrupted heap: an overwritten live object, a leaked block, a block
 // handed out twice, a free block lost from the lists, a broken block header.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "sim/content_model.h"
@@ -105,6 +106,42 @@ TEST(OracleDmMalloc, FreeBlockMissingFromTheListsIsLost) {
   bool named = false;
   for (const auto& s : c.problems) named = named || s.find("on no free list") != std::string::npos;
   EXPECT_TRUE(named);
+}
+
+}  // namespace
+}  // namespace pprsim
+
+namespace pprsim {
+namespace {
+
+// The free-list census by hand: a list that runs in a cycle names its blocks as listed more
+// than once; a link to an address that starts no block names that address.
+TEST(OracleDmMalloc, FreeListCycleAndStrayLinkAreNamed) {
+  Process p{std::uint64_t{1} << 30};
+  p.alloc = make_allocator("dmmalloc", p.mem);
+  ContentModel model;
+  const Addr a = p.alloc->malloc(100);
+  const Addr b = p.alloc->malloc(100);
+  p.alloc->free(a);
+  p.alloc->free(b);
+  auto named = [](const HeapCheck& c, const char* what) {
+    for (const auto& s : c.problems) {
+      if (s.find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  // b -> a -> b -> ...: the walk's budget stops it, both blocks are counted several times.
+  p.space.store64(a - 16 + 8, b - 16);
+  const HeapCheck cycle = check_heap(p, model);
+  EXPECT_GE(cycle.double_allocations, 2u);
+  EXPECT_TRUE(named(cycle, "is on the free lists")) << cycle.problems.front();
+  // b -> a -> (16 bytes into b's payload): no block starts there.
+  p.space.store64(a - 16 + 8, b + 16);
+  p.space.store64(b + 16 + 8, 0);
+  const HeapCheck stray = check_heap(p, model);
+  EXPECT_GE(stray.double_allocations, 1u);
+  EXPECT_TRUE(named(stray, fmt::format("holds {:#x}, which is no block", b + 16).c_str()))
+      << (stray.problems.empty() ? "" : stray.problems.front());
 }
 
 }  // namespace
