@@ -15,8 +15,11 @@ namespace pprsim {
 
 namespace {
 
-constexpr int kLevels = 6;  // 6 x 9 bits of page number: every 64-bit address
-constexpr int kBits = 9;
+// 9 x 6 bits of page number: every 64-bit address. Narrow nodes make the path a task copies
+// at its first write cheap (a node of 512 slots cost a 4 KiB copy and 512 reference counts,
+// a tenth of a replay at G=8); the lookup caches absorb the deeper walk.
+constexpr int kLevels = 9;
+constexpr int kBits = 6;
 constexpr std::size_t kFan = std::size_t{1} << kBits;
 
 const AddressSpace::Page kZeroPage{};
@@ -47,13 +50,10 @@ std::size_t index(std::uint64_t pn, int level) {
   return static_cast<std::size_t>(pn >> (kBits * (kLevels - 1 - level))) & (kFan - 1);
 }
 
-// Page buffers and tree nodes are both a little over 4 KiB, and thousands come and go in every
-// group (the pages and paths the tasks copy). They are kept on a free list of this thread for
-// the next one instead of going back to malloc (whose bins spent a tenth of a replay on them),
-// up to kPoolBlocks of them. Sanitizer builds skip the list, so that a use after release shows.
-constexpr std::size_t kPoolBlock = 4112;
-constexpr std::size_t kPoolBlocks = 4096;  // 16 MiB at most
-
+// Page buffers and tree nodes come and go by the thousand in every group (the pages and paths
+// the tasks copy). Each kind is kept on a free list of this thread for the next one instead of
+// going back to malloc (whose bins spent a tenth of a replay on them), up to a bound. Sanitizer
+// builds skip the lists, so that a use after release shows.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kPooled = false;
 #elif defined(__has_feature)
@@ -66,37 +66,43 @@ constexpr bool kPooled = true;
 constexpr bool kPooled = true;
 #endif
 
-// The free list links through the blocks' first word. Plain thread-locals with nothing to
-// destroy: a space released during exit still finds the list intact (the blocks left on it go
-// with the process).
-thread_local void* pool_head = nullptr;
-thread_local std::size_t pool_blocks = 0;
+// Blocks of `Size` bytes. The free list links through the blocks' first word. Plain
+// thread-locals with nothing to destroy: a space released during exit still finds the list
+// intact (the blocks left on it go with the process).
+template <std::size_t Size, std::size_t MaxBlocks>
+struct BlockPool {
+  static_assert(Size >= sizeof(void*));
+  static inline thread_local void* head = nullptr;
+  static inline thread_local std::size_t blocks = 0;
 
-void* take_block() {
-  if (kPooled && pool_head != nullptr) {
-    void* b = pool_head;
-    std::memcpy(&pool_head, b, sizeof pool_head);
-    --pool_blocks;
-    return b;
+  static void* take() {
+    if (kPooled && head != nullptr) {
+      void* b = head;
+      std::memcpy(&head, b, sizeof head);
+      --blocks;
+      return b;
+    }
+    return ::operator new(Size);
   }
-  return ::operator new(kPoolBlock);
-}
 
-void give_block(void* b) {
-  if (kPooled && pool_blocks < kPoolBlocks) {
-    std::memcpy(b, &pool_head, sizeof pool_head);
-    pool_head = b;
-    ++pool_blocks;
-  } else {
-    ::operator delete(b);
+  static void give(void* b) {
+    if (kPooled && blocks < MaxBlocks) {
+      std::memcpy(b, &head, sizeof head);
+      head = b;
+      ++blocks;
+    } else {
+      ::operator delete(b);
+    }
   }
-}
+};
 
-static_assert(sizeof(PageBuf) <= kPoolBlock && alignof(PageBuf) <= alignof(std::max_align_t));
+using PagePool = BlockPool<sizeof(PageBuf), 4096>;  // 16 MiB at most
+
+static_assert(alignof(PageBuf) <= alignof(std::max_align_t));
 
 PageBuf* new_page() {
   ResidentMeter::current().take(sizeof(PageBuf));
-  return new (take_block()) PageBuf;
+  return new (PagePool::take()) PageBuf;
 }
 
 void retain_leaf(std::uintptr_t s) {
@@ -112,7 +118,7 @@ void release_leaf(std::uintptr_t s) {
     PageBuf* p = as_bytes(s);
     if (--p->refs == 0) {
       p->~PageBuf();
-      give_block(p);
+      PagePool::give(p);
       ResidentMeter::current().give(sizeof(PageBuf));
     }
   } else if (is_pattern(s)) {
@@ -140,15 +146,16 @@ namespace {
 
 AddressSpace::Node* as_node(std::uintptr_t s) { return reinterpret_cast<AddressSpace::Node*>(s); }
 
-static_assert(sizeof(AddressSpace::Node) <= kPoolBlock && alignof(AddressSpace::Node) <= alignof(std::max_align_t));
+static_assert(alignof(AddressSpace::Node) <= alignof(std::max_align_t));
+using NodePool = BlockPool<sizeof(AddressSpace::Node), 16384>;  // 8 MiB at most
 
 AddressSpace::Node* new_node() {
   ResidentMeter::current().take(sizeof(AddressSpace::Node));
-  return new (take_block()) AddressSpace::Node;
+  return new (NodePool::take()) AddressSpace::Node;
 }
 
 // The loops over a node's slots stop at its last used one: a task's copied path holds a few
-// of 512, and releasing it scanned all of them (14% of a short run's time).
+// of 64, and releasing it scanned all of them.
 void release_node(AddressSpace::Node* n, int level) {
   if (--n->refs != 0) return;
   std::uint32_t left = n->used;
@@ -163,7 +170,7 @@ void release_node(AddressSpace::Node* n, int level) {
     }
   }
   n->~Node();
-  give_block(n);
+  NodePool::give(n);
   ResidentMeter::current().give(sizeof(AddressSpace::Node));
 }
 

@@ -1,6 +1,6 @@
 // A simulated 64-bit address space of 4 KiB pages. Each virtual process owns one.
 //
-// The page table is a persistent radix tree (six levels of 512 slots) whose nodes and pages are
+// The page table is a persistent radix tree (nine levels of 64 slots) whose nodes and pages are
 // reference-counted: fork() shares the root and costs O(1) whatever the heap size; the first
 // write of either space below a shared node copies that node (path copying), the first write of
 // a shared page copies the page. A space therefore costs what it touched since the fork.
