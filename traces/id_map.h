@@ -71,9 +71,10 @@ class IdMap {
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Empties the map and keeps its table (a map refilled to its old size grows no more).
   void clear() {
-    slots_.clear();
-    mask_ = 0;
+    if (size_ == 0) return;
+    for (Slot& s : slots_) s = Slot{};
     size_ = 0;
   }
 
@@ -87,6 +88,8 @@ class IdMap {
 
  private:
   static constexpr std::int64_t kEmpty = -1;
+  // A task's table of changes grows to some dozens of entries: start there, not at 16.
+  static constexpr std::size_t kFirstSlots = 64;
   static constexpr std::size_t kNone = ~std::size_t{0};
   struct Slot {
     std::int64_t id = kEmpty;
@@ -108,7 +111,7 @@ class IdMap {
 
   void grow() {
     std::vector<Slot> old = std::move(slots_);
-    const std::size_t n = old.empty() ? 16 : 2 * old.size();
+    const std::size_t n = old.empty() ? kFirstSlots : 2 * old.size();
     slots_ = std::vector<Slot>(n);
     mask_ = n - 1;
     shift_ = 64;

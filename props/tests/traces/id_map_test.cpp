@@ -16,7 +16,7 @@ namespace pprsim {
 namespace {
 
 struct Op {
-  int kind;  // 0 insert, 1 erase, 2 find
+  int kind;  // 0 insert, 1 erase, 2 find, 3 clear (rarely)
   std::int64_t id;
 };
 
@@ -26,7 +26,8 @@ std::vector<Op> gen_ops() {
   const auto n = *rc::gen::inRange<std::size_t>(0, 600);
   std::vector<Op> ops;
   for (std::size_t k = 0; k < n; ++k) {
-    ops.push_back({*rc::gen::inRange(0, 3), *rc::gen::inRange<std::int64_t>(0, range)});
+    const int kind = *rc::gen::inRange(0, 100) == 0 ? 3 : *rc::gen::inRange(0, 3);
+    ops.push_back({kind, *rc::gen::inRange<std::int64_t>(0, range)});
   }
   return ops;
 }
@@ -45,6 +46,9 @@ RC_GTEST_PROP(IdMap, HoldsWhatAnUnorderedMapHolds, ()) {
       ++next;
     } else if (op.kind == 1) {
       RC_ASSERT(m.erase(op.id) == (ref.erase(op.id) == 1));
+    } else if (op.kind == 3) {
+      m.clear();
+      ref.clear();
     }
     const std::uint64_t* v = m.find(op.id);
     const auto it = ref.find(op.id);
@@ -70,6 +74,9 @@ RC_GTEST_PROP(IdMap, IterationOrderDependsOnTheOperationsOnly, ()) {
     } else if (op.kind == 1) {
       a.erase(op.id);
       b.erase(op.id);
+    } else if (op.kind == 3) {
+      a.clear();
+      b.clear();
     }
   }
   std::vector<std::int64_t> order_a;
