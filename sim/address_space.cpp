@@ -469,6 +469,9 @@ void AddressSpace::share_page(const AddressSpace& from, std::uint64_t pn) {
 }
 
 bool AddressSpace::pattern_of(std::uint64_t pn, PatternRef& out) const {
+  // The read cache never holds a pattern page (those are materialised into the scratch page):
+  // a hit answers without walking the tree, as the heap check asks this of every page.
+  if (rcache_.find(pn) != nullptr) return false;
   const std::uintptr_t s = lookup(pn);
   if (!is_pattern(s)) return false;
   const PatternDesc& d = *as_pattern(s);

@@ -307,18 +307,36 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
   return c;
 }
 
-HeapCheck HeapOracle::check_all(Process& p, const ContentModel& model) {
-  const Live live = p.objects.by_address();
-  HeapCheck c = check_live(p, model, live);
-  (void)p.space.take_dirty();
+std::vector<std::pair<std::int64_t, Object>> HeapOracle::live_by_address(Process& p) {
+  // The index the incremental checks keep, brought up to date, is the live objects in address
+  // order, if each entry names a live object at its address and there are as many entries as
+  // objects (entries are distinct pairs, so no id can be there twice). Checked so, it saves
+  // sorting the whole table; where it disagrees, the table's own sort is used and the index
+  // rebuilt from it.
+  update_index(p);
   touched_.clear();
-  // Rebuilt from the sorted list: each insertion lands at the end, in constant time.
+  Live live;
+  live.reserve(index_.size());
+  bool agree = index_.size() == p.objects.size();
+  for (auto it = index_.begin(); agree && it != index_.end(); ++it) {
+    const Object* o = p.objects.find(it->second);
+    agree = o != nullptr && o->addr == it->first;
+    if (agree) live.emplace_back(it->second, *o);
+  }
+  if (agree) return live;
+  live = p.objects.by_address();
   index_.clear();
   where_.clear();
   for (const auto& [id, o] : live) {
-    index_.emplace_hint(index_.end(), o.addr, id);
+    index_.emplace_hint(index_.end(), o.addr, id);  // sorted: each lands at the end
     where_.try_emplace(id, o.addr);
   }
+  return live;
+}
+
+HeapCheck HeapOracle::check_all(Process& p, const ContentModel& model) {
+  HeapCheck c = check_live(p, model, live_by_address(p));
+  (void)p.space.take_dirty();
   return c;
 }
 

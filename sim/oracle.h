@@ -56,6 +56,7 @@ class HeapOracle {
 
  private:
   void update_index(Process& p);
+  std::vector<std::pair<std::int64_t, Object>> live_by_address(Process& p);
 
   std::set<std::pair<Addr, std::int64_t>> index_;  // live objects by address
   IdMap<Addr> where_;                              // id -> address in index_
