@@ -25,21 +25,20 @@ struct Ref {
 };
 
 // The objects of one task's view that contain address x (at most a few).
-std::vector<Ref> objects_at(const ObjectList& at_fork, const ObjectList& created, Addr x) {
+std::vector<Ref> objects_at(const ForkObjects& at_fork, const ObjectList& created, Addr x) {
   std::vector<Ref> out;
-  auto scan = [&](const ObjectList& list) {
-    // Objects are sorted by address; walk back from the last one starting at or before x.
-    auto it = std::upper_bound(list.begin(), list.end(), x,
-                               [](Addr v, const auto& e) { return v < e.second.addr; });
-    for (int steps = 0; it != list.begin() && steps < 64; ++steps) {
-      --it;
-      const Object& o = it->second;
-      // The allocator may touch all its usable bytes for the object (realloc copies them).
-      if (x >= o.addr && x < o.addr + std::max(o.size, o.usable)) out.push_back({it->first, o.born_line});
-    }
+  // Walk back from the last object starting at or before x.
+  auto take = [&](std::int64_t id, const Object& o) {
+    // The allocator may touch all its usable bytes for the object (realloc copies them).
+    if (x >= o.addr && x < o.addr + std::max(o.size, o.usable)) out.push_back({id, o.born_line});
   };
-  scan(at_fork);
-  scan(created);
+  at_fork.before(x, 64, take);
+  auto it = std::upper_bound(created.begin(), created.end(), x,
+                             [](Addr v, const auto& e) { return v < e.second.addr; });
+  for (int steps = 0; it != created.begin() && steps < 64; ++steps) {
+    --it;
+    take(it->first, it->second);
+  }
   return out;
 }
 
@@ -142,8 +141,8 @@ std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, 
         bc.handle_id = static_cast<std::int64_t>((a - kHandleBase) / 8);
         bc.cls = Conflict::Class::TrueDependence;
       } else {
-        const std::vector<Ref> oi = objects_at(at_fork.get(), created_i, a);
-        const std::vector<Ref> ok = objects_at(at_fork.get(), created_k, a);
+        const std::vector<Ref> oi = objects_at(at_fork, created_i, a);
+        const std::vector<Ref> ok = objects_at(at_fork, created_k, a);
         std::optional<Ref> same;
         for (const Ref& r : oi) {
           if (std::find(ok.begin(), ok.end(), r) != ok.end()) same = r;

@@ -8,7 +8,10 @@
 // tasks hold as the same object. Everything else is allocator-induced.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,22 +48,45 @@ struct TaskView {
 // Objects live at the fork, sorted by address (ObjectTable::by_address of the parent).
 using ObjectList = std::vector<std::pair<std::int64_t, Object>>;
 
-// The parent's objects at the fork, sorted by address when first asked for: only a byte both
-// tasks touched needs them, so a group without such bytes never pays O(live objects).
-// requires: the table outlives this and does not change while it is used.
+// The parent's objects at the fork, by address. Either from an index the caller keeps of the
+// table's live objects by (address, id) (the replay's oracle keeps one: a lookup costs
+// O(log n)), or from the table itself, sorted when first asked for (O(n log n) once per group
+// with conflicts: fine for a test's small heap, not for a replay's large one).
+// requires: the table (and the index) outlive this and do not change while it is used.
 class ForkObjects {
  public:
+  using Index = std::set<std::pair<Addr, std::int64_t>>;
   explicit ForkObjects(const ObjectTable& parent) : parent_(&parent) {}
-  const ObjectList& get() const {
+  // requires: `by_address` holds exactly the table's live objects.
+  ForkObjects(const ObjectTable& parent, const Index& by_address) : parent_(&parent), index_(&by_address) {}
+
+  // Calls visit(id, object) for the objects that start at or before x, nearest first (by
+  // address, then by id from the highest), at most n of them.
+  template <class Visit>
+  void before(Addr x, int n, Visit&& visit) const {
+    if (index_ != nullptr) {
+      auto it = index_->upper_bound({x, std::numeric_limits<std::int64_t>::max()});
+      for (int steps = 0; it != index_->begin() && steps < n; ++steps) {
+        --it;
+        if (const Object* o = parent_->find(it->second)) visit(it->second, *o);
+      }
+      return;
+    }
     if (!built_) {
       list_ = parent_->by_address();
       built_ = true;
     }
-    return list_;
+    auto it = std::upper_bound(list_.begin(), list_.end(), x,
+                               [](Addr v, const auto& e) { return v < e.second.addr; });
+    for (int steps = 0; it != list_.begin() && steps < n; ++steps) {
+      --it;
+      visit(it->first, it->second);
+    }
   }
 
  private:
   const ObjectTable* parent_;
+  const Index* index_ = nullptr;
   mutable ObjectList list_;
   mutable bool built_ = false;
 };

@@ -52,6 +52,12 @@ class HeapOracle {
   void touch(std::int64_t id) { touched_.push_back(id); }
 
   HeapCheck check_changes(Process& p, const ContentModel& model);
+  // The live objects of `p` by (address, id), brought up to date with what was touched (the
+  // checks still see those objects as changed).
+  const std::set<std::pair<Addr, std::int64_t>>& index(Process& p) {
+    update_index(p);
+    return index_;
+  }
   HeapCheck check_all(Process& p, const ContentModel& model);
 
  private:

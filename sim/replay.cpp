@@ -544,7 +544,7 @@ class Replayer {
   // The commit check (sim/group.h); records the conflicts, returns how many tasks commit.
   int check_group(int gi, std::vector<Runner>& tasks) {
     if (group_cut(tasks) == 0) return 0;
-    CommitVerdict v = commit_check(gi, tasks, ForkObjects(main_->objects));
+    CommitVerdict v = commit_check(gi, tasks, ForkObjects(main_->objects, oracle_.index(*main_)));
     for (Conflict& c : v.conflicts) record(std::move(c));
     if (v.main_stale) {
       throw RunFailure{fmt::format("MAIN of group {} found an object stale: the trace and the heap disagree", gi)};
