@@ -63,6 +63,16 @@ std::vector<std::pair<std::int64_t, Object>> ObjectTable::by_address() const {
   return out;
 }
 
+std::uint64_t ObjectTable::bytes() const {
+  std::uint64_t n = 0;
+  if (parent_ != nullptr) {
+    for (const auto& [id, o] : by_address()) n += o.size;
+    return n;
+  }
+  map_.for_each([&](std::int64_t, const std::optional<Object>& o) { n += o ? o->size : 0; });
+  return n;
+}
+
 std::size_t ObjectTable::size() const {
   if (parent_ == nullptr) return map_.size();
   return by_address().size();

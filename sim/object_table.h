@@ -37,6 +37,8 @@ class ObjectTable {
   // Every live object, sorted by address then id (deterministic).
   std::vector<std::pair<std::int64_t, Object>> by_address() const;
   std::size_t size() const;
+  // The live objects' bytes, summed.
+  std::uint64_t bytes() const;
 
  private:
   const ObjectTable* parent_ = nullptr;

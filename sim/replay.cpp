@@ -94,7 +94,7 @@ class Replayer {
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.peak());
     st_.final_live_objects = main_->objects.size();
-    for (const auto& [id, o] : main_->objects.by_address()) st_.final_live_bytes += o.size;
+    st_.final_live_bytes = main_->objects.bytes();
     st_.refused_requests = main_->sys.refusals();
     st_.verified = st_.failure.empty() && st_.allocator_induced == 0 && st_.regions_outside_slice == 0 &&
                    st_.lost_blocks == 0 && st_.double_allocations == 0 && st_.content_mismatches == 0;
