@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -29,13 +30,14 @@ class IdMap {
   }
   bool contains(std::int64_t id) const { return slot_of(id) != kNone; }
 
-  // The value of `id`, inserted as V{} when absent. requires: id >= 0.
+  // The value of `id`, inserted as V{} when absent (see try_emplace).
   V& operator[](std::int64_t id) { return *try_emplace(id).first; }
 
   // Inserts V(args...) when `id` is absent; returns its value and whether it was inserted.
-  // requires: id >= 0.
+  // Throws std::invalid_argument for a negative id (-1 marks an empty slot).
   template <class... Args>
   std::pair<V*, bool> try_emplace(std::int64_t id, Args&&... args) {
+    if (id < 0) throw std::invalid_argument("IdMap: a negative object id");
     if (2 * (size_ + 1) > slots_.size()) grow();
     std::size_t i = home(id);
     while (slots_[i].id != kEmpty) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -86,11 +87,13 @@ RC_GTEST_PROP(IdMap, IterationOrderDependsOnTheOperationsOnly, ()) {
   RC_ASSERT(order_a == order_b);
 }
 
-TEST(IdMap, NegativeIdsAreNeverFound) {
+TEST(IdMap, NegativeIdsAreNeverFoundNorStored) {
   IdMap<int> m;
   m[3] = 7;
   EXPECT_EQ(m.find(-1), nullptr);
   EXPECT_FALSE(m.erase(-1));
+  EXPECT_THROW(m[-1] = 1, std::invalid_argument) << "-1 marks an empty slot";
+  EXPECT_EQ(m.size(), 1u);
   ASSERT_NE(m.find(3), nullptr);
   EXPECT_EQ(*m.find(3), 7);
 }
