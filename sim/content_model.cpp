@@ -45,40 +45,50 @@ const ContentModel::Expected* ContentModel::find(std::int64_t id) const {
 void ContentModel::create(std::int64_t id, std::uint64_t size, std::uint32_t stamp) {
   Expected& x = objects_[id];
   x.size = size;
-  x.runs.clear();
-  if (size > 0) x.runs.push_back({0, stamp});
+  x.first = {0, stamp};
+  x.more.clear();
 }
 
 void ContentModel::write(Expected& x, std::uint64_t offset, std::uint64_t len, std::uint32_t stamp) {
   if (len == 0) return;
+  std::vector<Run> runs;
+  runs.reserve(x.run_count());
+  for (std::size_t i = 0; i < x.run_count(); ++i) runs.push_back(x.run(i));
   const std::uint64_t end = offset + len;
   // The stamp that continues after `end` (the run covering byte `end`), if end < size.
   std::uint32_t after = 0;
   bool has_after = false;
   if (end < x.size) {
-    auto it = std::upper_bound(x.runs.begin(), x.runs.end(), end,
+    auto it = std::upper_bound(runs.begin(), runs.end(), end,
                                [](std::uint64_t v, const Run& r) { return v < r.start; });
     after = std::prev(it)->stamp;
     has_after = true;
   }
   std::vector<Run> out;
-  out.reserve(x.runs.size() + 2);
-  for (const Run& r : x.runs) {
+  out.reserve(runs.size() + 2);
+  for (const Run& r : runs) {
     if (r.start < offset) out.push_back(r);
   }
   out.push_back({offset, stamp});
   if (has_after) out.push_back({end, after});
-  for (const Run& r : x.runs) {
+  for (const Run& r : runs) {
     if (r.start > end) out.push_back(r);
   }
-  x.runs = std::move(out);
+  // out[0] starts at 0: a write covers bytes of the object, whose first run starts at 0.
+  x.first = out.front();
+  x.more.assign(out.begin() + 1, out.end());
 }
 
 void ContentModel::resize(Expected& x, std::uint64_t size, std::uint32_t stamp) {
   if (size < x.size) {
-    while (!x.runs.empty() && x.runs.back().start >= size) x.runs.pop_back();
+    // The first run starts at 0 < size: only later runs can fall off the end.
+    while (!x.more.empty() && x.more.back().start >= size) x.more.pop_back();
   } else if (size > x.size) {
-    x.runs.push_back({x.size, stamp});
+    if (x.size == 0) {
+      x.first = {0, stamp};
+    } else {
+      x.more.push_back({x.size, stamp});
+    }
   }
   x.size = size;
 }

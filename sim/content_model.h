@@ -18,7 +18,13 @@ class ContentModel {
   };
   struct Expected {
     std::uint64_t size = 0;
-    std::vector<Run> runs;  // sorted by start, first run starts at 0 (empty when size 0)
+    // The runs, sorted by start, the first at 0 (none when size is 0). Almost every object has
+    // one, kept inline: a vector per object was an allocation per malloc of the trace.
+    Run first{0, 0};
+    std::vector<Run> more;  // the runs after the first
+
+    std::size_t run_count() const { return size == 0 ? 0 : 1 + more.size(); }
+    const Run& run(std::size_t i) const { return i == 0 ? first : more[i - 1]; }
   };
 
   // Applies one trace event (its effect on object contents, as a sequential run has it).
@@ -30,9 +36,11 @@ class ContentModel {
   // Calls visit(offset, stamp, len) for each run of object `x`.
   template <class Visit>
   static void for_runs(const Expected& x, Visit&& visit) {
-    for (std::size_t i = 0; i < x.runs.size(); ++i) {
-      const std::uint64_t end = i + 1 < x.runs.size() ? x.runs[i + 1].start : x.size;
-      visit(x.runs[i].start, x.runs[i].stamp, end - x.runs[i].start);
+    const std::size_t n = x.run_count();
+    for (std::size_t i = 0; i < n; ++i) {
+      const Run& r = x.run(i);
+      const std::uint64_t end = i + 1 < n ? x.run(i + 1).start : x.size;
+      visit(r.start, r.stamp, end - r.start);
     }
   }
 
