@@ -37,6 +37,29 @@ TEST(AddressSpace, UnmappedAccessFaultsWithTheAddress) {
   EXPECT_THROW(s.store64(0x10000, 1), MemoryFault);
 }
 
+// Forgetting the lookup caches is a generation bump, and the 4,095th bump wraps the generation
+// to 0 and clears the caches for real. Page B is written once before any fork, so the
+// writable cache holds it under generation 0; 4,095 forks later the generation is 0 again,
+// and only the clear keeps that entry from letting the parent write into the page it now
+// shares with its newest child.
+TEST(AddressSpace, ForksStayIsolatedAcrossACacheGenerationWrap) {
+  AddressSpace s;
+  const Addr a = 0x40000;
+  const Addr b = a + 64 * kPageSize;  // another slot of the direct-mapped cache
+  s.map(a, kPageSize);
+  s.map(b, kPageSize);
+  s.store64(b, 7);
+  for (std::uint64_t i = 1; i < 4095; ++i) {
+    AddressSpace child = s.fork();
+    s.store64(a, i);
+    ASSERT_EQ(child.load64(a), i - 1) << "after " << i << " forks";
+  }
+  AddressSpace newest = s.fork();  // the 4,095th fork: the generation wraps
+  s.store64(b, 8);
+  EXPECT_EQ(newest.load64(b), 7u) << "the parent's write reached the child's page";
+  EXPECT_EQ(s.load64(b), 8u);
+}
+
 TEST(AddressSpace, ForkSharesPagesUntilAWrite) {
   AddressSpace parent;
   parent.map(0x10000, 4 * kPageSize);
