@@ -27,18 +27,12 @@ struct Ref {
 // The objects of one task's view that contain address x (at most a few).
 std::vector<Ref> objects_at(const ForkObjects& at_fork, const ObjectList& created, Addr x) {
   std::vector<Ref> out;
-  // Walk back from the last object starting at or before x.
   auto take = [&](std::int64_t id, const Object& o) {
     // The allocator may touch all its usable bytes for the object (realloc copies them).
     if (x >= o.addr && x < o.addr + std::max(o.size, o.usable)) out.push_back({id, o.born_line});
   };
   at_fork.before(x, 64, take);
-  auto it = std::upper_bound(created.begin(), created.end(), x,
-                             [](Addr v, const auto& e) { return v < e.second.addr; });
-  for (int steps = 0; it != created.begin() && steps < 64; ++steps) {
-    --it;
-    take(it->first, it->second);
-  }
+  objects_before(created, x, 64, take);
   return out;
 }
 

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,8 +44,19 @@ struct TaskView {
   std::vector<std::pair<std::int64_t, Object>> created;
 };
 
-// Objects live at the fork, sorted by address (ObjectTable::by_address of the parent).
+// Objects sorted by address (ObjectTable::by_address, or a task's created objects sorted so).
 using ObjectList = std::vector<std::pair<std::int64_t, Object>>;
+
+// Calls visit(id, object) for the objects of `list` that start at or before x, nearest first,
+// at most n of them.
+template <class Visit>
+void objects_before(const ObjectList& list, Addr x, int n, Visit&& visit) {
+  auto it = std::upper_bound(list.begin(), list.end(), x, [](Addr v, const auto& e) { return v < e.second.addr; });
+  for (int steps = 0; it != list.begin() && steps < n; ++steps) {
+    --it;
+    visit(it->first, it->second);
+  }
+}
 
 // The parent's objects at the fork, by address. Either from an index the caller keeps of the
 // table's live objects by (address, id) (the replay's oracle keeps one: a lookup costs
@@ -55,10 +65,9 @@ using ObjectList = std::vector<std::pair<std::int64_t, Object>>;
 // requires: the table (and the index) outlive this and do not change while it is used.
 class ForkObjects {
  public:
-  using Index = std::set<std::pair<Addr, std::int64_t>>;
   explicit ForkObjects(const ObjectTable& parent) : parent_(&parent) {}
   // requires: `by_address` holds exactly the table's live objects.
-  ForkObjects(const ObjectTable& parent, const Index& by_address) : parent_(&parent), index_(&by_address) {}
+  ForkObjects(const ObjectTable& parent, const AddressIndex& by_address) : parent_(&parent), index_(&by_address) {}
 
   // Calls visit(id, object) for the objects that start at or before x, nearest first (by
   // address, then by id from the highest), at most n of them.
@@ -76,17 +85,12 @@ class ForkObjects {
       list_ = parent_->by_address();
       built_ = true;
     }
-    auto it = std::upper_bound(list_.begin(), list_.end(), x,
-                               [](Addr v, const auto& e) { return v < e.second.addr; });
-    for (int steps = 0; it != list_.begin() && steps < n; ++steps) {
-      --it;
-      visit(it->first, it->second);
-    }
+    objects_before(list_, x, n, visit);
   }
 
  private:
   const ObjectTable* parent_;
-  const Index* index_ = nullptr;
+  const AddressIndex* index_ = nullptr;
   mutable ObjectList list_;
   mutable bool built_ = false;
 };

@@ -51,28 +51,20 @@ void ContentModel::create(std::int64_t id, std::uint64_t size, std::uint32_t sta
 
 void ContentModel::write(Expected& x, std::uint64_t offset, std::uint64_t len, std::uint32_t stamp) {
   if (len == 0) return;
-  std::vector<Run> runs;
-  runs.reserve(x.run_count());
-  for (std::size_t i = 0; i < x.run_count(); ++i) runs.push_back(x.run(i));
   const std::uint64_t end = offset + len;
-  // The stamp that continues after `end` (the run covering byte `end`), if end < size.
+  const std::size_t n = x.run_count();
+  // The stamp that continues after `end` (that of the run covering byte `end`), if end < size.
   std::uint32_t after = 0;
-  bool has_after = false;
-  if (end < x.size) {
-    auto it = std::upper_bound(runs.begin(), runs.end(), end,
-                               [](std::uint64_t v, const Run& r) { return v < r.start; });
-    after = std::prev(it)->stamp;
-    has_after = true;
-  }
+  for (std::size_t i = 0; i < n && x.run(i).start <= end; ++i) after = x.run(i).stamp;
   std::vector<Run> out;
-  out.reserve(runs.size() + 2);
-  for (const Run& r : runs) {
-    if (r.start < offset) out.push_back(r);
+  out.reserve(n + 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x.run(i).start < offset) out.push_back(x.run(i));
   }
   out.push_back({offset, stamp});
-  if (has_after) out.push_back({end, after});
-  for (const Run& r : runs) {
-    if (r.start > end) out.push_back(r);
+  if (end < x.size) out.push_back({end, after});
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x.run(i).start > end) out.push_back(x.run(i));
   }
   // out[0] starts at 0: a write covers bytes of the object, whose first run starts at 0.
   x.first = out.front();

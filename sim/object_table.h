@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct Object {
   std::uint64_t usable = 0;     // usable_size when the event ran: bytes the allocator may touch for it
   friend bool operator==(const Object&, const Object&) = default;
 };
+
+// Live objects by (address, id): what the oracle keeps up to date between checks.
+using AddressIndex = std::set<std::pair<Addr, std::int64_t>>;
 
 class ObjectTable {
  public:

@@ -54,7 +54,7 @@ class HeapOracle {
   HeapCheck check_changes(Process& p, const ContentModel& model);
   // The live objects of `p` by (address, id), brought up to date with what was touched (the
   // checks still see those objects as changed).
-  const std::set<std::pair<Addr, std::int64_t>>& index(Process& p) {
+  const AddressIndex& index(Process& p) {
     update_index(p);
     return index_;
   }
@@ -64,7 +64,7 @@ class HeapOracle {
   void update_index(Process& p);
   std::vector<std::pair<std::int64_t, Object>> live_by_address(Process& p);
 
-  std::set<std::pair<Addr, std::int64_t>> index_;  // live objects by address
+  AddressIndex index_;  // live objects by address
   IdMap<Addr> where_;                              // id -> address in index_
   std::vector<std::int64_t> touched_;
 };

@@ -15,7 +15,7 @@ namespace {
 
 RC_GTEST_PROP(ForkObjects, TheIndexAndTheTableAgree, ()) {
   ObjectTable table;
-  ForkObjects::Index index;
+  AddressIndex index;
   const auto n = *rc::gen::inRange(0, 200);
   for (std::int64_t id = 0; id < n; ++id) {
     // Few distinct addresses, so that equal addresses (ordered by id) occur.

@@ -91,64 +91,55 @@ TEST_P(OracleTest, ObjectTableAndModelMustAgree) {
 
 INSTANTIATE_TEST_SUITE_P(Allocators, OracleTest, ::testing::Values("dmmalloc", "shared"));
 
-TEST(OracleDmMalloc, FreeBlockMissingFromTheListsIsLost) {
-  Process p{std::uint64_t{1} << 30};
-  p.alloc = make_allocator("dmmalloc", p.mem);
-  ContentModel model;
-  const Addr a = p.alloc->malloc(100);
-  const Addr b = p.alloc->malloc(100);
-  p.alloc->free(a);
-  p.alloc->free(b);
-  // b is the list head and links to a: cut the link, and a is off every list.
-  p.space.store64(b - 16 + 8, 0);
-  const HeapCheck c = check_heap(p, model);
-  EXPECT_GE(c.lost_blocks, 1u);
-  bool named = false;
-  for (const auto& s : c.problems) named = named || s.find("on no free list") != std::string::npos;
-  EXPECT_TRUE(named);
+// Whether one of the check's problems contains `what`.
+bool names(const HeapCheck& c, const std::string& what) {
+  for (const auto& s : c.problems) {
+    if (s.find(what) != std::string::npos) return true;
+  }
+  return false;
 }
 
-}  // namespace
-}  // namespace pprsim
+// Two freed 100-byte dmmalloc blocks: b is the list head and links to a.
+struct TwoFreeBlocks : ::testing::Test {
+  void SetUp() override {
+    p.alloc = make_allocator("dmmalloc", p.mem);
+    a = p.alloc->malloc(100);
+    b = p.alloc->malloc(100);
+    p.alloc->free(a);
+    p.alloc->free(b);
+  }
+  // The free-list link of the block whose payload is at `payload`.
+  void link(Addr payload, Addr to) { p.space.store64(payload - 16 + 8, to); }
 
-namespace pprsim {
-namespace {
+  Process p{std::uint64_t{1} << 30};
+  ContentModel model;
+  Addr a = 0;
+  Addr b = 0;
+};
+
+TEST_F(TwoFreeBlocks, FreeBlockMissingFromTheListsIsLost) {
+  link(b, 0);  // cut the link, and a is off every list
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_GE(c.lost_blocks, 1u);
+  EXPECT_TRUE(names(c, "on no free list"));
+}
 
 // The free-list census by hand: a list that runs in a cycle names its blocks as listed more
 // than once; a link to an address that starts no block names that address.
-TEST(OracleDmMalloc, FreeListCycleAndStrayLinkAreNamed) {
-  Process p{std::uint64_t{1} << 30};
-  p.alloc = make_allocator("dmmalloc", p.mem);
-  ContentModel model;
-  const Addr a = p.alloc->malloc(100);
-  const Addr b = p.alloc->malloc(100);
-  p.alloc->free(a);
-  p.alloc->free(b);
-  auto named = [](const HeapCheck& c, const char* what) {
-    for (const auto& s : c.problems) {
-      if (s.find(what) != std::string::npos) return true;
-    }
-    return false;
-  };
+TEST_F(TwoFreeBlocks, FreeListCycleAndStrayLinkAreNamed) {
   // b -> a -> b -> ...: the walk's budget stops it, both blocks are counted several times.
-  p.space.store64(a - 16 + 8, b - 16);
+  link(a, b - 16);
   const HeapCheck cycle = check_heap(p, model);
   EXPECT_GE(cycle.double_allocations, 2u);
-  EXPECT_TRUE(named(cycle, "is on the free lists")) << cycle.problems.front();
+  EXPECT_TRUE(names(cycle, "is on the free lists")) << cycle.problems.front();
   // b -> a -> (16 bytes into b's payload): no block starts there.
-  p.space.store64(a - 16 + 8, b + 16);
-  p.space.store64(b + 16 + 8, 0);
+  link(a, b + 16);
+  link(b + 32, 0);
   const HeapCheck stray = check_heap(p, model);
   EXPECT_GE(stray.double_allocations, 1u);
-  EXPECT_TRUE(named(stray, fmt::format("holds {:#x}, which is no block", b + 16).c_str()))
+  EXPECT_TRUE(names(stray, fmt::format("holds {:#x}, which is no block", b + 16)))
       << (stray.problems.empty() ? "" : stray.problems.front());
 }
-
-}  // namespace
-}  // namespace pprsim
-
-namespace pprsim {
-namespace {
 
 // The full check takes its list of live objects from the incremental index only when the
 // index agrees with the object table entry by entry: an object table changed behind the
