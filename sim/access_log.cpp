@@ -7,8 +7,8 @@
 namespace pprsim {
 
 namespace {
-// What one touched page costs besides its per-byte arrays (map node and PageLog).
-constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 64;
+// What one touched page costs besides its per-byte arrays (PageLog and its hash slot).
+constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 32;
 }  // namespace
 
 AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i, AccessLog& log) {
@@ -50,29 +50,47 @@ void AccessLog::Lines::set_all(std::uint32_t line) {
 }
 
 AccessLog::~AccessLog() {
-  ResidentMeter::current().give(pages_.size() * kPageLogCost + slabs_.size() * kSlab * sizeof(Lines::Chunk));
+  ResidentMeter::current().give(page_slabs_.size() * kPageSlab * kPageLogCost +
+                                slabs_.size() * kSlab * sizeof(Lines::Chunk));
 }
 
 AccessLog::PageLog& AccessLog::page_for(std::uint64_t pn) {
   if (pn == last_pn_) return *last_;
-  auto& slot = pages_[pn];
-  if (!slot) {
-    try {
-      ResidentMeter::current().take(kPageLogCost);
-    } catch (...) {
-      pages_.erase(pn);
-      throw;
+  const auto key = static_cast<std::int64_t>(pn);  // page numbers have 52 bits
+  PageLog** found = by_page_.find(key);
+  if (found == nullptr) {
+    if (page_slab_used_ == kPageSlab) {
+      ResidentMeter::current().take(kPageSlab * kPageLogCost);
+      try {
+        page_slabs_.push_back(std::make_unique<PageLog[]>(kPageSlab));
+      } catch (...) {
+        ResidentMeter::current().give(kPageSlab * kPageLogCost);
+        throw;
+      }
+      page_slab_used_ = 0;
     }
-    slot = std::make_unique<PageLog>();
+    found = by_page_.try_emplace(key, &page_slabs_.back()[page_slab_used_]).first;
+    ++page_slab_used_;
   }
   last_pn_ = pn;
-  last_ = slot.get();
-  return *slot;
+  last_ = *found;
+  return **found;
 }
 
 const AccessLog::PageLog* AccessLog::page(std::uint64_t pn) const {
-  const auto it = pages_.find(pn);
-  return it == pages_.end() ? nullptr : it->second.get();
+  PageLog* const* found = by_page_.find(static_cast<std::int64_t>(pn));
+  return found == nullptr ? nullptr : *found;
+}
+
+const AccessLog::Pages& AccessLog::pages() const {
+  if (sorted_size_ != by_page_.size()) {
+    sorted_.clear();
+    sorted_.reserve(by_page_.size());
+    by_page_.for_each([&](std::int64_t pn, PageLog* p) { sorted_.emplace_back(static_cast<std::uint64_t>(pn), p); });
+    std::sort(sorted_.begin(), sorted_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    sorted_size_ = by_page_.size();
+  }
+  return sorted_;
 }
 
 void AccessLog::on_read(Addr a, std::uint64_t n) {
@@ -130,7 +148,7 @@ void AccessLog::on_write(Addr a, std::uint64_t n) {
 
 std::uint64_t AccessLog::bytes_written() const {
   std::uint64_t n = 0;
-  for (const auto& [pn, p] : pages_) {
+  for (const auto& [pn, p] : pages()) {
     for (std::size_t b = 0; b < kPageSize; ++b) n += p->write_line[b] != 0 ? 1 : 0;
   }
   return n;

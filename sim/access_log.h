@@ -6,11 +6,12 @@
 
 #include <array>
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "alloc/memory.h"
+#include "traces/id_map.h"
 
 namespace pprsim {
 
@@ -59,7 +60,8 @@ class AccessLog {
     Lines read_line;
     Lines write_line;
   };
-  using Pages = std::map<std::uint64_t, std::unique_ptr<PageLog>>;
+  // Touched pages in page order: (page number, its log).
+  using Pages = std::vector<std::pair<std::uint64_t, const PageLog*>>;
 
   AccessLog() = default;
   AccessLog(const AccessLog&) = delete;
@@ -73,8 +75,9 @@ class AccessLog {
   void on_read(Addr a, std::uint64_t n);
   void on_write(Addr a, std::uint64_t n);
 
-  // Pages touched, by page number (ordered: iteration is deterministic).
-  const Pages& pages() const { return pages_; }
+  // Pages touched, by page number (ordered: iteration is deterministic). Sorted when first
+  // asked for after a page was added.
+  const Pages& pages() const;
   const PageLog* page(std::uint64_t pn) const;
 
   std::uint64_t bytes_written() const;
@@ -88,7 +91,14 @@ class AccessLog {
   std::vector<std::unique_ptr<Lines::Chunk[]>> slabs_;
   std::size_t slab_used_ = kSlab;
 
-  Pages pages_;
+  // The page logs, kPageSlab to an allocation, found by page number through by_page_ (a hash:
+  // a task looks its pages up at every access that leaves the last one).
+  static constexpr std::size_t kPageSlab = 16;
+  std::vector<std::unique_ptr<PageLog[]>> page_slabs_;
+  std::size_t page_slab_used_ = kPageSlab;
+  IdMap<PageLog*> by_page_;
+  mutable Pages sorted_;  // pages(), when sorted_size_ == by_page_.size()
+  mutable std::size_t sorted_size_ = 0;
   std::uint32_t line_ = 1;
   std::uint64_t last_pn_ = ~std::uint64_t{0};
   PageLog* last_ = nullptr;

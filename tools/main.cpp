@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "sim/host_malloc.h"
 #include "tools/commands.h"
 #include "traces/temp_files.h"
 
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   pprsim::install_signal_cleanup();
+  // The native measurements of `pprsim bench` run in bench-child processes, glibc among the
+  // allocators they measure: there the host malloc keeps its defaults.
+  if (!app.got_subcommand("bench-child")) pprsim::keep_host_memory();
   for (const pprsim::Command& c : commands) {
     if (c.parsed_by->parsed()) return finish(c.run());
   }
