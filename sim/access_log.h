@@ -43,6 +43,29 @@ class AccessLog {
     bool touched(std::size_t i) const { return (touched_ >> i & 1) != 0; }
     // Whether every byte of chunk i has a line (one access covered it whole).
     bool covered(std::size_t i) const { return chunks_[i] == nullptr && uniform_[i] != 0; }
+    // f(from, to) for every maximal run [from, to) of bytes that have a line, in page order.
+    template <class F>
+    void for_each_run(F&& f) const {
+      constexpr std::size_t kNoRun = ~std::size_t{0};
+      std::size_t start = kNoRun;
+      auto at = [&](std::size_t b, bool has_line) {
+        if (has_line && start == kNoRun) {
+          start = b;
+        } else if (!has_line && start != kNoRun) {
+          f(start, b);
+          start = kNoRun;
+        }
+      };
+      for (std::size_t i = 0; i < kChunks; ++i) {
+        const Chunk* c = chunks_[i];
+        if (c == nullptr) {
+          at(i * kChunk, touched(i) && uniform_[i] != 0);  // one line for the whole chunk
+          continue;
+        }
+        for (std::size_t b = 0; b < kChunk; ++b) at(i * kChunk + b, (*c)[b] != 0);
+      }
+      if (start != kNoRun) f(start, kPageSize);
+    }
 
    private:
     friend class AccessLog;

@@ -92,22 +92,10 @@ void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
       parent.space.share_page(t.space, pn);
       continue;
     }
-    std::uint64_t b = 0;
-    while (b < kPageSize) {
-      if (b % AccessLog::Lines::kChunk == 0 && !plog->write_line.touched(b / AccessLog::Lines::kChunk)) {
-        b += AccessLog::Lines::kChunk;
-        continue;
-      }
-      if (plog->write_line[b] == 0) {
-        ++b;
-        continue;
-      }
-      std::uint64_t e = b;
-      while (e < kPageSize && plog->write_line[e] != 0) ++e;
-      t.space.read(page + b, buf.data(), e - b);
-      parent.space.write(page + b, buf.data(), e - b);
-      b = e;
-    }
+    plog->write_line.for_each_run([&](std::uint64_t from, std::uint64_t to) {
+      t.space.read(page + from, buf.data(), to - from);
+      parent.space.write(page + from, buf.data(), to - from);
+    });
   }
   for (const auto& [base, size] : t.sys.released()) {
     if (parent.sys.free(base, size)) parent.space.unmap(base, size);
