@@ -21,6 +21,13 @@ namespace {
 constexpr int kLevels = 9;
 constexpr int kBits = 6;
 constexpr std::size_t kFan = std::size_t{1} << kBits;
+static_assert(AddressSpace::kTopLevel == kLevels - 1);
+
+// Whether page `pn` lies under a root at `level`.
+bool spans(int level, std::uint64_t pn) {
+  const int bits = kBits * (kLevels - level);
+  return bits >= 64 || (pn >> bits) == 0;
+}
 
 const AddressSpace::Page kZeroPage{};
 
@@ -217,12 +224,13 @@ AddressSpace::AddressSpace(AddressSpace&& o) noexcept { *this = std::move(o); }
 
 AddressSpace& AddressSpace::operator=(AddressSpace&& o) noexcept {
   if (this == &o) return *this;
-  if (root_ != 0) release_node(as_node(root_), 0);
+  if (root_ != 0) release_node(as_node(root_), top_);
   if (scratch_ != nullptr) {
     delete scratch_;
     ResidentMeter::current().give(sizeof(Page));
   }
   root_ = std::exchange(o.root_, 0);
+  top_ = std::exchange(o.top_, kTopLevel);
   mapped_ = std::exchange(o.mapped_, 0);
   rcache_ = o.rcache_;
   dirty_.insert(dirty_.end(), o.dirty_.begin(), o.dirty_.end());  // written here or there: both count
@@ -235,7 +243,7 @@ AddressSpace& AddressSpace::operator=(AddressSpace&& o) noexcept {
 }
 
 AddressSpace::~AddressSpace() {
-  if (root_ != 0) release_node(as_node(root_), 0);
+  if (root_ != 0) release_node(as_node(root_), top_);
   if (scratch_ != nullptr) {
     delete scratch_;
     ResidentMeter::current().give(sizeof(Page));
@@ -249,25 +257,44 @@ AddressSpace AddressSpace::fork() {
 }
 
 void AddressSpace::fork_from(AddressSpace& parent) {
-  if (root_ != 0) release_node(as_node(root_), 0);
+  if (root_ != 0) release_node(as_node(root_), top_);
   forget_cache();
   dirty_.clear();
   // The parent's pages become shared: its next write must copy. What it reads stays valid.
   parent.wcache_.forget();
   root_ = parent.root_;
+  top_ = parent.top_;
   if (root_ != 0) ++as_node(root_)->refs;
   mapped_ = parent.mapped_;
 }
 
 std::uintptr_t AddressSpace::lookup(std::uint64_t pn) const {
+  if (!spans(top_, pn)) return kUnmapped;
   std::uintptr_t s = root_;
-  for (int level = 0; level < kLevels && s != 0; ++level) s = as_node(s)->slot[index(pn, level)];
+  for (int level = top_; level < kLevels && s != 0; ++level) s = as_node(s)->slot[index(pn, level)];
   return s;
 }
 
+void AddressSpace::reach(std::uint64_t pn) {
+  while (!spans(top_, pn)) {
+    if (root_ != 0) {
+      // The new root holds this space's reference to the old one (shared or not) in slot 0.
+      Node* n = new_node();
+      n->slot[0] = root_;
+      n->used = 1;
+      root_ = reinterpret_cast<std::uintptr_t>(n);
+    }
+    --top_;
+  }
+}
+
 std::uintptr_t* AddressSpace::own_slot(std::uint64_t pn, bool create) {
+  if (!spans(top_, pn)) {
+    if (!create) return nullptr;
+    reach(pn);
+  }
   std::uintptr_t* cur = &root_;
-  for (int level = 0;; ++level) {
+  for (int level = top_;; ++level) {
     if (*cur == 0) {
       if (!create) return nullptr;
       *cur = reinterpret_cast<std::uintptr_t>(new_node());
@@ -291,7 +318,7 @@ void AddressSpace::map(Addr base, std::uint64_t bytes) {
       ++mapped_;
       // The leaf node's count of used slots.
       std::uintptr_t n = root_;
-      for (int level = 0; level + 1 < kLevels; ++level) n = as_node(n)->slot[index(pn, level)];
+      for (int level = top_; level + 1 < kLevels; ++level) n = as_node(n)->slot[index(pn, level)];
       ++as_node(n)->used;
     }
   }
@@ -301,10 +328,11 @@ void AddressSpace::unmap(Addr base, std::uint64_t bytes) {
   forget_cache();
   for (std::uint64_t pn = base / kPageSize; pn < (base + bytes) / kPageSize; ++pn) {
     // Walk down, making the path ours, and remember it to free nodes that become empty.
+    if (!spans(top_, pn)) break;  // this page and every one after it: never mapped
     std::array<std::uintptr_t*, kLevels> path{};
     std::uintptr_t* cur = &root_;
     bool present = true;
-    for (int level = 0; level < kLevels; ++level) {
+    for (int level = top_; level < kLevels; ++level) {
       if (*cur == 0) {
         present = false;
         break;
@@ -317,7 +345,7 @@ void AddressSpace::unmap(Addr base, std::uint64_t bytes) {
     release_leaf(*cur);
     *cur = kUnmapped;
     --mapped_;
-    for (int level = kLevels - 1; level >= 0; --level) {
+    for (int level = kLevels - 1; level >= top_; --level) {
       std::uintptr_t* at = path[static_cast<std::size_t>(level)];
       Node* n = as_node(*at);
       if (--n->used != 0) break;
@@ -327,7 +355,7 @@ void AddressSpace::unmap(Addr base, std::uint64_t bytes) {
   }
 }
 
-std::size_t AddressSpace::private_pages() const { return root_ == 0 ? 0 : count_private(as_node(root_), 0); }
+std::size_t AddressSpace::private_pages() const { return root_ == 0 ? 0 : count_private(as_node(root_), top_); }
 
 void AddressSpace::forget_cache() {
   rcache_.forget();

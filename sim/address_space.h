@@ -96,6 +96,7 @@ class AddressSpace {
   static constexpr std::uintptr_t kUnmapped = 0;
   static constexpr std::uintptr_t kZero = 1;
   struct Node;
+  static constexpr int kTopLevel = 8;  // a space starts as one leaf node: 64 pages
 
  private:
   // The leaf slot of page `pn`, or kUnmapped.
@@ -109,7 +110,14 @@ class AddressSpace {
   std::uint8_t* wpage(std::uint64_t pn);
   void forget_cache();
 
+  // Grows the tree upwards until page `pn` is under its root.
+  void reach(std::uint64_t pn);
+
   std::uintptr_t root_ = 0;  // a Node*, or 0 when nothing was ever mapped
+  // The root's level in a full tree: the levels above it would have one path, to slot 0, so
+  // they are left out until a page beyond the root's span is mapped. Simulated memory starts at
+  // 2^40: five levels, not nine, to walk and to copy at a task's first write.
+  int top_ = kTopLevel;
   std::size_t mapped_ = 0;
 
   // A direct-mapped cache of recent lookups (page number -> bytes). Forgetting it all is O(1)

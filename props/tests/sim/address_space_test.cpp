@@ -117,6 +117,65 @@ RC_GTEST_PROP(AddressSpace, ForkedSpacesAreIsolated, ()) {
   }
 }
 
+// Regions far apart, mapped and unmapped in any order in forked spaces: the tree grows its root
+// upwards for a page beyond its span (in one space, not in those that share the old root), and
+// every space keeps its own mapping and bytes.
+RC_GTEST_PROP(AddressSpace, SpacesStayIsolatedAsTheirTreeGrowsUpwards, ()) {
+  // The far ones share their low bits with the first: a walk that ignored a page's high bits
+  // would land on it.
+  const std::vector<Addr> bases{0x40000, Addr{1} << 32, (Addr{1} << 40) + 0x40000, (Addr{1} << 47) + 0x40000,
+                                (Addr{1} << 62) + 0x40000};
+  constexpr std::uint64_t kPages = 3;
+  struct Model {
+    std::vector<bool> mapped;
+    std::vector<std::vector<std::uint8_t>> bytes;
+  };
+  std::vector<AddressSpace> spaces(1);
+  std::vector<Model> models(1, Model{std::vector<bool>(bases.size(), false),
+                                     std::vector<std::vector<std::uint8_t>>(bases.size())});
+  const int steps = *rc::gen::inRange(1, 120);
+  for (int i = 0; i < steps; ++i) {
+    const std::size_t who = *rc::gen::inRange<std::size_t>(0, spaces.size());
+    const std::size_t r = *rc::gen::inRange<std::size_t>(0, bases.size());
+    Model& m = models[who];
+    switch (*rc::gen::inRange(0, 5)) {
+      case 0:
+        if (spaces.size() < 5) {
+          spaces.push_back(spaces[who].fork());
+          models.push_back(models[who]);
+        }
+        break;
+      case 1:
+        if (!m.mapped[r]) {
+          spaces[who].map(bases[r], kPages * kPageSize);
+          m.mapped[r] = true;
+          m.bytes[r].assign(kPages * kPageSize, 0);
+        }
+        break;
+      case 2:
+        spaces[who].unmap(bases[r], kPages * kPageSize);
+        m.mapped[r] = false;
+        break;
+      default:
+        if (m.mapped[r]) {
+          const std::uint64_t off = *rc::gen::inRange<std::uint64_t>(0, kPages * kPageSize - 8);
+          const auto v = *rc::gen::arbitrary<std::uint64_t>();
+          spaces[who].store64(bases[r] + off, v);
+          std::memcpy(m.bytes[r].data() + off, &v, 8);
+        }
+    }
+  }
+  for (std::size_t s = 0; s < spaces.size(); ++s) {
+    for (std::size_t r = 0; r < bases.size(); ++r) {
+      RC_ASSERT(spaces[s].is_mapped(bases[r]) == models[s].mapped[r]);
+      if (!models[s].mapped[r]) continue;
+      std::vector<std::uint8_t> got(kPages * kPageSize);
+      spaces[s].read(bases[r], got.data(), got.size());
+      RC_ASSERT(got == models[s].bytes[r]);
+    }
+  }
+}
+
 TEST(SystemMemory, RegionsArePageAlignedDistinctAndLimited) {
   SystemMemory sys(10 * kPageSize);
   const Addr a = sys.alloc(4 * kPageSize);
