@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make librapidcheck-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+packages=(cmake g++ make librapidcheck-dev libfmt-dev libcli11-dev nlohmann-json3-dev libabsl-dev
           libgtest-dev libbenchmark-dev libxml2-dev python3)
 missing=()
 for p in "${packages[@]}"; do
