@@ -19,6 +19,8 @@ if ((${#missing[@]})); then
 fi
 
 # Line tables (-g1) serve perf and backtraces; full debug info made the build a third slower.
+# Link-time optimisation lets the simulator's memory calls (SimMemory -> AddressSpace, across
+# files) inline: a replay takes 0.94-0.95 of the time without it.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" "$@" >/dev/null
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=ON "$@" >/dev/null
 cmake --build build -j"$(nproc)"
