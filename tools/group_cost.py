@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""What one PPR group costs over a small and a large live heap: the simulator's per-group time
+must not grow with the heap the group runs over.
+
+Usage: tools/group_cost.py [--pprsim build/pprsim] [--alloc dmmalloc,comalloc]
+                           [--heaps 1,256] [--groups 1000] [--rounds 3]
+
+For each heap size H (MiB) it writes two CS:APP traces into a temporary folder: a prefix that
+allocates H MiB of 1 KiB objects and keeps them, and the same prefix followed by GROUPS groups
+of one shape (8 instances of 50 events: each allocates 25 objects of 1 KiB and frees them).
+Both replay at --group-size 8 --ppr-every 50; a group's cost is the difference of the two
+runs' own "seconds" (the best of ROUNDS each) over GROUPS. Prints the cost per group at each
+heap size and its ratio to the first size's. Exits 1 when a run is not verified, 2 on bad
+arguments or a run that did not finish.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+GROUP_SIZE = 8
+EVERY = 50
+OBJECT = 1024
+
+
+def fail(why):
+    print(f"group_cost: {why}", file=sys.stderr)
+    sys.exit(2)
+
+
+def write_trace(path, live, groups):
+    """A CS:APP trace: `live` objects kept, then `groups` groups of the fixed shape."""
+    ops = [f"a {i} {OBJECT}" for i in range(live)]
+    next_id = live
+    for _ in range(groups * GROUP_SIZE):
+        ids = range(next_id, next_id + EVERY // 2)
+        ops += [f"a {i} {OBJECT}" for i in ids]
+        ops += [f"f {i}" for i in ids]
+        next_id += EVERY // 2
+    with open(path, "w") as f:
+        f.write(f"{(live + EVERY) * OBJECT * 2}\n{next_id}\n{len(ops)}\n1\n")
+        f.write("\n".join(ops))
+        f.write("\n")
+
+
+def seconds(pprsim, trace, alloc):
+    cmd = [pprsim, "replay", trace, "--alloc", alloc, "--group-size", str(GROUP_SIZE), "--ppr-every",
+           str(EVERY), "--json", "-", "--quiet"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        fail(f"cannot run {pprsim}: {e.strerror}")
+    if done.returncode not in (0, 1):
+        fail(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
+    runs = json.loads(done.stdout)
+    run = runs[0] if isinstance(runs, list) else runs
+    if run.get("verified") is not True:
+        print(f"group_cost: {alloc} on {trace}: not verified", file=sys.stderr)
+        sys.exit(1)
+    return run["seconds"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pprsim", default="build/pprsim")
+    ap.add_argument("--alloc", default="dmmalloc,comalloc")
+    ap.add_argument("--heaps", default="1,256", help="live heap sizes in MiB")
+    ap.add_argument("--groups", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    try:
+        heaps = [int(h) for h in a.heaps.split(",")]
+    except ValueError:
+        fail(f"--heaps: expected MiB counts separated by commas, got '{a.heaps}'")
+    if not heaps or min(heaps) < 1 or a.groups < 1 or a.rounds < 1:
+        fail("--heaps, --groups and --rounds must be positive")
+    allocs = [x for x in a.alloc.split(",") if x]
+
+    print(f"per-group time, {a.groups} groups of {GROUP_SIZE} x {EVERY} events over a live heap of 1 KiB objects")
+    print(f"{'live heap':>12} {'objects':>9} " + " ".join(f"{x + ' us':>14} {'ratio':>6}" for x in allocs))
+    first = {}
+    with tempfile.TemporaryDirectory(prefix="group_cost.") as tmp:
+        for mib in heaps:
+            # The prefix fills whole groups, so that the measured groups start on a group's edge.
+            per_group = GROUP_SIZE * EVERY
+            live = -(-mib * 1024 * 1024 // OBJECT // per_group) * per_group
+            prefix = os.path.join(tmp, f"prefix-{mib}.rep")
+            full = os.path.join(tmp, f"full-{mib}.rep")
+            write_trace(prefix, live, 0)
+            write_trace(full, live, a.groups)
+            cells = []
+            for alloc in allocs:
+                base = min(seconds(a.pprsim, prefix, alloc) for _ in range(a.rounds))
+                total = min(seconds(a.pprsim, full, alloc) for _ in range(a.rounds))
+                us = max(total - base, 0.0) / a.groups * 1e6
+                first.setdefault(alloc, us)
+                cells.append(f"{us:>14.1f} {us / first[alloc] if first[alloc] > 0 else 0:>6.2f}")
+            print(f"{live * OBJECT / 2**20:>9.1f} MiB {live:>9} " + " ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
