@@ -14,11 +14,11 @@ heap size and its ratio to the first size's. Exits 1 when a run is not verified,
 arguments or a run that did not finish.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
+
+import replay_json
 
 GROUP_SIZE = 8
 EVERY = 50
@@ -26,8 +26,7 @@ OBJECT = 1024
 
 
 def fail(why):
-    print(f"group_cost: {why}", file=sys.stderr)
-    sys.exit(2)
+    replay_json.fail("group_cost", why)
 
 
 def write_trace(path, live, groups):
@@ -46,16 +45,8 @@ def write_trace(path, live, groups):
 
 
 def seconds(pprsim, trace, alloc):
-    cmd = [pprsim, "replay", trace, "--alloc", alloc, "--group-size", str(GROUP_SIZE), "--ppr-every",
-           str(EVERY), "--json", "-", "--quiet"]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError as e:
-        fail(f"cannot run {pprsim}: {e.strerror}")
-    if done.returncode not in (0, 1):
-        fail(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
-    runs = json.loads(done.stdout)
-    run = runs[0] if isinstance(runs, list) else runs
+    args = [trace, "--alloc", alloc, "--group-size", str(GROUP_SIZE), "--ppr-every", str(EVERY)]
+    run = replay_json.replay_runs("group_cost", pprsim, args)[0]
     if run.get("verified") is not True:
         print(f"group_cost: {alloc} on {trace}: not verified", file=sys.stderr)
         sys.exit(1)

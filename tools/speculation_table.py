@@ -10,31 +10,23 @@ then the peak system memory at G=8 against the sequential run. Exits 1 when any 
 verified or has an allocator-induced conflict, 2 on bad arguments or a run that did not finish.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
+
+import replay_json
 
 GROUPS = (2, 4, 8)
 
 
 def fail(why):
-    print(f"speculation_table: {why}", file=sys.stderr)
-    sys.exit(2)
+    replay_json.fail("speculation_table", why)
 
 
 def replay(pprsim, traces, alloc, g, every):
-    cmd = [pprsim, "replay", *traces, "--alloc", alloc, "--group-size", str(g), "--json", "-", "--quiet"]
+    args = [*traces, "--alloc", alloc, "--group-size", str(g)]
     if every:
-        cmd += ["--ppr-every", str(every)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError as e:
-        fail(f"cannot run {pprsim}: {e.strerror}")
-    if done.returncode not in (0, 1):
-        fail(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
-    runs = json.loads(done.stdout)
-    return runs if isinstance(runs, list) else [runs]
+        args += ["--ppr-every", str(every)]
+    return replay_json.replay_runs("speculation_table", pprsim, args)
 
 
 def ratio(a, b):
