@@ -146,12 +146,4 @@ void AccessLog::on_write(Addr a, std::uint64_t n) {
   }
 }
 
-std::uint64_t AccessLog::bytes_written() const {
-  std::uint64_t n = 0;
-  for (const auto& [pn, p] : pages()) {
-    for (std::size_t b = 0; b < kPageSize; ++b) n += p->write_line[b] != 0 ? 1 : 0;
-  }
-  return n;
-}
-
 }  // namespace pprsim

@@ -103,8 +103,6 @@ class AccessLog {
   const Pages& pages() const;
   const PageLog* page(std::uint64_t pn) const;
 
-  std::uint64_t bytes_written() const;
-
  private:
   PageLog& page_for(std::uint64_t pn);
   // A chunk of line storage that lives as long as the log (counted by the ResidentMeter): one

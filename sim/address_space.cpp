@@ -327,8 +327,8 @@ void AddressSpace::map(Addr base, std::uint64_t bytes) {
 void AddressSpace::unmap(Addr base, std::uint64_t bytes) {
   forget_cache();
   for (std::uint64_t pn = base / kPageSize; pn < (base + bytes) / kPageSize; ++pn) {
-    // Walk down, making the path ours, and remember it to free nodes that become empty.
     if (!spans(top_, pn)) break;  // this page and every one after it: never mapped
+    // Walk down, making the path ours, and remember it to free nodes that become empty.
     std::array<std::uintptr_t*, kLevels> path{};
     std::uintptr_t* cur = &root_;
     bool present = true;

@@ -3,9 +3,10 @@
 // nothing and a commit applies the changes of each committed task in order.
 #pragma once
 
+#include <absl/container/btree_set.h>
+
 #include <cstdint>
 #include <optional>
-#include <absl/container/btree_set.h>
 #include <utility>
 #include <vector>
 

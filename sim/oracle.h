@@ -64,7 +64,7 @@ class HeapOracle {
   std::vector<std::pair<std::int64_t, Object>> live_by_address(Process& p);
 
   AddressIndex index_;  // live objects by address
-  IdMap<Addr> where_;                              // id -> address in index_
+  IdMap<Addr> where_;   // id -> address in index_
   std::vector<std::int64_t> touched_;
 };
 

@@ -1,5 +1,5 @@
-// A hash map from object ids (0 .. kMaxObjectId) to values: open addressing with linear
-// probing in one array, no node per entry.
+// A hash map from non-negative integer keys (object ids, and the access log's page numbers) to
+// values: open addressing with linear probing in one array, no node per entry.
 //
 // A replay looks objects up by id several times per event (the processes' object tables, the
 // content reference, the oracle's index, the trace validator), and std::unordered_map's node
