@@ -14,6 +14,36 @@
 
 namespace pprsim {
 
+// The words of a fill from its key, one at a time and in bulk. The bulk loops compute four
+// words per vector step, built twice: for the x86-64 baseline (two SSE2 registers a step) and
+// for AVX2 (one), chosen by the processor. Filling and checking every allocated byte is what
+// the simulator does most.
+namespace pattern_words {
+
+inline constexpr std::uint64_t kStep = 0xD6E8FEB86659FD93ull;  // odd: distinct words in 2^64
+
+constexpr std::uint64_t word(std::uint64_t key, std::uint64_t i) {
+  std::uint64_t x = key + i * kStep;
+  x ^= x >> 29;
+  return x | 0x0101010101010101ull;  // no zero byte: a pattern never looks like calloc'd memory
+}
+
+struct Loops {
+  // out[0..8n) = words [w, w + n) of the fill keyed `key` (host order; out need not be aligned).
+  void (*write)(std::uint64_t key, std::uint64_t w, std::uint8_t* out, std::uint64_t n);
+  // How many of the n words at `bytes` are words w, w + 1, ... of the fill, before the first
+  // that is not.
+  std::uint64_t (*same)(std::uint64_t key, std::uint64_t w, const std::uint8_t* bytes, std::uint64_t n);
+  // How many of the n words at `bytes` are zero, before the first that is not.
+  std::uint64_t (*zeros)(const std::uint8_t* bytes, std::uint64_t n);
+};
+// The baseline build, which every x86-64 runs.
+const Loops& baseline();
+// The build Pattern uses: AVX2 where the processor has it, else the baseline.
+const Loops& best();
+
+}  // namespace pattern_words
+
 class Pattern {
  public:
   // Stamp 0 means "zero bytes" (calloc).
@@ -23,12 +53,7 @@ class Pattern {
         zero_(stamp == 0) {}
 
   // Word `i` of the fill (bytes 8i..8i+7 from the object's base, least significant first).
-  constexpr std::uint64_t word(std::uint64_t i) const {
-    if (zero_) return 0;
-    std::uint64_t x = key_ + i * kStep;
-    x ^= x >> 29;
-    return x | 0x0101010101010101ull;  // no zero byte: a pattern never looks like calloc'd memory
-  }
+  constexpr std::uint64_t word(std::uint64_t i) const { return zero_ ? 0 : pattern_words::word(key_, i); }
 
   constexpr std::uint8_t byte(std::uint64_t offset) const {
     return static_cast<std::uint8_t>(word(offset / 8) >> (8 * (offset % 8)));
@@ -43,11 +68,9 @@ class Pattern {
     }
     std::uint64_t i = 0;
     for (; i < len && (offset + i) % 8 != 0; ++i) out[i] = byte(offset + i);
-    std::uint64_t w = (offset + i) / 8;
-    for (; i + 8 <= len; i += 8, ++w) {
-      const std::uint64_t x = word(w);
-      std::memcpy(out + i, &x, 8);
-    }
+    const std::uint64_t words = (len - i) / 8;
+    pattern_words::best().write(key_, (offset + i) / 8, out + i, words);
+    i += 8 * words;
     for (; i < len; ++i) out[i] = byte(offset + i);
   }
 
@@ -57,25 +80,11 @@ class Pattern {
     for (; i < len && (offset + i) % 8 != 0; ++i) {
       if (bytes[i] != byte(offset + i)) return i;
     }
-    std::uint64_t w = (offset + i) / 8;
-    // Eight words at a time with one test, then find the byte in the block that differed.
-    while (i + 64 <= len) {
-      std::uint64_t diff = 0;
-      for (std::uint64_t k = 0; k < 8; ++k) {
-        std::uint64_t x;
-        std::memcpy(&x, bytes + i + 8 * k, 8);
-        diff |= x ^ word(w + k);
-      }
-      if (diff != 0) break;
-      i += 64;
-      w += 8;
-    }
-    // Then a word at a time (most objects are smaller than a block), then the bytes.
-    for (; i + 8 <= len; i += 8, ++w) {
-      std::uint64_t x;
-      std::memcpy(&x, bytes + i, 8);
-      if (x != word(w)) break;
-    }
+    const std::uint64_t words = (len - i) / 8;
+    const pattern_words::Loops& loops = pattern_words::best();
+    const std::uint64_t same =
+        zero_ ? loops.zeros(bytes + i, words) : loops.same(key_, (offset + i) / 8, bytes + i, words);
+    i += 8 * same;
     for (; i < len; ++i) {
       if (bytes[i] != byte(offset + i)) return i;
     }
@@ -83,8 +92,6 @@ class Pattern {
   }
 
  private:
-  static constexpr std::uint64_t kStep = 0xD6E8FEB86659FD93ull;  // odd: distinct words in 2^64
-
   static constexpr std::uint64_t mix(std::uint64_t x) {
     x ^= x >> 32;
     x *= 0xD6E8FEB86659FD93ull;
