@@ -332,6 +332,10 @@ class Replayer {
       }
       main_->alloc->learn(allocs);
       verify_allocator(*main_, "learn", line, "");
+      // The speculative processes are done with: while they lived, MAIN's pages were shared
+      // with them, and every page the serial re-run writes would be copied first.
+      tasks.clear();
+      und.reset();
       run_serially(instances, static_cast<std::size_t>(m));
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
