@@ -7,6 +7,20 @@
 namespace pprsim {
 
 namespace {
+
+// Bits [from, to) of a chunk's mask words set (or cleared).
+void set_bits(std::array<std::uint64_t, AccessLog::Lines::kChunk / 64>& has, std::size_t from, std::size_t to,
+              bool on) {
+  while (from < to) {
+    const std::size_t w = from / 64;
+    const std::size_t lo = from % 64;
+    const std::size_t hi = std::min<std::size_t>(64, lo + (to - from));
+    const std::uint64_t bits = (hi - lo == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (hi - lo)) - 1)) << lo;
+    has[w] = on ? has[w] | bits : has[w] & ~bits;
+    from += hi - lo;
+  }
+}
+
 // What one touched page costs besides its per-byte arrays (PageLog and its hash slot).
 constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 32;
 }  // namespace
@@ -15,7 +29,8 @@ AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i, AccessLog& log) 
   Chunk*& c = chunks_[i];
   if (c == nullptr) {
     c = log.take_chunk();
-    c->fill(uniform_[i]);
+    c->line.fill(uniform_[i]);
+    c->has.fill(touched(i) && uniform_[i] != 0 ? ~std::uint64_t{0} : 0);
   }
   page_line_ = 0;
   return *c;
@@ -28,7 +43,8 @@ void AccessLog::Lines::set(std::size_t i, std::size_t from, std::size_t to, std:
     if (page_line_ != line) page_line_ = 0;
   } else {
     Chunk& c = chunk(i, log);
-    std::fill(c.begin() + static_cast<std::ptrdiff_t>(from), c.begin() + static_cast<std::ptrdiff_t>(to), line);
+    std::fill(c.line.begin() + static_cast<std::ptrdiff_t>(from), c.line.begin() + static_cast<std::ptrdiff_t>(to), line);
+    set_bits(c.has, from, to, line != 0);
   }
   touched_ |= std::uint32_t{1} << i;
 }
@@ -111,9 +127,22 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
           } else if (end - i == Lines::kChunk && !p.write_line.touched(c) && !p.read_line.touched(c)) {
             p.read_line.set(c, 0, Lines::kChunk, line_, *this);
           } else {
+            // The exposed bytes: neither read nor written before. 64 at a time by the masks.
             Lines::Chunk& r = p.read_line.chunk(c, *this);
-            for (std::uint64_t b = i; b < end; ++b) {
-              if (r[b % Lines::kChunk] == 0 && p.write_line[b] == 0) r[b % Lines::kChunk] = line_;
+            for (std::uint64_t b = i; b < end;) {
+              const std::size_t w = b / 64;
+              const std::size_t lo = b % 64;
+              const std::size_t hi = std::min<std::uint64_t>(64, lo + (end - b));
+              const std::uint64_t range =
+                  (hi - lo == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (hi - lo)) - 1)) << lo;
+              std::uint64_t& has = r.has[w % (Lines::kChunk / 64)];
+              std::uint64_t fresh = range & ~has & ~p.write_line.mask(w);
+              has |= fresh;
+              while (fresh != 0) {
+                r.line[(64 * w) % Lines::kChunk + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
+                fresh &= fresh - 1;
+              }
+              b += hi - lo;
             }
             p.read_line.touched_ |= std::uint32_t{1} << c;
           }

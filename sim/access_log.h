@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -25,20 +26,35 @@ class AccessLog {
    public:
     static constexpr std::size_t kChunk = 256;
     static constexpr std::size_t kChunks = kPageSize / kChunk;
-    static_assert(kChunks <= 32);
-    using Chunk = std::array<std::uint32_t, kChunk>;
+    static constexpr std::size_t kWords = kPageSize / 64;  // mask words per page
+    static_assert(kChunks <= 32 && kChunk % 64 == 0);
+    // Per-byte lines of a chunk, with a bit per byte for "has a line": the scans (the commit's
+    // runs, the conflict check, exposed reads) test 64 bytes at a time.
+    struct Chunk {
+      std::array<std::uint32_t, kChunk> line;
+      std::array<std::uint64_t, kChunk / 64> has;
+    };
 
     Lines() = default;
     Lines(const Lines&) = delete;
     Lines& operator=(const Lines&) = delete;
     std::uint32_t operator[](std::size_t b) const {
       const Chunk* c = chunks_[b / kChunk];
-      return c != nullptr ? (*c)[b % kChunk] : uniform_[b / kChunk];
+      return c != nullptr ? c->line[b % kChunk] : uniform_[b / kChunk];
+    }
+    // Bit k: byte 64 * w + k has a line. requires: w < kWords.
+    std::uint64_t mask(std::size_t w) const {
+      const std::size_t i = w / (kChunk / 64);
+      const Chunk* c = chunks_[i];
+      if (c != nullptr) return c->has[w % (kChunk / 64)];
+      return touched(i) && uniform_[i] != 0 ? ~std::uint64_t{0} : 0;
     }
     // Every byte of the page has the same, non-zero line (one access covered it whole).
     bool whole() const { return page_line_ != 0; }
     // Whether any byte may have a line (false: all are 0).
     bool any() const { return touched_ != 0; }
+    // Bit i: chunk i may hold a byte with a line (clear: all of its bytes are 0).
+    std::uint32_t chunks() const { return touched_; }
     // Whether any byte of chunk i may have a line (false: all of its bytes are 0).
     bool touched(std::size_t i) const { return (touched_ >> i & 1) != 0; }
     // Whether every byte of chunk i has a line (one access covered it whole).
@@ -48,21 +64,25 @@ class AccessLog {
     void for_each_run(F&& f) const {
       constexpr std::size_t kNoRun = ~std::size_t{0};
       std::size_t start = kNoRun;
-      auto at = [&](std::size_t b, bool has_line) {
-        if (has_line && start == kNoRun) {
-          start = b;
-        } else if (!has_line && start != kNoRun) {
-          f(start, b);
-          start = kNoRun;
+      for (std::size_t w = 0; w < kWords; ++w) {
+        std::uint64_t m = mask(w);
+        const std::size_t base = 64 * w;
+        // Within the word: alternate between the end of the open run and the next start.
+        std::size_t k = 0;
+        while (k < 64) {
+          if (start == kNoRun) {
+            const std::uint64_t ones = m >> k;
+            if (ones == 0) break;
+            k += static_cast<std::size_t>(std::countr_zero(ones));
+            start = base + k;
+          } else {
+            const std::uint64_t zeros = ~m >> k;
+            if (zeros == 0) break;
+            k += static_cast<std::size_t>(std::countr_zero(zeros));
+            f(start, base + k);
+            start = kNoRun;
+          }
         }
-      };
-      for (std::size_t i = 0; i < kChunks; ++i) {
-        const Chunk* c = chunks_[i];
-        if (c == nullptr) {
-          at(i * kChunk, touched(i) && uniform_[i] != 0);  // one line for the whole chunk
-          continue;
-        }
-        for (std::size_t b = 0; b < kChunk; ++b) at(i * kChunk + b, (*c)[b] != 0);
       }
       if (start != kNoRun) f(start, kPageSize);
     }

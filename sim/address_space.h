@@ -73,6 +73,10 @@ class AddressSpace {
   // Throws MemoryFault when it is not mapped.
   const std::uint8_t* page_bytes(std::uint64_t pn) { return rpage(pn); }
 
+  // The bytes of page `pn`, writable (copied first if shared), valid until the space's next
+  // access. Throws MemoryFault when it is not mapped.
+  std::uint8_t* writable_page(std::uint64_t pn) { return wpage(pn); }
+
   // Page `pn` of this space becomes what it is in `from` (shared until one writes it).
   // Throws MemoryFault when it is not mapped in both.
   void share_page(const AddressSpace& from, std::uint64_t pn);

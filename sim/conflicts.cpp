@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <optional>
 
 #include "sim/executor.h"
@@ -108,63 +109,67 @@ std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, 
     run.reset();
   };
 
+  // One byte the earlier task wrote and the later one read or wrote: its class, added to the
+  // open run when it continues it, else the start of a new one.
+  auto conflict_byte = [&](const AccessLog::PageLog& pi, const AccessLog::PageLog& pk, Addr a, std::uint64_t b) {
+    const bool raw = pk.read_line[b] != 0;
+    ByteClass bc;
+    bc.kind = raw ? Conflict::Kind::Raw : Conflict::Kind::Waw;
+    bc.first_line = pi.write_line[b];
+    bc.second_line = raw ? pk.read_line[b] : pk.write_line[b];
+    if (a >= kHandleBase && a < kHeapBase) {
+      bc.handle_id = static_cast<std::int64_t>((a - kHandleBase) / 8);
+      bc.cls = Conflict::Class::TrueDependence;
+    } else {
+      const std::vector<Ref> oi = objects_at(at_fork, created_i, a);
+      const std::vector<Ref> ok = objects_at(at_fork, created_k, a);
+      std::optional<Ref> same;
+      for (const Ref& r : oi) {
+        if (std::find(ok.begin(), ok.end(), r) != ok.end()) same = r;
+      }
+      if (same) {
+        bc.cls = Conflict::Class::TrueDependence;
+        bc.first_obj = bc.second_obj = same;
+      } else {
+        bc.cls = Conflict::Class::AllocatorInduced;
+        if (!oi.empty()) bc.first_obj = oi.front();
+        if (!ok.empty()) bc.second_obj = ok.front();
+      }
+    }
+    bc.counts = raw || bc.cls == Conflict::Class::AllocatorInduced;
+    // Lines are part of the key only for the first byte: a run keeps its first lines.
+    if (run && a == run_end) {
+      ByteClass cmp = bc;
+      cmp.first_line = run->first_line;
+      cmp.second_line = run->second_line;
+      if (cmp == *run) {
+        run_end = a + 1;
+        return;
+      }
+    }
+    flush();
+    run = bc;
+    run_start = a;
+    run_end = a + 1;
+  };
+
   for (const auto& [pn, pk] : lk.pages()) {
     const AccessLog::PageLog* pi = wi.page(pn);
     if (pi == nullptr) continue;
-    for (std::uint64_t b = 0; b < kPageSize; ++b) {
-      const std::size_t chunk = b / AccessLog::Lines::kChunk;
-      if (b % AccessLog::Lines::kChunk == 0 &&
-          (!pi->write_line.touched(chunk) || (!pk->read_line.touched(chunk) && !pk->write_line.touched(chunk)))) {
-        if (run) flush();  // nothing in this chunk: no conflict
-        b += AccessLog::Lines::kChunk - 1;
-        continue;
-      }
-      const std::uint32_t w_i = pi->write_line[b];
-      const bool raw = w_i != 0 && pk->read_line[b] != 0;
-      const bool waw = w_i != 0 && pk->write_line[b] != 0;
-      const Addr a = pn * kPageSize + b;
-      if (!raw && !waw) {
-        if (run) flush();
-        continue;
-      }
-      ByteClass bc;
-      bc.kind = raw ? Conflict::Kind::Raw : Conflict::Kind::Waw;
-      bc.first_line = w_i;
-      bc.second_line = raw ? pk->read_line[b] : pk->write_line[b];
-      if (a >= kHandleBase && a < kHeapBase) {
-        bc.handle_id = static_cast<std::int64_t>((a - kHandleBase) / 8);
-        bc.cls = Conflict::Class::TrueDependence;
-      } else {
-        const std::vector<Ref> oi = objects_at(at_fork, created_i, a);
-        const std::vector<Ref> ok = objects_at(at_fork, created_k, a);
-        std::optional<Ref> same;
-        for (const Ref& r : oi) {
-          if (std::find(ok.begin(), ok.end(), r) != ok.end()) same = r;
-        }
-        if (same) {
-          bc.cls = Conflict::Class::TrueDependence;
-          bc.first_obj = bc.second_obj = same;
-        } else {
-          bc.cls = Conflict::Class::AllocatorInduced;
-          if (!oi.empty()) bc.first_obj = oi.front();
-          if (!ok.empty()) bc.second_obj = ok.front();
+    // The bytes the earlier task wrote and the later one read or wrote: the chunks both touched,
+    // then 64 bytes at a time. A run grows only over adjacent bytes, so the bytes skipped end it
+    // as they would one by one.
+    constexpr std::size_t kWordsPerChunk = AccessLog::Lines::kChunk / 64;
+    std::uint32_t chunks = pi->write_line.chunks() & (pk->read_line.chunks() | pk->write_line.chunks());
+    for (; chunks != 0; chunks &= chunks - 1) {
+      const std::size_t chunk = static_cast<std::size_t>(std::countr_zero(chunks));
+      for (std::size_t w = chunk * kWordsPerChunk; w < (chunk + 1) * kWordsPerChunk; ++w) {
+        std::uint64_t hit = pi->write_line.mask(w) & (pk->read_line.mask(w) | pk->write_line.mask(w));
+        for (; hit != 0; hit &= hit - 1) {
+          const std::uint64_t b = 64 * w + static_cast<std::uint64_t>(std::countr_zero(hit));
+          conflict_byte(*pi, *pk, pn * kPageSize + b, b);
         }
       }
-      bc.counts = raw || bc.cls == Conflict::Class::AllocatorInduced;
-      // Lines are part of the key only for the first byte: a run keeps its first lines.
-      if (run && a == run_end) {
-        ByteClass cmp = bc;
-        cmp.first_line = run->first_line;
-        cmp.second_line = run->second_line;
-        if (cmp == *run) {
-          run_end = a + 1;
-          continue;
-        }
-      }
-      flush();
-      run = bc;
-      run_start = a;
-      run_end = a + 1;
     }
   }
   flush();

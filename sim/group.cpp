@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "sim/sim_allocator.h"
 
 namespace pprsim {
@@ -82,7 +84,6 @@ void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
   // A page of the task's slice was nobody else's (a region taken from the shared break may be
   // another task's too: its written bytes are merged like any others).
   auto in_slice = [&](Addr page) { return page >= slice && page - slice < slice_bytes; };
-  AddressSpace::Page buf;
   for (const auto& [pn, plog] : t.log->pages()) {
     const Addr page = pn * kPageSize;
     if (!plog->write_line.any() || !t.space.is_mapped(page) || !parent.space.is_mapped(page)) continue;
@@ -92,9 +93,12 @@ void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
       parent.space.share_page(t.space, pn);
       continue;
     }
+    // Page to page, run by run (the parent's page first: taking the task's bytes is the last
+    // access to its space before the copies).
+    std::uint8_t* to_bytes = parent.space.writable_page(pn);
+    const std::uint8_t* from_bytes = t.space.page_bytes(pn);
     plog->write_line.for_each_run([&](std::uint64_t from, std::uint64_t to) {
-      t.space.read(page + from, buf.data(), to - from);
-      parent.space.write(page + from, buf.data(), to - from);
+      std::memmove(to_bytes + from, from_bytes + from, to - from);
     });
   }
   for (const auto& [base, size] : t.sys.released()) {
