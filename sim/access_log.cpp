@@ -1,10 +1,14 @@
 #include "sim/access_log.h"
 
 #include <algorithm>
+#include <memory>
+#include <type_traits>
 
 #include "sim/resident.h"
 
 namespace pprsim {
+
+static_assert(std::is_trivially_destructible_v<AccessLog::PageLog>, "page logs are reused in place");
 
 namespace {
 
@@ -51,11 +55,27 @@ void AccessLog::Lines::set(std::size_t i, std::size_t from, std::size_t to, std:
 
 AccessLog::Lines::Chunk* AccessLog::take_chunk() {
   if (slab_used_ == kSlab) {
-    ResidentMeter::current().take(kSlab * sizeof(Lines::Chunk));
-    slabs_.push_back(std::make_unique_for_overwrite<Lines::Chunk[]>(kSlab));
+    if (slabs_in_use_ == slabs_.size()) {
+      ResidentMeter::current().take(kSlab * sizeof(Lines::Chunk));
+      slabs_.push_back(std::make_unique_for_overwrite<Lines::Chunk[]>(kSlab));
+    }
+    ++slabs_in_use_;
     slab_used_ = 0;
   }
-  return &slabs_.back()[slab_used_++];
+  return &slabs_[slabs_in_use_ - 1][slab_used_++];  // chunk() initialises it
+}
+
+void AccessLog::reset() {
+  slabs_in_use_ = 0;
+  slab_used_ = kSlab;
+  page_slabs_in_use_ = 0;
+  page_slab_used_ = kPageSlab;
+  by_page_.clear();
+  sorted_.clear();
+  sorted_size_ = 0;
+  line_ = 1;
+  last_pn_ = ~std::uint64_t{0};
+  last_ = nullptr;
 }
 
 void AccessLog::Lines::set_all(std::uint32_t line) {
@@ -76,16 +96,21 @@ AccessLog::PageLog& AccessLog::page_for(std::uint64_t pn) {
   PageLog** found = by_page_.find(key);
   if (found == nullptr) {
     if (page_slab_used_ == kPageSlab) {
-      ResidentMeter::current().take(kPageSlab * kPageLogCost);
-      try {
-        page_slabs_.push_back(std::make_unique<PageLog[]>(kPageSlab));
-      } catch (...) {
-        ResidentMeter::current().give(kPageSlab * kPageLogCost);
-        throw;
+      if (page_slabs_in_use_ == page_slabs_.size()) {
+        ResidentMeter::current().take(kPageSlab * kPageLogCost);
+        try {
+          page_slabs_.push_back(std::make_unique<PageLog[]>(kPageSlab));
+        } catch (...) {
+          ResidentMeter::current().give(kPageSlab * kPageLogCost);
+          throw;
+        }
       }
+      ++page_slabs_in_use_;
       page_slab_used_ = 0;
     }
-    found = by_page_.try_emplace(key, &page_slabs_.back()[page_slab_used_]).first;
+    // A slab kept over a reset holds an old page's log: each one handed out starts empty.
+    PageLog* fresh = std::construct_at(&page_slabs_[page_slabs_in_use_ - 1][page_slab_used_]);
+    found = by_page_.try_emplace(key, fresh).first;
     ++page_slab_used_;
   }
   last_pn_ = pn;

@@ -111,6 +111,9 @@ class AccessLog {
   AccessLog& operator=(const AccessLog&) = delete;
   ~AccessLog();
 
+  // Forgets every access (as a new log) and keeps its storage for the next task.
+  void reset();
+
   // The trace line charged with the accesses that follow. requires: line >= 1.
   void set_line(std::uint32_t line) { line_ = line; }
   std::uint32_t line() const { return line_; }
@@ -130,12 +133,14 @@ class AccessLog {
   Lines::Chunk* take_chunk();
   static constexpr std::size_t kSlab = 64;
   std::vector<std::unique_ptr<Lines::Chunk[]>> slabs_;
-  std::size_t slab_used_ = kSlab;
+  std::size_t slabs_in_use_ = 0;  // slabs_[0..slabs_in_use_): since the last reset
+  std::size_t slab_used_ = kSlab;  // chunks taken from the last slab in use
 
   // The page logs, kPageSlab to an allocation, found by page number through by_page_ (a hash:
   // a task looks its pages up at every access that leaves the last one).
   static constexpr std::size_t kPageSlab = 16;
   std::vector<std::unique_ptr<PageLog[]>> page_slabs_;
+  std::size_t page_slabs_in_use_ = 0;
   std::size_t page_slab_used_ = kPageSlab;
   IdMap<PageLog*> by_page_;
   mutable Pages sorted_;  // pages(), when sorted_size_ == by_page_.size()

@@ -268,6 +268,15 @@ void AddressSpace::fork_from(AddressSpace& parent) {
   mapped_ = parent.mapped_;
 }
 
+void AddressSpace::clear() {
+  if (root_ != 0) release_node(as_node(root_), top_);
+  root_ = 0;
+  top_ = kTopLevel;
+  mapped_ = 0;
+  forget_cache();
+  dirty_.clear();
+}
+
 std::uintptr_t AddressSpace::lookup(std::uint64_t pn) const {
   if (!spans(top_, pn)) return kUnmapped;
   std::uintptr_t s = root_;

@@ -50,6 +50,9 @@ class AddressSpace {
   // are not copied.
   void fork_from(AddressSpace& parent);
 
+  // Releases every page and node (as a new space holds none) and keeps the caches' storage.
+  void clear();
+
   // requires: base and bytes are page-aligned. Maps zero-filled pages; already mapped pages of
   // the range keep their contents.
   void map(Addr base, std::uint64_t bytes);

@@ -8,9 +8,9 @@
 
 namespace pprsim {
 
-Runner fork_task(Process& parent, int k, const Instance& instance) {
+Runner fork_task(Process& parent, int k, const Instance& instance, std::unique_ptr<Process> into) {
   Runner t;
-  t.proc = parent.fork();
+  t.proc = parent.fork(std::move(into));
   t.task = k;
   t.proc->sys.confine(parent.sys.task_slice(k));
   t.proc->alloc->task_init(k);
@@ -19,9 +19,10 @@ Runner fork_task(Process& parent, int k, const Instance& instance) {
   return t;
 }
 
-std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances) {
+std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances,
+                                        std::unique_ptr<Process> into) {
   auto und = std::make_unique<Runner>();
-  und->proc = parent.fork();
+  und->proc = parent.fork(std::move(into));
   und->proc->alloc->understudy_init();
   for (const Instance& in : instances) {
     for (const Event& e : in) und->events.push_back(&e);

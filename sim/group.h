@@ -32,11 +32,13 @@ struct Runner {
 
 // Task k of a group: a tracked fork of `parent` after task_init(k), holding instance k, its
 // system memory confined to its own slice of address space (SystemMemory::task_slice).
+// `into`: a recycled process to fork into (Process::recycle), or null.
 // requires: parent.alloc->group_init succeeded; `instance` outlives the runner.
-Runner fork_task(Process& parent, int k, const Instance& instance);
+Runner fork_task(Process& parent, int k, const Instance& instance, std::unique_ptr<Process> into = nullptr);
 
 // The understudy: an untracked fork after understudy_init, holding every instance in order.
-std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances);
+std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances,
+                                        std::unique_ptr<Process> into = nullptr);
 
 // The cut: the first task that stopped without a result to check (gave up, crashed). A task
 // that saw a stale object is checked (the read-after-write that made it stale is reported),

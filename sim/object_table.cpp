@@ -4,10 +4,9 @@
 
 namespace pprsim {
 
-ObjectTable ObjectTable::child_of(const ObjectTable& parent) {
-  ObjectTable t;
-  t.parent_ = &parent;
-  return t;
+void ObjectTable::reset(const ObjectTable* parent) {
+  map_.clear();
+  parent_ = parent;
 }
 
 const Object* ObjectTable::find(std::int64_t id) const {

@@ -32,8 +32,10 @@ using AddressIndex = absl::btree_set<std::pair<Addr, std::int64_t>>;
 class ObjectTable {
  public:
   ObjectTable() = default;
-  // A table of changes over `parent`. requires: parent outlives the child.
-  static ObjectTable child_of(const ObjectTable& parent);
+
+  // This table becomes an empty table of changes over `parent` (a root table when null),
+  // keeping its storage. requires: parent outlives this table.
+  void reset(const ObjectTable* parent);
 
   const Object* find(std::int64_t id) const;
   void set(std::int64_t id, const Object& o);

@@ -76,13 +76,26 @@ Process::Process(std::uint64_t memory_limit) : sys(memory_limit) {}
 
 Process::~Process() = default;
 
-std::unique_ptr<Process> Process::fork() {
-  auto child = std::make_unique<Process>(sys.limit());
+std::unique_ptr<Process> Process::fork(std::unique_ptr<Process> into) {
+  std::unique_ptr<Process> child = into ? std::move(into) : std::make_unique<Process>(sys.limit());
   child->space.fork_from(space);
   child->sys = sys.fork();
-  if (alloc) child->alloc = alloc->clone(child->mem);
-  child->objects = ObjectTable::child_of(objects);
+  child->alloc = alloc ? alloc->clone(child->mem) : nullptr;
+  child->objects.reset(&objects);
   return child;
+}
+
+void Process::recycle() {
+  // Nothing of another process stays referenced: a page or region map still shared with MAIN
+  // would make MAIN copy it at its next write.
+  space.clear();
+  sys = SystemMemory(sys.limit());
+  alloc.reset();
+  objects.reset(nullptr);
+  if (log) {
+    log->reset();
+    spare_log_ = std::move(log);
+  }
 }
 
 void Process::become(Process& other) {

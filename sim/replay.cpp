@@ -272,14 +272,14 @@ class Replayer {
     std::vector<Runner> tasks;
     tasks.reserve(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) {
-      tasks.push_back(fork_task(*main_, k, instances[static_cast<std::size_t>(k)]));
+      tasks.push_back(fork_task(*main_, k, instances[static_cast<std::size_t>(k)], spare_process()));
       Runner& t = tasks.back();
       verify_allocator(*t.proc, "task_init", line, fmt::format(" in task {}", k));
       t.weight = sched_.between(2, 8);
     }
     std::unique_ptr<Runner> und;
     if (cfg_.understudy != UnderstudyMode::Never) {
-      und = fork_understudy(*main_, instances);
+      und = fork_understudy(*main_, instances, spare_process());
       verify_allocator(*und->proc, "understudy_init", line, " in the understudy");
       und->weight = sched_.between(1, static_cast<std::uint64_t>(n));
     }
@@ -334,16 +334,40 @@ class Replayer {
       verify_allocator(*main_, "learn", line, "");
       // The speculative processes are done with: while they lived, MAIN's pages were shared
       // with them, and every page the serial re-run writes would be copied first.
-      tasks.clear();
-      und.reset();
+      retire(tasks, und);
       run_serially(instances, static_cast<std::size_t>(m));
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
+    retire(tasks, und);
     finish_group(instances);
     if (cfg_.record_report && !failing_mapped_ && st_.allocator_induced > induced_before) {
       failing_mapped_ = true;
       map_heap("first failing group");
     }
+  }
+
+  // A recycled process to fork into, or null (fork makes one).
+  std::unique_ptr<Process> spare_process() {
+    if (spare_.empty()) return nullptr;
+    std::unique_ptr<Process> p = std::move(spare_.back());
+    spare_.pop_back();
+    return p;
+  }
+
+  // The group's processes go back to the spares (a group takes at most G + 1 of them).
+  void retire(std::vector<Runner>& tasks, std::unique_ptr<Runner>& und) {
+    for (Runner& t : tasks) {
+      if (t.proc) {
+        t.proc->recycle();
+        spare_.push_back(std::move(t.proc));
+      }
+    }
+    tasks.clear();
+    if (und && und->proc) {
+      und->proc->recycle();
+      spare_.push_back(std::move(und->proc));
+    }
+    und.reset();
   }
 
   // ---- The run's picture (ReplayConfig::record_report) ----
@@ -575,6 +599,7 @@ class Replayer {
   bool paranoid_;
   bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
   std::unique_ptr<Process> main_;
+  std::vector<std::unique_ptr<Process>> spare_;  // recycled task and understudy processes
   ContentModel model_;
   HeapOracle oracle_;
   RunStats st_;

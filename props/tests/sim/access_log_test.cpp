@@ -1,5 +1,6 @@
 // The access log against a byte-by-byte model: the last write's line and the first exposed
-// read's line of every byte, the pages it lists, and the runs of written bytes a commit copies.
+// read's line of every byte, the pages it lists, and the runs of written bytes a commit copies;
+// the same for a log reset after other accesses (a recycled task's).
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -42,6 +43,14 @@ void random_accesses(AccessLog& log, ByteModel& m) {
   }
 }
 
+// Half the time the log has had a life before: other accesses, then reset().
+void maybe_used_before(AccessLog& log) {
+  if (!*rc::gen::arbitrary<bool>()) return;
+  ByteModel forgotten;
+  random_accesses(log, forgotten);
+  log.reset();
+}
+
 std::uint32_t at(const std::map<Addr, std::uint32_t>& m, Addr b) {
   const auto it = m.find(b);
   return it == m.end() ? 0 : it->second;
@@ -49,6 +58,7 @@ std::uint32_t at(const std::map<Addr, std::uint32_t>& m, Addr b) {
 
 RC_GTEST_PROP(AccessLog, KeepsTheLinesOfAByteModel, ()) {
   AccessLog log;
+  maybe_used_before(log);
   ByteModel m;
   random_accesses(log, m);
   std::set<std::uint64_t> touched;
@@ -73,6 +83,7 @@ RC_GTEST_PROP(AccessLog, KeepsTheLinesOfAByteModel, ()) {
 
 RC_GTEST_PROP(AccessLog, RunsAreTheWrittenBytes, ()) {
   AccessLog log;
+  maybe_used_before(log);
   ByteModel m;
   random_accesses(log, m);
   for (const auto& [pn, plog] : log.pages()) {
