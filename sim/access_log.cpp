@@ -33,8 +33,9 @@ AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i, AccessLog& log) 
   Chunk*& c = chunks_[i];
   if (c == nullptr) {
     c = log.take_chunk();
-    c->line.fill(uniform_[i]);
-    c->has.fill(touched(i) && uniform_[i] != 0 ? ~std::uint64_t{0} : 0);
+    const bool uniform = touched(i) && uniform_[i] != 0;
+    if (uniform) c->line.fill(uniform_[i]);  // else no byte has a line: the lines are not read
+    c->has.fill(uniform ? ~std::uint64_t{0} : 0);
   }
   page_line_ = 0;
   return *c;

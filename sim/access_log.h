@@ -29,10 +29,13 @@ class AccessLog {
     static constexpr std::size_t kWords = kPageSize / 64;  // mask words per page
     static_assert(kChunks <= 32 && kChunk % 64 == 0);
     // Per-byte lines of a chunk, with a bit per byte for "has a line": the scans (the commit's
-    // runs, the conflict check, exposed reads) test 64 bytes at a time.
+    // runs, the conflict check, exposed reads) test 64 bytes at a time. A byte's line is
+    // meaningful only where its bit is set, so a chunk taken for an untouched stretch starts
+    // with 32 bytes of mask to clear, not a kilobyte of lines.
     struct Chunk {
       std::array<std::uint32_t, kChunk> line;
       std::array<std::uint64_t, kChunk / 64> has;
+      std::uint32_t at(std::size_t b) const { return (has[b / 64] >> (b % 64) & 1) != 0 ? line[b] : 0; }
     };
 
     Lines() = default;
@@ -40,7 +43,7 @@ class AccessLog {
     Lines& operator=(const Lines&) = delete;
     std::uint32_t operator[](std::size_t b) const {
       const Chunk* c = chunks_[b / kChunk];
-      return c != nullptr ? c->line[b % kChunk] : uniform_[b / kChunk];
+      return c != nullptr ? c->at(b % kChunk) : uniform_[b / kChunk];
     }
     // Bit k: byte 64 * w + k has a line. requires: w < kWords.
     std::uint64_t mask(std::size_t w) const {
