@@ -455,13 +455,23 @@ void AddressSpace::zero(Addr a, std::uint64_t n) {
 void AddressSpace::fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base) {
   PatternDesc* desc = nullptr;
   const Pattern pattern(id, stamp);
+  // The slots of the leaf node that holds the last whole page: the next 63 pages' slots are
+  // beside it, owned already (nothing below changes the tree's nodes), no walk from the root.
+  std::uintptr_t* leaf = nullptr;
+  std::uint64_t leaf_first = 0;
   while (n > 0) {
     const std::uint64_t off = a % kPageSize;
     const std::uint64_t chunk = std::min(n, kPageSize - off);
     if (chunk == kPageSize && stamp != 0) {
       // A whole page: the pattern itself, no bytes.
       const std::uint64_t pn = a / kPageSize;
-      std::uintptr_t* s = own_slot(pn, false);
+      std::uintptr_t* s = nullptr;
+      if (leaf != nullptr && pn - leaf_first < kFan) {
+        s = leaf + (pn - leaf_first);
+      } else if ((s = own_slot(pn, false)) != nullptr) {
+        leaf = s - pn % kFan;
+        leaf_first = pn - pn % kFan;
+      }
       if (s == nullptr || *s == kUnmapped) throw MemoryFault(a);
       if (desc == nullptr) {
         ResidentMeter::current().take(sizeof(PatternDesc));

@@ -241,11 +241,14 @@ void HeapOracle::update_index(Process& p) {
   std::sort(touched_.begin(), touched_.end());
   touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
   for (const std::int64_t id : touched_) {
-    if (const Addr* at = where_.find(id)) {
+    const Addr* at = where_.find(id);
+    const Object* o = p.objects.find(id);
+    if (at != nullptr && o != nullptr && *at == o->addr) continue;  // written or resized in place
+    if (at != nullptr) {
       index_.erase({*at, id});
       where_.erase(id);
     }
-    if (const Object* o = p.objects.find(id)) {
+    if (o != nullptr) {
       index_.insert({o->addr, id});
       where_.try_emplace(id, o->addr);
     }

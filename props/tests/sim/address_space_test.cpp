@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/address_space.h"
+#include "sim/pattern.h"
 #include "sim/process.h"
 #include "sim/system_memory.h"
 
@@ -112,6 +113,41 @@ RC_GTEST_PROP(AddressSpace, ForkedSpacesAreIsolated, ()) {
   }
   for (std::size_t s = 0; s < spaces.size(); ++s) {
     std::vector<std::uint8_t> got(kPages * kPageSize);
+    spaces[s].read(kBase, got.data(), got.size());
+    RC_ASSERT(got == models[s]);
+  }
+}
+
+// Pattern fills of up to 150 pages, starting anywhere and crossing the page table's leaf nodes
+// (64 pages each), in forked spaces: every space reads back exactly its own fills, and a fill in
+// one leaves the others as they were.
+RC_GTEST_PROP(AddressSpace, PatternFillsAcrossLeavesStayInTheirSpace, ()) {
+  constexpr Addr kBase = Addr{1} << 40;
+  constexpr std::uint64_t kBytes = 300 * kPageSize;
+  std::vector<AddressSpace> spaces;
+  std::vector<std::vector<std::uint8_t>> models;
+  spaces.emplace_back();
+  spaces[0].map(kBase, kBytes);
+  models.emplace_back(kBytes, 0);
+  const int steps = *rc::gen::inRange(1, 10);
+  for (int i = 0; i < steps; ++i) {
+    const std::size_t who = *rc::gen::inRange<std::size_t>(0, spaces.size());
+    if (*rc::gen::inRange(0, 4) == 0 && spaces.size() < 4) {
+      spaces.push_back(spaces[who].fork());
+      models.push_back(models[who]);
+      continue;
+    }
+    const std::uint64_t len = *rc::gen::inRange<std::uint64_t>(1, 150 * kPageSize);
+    const std::uint64_t off = *rc::gen::inRange<std::uint64_t>(0, kBytes - len + 1);
+    const std::uint64_t before = 8 * *rc::gen::inRange<std::uint64_t>(0, off / 8 + 1);  // the object starts here
+    const auto id = *rc::gen::inRange<std::int64_t>(0, 1000);
+    const auto stamp = *rc::gen::inRange<std::uint32_t>(1, 1000);
+    const Addr base = (kBase + off - before) / 8 * 8;
+    spaces[who].fill_pattern(kBase + off, len, id, stamp, base);
+    Pattern(id, stamp).write(kBase + off - base, models[who].data() + off, len);
+  }
+  for (std::size_t s = 0; s < spaces.size(); ++s) {
+    std::vector<std::uint8_t> got(kBytes);
     spaces[s].read(kBase, got.data(), got.size());
     RC_ASSERT(got == models[s]);
   }
