@@ -135,7 +135,35 @@ const AccessLog::Pages& AccessLog::pages() const {
   return sorted_;
 }
 
+bool AccessLog::word_read(Addr a) {
+  if (a % 8 != 0) return false;
+  PageLog& p = page_for(a / kPageSize);
+  if (p.write_line.whole() || p.read_line.whole()) return true;  // nothing new can be exposed
+  const std::size_t off = a % kPageSize;
+  Lines::Chunk* r = p.read_line.chunks_[off / Lines::kChunk];
+  if (r == nullptr) return false;
+  const std::size_t b = off % Lines::kChunk;
+  std::uint64_t& has = r->has[b / 64];
+  std::uint64_t fresh = std::uint64_t{0xFF} << (b % 64) & ~has & ~p.write_line.mask(off / 64);
+  has |= fresh;
+  for (; fresh != 0; fresh &= fresh - 1) r->line[b / 64 * 64 + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
+  return true;
+}
+
+bool AccessLog::word_write(Addr a) {
+  if (a % 8 != 0) return false;
+  PageLog& p = page_for(a / kPageSize);
+  const std::size_t off = a % kPageSize;
+  Lines::Chunk* c = p.write_line.chunks_[off / Lines::kChunk];
+  if (c == nullptr) return false;
+  const std::size_t b = off % Lines::kChunk;
+  std::fill_n(c->line.begin() + static_cast<std::ptrdiff_t>(b), 8, line_);
+  c->has[b / 64] |= std::uint64_t{0xFF} << (b % 64);
+  return true;
+}
+
 void AccessLog::on_read(Addr a, std::uint64_t n) {
+  if (n == 8 && word_read(a)) return;
   while (n > 0) {
     const std::uint64_t off = a % kPageSize;
     const std::uint64_t len = std::min(n, kPageSize - off);
@@ -182,6 +210,7 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
 }
 
 void AccessLog::on_write(Addr a, std::uint64_t n) {
+  if (n == 8 && word_write(a)) return;
   while (n > 0) {
     const std::uint64_t off = a % kPageSize;
     const std::uint64_t len = std::min(n, kPageSize - off);

@@ -131,6 +131,11 @@ class AccessLog {
 
  private:
   PageLog& page_for(std::uint64_t pn);
+  // An aligned word (the allocator's load64 and store64: most accesses) whose chunk has
+  // per-byte lines already, recorded without the general loops. False: the general path must
+  // record it.
+  bool word_read(Addr a);
+  bool word_write(Addr a);
   // A chunk of line storage that lives as long as the log (counted by the ResidentMeter): one
   // allocation per kSlab chunks instead of one per chunk.
   Lines::Chunk* take_chunk();

@@ -22,7 +22,8 @@ struct ByteModel {
   std::map<Addr, std::uint32_t> read, write;
 };
 
-// Writes and reads over a few pages: single bytes, headers, chunk-sized and whole-page spans.
+// Writes and reads over a few pages: single bytes, words (half the time aligned, as the
+// allocator's are), headers, chunk-sized and whole-page spans.
 void random_accesses(AccessLog& log, ByteModel& m) {
   const int steps = *rc::gen::inRange(1, 120);
   for (int s = 0; s < steps; ++s) {
@@ -30,7 +31,8 @@ void random_accesses(AccessLog& log, ByteModel& m) {
     log.set_line(line);
     const std::uint64_t len = *rc::gen::element<std::uint64_t>(1, 8, 16, 100, AccessLog::Lines::kChunk,
                                                                2 * AccessLog::Lines::kChunk, kPageSize, kPageSize + 40);
-    const Addr a = kBase + *rc::gen::inRange<std::uint64_t>(0, kPages * kPageSize - len + 1);
+    Addr a = kBase + *rc::gen::inRange<std::uint64_t>(0, kPages * kPageSize - len + 1);
+    if (*rc::gen::arbitrary<bool>()) a -= a % 8;  // aligned, as the allocator's words are
     if (*rc::gen::arbitrary<bool>()) {
       log.on_write(a, len);
       for (Addr b = a; b < a + len; ++b) m.write[b] = line;
