@@ -12,6 +12,11 @@ static_assert(std::is_trivially_destructible_v<AccessLog::PageLog>, "page logs a
 
 namespace {
 
+// Bits [lo, hi) of a mask word. requires: lo < hi <= 64.
+std::uint64_t bit_range(std::size_t lo, std::size_t hi) {
+  return (hi - lo == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (hi - lo)) - 1) << lo;
+}
+
 // Bits [from, to) of a chunk's mask words set (or cleared).
 void set_bits(std::array<std::uint64_t, AccessLog::Lines::kChunk / 64>& has, std::size_t from, std::size_t to,
               bool on) {
@@ -19,7 +24,7 @@ void set_bits(std::array<std::uint64_t, AccessLog::Lines::kChunk / 64>& has, std
     const std::size_t w = from / 64;
     const std::size_t lo = from % 64;
     const std::size_t hi = std::min<std::size_t>(64, lo + (to - from));
-    const std::uint64_t bits = (hi - lo == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (hi - lo)) - 1)) << lo;
+    const std::uint64_t bits = bit_range(lo, hi);
     has[w] = on ? has[w] | bits : has[w] & ~bits;
     from += hi - lo;
   }
@@ -48,7 +53,8 @@ void AccessLog::Lines::set(std::size_t i, std::size_t from, std::size_t to, std:
     if (page_line_ != line) page_line_ = 0;
   } else {
     Chunk& c = chunk(i, log);
-    std::fill(c.line.begin() + static_cast<std::ptrdiff_t>(from), c.line.begin() + static_cast<std::ptrdiff_t>(to), line);
+    std::fill(c.line.begin() + static_cast<std::ptrdiff_t>(from), c.line.begin() + static_cast<std::ptrdiff_t>(to),
+              line);
     set_bits(c.has, from, to, line != 0);
   }
   touched_ |= std::uint32_t{1} << i;
@@ -144,9 +150,11 @@ bool AccessLog::word_read(Addr a) {
   if (r == nullptr) return false;
   const std::size_t b = off % Lines::kChunk;
   std::uint64_t& has = r->has[b / 64];
-  std::uint64_t fresh = std::uint64_t{0xFF} << (b % 64) & ~has & ~p.write_line.mask(off / 64);
+  std::uint64_t fresh = bit_range(b % 64, b % 64 + 8) & ~has & ~p.write_line.mask(off / 64);
   has |= fresh;
-  for (; fresh != 0; fresh &= fresh - 1) r->line[b / 64 * 64 + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
+  for (; fresh != 0; fresh &= fresh - 1) {
+    r->line[b / 64 * 64 + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
+  }
   return true;
 }
 
@@ -158,7 +166,7 @@ bool AccessLog::word_write(Addr a) {
   if (c == nullptr) return false;
   const std::size_t b = off % Lines::kChunk;
   std::fill_n(c->line.begin() + static_cast<std::ptrdiff_t>(b), 8, line_);
-  c->has[b / 64] |= std::uint64_t{0xFF} << (b % 64);
+  c->has[b / 64] |= bit_range(b % 64, b % 64 + 8);
   return true;
 }
 
@@ -187,10 +195,8 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
               const std::size_t w = b / 64;
               const std::size_t lo = b % 64;
               const std::size_t hi = std::min<std::uint64_t>(64, lo + (end - b));
-              const std::uint64_t range =
-                  (hi - lo == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << (hi - lo)) - 1)) << lo;
               std::uint64_t& has = r.has[w % (Lines::kChunk / 64)];
-              std::uint64_t fresh = range & ~has & ~p.write_line.mask(w);
+              std::uint64_t fresh = bit_range(lo, hi) & ~has & ~p.write_line.mask(w);
               has |= fresh;
               while (fresh != 0) {
                 r.line[(64 * w) % Lines::kChunk + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
