@@ -14,7 +14,7 @@ namespace {
 
 // Four words in a vector (two SSE2 registers on the baseline, one on AVX2). The helpers take
 // and give vectors by reference: a 32-byte vector passed by value has another ABI with AVX
-// than without, and they are called from both clones.
+// than without, and they are inlined into both builds.
 using V4 = std::uint64_t __attribute__((vector_size(32)));
 
 constexpr std::uint64_t kNoZeroByte = 0x0101010101010101ull;
