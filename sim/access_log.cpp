@@ -37,8 +37,8 @@ constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 32;
 AccessLog::Lines::Chunk& AccessLog::Lines::chunk(std::size_t i, AccessLog& log) {
   Chunk*& c = chunks_[i];
   if (c == nullptr) {
+    const bool uniform = covered(i);  // one line for every byte so far
     c = log.take_chunk();
-    const bool uniform = touched(i) && uniform_[i] != 0;
     if (uniform) c->line.fill(uniform_[i]);  // else no byte has a line: the lines are not read
     c->has.fill(uniform ? ~std::uint64_t{0} : 0);
   }

@@ -50,7 +50,7 @@ class AccessLog {
       const std::size_t i = w / (kChunk / 64);
       const Chunk* c = chunks_[i];
       if (c != nullptr) return c->has[w % (kChunk / 64)];
-      return touched(i) && uniform_[i] != 0 ? ~std::uint64_t{0} : 0;
+      return covered(i) ? ~std::uint64_t{0} : 0;
     }
     // Every byte of the page has the same, non-zero line (one access covered it whole).
     bool whole() const { return page_line_ != 0; }

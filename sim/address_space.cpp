@@ -257,9 +257,7 @@ AddressSpace AddressSpace::fork() {
 }
 
 void AddressSpace::fork_from(AddressSpace& parent) {
-  if (root_ != 0) release_node(as_node(root_), top_);
-  forget_cache();
-  dirty_.clear();
+  clear();
   // The parent's pages become shared: its next write must copy. What it reads stays valid.
   parent.wcache_.forget();
   root_ = parent.root_;
