@@ -33,6 +33,8 @@ namespace {
 
 // Problems kept of regions taken outside a slice (they are all counted).
 constexpr std::size_t kMaxOutsideSliceProblems = 20;
+// A full heap check reads every live byte; each event since the last one pays for this many.
+constexpr std::uint64_t kFullCheckBytesPerEvent = 256;
 
 // Raised to stop the run: the allocator failed in a way the run cannot go on from.
 struct RunFailure {
@@ -205,9 +207,13 @@ class Replayer {
     since_check_ = 0;
     ++st_.heap_checks;
     ++checks_since_full_;
-    // 1 asks for every check to be full: no waiting for the events to pay for it.
+    // 1 asks for every check to be full: no waiting for the events to pay for it. Otherwise a
+    // full check waits for as many events as it has objects to look at, plus one per
+    // kFullCheckBytesPerEvent bytes it read the last time: spread over those events, its cost
+    // is a bounded share of theirs, however large the heap.
     const bool full = final || cfg_.full_check_every <= 1 ||
-                      (checks_since_full_ >= cfg_.full_check_every && since_full_ >= main_->objects.size());
+                      (checks_since_full_ >= cfg_.full_check_every &&
+                       since_full_ >= main_->objects.size() + full_check_bytes_ / kFullCheckBytesPerEvent);
     HeapCheck c;
     if (full) {
       ++st_.full_heap_checks;
@@ -215,6 +221,7 @@ class Replayer {
       since_full_ = 0;
       c = oracle_.check_all(*main_, model_);
       st_.final_live_blocks = c.live_blocks;
+      full_check_bytes_ = c.live_bytes;
     } else {
       c = oracle_.check_changes(*main_, model_);
     }
@@ -608,6 +615,7 @@ class Replayer {
   std::uint64_t since_check_ = 0;
   std::uint64_t checks_since_full_ = 0;
   std::uint64_t since_full_ = 0;  // events since the last full check
+  std::uint64_t full_check_bytes_ = 0;  // the live bytes the last full check read
 };
 
 }  // namespace

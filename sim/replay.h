@@ -39,8 +39,8 @@ struct ReplayConfig {
   std::uint64_t check_every = 1000;  // sequential events between heap checks
   // Every N-th heap check is a full one (census of the whole heap), the others check what
   // changed; a full check waits until at least as many events ran since the last one as there
-  // are live objects, so its cost is paid for. The last check of a run is always full. 1: every
-  // check is full.
+  // are live objects, plus one per 256 bytes the last full check read, so its cost is paid for.
+  // The last check of a run is always full. 1: every check is full.
   std::uint64_t full_check_every = 16;
   // Real memory the simulation may hold (sim/resident.h); 0: ResidentMeter::default_limit().
   std::uint64_t max_resident = 0;

@@ -10,8 +10,12 @@ allocates H MiB of 1 KiB objects and keeps them, and the same prefix followed by
 of one shape (8 instances of 50 events: each allocates 25 objects of 1 KiB and frees them).
 Both replay at --group-size 8 --ppr-every 50; a group's cost is the difference of the two
 runs' own "seconds" (the best of ROUNDS each) over GROUPS. Prints the cost per group at each
-heap size and its ratio to the first size's. Exits 1 when a run is not verified, 2 on bad
-arguments or a run that did not finish.
+heap size and its ratio to the first size's: first with the periodic full censuses off
+(--full-check-every 4294967296; the last check of a run is full in both runs and cancels),
+which is what a group and its incremental check cost, then as replay runs by default, with the
+full censuses that fell among the measured groups (each reads the whole heap; they wait for
+enough events to pay for it, so whether one falls among the groups depends on where the last
+one was). Exits 1 when a run is not verified, 2 on bad arguments or a run that did not finish.
 """
 import argparse
 import os
@@ -44,13 +48,17 @@ def write_trace(path, live, groups):
         f.write("\n")
 
 
-def seconds(pprsim, trace, alloc):
-    args = [trace, "--alloc", alloc, "--group-size", str(GROUP_SIZE), "--ppr-every", str(EVERY)]
+NO_PERIODIC_CENSUS = ["--full-check-every", str(2**32)]
+
+
+def seconds(pprsim, trace, alloc, extra):
+    """The run's own seconds and how many full heap checks it made."""
+    args = [trace, "--alloc", alloc, "--group-size", str(GROUP_SIZE), "--ppr-every", str(EVERY), *extra]
     run = replay_json.replay_runs("group_cost", pprsim, args)[0]
     if run.get("verified") is not True:
         print(f"group_cost: {alloc} on {trace}: not verified", file=sys.stderr)
         sys.exit(1)
-    return run["seconds"]
+    return run["seconds"], run["full_heap_checks"]
 
 
 def main():
@@ -69,8 +77,10 @@ def main():
         fail("--heaps, --groups and --rounds must be positive")
     allocs = [x for x in a.alloc.split(",") if x]
 
-    print(f"per-group time, {a.groups} groups of {GROUP_SIZE} x {EVERY} events over a live heap of 1 KiB objects")
-    print(f"{'live heap':>12} {'objects':>9} " + " ".join(f"{x + ' us':>14} {'ratio':>6}" for x in allocs))
+    print(f"per-group time, {a.groups} groups of {GROUP_SIZE} x {EVERY} events over a live heap of 1 KiB objects;")
+    print("'group': periodic full censuses off; 'default': as replay runs, with the full censuses among the groups")
+    print(f"{'live heap':>12} {'objects':>9} " +
+          " ".join(f"{x + ' group us':>18} {'ratio':>6} {'default us':>11} {'censuses':>8}" for x in allocs))
     first = {}
     with tempfile.TemporaryDirectory(prefix="group_cost.") as tmp:
         for mib in heaps:
@@ -83,11 +93,17 @@ def main():
             write_trace(full, live, a.groups)
             cells = []
             for alloc in allocs:
-                base = min(seconds(a.pprsim, prefix, alloc) for _ in range(a.rounds))
-                total = min(seconds(a.pprsim, full, alloc) for _ in range(a.rounds))
-                us = max(total - base, 0.0) / a.groups * 1e6
+                per_group = {}
+                censuses = 0
+                for name, extra in (("group", NO_PERIODIC_CENSUS), ("default", [])):
+                    base = min(seconds(a.pprsim, prefix, alloc, extra) for _ in range(a.rounds))
+                    total = min(seconds(a.pprsim, full, alloc, extra) for _ in range(a.rounds))
+                    per_group[name] = max(total[0] - base[0], 0.0) / a.groups * 1e6
+                    censuses = total[1] - base[1]
+                us = per_group["group"]
                 first.setdefault(alloc, us)
-                cells.append(f"{us:>14.1f} {us / first[alloc] if first[alloc] > 0 else 0:>6.2f}")
+                cells.append(f"{us:>18.1f} {us / first[alloc] if first[alloc] > 0 else 0:>6.2f} "
+                             f"{per_group['default']:>11.1f} {censuses:>8}")
             print(f"{live * OBJECT / 2**20:>9.1f} MiB {live:>9} " + " ".join(cells))
 
 

@@ -1,6 +1,7 @@
 // The replay's commit paths, each checked by the oracle: clean commit, read-after-write abort,
 // rescue in MAIN, rescue in a later task, understudy win; the exact true-dependence report;
 // determinism; and every CS:APP trace sequentially and in groups.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "props/tests/test_support.h"
@@ -160,6 +161,29 @@ TEST(ReplayCommit, UnderstudyWinReplacesSpeculation) {
   EXPECT_EQ(s.understudy_wins, 1u);
   EXPECT_EQ(s.committed, 0u);
   EXPECT_EQ(s.final_live_objects, 3u);
+}
+
+// Four objects of `bytes` each kept live, then 64 groups of two small PPRs.
+std::string kept_heap_then_groups(std::uint64_t bytes) {
+  std::string t = "pprtrace 1\n";
+  for (int id = 1; id <= 4; ++id) t += fmt::format("a {} {}\n", id, bytes);
+  for (int id = 100; id < 100 + 128; ++id) t += fmt::format("ppr\na {} 16\nw {} 0 8\nf {}\nend\n", id, id, id);
+  return t;
+}
+
+// A full check reads every live byte, so it waits for events to pay for them as well as for
+// the objects: four objects of 1 MiB are checked in full once among 64 small groups (the 16th
+// check, before a full check has measured them) and at the end; four of 64 bytes every 16th
+// check.
+TEST(ReplayChecks, AFullCheckWaitsForEventsToPayForTheBytesItReads) {
+  const RunStats big = replay_text(kept_heap_then_groups(1 << 20), config("dmmalloc", 2));
+  EXPECT_TRUE(big.verified) << big.failure;
+  EXPECT_EQ(big.groups, 64u);
+  EXPECT_EQ(big.full_heap_checks, 2u);
+  const RunStats small = replay_text(kept_heap_then_groups(64), config("dmmalloc", 2));
+  EXPECT_TRUE(small.verified) << small.failure;
+  EXPECT_EQ(small.groups, 64u);
+  EXPECT_EQ(small.full_heap_checks, 5u);
 }
 
 TEST(ReplayErrors, GroupSizeOutOfRangeIsRejected) {
