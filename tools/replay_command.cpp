@@ -256,7 +256,8 @@ Command add_replay_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "never", "always"}))
       ->capture_default_str();
   cmd->add_option("--full-check-every", opt->full_check_every,
-                  "Every N-th heap check is a full census (the others check what changed); 1 = all full")
+                  "Every N-th heap check is a full census, once enough events ran to pay for reading the whole "
+                  "heap (the others check what changed); 1 = all full")
       ->check(exact_number<std::uint64_t>(1, std::uint64_t{1} << 32))
       ->capture_default_str();
   cmd->add_option("--max-resident", opt->max_resident,
