@@ -30,6 +30,19 @@ void set_bits(std::array<std::uint64_t, AccessLog::Lines::kChunk / 64>& has, std
   }
 }
 
+// Gives the exposed bytes among [lo, hi) of page word `w` (neither read before, by the read
+// chunk's mask, nor written before, by `written`: the write mask of that word) the line `line`.
+// requires: lo < hi <= 64, `r` the read chunk that holds word `w`.
+void mark_exposed(AccessLog::Lines::Chunk& r, std::size_t w, std::size_t lo, std::size_t hi, std::uint64_t written,
+                  std::uint32_t line) {
+  constexpr std::size_t kWordsPerChunk = AccessLog::Lines::kChunk / 64;
+  std::uint64_t& has = r.has[w % kWordsPerChunk];
+  std::uint64_t fresh = bit_range(lo, hi) & ~has & ~written;
+  has |= fresh;
+  const std::size_t base = 64 * (w % kWordsPerChunk);
+  for (; fresh != 0; fresh &= fresh - 1) r.line[base + static_cast<std::size_t>(std::countr_zero(fresh))] = line;
+}
+
 // What one touched page costs besides its per-byte arrays (PageLog and its hash slot).
 constexpr std::uint64_t kPageLogCost = sizeof(AccessLog::PageLog) + 32;
 }  // namespace
@@ -148,13 +161,7 @@ bool AccessLog::word_read(Addr a) {
   const std::size_t off = a % kPageSize;
   Lines::Chunk* r = p.read_line.chunks_[off / Lines::kChunk];
   if (r == nullptr) return false;
-  const std::size_t b = off % Lines::kChunk;
-  std::uint64_t& has = r->has[b / 64];
-  std::uint64_t fresh = bit_range(b % 64, b % 64 + 8) & ~has & ~p.write_line.mask(off / 64);
-  has |= fresh;
-  for (; fresh != 0; fresh &= fresh - 1) {
-    r->line[b / 64 * 64 + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
-  }
+  mark_exposed(*r, off / 64, off % 64, off % 64 + 8, p.write_line.mask(off / 64), line_);
   return true;
 }
 
@@ -195,13 +202,7 @@ void AccessLog::on_read(Addr a, std::uint64_t n) {
               const std::size_t w = b / 64;
               const std::size_t lo = b % 64;
               const std::size_t hi = std::min<std::uint64_t>(64, lo + (end - b));
-              std::uint64_t& has = r.has[w % (Lines::kChunk / 64)];
-              std::uint64_t fresh = bit_range(lo, hi) & ~has & ~p.write_line.mask(w);
-              has |= fresh;
-              while (fresh != 0) {
-                r.line[(64 * w) % Lines::kChunk + static_cast<std::size_t>(std::countr_zero(fresh))] = line_;
-                fresh &= fresh - 1;
-              }
+              mark_exposed(r, w, lo, hi, p.write_line.mask(w), line_);
               b += hi - lo;
             }
             p.read_line.touched_ |= std::uint32_t{1} << c;
