@@ -171,7 +171,7 @@ class Replayer {
   void run_seq(const Event& e) {
     if (e.id >= 0) ensure_handle(*main_, e.id);
     const StepOutcome out = execute(*main_, e);
-    if (is_allocator_op(e.op)) verify_allocator(*main_, op_name(e.op), e.line, "");
+    if (is_allocator_op(e.op)) verify_allocator(*main_, op_name(e.op), e.line, kInMain);
     switch (out.status) {
       case StepStatus::Done: break;
       case StepStatus::OutOfMemory:
@@ -186,11 +186,18 @@ class Replayer {
 
   // The paranoid check level: the allocator's own invariants, right after `call` (at trace
   // line `line`, `where` names the process). A broken one ends the run at its cause.
-  void verify_allocator(Process& p, std::string_view call, std::uint32_t line, std::string_view where) {
+  // Which process a paranoid check looks at: a task's index, or one of these.
+  static constexpr int kInMain = -2;
+  static constexpr int kInUnderstudy = -1;  // as Runner::task has it
+
+  void verify_allocator(Process& p, std::string_view call, std::uint32_t line, int who) {
     if (!paranoid_) return;
     const Process::Untracked quiet(p);
     const std::string broken = p.alloc->verify();
     if (!broken.empty()) {
+      const std::string where = who == kInMain         ? std::string()
+                                : who == kInUnderstudy ? std::string(" in the understudy")
+                                                       : fmt::format(" in task {}", who);
       throw RunFailure{fmt::format("paranoid check after {} at line {}{}: {}", call, line, where, broken)};
     }
   }
@@ -256,7 +263,7 @@ class Replayer {
     const bool carved = main_->alloc->group_init(n);
     for_group_ = false;
     const std::uint32_t line = first_line(instances);
-    verify_allocator(*main_, "group_init", line, "");
+    verify_allocator(*main_, "group_init", line, kInMain);
     if (!carved) {
       // System memory refused the carve: fall back to smaller groups, then to serial execution.
       if (n > 1) {
@@ -281,13 +288,13 @@ class Replayer {
     for (int k = 0; k < n; ++k) {
       tasks.push_back(fork_task(*main_, k, instances[static_cast<std::size_t>(k)], spare_process()));
       Runner& t = tasks.back();
-      if (paranoid_) verify_allocator(*t.proc, "task_init", line, fmt::format(" in task {}", k));
+      verify_allocator(*t.proc, "task_init", line, k);
       t.weight = sched_.between(2, 8);
     }
     std::unique_ptr<Runner> und;
     if (cfg_.understudy != UnderstudyMode::Never) {
       und = fork_understudy(*main_, instances, spare_process());
-      verify_allocator(*und->proc, "understudy_init", line, " in the understudy");
+      verify_allocator(*und->proc, "understudy_init", line, kInUnderstudy);
       und->weight = sched_.between(1, static_cast<std::uint64_t>(n));
     }
 
@@ -318,14 +325,14 @@ class Replayer {
       st_.aborted += static_cast<std::uint64_t>(n);
       main_->become(*und->proc);
       main_->alloc->learn(allocs);
-      verify_allocator(*main_, "learn", line, "");
+      verify_allocator(*main_, "learn", line, kInMain);
     } else {
       st_.committed += static_cast<std::uint64_t>(m);
       st_.aborted += static_cast<std::uint64_t>(n - m);
       if (m == 0) {
         // MAIN could not finish and no understudy runs: re-run the group from its start.
         main_->alloc->understudy_init();
-        verify_allocator(*main_, "understudy_init", line, "");
+        verify_allocator(*main_, "understudy_init", line, kInMain);
       } else {
         CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m));
         st_.adopted_bytes += done.adopted_bytes;
@@ -335,10 +342,10 @@ class Replayer {
         for (std::string& p : done.problems) {
           if (st_.problems.size() < kMaxOutsideSliceProblems) st_.problems.push_back(std::move(p));
         }
-        verify_allocator(*main_, "merge", line, "");
+        verify_allocator(*main_, "merge", line, kInMain);
       }
       main_->alloc->learn(allocs);
-      verify_allocator(*main_, "learn", line, "");
+      verify_allocator(*main_, "learn", line, kInMain);
       // The speculative processes are done with: while they lived, MAIN's pages were shared
       // with them, and every page the serial re-run writes would be copied first.
       retire(tasks, und);
@@ -547,10 +554,7 @@ class Replayer {
       return;
     }
     for_group_ = false;
-    if (paranoid_ && is_allocator_op(e.op)) {  // not even the message's words otherwise
-      verify_allocator(*r.proc, op_name(e.op), e.line,
-                       r.task >= 0 ? fmt::format(" in task {}", r.task) : std::string(" in the understudy"));
-    }
+    if (is_allocator_op(e.op)) verify_allocator(*r.proc, op_name(e.op), e.line, r.task);
     switch (out.status) {
       case StepStatus::Done:
         if (in_task && (e.op == Op::Malloc || e.op == Op::Calloc || e.op == Op::Memalign || e.op == Op::Realloc)) {
