@@ -17,8 +17,6 @@ namespace {
 // than without, and they are inlined into both builds.
 using V4 = std::uint64_t __attribute__((vector_size(32)));
 
-constexpr std::uint64_t kNoZeroByte = 0x0101010101010101ull;
-
 // x = the counters of words w..w+3, y = those of w+4..w+7 (word() before its last two steps).
 [[gnu::always_inline]] inline void first_eight(std::uint64_t key, std::uint64_t w, V4& x, V4& y) {
   for (int k = 0; k < 4; ++k) {

@@ -21,11 +21,13 @@ namespace pprsim {
 namespace pattern_words {
 
 inline constexpr std::uint64_t kStep = 0xD6E8FEB86659FD93ull;  // odd: distinct words in 2^64
+// Or'ed into every word: no zero byte, so a pattern never looks like calloc'd memory.
+inline constexpr std::uint64_t kNoZeroByte = 0x0101010101010101ull;
 
 constexpr std::uint64_t word(std::uint64_t key, std::uint64_t i) {
   std::uint64_t x = key + i * kStep;
   x ^= x >> 29;
-  return x | 0x0101010101010101ull;  // no zero byte: a pattern never looks like calloc'd memory
+  return x | kNoZeroByte;
 }
 
 struct Loops {
