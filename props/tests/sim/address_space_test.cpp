@@ -86,36 +86,54 @@ TEST(AddressSpace, WritesSpanningPagesLandOnBoth) {
   EXPECT_EQ(b[0], 0x44);
 }
 
+// Spaces forked from one another, each beside a byte-for-byte model of what it must hold.
+struct ModelledSpaces {
+  ModelledSpaces(Addr base, std::uint64_t bytes) : base(base), bytes(bytes) {
+    spaces.emplace_back();
+    spaces[0].map(base, bytes);
+    models.emplace_back(bytes, 0);
+  }
+  // A space drawn at random.
+  std::size_t any() const { return *rc::gen::inRange<std::size_t>(0, spaces.size()); }
+  // One time in `one_in`, while there are fewer than `most`: space `who` forks (true).
+  bool maybe_fork(std::size_t who, int one_in, std::size_t most) {
+    if (*rc::gen::inRange(0, one_in) != 0 || spaces.size() >= most) return false;
+    spaces.push_back(spaces[who].fork());
+    models.push_back(models[who]);
+    return true;
+  }
+  void assert_each_holds_its_model() {
+    for (std::size_t s = 0; s < spaces.size(); ++s) {
+      std::vector<std::uint8_t> got(bytes);
+      spaces[s].read(base, got.data(), got.size());
+      RC_ASSERT(got == models[s]);
+    }
+  }
+
+  Addr base;
+  std::uint64_t bytes;
+  std::vector<AddressSpace> spaces;
+  std::vector<std::vector<std::uint8_t>> models;
+};
+
 // Any interleaving of writes in parent and children keeps every space equal to its own
 // byte-for-byte model: copy-on-write never leaks a write into another space.
 RC_GTEST_PROP(AddressSpace, ForkedSpacesAreIsolated, ()) {
   constexpr Addr kBase = 0x40000;
   constexpr std::uint64_t kPages = 6;
-  std::vector<AddressSpace> spaces;
-  std::vector<std::vector<std::uint8_t>> models;
-  spaces.emplace_back();
-  spaces[0].map(kBase, kPages * kPageSize);
-  models.emplace_back(kPages * kPageSize, 0);
+  ModelledSpaces m(kBase, kPages * kPageSize);
   const int steps = *rc::gen::inRange(1, 200);
   for (int i = 0; i < steps; ++i) {
-    const std::size_t who = *rc::gen::inRange<std::size_t>(0, spaces.size());
-    if (*rc::gen::inRange(0, 10) == 0 && spaces.size() < 6) {
-      spaces.push_back(spaces[who].fork());
-      models.push_back(models[who]);
-      continue;
-    }
+    const std::size_t who = m.any();
+    if (m.maybe_fork(who, 10, 6)) continue;
     const std::uint64_t off = *rc::gen::inRange<std::uint64_t>(0, kPages * kPageSize - 64);
     const std::uint64_t len = *rc::gen::inRange<std::uint64_t>(1, 64);
     const auto byte = *rc::gen::arbitrary<std::uint8_t>();
     std::vector<std::uint8_t> data(len, byte);
-    spaces[who].write(kBase + off, data.data(), len);
-    std::memset(models[who].data() + off, byte, len);
+    m.spaces[who].write(kBase + off, data.data(), len);
+    std::memset(m.models[who].data() + off, byte, len);
   }
-  for (std::size_t s = 0; s < spaces.size(); ++s) {
-    std::vector<std::uint8_t> got(kPages * kPageSize);
-    spaces[s].read(kBase, got.data(), got.size());
-    RC_ASSERT(got == models[s]);
-  }
+  m.assert_each_holds_its_model();
 }
 
 // Pattern fills of up to 150 pages, starting anywhere and crossing the page table's leaf nodes
@@ -124,33 +142,21 @@ RC_GTEST_PROP(AddressSpace, ForkedSpacesAreIsolated, ()) {
 RC_GTEST_PROP(AddressSpace, PatternFillsAcrossLeavesStayInTheirSpace, ()) {
   constexpr Addr kBase = Addr{1} << 40;
   constexpr std::uint64_t kBytes = 300 * kPageSize;
-  std::vector<AddressSpace> spaces;
-  std::vector<std::vector<std::uint8_t>> models;
-  spaces.emplace_back();
-  spaces[0].map(kBase, kBytes);
-  models.emplace_back(kBytes, 0);
+  ModelledSpaces m(kBase, kBytes);
   const int steps = *rc::gen::inRange(1, 10);
   for (int i = 0; i < steps; ++i) {
-    const std::size_t who = *rc::gen::inRange<std::size_t>(0, spaces.size());
-    if (*rc::gen::inRange(0, 4) == 0 && spaces.size() < 4) {
-      spaces.push_back(spaces[who].fork());
-      models.push_back(models[who]);
-      continue;
-    }
+    const std::size_t who = m.any();
+    if (m.maybe_fork(who, 4, 4)) continue;
     const std::uint64_t len = *rc::gen::inRange<std::uint64_t>(1, 150 * kPageSize);
     const std::uint64_t off = *rc::gen::inRange<std::uint64_t>(0, kBytes - len + 1);
     const std::uint64_t before = 8 * *rc::gen::inRange<std::uint64_t>(0, off / 8 + 1);  // the object starts here
     const auto id = *rc::gen::inRange<std::int64_t>(0, 1000);
     const auto stamp = *rc::gen::inRange<std::uint32_t>(1, 1000);
     const Addr base = (kBase + off - before) / 8 * 8;
-    spaces[who].fill_pattern(kBase + off, len, id, stamp, base);
-    Pattern(id, stamp).write(kBase + off - base, models[who].data() + off, len);
+    m.spaces[who].fill_pattern(kBase + off, len, id, stamp, base);
+    Pattern(id, stamp).write(kBase + off - base, m.models[who].data() + off, len);
   }
-  for (std::size_t s = 0; s < spaces.size(); ++s) {
-    std::vector<std::uint8_t> got(kBytes);
-    spaces[s].read(kBase, got.data(), got.size());
-    RC_ASSERT(got == models[s]);
-  }
+  m.assert_each_holds_its_model();
 }
 
 // Regions far apart, mapped and unmapped in any order in forked spaces: the tree grows its root
