@@ -58,7 +58,12 @@ class AddressSpace {
   void map(Addr base, std::uint64_t bytes);
   // requires: base and bytes are page-aligned.
   void unmap(Addr base, std::uint64_t bytes);
-  bool is_mapped(Addr a) const { return lookup(a / kPageSize) != kUnmapped; }
+  // A page in the read cache is mapped (an unmap forgets the cache): the replay asks this of a
+  // handle's page before every event, and the handle was read a moment ago.
+  bool is_mapped(Addr a) const {
+    const std::uint64_t pn = a / kPageSize;
+    return rcache_.find(pn) != nullptr || lookup(pn) != kUnmapped;
+  }
 
   // Throw MemoryFault when any byte of the range is not mapped.
   void read(Addr a, void* out, std::uint64_t n);
