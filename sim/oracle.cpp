@@ -266,6 +266,10 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
       note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b.addr));
     }
   };
+  // Touched objects of a page or more, [addr, end): a written page inside one of them is done
+  // with once its whole contents are checked here. Any other live object there would overlap
+  // it, which the neighbours in the index show.
+  std::vector<std::pair<Addr, Addr>> whole;
   for (const std::int64_t id : touched_) {
     const Object* o = p.objects.find(id);
     if (o == nullptr) {
@@ -277,6 +281,7 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
     }
     const ContentModel::Expected* x = expected_of(model, id, *o, c);
     if (x != nullptr && !check_object_bytes(p, id, *o, *x, 0, o->size, c)) ++c.content_mismatches;
+    if (o->size >= kPageSize) whole.emplace_back(o->addr, o->addr + o->size);
     const auto it = index_.find({o->addr, id});
     if (it != index_.begin()) {
       const auto prev = std::prev(it);
@@ -286,10 +291,18 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
       if (const Object* no = p.objects.find(next->second)) overlap(id, *o, next->second, *no);
     }
   }
-  // Objects on written pages: their bytes there.
+  // Objects on written pages: their bytes there. Both lists ascend: `reach` is the furthest
+  // end of the large touched objects that start at or before the page.
+  std::sort(whole.begin(), whole.end());
+  std::size_t next_whole = 0;
+  Addr reach = 0;
   for (const std::uint64_t pn : p.space.take_dirty()) {
     const Addr lo = pn * kPageSize;
     const Addr hi = lo + kPageSize;
+    for (; next_whole < whole.size() && whole[next_whole].first <= lo; ++next_whole) {
+      reach = std::max(reach, whole[next_whole].second);
+    }
+    if (reach >= hi) continue;
     auto it = index_.lower_bound({lo, std::numeric_limits<std::int64_t>::min()});
     if (it != index_.begin()) --it;  // the object that starts before the page may reach into it
     for (; it != index_.end() && it->first < hi; ++it) {

@@ -43,7 +43,8 @@ HeapCheck check_heap(Process& p, const ContentModel& model);
 // the change: every object the trace touched since the last check (created, moved, resized,
 // freed, written: its whole contents against the reference, its address neighbours for
 // overlap, freed objects gone) and every live object on a page the process wrote since then
-// (its bytes on that page: whatever the allocator wrote into an object's payload shows). The
+// (its bytes on that page: whatever the allocator wrote into an object's payload shows), but
+// for a page inside one touched object: any other object there overlaps that one. The
 // block census (lost blocks, free lists) needs the whole heap: it runs in full checks only.
 class HeapOracle {
  public:
