@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <optional>
 
 #include "sim/executor.h"
@@ -25,15 +26,22 @@ struct Ref {
   friend bool operator==(const Ref&, const Ref&) = default;
 };
 
-// The objects of one task's view that contain address x (at most a few).
-std::vector<Ref> objects_at(const ForkObjects& at_fork, const ObjectList& created, Addr x) {
+// The objects of one task's view that contain address x (at most a few). `until` is lowered
+// to the first address above x where that may change: where an object holding x ends, or where
+// another one starts.
+std::vector<Ref> objects_at(const ForkObjects& at_fork, const ObjectList& created, Addr x, Addr& until) {
   std::vector<Ref> out;
   auto take = [&](std::int64_t id, const Object& o) {
     // The allocator may touch all its usable bytes for the object (realloc copies them).
-    if (x >= o.addr && x < o.addr + std::max(o.size, o.usable)) out.push_back({id, o.born_line});
+    const Addr end = o.addr + std::max(o.size, o.usable);
+    if (x >= o.addr && x < end) {
+      out.push_back({id, o.born_line});
+      until = std::min(until, end);
+    }
   };
   at_fork.before(x, 64, take);
   objects_before(created, x, 64, take);
+  until = std::min({until, at_fork.next_start(x), next_start(created, x)});
   return out;
 }
 
@@ -91,6 +99,10 @@ std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, 
 
   std::optional<ByteClass> run;
   Addr run_start = 0, run_end = 0;
+  // What each task held at the bytes [near_from, near_to): a run of conflicting bytes lies in
+  // one object or a few, looked up once for all of them.
+  std::vector<Ref> near_i, near_k;
+  Addr near_from = 1, near_to = 0;
   auto flush = [&] {
     if (run && run->counts) {
       Conflict c;
@@ -121,8 +133,15 @@ std::vector<Conflict> find_conflicts(int group, int i, const TaskView& earlier, 
       bc.handle_id = static_cast<std::int64_t>((a - kHandleBase) / 8);
       bc.cls = Conflict::Class::TrueDependence;
     } else {
-      const std::vector<Ref> oi = objects_at(at_fork, created_i, a);
-      const std::vector<Ref> ok = objects_at(at_fork, created_k, a);
+      if (a < near_from || a >= near_to) {
+        Addr until = std::numeric_limits<Addr>::max();
+        near_i = objects_at(at_fork, created_i, a, until);
+        near_k = objects_at(at_fork, created_k, a, until);
+        near_from = a;
+        near_to = until;
+      }
+      const std::vector<Ref>& oi = near_i;
+      const std::vector<Ref>& ok = near_k;
       std::optional<Ref> same;
       for (const Ref& r : oi) {
         if (std::find(ok.begin(), ok.end(), r) != ok.end()) same = r;

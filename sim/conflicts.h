@@ -58,6 +58,13 @@ void objects_before(const ObjectList& list, Addr x, int n, Visit&& visit) {
   }
 }
 
+// The lowest address above x at which an object of `list` starts, or the highest address when
+// none does: objects_before visits the same objects for every address from x up to it.
+inline Addr next_start(const ObjectList& list, Addr x) {
+  auto it = std::upper_bound(list.begin(), list.end(), x, [](Addr v, const auto& e) { return v < e.second.addr; });
+  return it == list.end() ? std::numeric_limits<Addr>::max() : it->second.addr;
+}
+
 // The parent's objects at the fork, by address. Either from an index the caller keeps of the
 // table's live objects by (address, id) (the replay's oracle keeps one: a lookup costs
 // O(log n)), or from the table itself, sorted when first asked for (O(n log n) once per group
@@ -81,14 +88,28 @@ class ForkObjects {
       }
       return;
     }
+    objects_before(list(), x, n, visit);
+  }
+
+  // The lowest address above x at which an object starts (the highest address when none):
+  // before() answers the same for every address from x up to it.
+  Addr next_start(Addr x) const {
+    if (index_ != nullptr) {
+      const auto it = index_->upper_bound({x, std::numeric_limits<std::int64_t>::max()});
+      return it == index_->end() ? std::numeric_limits<Addr>::max() : it->first;
+    }
+    return pprsim::next_start(list(), x);
+  }
+
+ private:
+  const ObjectList& list() const {
     if (!built_) {
       list_ = parent_->by_address();
       built_ = true;
     }
-    objects_before(list_, x, n, visit);
+    return list_;
   }
 
- private:
   const ObjectTable* parent_;
   const AddressIndex* index_ = nullptr;
   mutable ObjectList list_;

@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <utility>
 #include <vector>
@@ -34,6 +35,17 @@ RC_GTEST_PROP(ForkObjects, TheIndexAndTheTableAgree, ()) {
     indexed.before(x, limit, [&](std::int64_t id, const Object& o) { b.emplace_back(id, o.addr); });
     RC_ASSERT(a == b);
     for (const auto& [id, addr] : a) RC_ASSERT(addr <= x);
+    // Up to next_start(x), before() has the same objects to visit: none starts in between.
+    const Addr next = indexed.next_start(x);
+    RC_ASSERT(sorted.next_start(x) == next);
+    RC_ASSERT(next > x);
+    bool starts_at_next = false;
+    for (std::int64_t id = 0; id < n; ++id) {
+      const Addr at = table.find(id)->addr;
+      RC_ASSERT(!(at > x && at < next));
+      starts_at_next = starts_at_next || at == next;
+    }
+    RC_ASSERT(starts_at_next || next == std::numeric_limits<Addr>::max());
   }
 }
 

@@ -4,6 +4,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "props/tests/test_support.h"
 #include "sim/replay.h"
 
@@ -207,6 +211,26 @@ end
 )", config("shared", 2, 0, 1, UnderstudyMode::Never));
   EXPECT_FALSE(s.verified);
   EXPECT_GE(s.lost_blocks, 1u);
+}
+
+// Both tasks get the same block: the report splits the bytes both wrote where what they are
+// changes (the header, the payload two objects share, the top of the heap after it), each
+// named once for all its bytes.
+TEST(ReplayShared, ABlockHandedToTwoTasksIsReportedApartFromItsHeader) {
+  const RunStats s = replay_text("pprtrace 1\nppr\na 1 48\nend\nppr\na 2 48\nend\n",
+                                 config("shared", 2, 0, 1, UnderstudyMode::Never));
+  ASSERT_EQ(s.conflicts.size(), 3u);
+  const std::vector<std::tuple<Addr, std::uint64_t, std::string>> want{
+      {0x10000000000, 16, "size class 1 (64 B) size/flags word in block header at 0x10000000000"},
+      {0x10000000010, 48, "block handed out twice: object 1 (line 3) in the first task, object 2 (line 6) in the second"},
+      {0x10000000040, 16, "unused top of the heap at 0x10000000040"}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const Conflict& c = s.conflicts[i];
+    EXPECT_EQ(std::tie(c.addr, c.len, c.what), std::tie(std::get<0>(want[i]), std::get<1>(want[i]), std::get<2>(want[i])))
+        << i << ": " << c.what;
+    EXPECT_EQ(c.kind, Conflict::Kind::Waw);
+    EXPECT_EQ(c.cls, Conflict::Class::AllocatorInduced);
+  }
 }
 
 // ---- The CS:APP traces. ----
