@@ -98,8 +98,30 @@ bool LineScanner::next(std::string_view& line) {
   return true;
 }
 
+namespace {
+
+// Whether all eight bytes of w are printable ASCII (0x20..0x7E). A byte below 0x20 borrows
+// into its high bit when 0x20 is taken from it; one above 0x7E has its high bit set once 1 is
+// added, or had it already. Either way the first such byte flags the word.
+bool all_printable(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  const std::uint64_t below = (w - 0x20 * kOnes) & ~w & kHigh;
+  const std::uint64_t above = ((w + kOnes) | w) & kHigh;
+  return (below | above) == 0;
+}
+
+}  // namespace
+
 void LineScanner::check_bytes(std::string_view line) const {
-  for (std::size_t i = 0; i < line.size();) {
+  // Eight bytes at a time while they are all printable ASCII, the common case; from the first
+  // word that is not, one character at a time.
+  std::size_t start = 0;
+  for (std::uint64_t w = 0; start + 8 <= line.size(); start += 8) {
+    std::memcpy(&w, line.data() + start, 8);
+    if (!all_printable(w)) break;
+  }
+  for (std::size_t i = start; i < line.size();) {
     const auto c = static_cast<unsigned char>(line[i]);
     if ((c >= 0x20 && c < 0x7F) || c == '\t') {
       ++i;
@@ -120,14 +142,15 @@ void LineScanner::unread() {
 
 Fields split_fields(std::string_view line) {
   Fields f;
-  std::size_t i = 0;
-  const std::size_t n = line.size();
+  const char* p = line.data();
+  const char* const end = p + line.size();
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
   for (;;) {
-    while (i < n && (line[i] == ' ' || line[i] == '\t')) ++i;
-    if (i == n) break;
-    const std::size_t start = i;
-    while (i < n && line[i] != ' ' && line[i] != '\t') ++i;
-    if (f.count < Fields::kMax) f.field[f.count] = line.substr(start, i - start);
+    while (p != end && blank(*p)) ++p;
+    if (p == end) break;
+    const char* start = p;
+    while (p != end && !blank(*p)) ++p;
+    if (f.count < Fields::kMax) f.field[f.count] = std::string_view(start, static_cast<std::size_t>(p - start));
     ++f.count;
   }
   return f;

@@ -62,9 +62,11 @@ void TraceValidator::check_allocation(const Event& ev) const {
       fail(ev, fmt::format("alignment {} is not a power of two", ev.align));
     check_bytes(ev, ev.align, "alignment");
   }
-  if (ev.op != Op::Realloc && is_live(ev.id))
-    fail(ev, fmt::format("{} of id {}, which is already live: expected a free id (free it first)",
-                         call_name(ev.op), ev.id));
+}
+
+void TraceValidator::fail_live(const Event& ev) const {
+  fail(ev, fmt::format("{} of id {}, which is already live: expected a free id (free it first)",
+                       call_name(ev.op), ev.id));
 }
 
 void TraceValidator::check_access(const Event& ev) const {
@@ -98,7 +100,8 @@ void TraceValidator::check(const Event& ev) {
     case Op::Memalign:
       check_id(ev);
       check_allocation(ev);
-      live_.try_emplace(ev.id, requested_bytes(ev));
+      // One lookup: an id already live is not inserted again, and the trace is refused.
+      if (!live_.try_emplace(ev.id, requested_bytes(ev)).second) fail_live(ev);
       return;
     case Op::Realloc:
       check_id(ev);
@@ -112,8 +115,7 @@ void TraceValidator::check(const Event& ev) {
     case Op::Free:
       check_id(ev);
       if (ev.id == -1) return;
-      check_access(ev);
-      live_.erase(ev.id);
+      if (!live_.erase(ev.id)) check_access(ev);  // not live: check_access names it
       return;
     case Op::Write:
     case Op::Use:

@@ -34,7 +34,9 @@ class TraceValidator {
   [[noreturn]] void fail(const Event& ev, const std::string& message) const;
   void check_id(const Event& ev) const;
   void check_bytes(const Event& ev, std::uint64_t value, const char* what) const;
+  // The sizes of an allocation (malloc, calloc, memalign, realloc).
   void check_allocation(const Event& ev) const;
+  [[noreturn]] void fail_live(const Event& ev) const;
   void check_access(const Event& ev) const;
 
   std::string file_;

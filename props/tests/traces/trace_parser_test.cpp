@@ -1,13 +1,16 @@
 // The native reader against the writer: a RapidCheck round trip over random valid traces, and
 // robustness against arbitrary bytes.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
 #include <sstream>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "traces/line_scanner.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_validator.h"
 #include "traces/trace_writer.h"
@@ -191,6 +194,48 @@ RC_GTEST_PROP(TraceRobustness, CorruptedTraceGivesEventsOrATraceError, ()) {
     read_all(text);
   } catch (const TraceError& e) {
     RC_ASSERT(e.line() <= writer.lines_written() + 1);
+  }
+}
+
+// The scanner checks a line's bytes eight at a time while they are printable ASCII: what it
+// accepts and the error it gives must be those of one byte at a time (tab, and valid UTF-8,
+// accepted; the first other control byte, DEL or invalid UTF-8 named by its column).
+RC_GTEST_PROP(LineScanner, ChecksBytesAsOneAtATimeWould, ()) {
+  // Mostly printable, with the bytes at each edge of the accepted ranges and some UTF-8.
+  const std::vector<std::string> pieces{"a", " ", "7", "~", "\t", std::string(1, '\0'), "\x1f", "\x7f", "\x80",
+                                        "\xff", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80"};
+  const auto picks = *rc::gen::container<std::vector<int>>(
+      rc::gen::weightedOneOf<int>({{40, rc::gen::inRange(0, 4)}, {1, rc::gen::inRange(4, 15)}}));
+  std::string line;
+  for (const int k : picks) line += pieces[static_cast<std::size_t>(k)];
+  if (line.size() > 200) line.resize(200);
+  std::string want;  // the error one byte at a time gives, or "" when it accepts the line
+  for (std::size_t i = 0; i < line.size() && want.empty();) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\t') {
+      ++i;
+    } else if (c < 0x80 || c == 0x7F) {
+      want = fmt::format("control character 0x{:02x} at column {}", c, i + 1);
+    } else if (const std::size_t len = utf8_sequence_length(line, i); len == 0) {
+      want = fmt::format("invalid UTF-8 byte 0x{:02x} at column {}", c, i + 1);
+    } else {
+      i += len;
+    }
+  }
+  std::istringstream in(line + "\n");
+  LineScanner scanner(in, "t");
+  std::string got;
+  try {
+    std::string_view read;
+    RC_ASSERT(scanner.next(read));
+    RC_ASSERT(read == std::string_view(line));
+  } catch (const TraceError& e) {
+    got = e.what();
+  }
+  if (want.empty()) {
+    RC_ASSERT(got.empty());
+  } else {
+    RC_ASSERT(got.find(want) != std::string::npos);
   }
 }
 
