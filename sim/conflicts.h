@@ -84,7 +84,8 @@ class ForkObjects {
       auto it = index_->upper_bound({x, std::numeric_limits<std::int64_t>::max()});
       for (int steps = 0; it != index_->begin() && steps < n; ++steps) {
         --it;
-        if (const Object* o = parent_->find(it->second)) visit(it->second, *o);
+        const std::int64_t id = it->first.second;
+        if (const Object* o = parent_->find(id)) visit(id, *o);
       }
       return;
     }
@@ -96,7 +97,7 @@ class ForkObjects {
   Addr next_start(Addr x) const {
     if (index_ != nullptr) {
       const auto it = index_->upper_bound({x, std::numeric_limits<std::int64_t>::max()});
-      return it == index_->end() ? std::numeric_limits<Addr>::max() : it->first;
+      return it == index_->end() ? std::numeric_limits<Addr>::max() : it->first.first;
     }
     return pprsim::next_start(list(), x);
   }

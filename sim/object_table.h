@@ -3,7 +3,7 @@
 // nothing and a commit applies the changes of each committed task in order.
 #pragma once
 
-#include <absl/container/btree_set.h>
+#include <absl/container/btree_map.h>
 
 #include <cstdint>
 #include <optional>
@@ -23,11 +23,12 @@ struct Object {
   friend bool operator==(const Object&, const Object&) = default;
 };
 
-// Live objects by (address, id): what the oracle keeps up to date between checks. A B-tree
+// Live objects by (address, id), each with its size: what the oracle keeps up to date between
+// checks, so that an object's neighbours are known without looking them up by id. A B-tree
 // (ordered, so deterministic): the std::set it replaced spent a node allocation per entry and a
 // pointer chase per step of the full check's walk over every live object. Iterators do not
 // survive an insertion or an erasure.
-using AddressIndex = absl::btree_set<std::pair<Addr, std::int64_t>>;
+using AddressIndex = absl::btree_map<std::pair<Addr, std::int64_t>, std::uint64_t>;
 
 class ObjectTable {
  public:

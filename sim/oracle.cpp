@@ -24,7 +24,7 @@ void note(HeapCheck& c, std::string s) {
 using Live = std::vector<std::pair<std::int64_t, Object>>;
 
 // An object's footprint for overlap purposes: malloc(0) still owns one distinct address.
-std::uint64_t footprint(const Object& o) { return o.size == 0 ? 1 : o.size; }
+std::uint64_t footprint(std::uint64_t size) { return size == 0 ? 1 : size; }
 
 // Checks bytes [lo, hi) of object `id` (at o, expected x) against the reference, a page at a
 // time where the bytes are. Returns false on a mismatch (noted).
@@ -97,7 +97,7 @@ void check_overlap(const Live& live, HeapCheck& c) {
   for (std::size_t i = 1; i < live.size(); ++i) {
     const auto& [a_id, a] = live[i - 1];
     const auto& [b_id, b] = live[i];
-    if (a.addr + footprint(a) > b.addr) {
+    if (a.addr + footprint(a.size) > b.addr) {
       ++c.double_allocations;
       note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b.addr));
     }
@@ -241,16 +241,22 @@ void HeapOracle::update_index(Process& p) {
   std::sort(touched_.begin(), touched_.end());
   touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
   for (const std::int64_t id : touched_) {
-    const Addr* at = where_.find(id);
+    Placed* at = where_.find(id);
     const Object* o = p.objects.find(id);
-    if (at != nullptr && o != nullptr && *at == o->addr) continue;  // written or resized in place
+    if (at != nullptr && o != nullptr && at->addr == o->addr) {  // written or resized in place
+      if (at->size != o->size) {
+        index_[{o->addr, id}] = o->size;
+        at->size = o->size;
+      }
+      continue;
+    }
     if (at != nullptr) {
-      index_.erase({*at, id});
+      index_.erase({at->addr, id});
       where_.erase(id);
     }
     if (o != nullptr) {
-      index_.insert({o->addr, id});
-      where_.try_emplace(id, o->addr);
+      index_.insert({{o->addr, id}, o->size});
+      where_.try_emplace(id, Placed{o->addr, o->size});
     }
   }
 }
@@ -260,10 +266,11 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
   HeapCheck c;
   update_index(p);
   std::set<std::pair<std::int64_t, std::int64_t>> overlaps;  // each pair reported once
-  auto overlap = [&](std::int64_t a_id, const Object& a, std::int64_t b_id, const Object& b) {
-    if (a.addr + footprint(a) > b.addr && overlaps.insert({a_id, b_id}).second) {
+  // a = (id, address, size) starts before b = (id, address).
+  auto overlap = [&](std::int64_t a_id, Addr a_addr, std::uint64_t a_size, std::int64_t b_id, Addr b_addr) {
+    if (a_addr + footprint(a_size) > b_addr && overlaps.insert({a_id, b_id}).second) {
       ++c.double_allocations;
-      note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b.addr));
+      note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b_addr));
     }
   };
   // Touched objects of a page or more, [addr, end): a written page inside one of them is done
@@ -282,13 +289,14 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
     const ContentModel::Expected* x = expected_of(model, id, *o, c);
     if (x != nullptr && !check_object_bytes(p, id, *o, *x, 0, o->size, c)) ++c.content_mismatches;
     if (o->size >= kPageSize) whole.emplace_back(o->addr, o->addr + o->size);
+    // The neighbours in address order, as the index has them (brought up to date above).
     const auto it = index_.find({o->addr, id});
     if (it != index_.begin()) {
       const auto prev = std::prev(it);
-      if (const Object* po = p.objects.find(prev->second)) overlap(prev->second, *po, id, *o);
+      overlap(prev->first.second, prev->first.first, prev->second, id, o->addr);
     }
     if (const auto next = std::next(it); next != index_.end()) {
-      if (const Object* no = p.objects.find(next->second)) overlap(id, *o, next->second, *no);
+      overlap(id, o->addr, o->size, next->first.second, next->first.first);
     }
   }
   // Objects on written pages: their bytes there. Both lists ascend: `reach` is the furthest
@@ -305,11 +313,9 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
     if (reach >= hi) continue;
     auto it = index_.lower_bound({lo, std::numeric_limits<std::int64_t>::min()});
     if (it != index_.begin()) --it;  // the object that starts before the page may reach into it
-    for (; it != index_.end() && it->first < hi; ++it) {
-      const std::int64_t id = it->second;
-      const Object* found = p.objects.find(id);
-      if (found == nullptr) continue;
-      const Object& o = *found;
+    for (; it != index_.end() && it->first.first < hi; ++it) {
+      const std::int64_t id = it->first.second;
+      const Object o{.addr = it->first.first, .size = it->second};
       if (o.addr + o.size <= lo || std::binary_search(touched_.begin(), touched_.end(), id)) continue;
       const ContentModel::Expected* x = expected_of(model, id, o, c);
       if (x == nullptr) continue;
@@ -336,17 +342,18 @@ std::vector<std::pair<std::int64_t, Object>> HeapOracle::live_by_address(Process
   live.reserve(index_.size());
   bool agree = index_.size() == p.objects.size();
   for (auto it = index_.begin(); agree && it != index_.end(); ++it) {
-    const Object* o = p.objects.find(it->second);
-    agree = o != nullptr && o->addr == it->first;
-    if (agree) live.emplace_back(it->second, *o);
+    const auto& [at, id] = it->first;
+    const Object* o = p.objects.find(id);
+    agree = o != nullptr && o->addr == at && o->size == it->second;
+    if (agree) live.emplace_back(id, *o);
   }
   if (agree) return live;
   live = p.objects.by_address();
   index_.clear();
   where_.clear();
   for (const auto& [id, o] : live) {
-    index_.emplace_hint(index_.end(), o.addr, id);  // sorted: each lands at the end
-    where_.try_emplace(id, o.addr);
+    index_.emplace_hint(index_.end(), std::pair{o.addr, id}, o.size);  // sorted: each lands at the end
+    where_.try_emplace(id, Placed{o.addr, o.size});
   }
   return live;
 }

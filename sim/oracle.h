@@ -64,8 +64,13 @@ class HeapOracle {
   void update_index(Process& p);
   std::vector<std::pair<std::int64_t, Object>> live_by_address(Process& p);
 
+  // Where index_ has an object, to find its entry when the object moves, grows or goes.
+  struct Placed {
+    Addr addr = 0;
+    std::uint64_t size = 0;
+  };
   AddressIndex index_;  // live objects by address
-  IdMap<Addr> where_;   // id -> address in index_
+  IdMap<Placed> where_;  // id -> its entry in index_
   std::vector<std::int64_t> touched_;
 };
 

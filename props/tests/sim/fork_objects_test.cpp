@@ -21,8 +21,9 @@ RC_GTEST_PROP(ForkObjects, TheIndexAndTheTableAgree, ()) {
   for (std::int64_t id = 0; id < n; ++id) {
     // Few distinct addresses, so that equal addresses (ordered by id) occur.
     const Addr addr = 0x1000 + 16 * static_cast<Addr>(*rc::gen::inRange(0, 64));
-    table.set(id, Object{addr, static_cast<std::uint64_t>(*rc::gen::inRange(0, 100)), 1, 0});
-    index.insert({addr, id});
+    const auto size = static_cast<std::uint64_t>(*rc::gen::inRange(0, 100));
+    table.set(id, Object{addr, size, 1, 0});
+    index.insert({{addr, id}, size});
   }
   const ForkObjects sorted(table);
   const ForkObjects indexed(table, index);

@@ -203,6 +203,27 @@ TEST_F(IncrementalCheck, AWriteIntoAnUntouchedObjectIsAContentMismatch) {
   EXPECT_NE(first_problem(second).find("object 5 "), std::string::npos) << first_problem(second);
 }
 
+// An object shrunk in place gives its tail back, and a later object may start there: the
+// index's size of the first must have shrunk with it, or the two would seem to overlap.
+TEST_F(IncrementalCheck, AnObjectShrunkInPlaceDoesNotOverlapWhatFollowsIt) {
+  p.alloc = make_allocator("comalloc", p.mem);  // splits a shrunk block's tail off
+  run(Event{.op = Op::Malloc, .id = 1, .size = 2000});
+  run(Event{.op = Op::Malloc, .id = 2, .size = 16});  // keeps the tail from joining the top
+  const HeapCheck first = oracle.check_changes(p, model);
+  ASSERT_TRUE(first.ok()) << first_problem(first);
+  const Addr at = p.objects.find(1)->addr;
+  run(Event{.op = Op::Realloc, .id = 1, .size = 100});
+  ASSERT_EQ(p.objects.find(1)->addr, at) << "shrunk in place";
+  const HeapCheck second = oracle.check_changes(p, model);
+  ASSERT_TRUE(second.ok()) << first_problem(second);
+  run(Event{.op = Op::Malloc, .id = 3, .size = 1000});
+  const Addr tail = p.objects.find(3)->addr;
+  ASSERT_GT(tail, at);
+  ASSERT_LT(tail, at + 2000) << "object 3 should start in object 1's old tail";
+  const HeapCheck third = oracle.check_changes(p, model);
+  EXPECT_TRUE(third.ok()) << first_problem(third);
+}
+
 // A page inside a large object the group touched is not read again for the objects on it:
 // there should be none, and one that is there overlaps the large object, which is reported.
 TEST_F(IncrementalCheck, AnOldObjectInsideANewLargeOneIsADoubleAllocation) {
