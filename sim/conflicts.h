@@ -47,11 +47,16 @@ struct TaskView {
 // Objects sorted by address (ObjectTable::by_address, or a task's created objects sorted so).
 using ObjectList = std::vector<std::pair<std::int64_t, Object>>;
 
+// The first object of `list` that starts above x.
+inline ObjectList::const_iterator first_after(const ObjectList& list, Addr x) {
+  return std::upper_bound(list.begin(), list.end(), x, [](Addr v, const auto& e) { return v < e.second.addr; });
+}
+
 // Calls visit(id, object) for the objects of `list` that start at or before x, nearest first,
 // at most n of them.
 template <class Visit>
 void objects_before(const ObjectList& list, Addr x, int n, Visit&& visit) {
-  auto it = std::upper_bound(list.begin(), list.end(), x, [](Addr v, const auto& e) { return v < e.second.addr; });
+  auto it = first_after(list, x);
   for (int steps = 0; it != list.begin() && steps < n; ++steps) {
     --it;
     visit(it->first, it->second);
@@ -61,7 +66,7 @@ void objects_before(const ObjectList& list, Addr x, int n, Visit&& visit) {
 // The lowest address above x at which an object of `list` starts, or the highest address when
 // none does: objects_before visits the same objects for every address from x up to it.
 inline Addr next_start(const ObjectList& list, Addr x) {
-  auto it = std::upper_bound(list.begin(), list.end(), x, [](Addr v, const auto& e) { return v < e.second.addr; });
+  const auto it = first_after(list, x);
   return it == list.end() ? std::numeric_limits<Addr>::max() : it->second.addr;
 }
 

@@ -184,12 +184,12 @@ class Replayer {
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
   }
 
-  // The paranoid check level: the allocator's own invariants, right after `call` (at trace
-  // line `line`, `where` names the process). A broken one ends the run at its cause.
   // Which process a paranoid check looks at: a task's index, or one of these.
   static constexpr int kInMain = -2;
   static constexpr int kInUnderstudy = -1;  // as Runner::task has it
 
+  // The paranoid check level: the allocator's own invariants, right after `call` (at trace
+  // line `line`, in process `who`). A broken one ends the run at its cause.
   void verify_allocator(Process& p, std::string_view call, std::uint32_t line, int who) {
     if (!paranoid_) return;
     const Process::Untracked quiet(p);

@@ -13,9 +13,10 @@
 namespace pprsim {
 namespace {
 
-class OracleTest : public ::testing::TestWithParam<const char*> {
- protected:
-  void SetUp() override { p.alloc = make_allocator(GetParam(), p.mem); }
+// A process whose heap is built event by event as a replay builds it, with the sequential
+// reference beside it.
+struct ReplayedHeap {
+  explicit ReplayedHeap(const char* allocator) { p.alloc = make_allocator(allocator, p.mem); }
 
   void run(Event e) {
     e.line = ++line;
@@ -23,6 +24,16 @@ class OracleTest : public ::testing::TestWithParam<const char*> {
     ASSERT_EQ(execute(p, e).status, StepStatus::Done);
     model.apply(e);
   }
+
+  Process p{std::uint64_t{1} << 30};
+  ContentModel model;
+  std::uint32_t line = 1;
+};
+
+class OracleTest : public ::testing::TestWithParam<const char*>, protected ReplayedHeap {
+ protected:
+  OracleTest() : ReplayedHeap(GetParam()) {}
+
   void heap_with_objects() {
     for (int i = 0; i < 10; ++i) run(Event{.op = Op::Malloc, .id = i, .size = 24u + 100u * i});
     run(Event{.op = Op::Free, .id = 3});
@@ -30,10 +41,6 @@ class OracleTest : public ::testing::TestWithParam<const char*> {
     run(Event{.op = Op::Write, .id = 5, .size = 10, .offset = 7});
   }
   Addr addr_of(std::int64_t id) { return p.objects.find(id)->addr; }
-
-  Process p{std::uint64_t{1} << 30};
-  ContentModel model;
-  std::uint32_t line = 1;
 };
 
 TEST_P(OracleTest, CleanHeapPasses) {
@@ -172,23 +179,18 @@ TEST(HeapOracle, FullCheckFollowsTheObjectTableWhenTheIndexDisagrees) {
 }
 
 // The incremental check between full checks, on a heap built event by event as a replay does.
-class IncrementalCheck : public ::testing::Test {
+class IncrementalCheck : public ::testing::Test, protected ReplayedHeap {
  protected:
-  void SetUp() override { p.alloc = make_allocator("dmmalloc", p.mem); }
+  IncrementalCheck() : ReplayedHeap("dmmalloc") {}
 
+  // An event of the trace: run, and touched for the oracle.
   void run(Event e) {
-    e.line = ++line;
-    if (e.id >= 0) ensure_handle(p, e.id);
-    ASSERT_EQ(execute(p, e).status, StepStatus::Done);
-    model.apply(e);
+    ReplayedHeap::run(e);
     oracle.touch(e.id);
   }
   std::string first_problem(const HeapCheck& c) { return c.problems.empty() ? "" : c.problems.front(); }
 
-  Process p{std::uint64_t{1} << 30};
-  ContentModel model;
   HeapOracle oracle;
-  std::uint32_t line = 1;
 };
 
 // A byte written into a live object the trace did not touch since the last check shows: its
