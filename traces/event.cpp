@@ -26,4 +26,19 @@ std::string_view op_name(Op op) {
   return "?";
 }
 
+std::string_view call_name(Op op) {
+  switch (op) {
+    case Op::Malloc: return "malloc";
+    case Op::Calloc: return "calloc";
+    case Op::Memalign: return "memalign";
+    case Op::Realloc: return "realloc";
+    case Op::Free: return "free";
+    case Op::Write: return "write";
+    case Op::Use: return "use";
+    case Op::PprBegin:
+    case Op::PprEnd: return op_name(op);
+  }
+  return "?";
+}
+
 }  // namespace pprsim

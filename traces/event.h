@@ -42,6 +42,9 @@ constexpr bool is_operation(Op op) { return op != Op::PprBegin && op != Op::PprE
 
 // The letter or word the native format uses for the op ("a", "ppr", ...).
 std::string_view op_name(Op op);
+// The C function (or program action) an operation stands for: malloc, calloc, memalign,
+// realloc, free, write, use; ppr and end for the markers.
+std::string_view call_name(Op op);
 
 // Bytes the event asks the allocator for (calloc: count * size; the caller checks overflow).
 constexpr std::uint64_t requested_bytes(const Event& e) {

@@ -5,33 +5,6 @@
 #include "traces/trace_reader.h"
 
 namespace pprsim {
-namespace {
-
-const char* call_name(Op op) {
-  switch (op) {
-    case Op::Malloc:
-      return "malloc";
-    case Op::Calloc:
-      return "calloc";
-    case Op::Memalign:
-      return "memalign";
-    case Op::Realloc:
-      return "realloc";
-    case Op::Free:
-      return "free";
-    case Op::Write:
-      return "write";
-    case Op::Use:
-      return "use";
-    case Op::PprBegin:
-      return "ppr";
-    case Op::PprEnd:
-      return "end";
-  }
-  return "?";
-}
-
-}  // namespace
 
 void TraceValidator::fail(const Event& ev, const std::string& message) const {
   throw TraceError(file_, ev.line, message);
