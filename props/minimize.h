@@ -26,7 +26,8 @@ enum class FailureKind : std::uint8_t {
   LostBlock,           // a block no live object and no free list accounts for
   DoubleAllocation,    // bytes handed out twice
   ContentMismatch,     // an object's bytes differ from the sequential run
-  Crash,               // the allocator faulted (touched unmapped memory)
+  Crash,               // the allocator faulted (touched unmapped memory) or raised a fatal signal
+  Hang,                // an allocator call did not return within the time limit
   FailedRequest,       // a request failed or the run could not go on
   OutsideSlice,        // a committed task obtained system memory outside its own slice
   LeftHandedOut,       // blocks still handed out after every object was freed (fuzz property)

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "sim/call_guard.h"
 #include "sim/content_model.h"
 #include "sim/executor.h"
 #include "sim/group.h"
@@ -29,6 +30,21 @@ std::string_view understudy_name(UnderstudyMode m) {
   return "auto";
 }
 
+std::string_view stop_kind_name(StopKind k) {
+  switch (k) {
+    case StopKind::None: return "none";
+    case StopKind::RequestFailed: return "request-failed";
+    case StopKind::BadResult: return "bad-result";
+    case StopKind::Fault: return "fault";
+    case StopKind::Crash: return "crash";
+    case StopKind::Hang: return "hang";
+    case StopKind::Invariant: return "invariant";
+    case StopKind::HeapCheck: return "heap-check";
+    case StopKind::Other: return "other";
+  }
+  return "other";
+}
+
 namespace {
 
 // Problems kept of regions taken outside a slice (they are all counted).
@@ -39,6 +55,7 @@ constexpr std::uint64_t kFullCheckBytesPerEvent = 256;
 // Raised to stop the run: the allocator failed in a way the run cannot go on from.
 struct RunFailure {
   std::string why;
+  StopKind kind = StopKind::Other;
 };
 
 // PPRSIM_PARANOID=1 in the environment switches the paranoid check level on for every run.
@@ -79,15 +96,23 @@ class Replayer {
 
   RunStats run(TraceReader& reader) {
     const auto t0 = std::chrono::steady_clock::now();
+    set_call_time_limit(cfg_.call_time_limit);
     try {
       read_all(reader);
       if (st_.failure.empty()) check(true);
     } catch (const RunFailure& f) {
       st_.failure = f.why;
+      st_.stop = f.kind;
+    } catch (const AllocatorCrash& c) {
+      st_.stop = c.hung() ? StopKind::Hang : StopKind::Crash;
+      st_.failure = fmt::format("the allocator {} in {} {}: {}", c.hung() ? "hung" : "crashed", c.call(), where_text(),
+                                c.reason());
     } catch (const MemoryFault& f) {
-      st_.failure = fmt::format("the allocator faulted: {}", f.what());
+      st_.stop = StopKind::Fault;
+      st_.failure = fmt::format("the allocator faulted in {} {}: {}", where_.call, where_text(), f.what());
     } catch (const AllocatorFailure& f) {
-      st_.failure = fmt::format("the allocator failed: {}", f.what());
+      st_.stop = StopKind::Other;
+      st_.failure = fmt::format("the allocator failed {}: {}", where_text(), f.what());
     }
     // Also what tasks, the understudy and a serial re-run reached, so that a failure's "bytes in
     // use" never exceeds the peak reported beside it.
@@ -169,17 +194,19 @@ class Replayer {
 
   // Runs one event in MAIN outside any task; failures end the run.
   void run_seq(const Event& e) {
+    where_ = {call_name(e.op), e.line, kInMain};
     if (e.id >= 0) ensure_handle(*main_, e.id);
     const StepOutcome out = execute(*main_, e);
-    if (is_allocator_op(e.op)) verify_allocator(*main_, op_name(e.op), e.line, kInMain);
+    if (is_allocator_op(e.op)) verify_allocator(*main_, call_name(e.op), e.line, kInMain);
     switch (out.status) {
       case StepStatus::Done: break;
-      case StepStatus::OutOfMemory:
-      case StepStatus::BadResult: throw RunFailure{out.detail};
+      case StepStatus::OutOfMemory: throw RunFailure{out.detail, StopKind::RequestFailed};
+      case StepStatus::BadResult: throw RunFailure{out.detail, StopKind::BadResult};
       case StepStatus::GaveUp:
-        throw RunFailure{fmt::format("the allocator gave up outside a task at line {}", e.line)};
+        throw RunFailure{fmt::format("the allocator gave up outside a task at line {}", e.line), StopKind::RequestFailed};
       case StepStatus::Stale:
-        throw RunFailure{fmt::format("object {} is not what line {} expects in the committed heap", e.id, e.line)};
+        throw RunFailure{fmt::format("object {} is not what line {} expects in the committed heap", e.id, e.line),
+                         StopKind::HeapCheck};
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
   }
@@ -187,6 +214,23 @@ class Replayer {
   // Which process a paranoid check looks at: a task's index, or one of these.
   static constexpr int kInMain = -2;
   static constexpr int kInUnderstudy = -1;  // as Runner::task has it
+  static constexpr int kHeapCheck = -3;     // not a process: the oracle walking MAIN's heap
+
+  // What the run was doing, for a failure's message: the call (an event's or a group hook's),
+  // its trace line (a hook: the group's first line) and the process.
+  struct Where {
+    std::string_view call;
+    std::uint32_t line = 0;
+    int who = kInMain;
+  };
+
+  std::string where_text() const {
+    if (where_.who == kHeapCheck) return fmt::format("during the heap check after group {}", st_.groups);
+    std::string text = fmt::format("at line {}", where_.line);
+    if (where_.who == kInUnderstudy) text += " in the understudy";
+    if (where_.who >= 0) text += fmt::format(" in task {}", where_.who);
+    return text;
+  }
 
   // The paranoid check level: the allocator's own invariants, right after `call` (at trace
   // line `line`, in process `who`). A broken one ends the run at its cause.
@@ -198,7 +242,8 @@ class Replayer {
       const std::string where = who == kInMain         ? std::string()
                                 : who == kInUnderstudy ? std::string(" in the understudy")
                                                        : fmt::format(" in task {}", who);
-      throw RunFailure{fmt::format("paranoid check after {} at line {}{}: {}", call, line, where, broken)};
+      throw RunFailure{fmt::format("paranoid check after {} at line {}{}: {}", call, line, where, broken),
+                       StopKind::Invariant};
     }
   }
 
@@ -211,6 +256,7 @@ class Replayer {
 
   // A heap check: full when `final`, or when due (see ReplayConfig::full_check_every).
   void check(bool final) {
+    where_ = {"", 0, kHeapCheck};
     since_check_ = 0;
     ++st_.heap_checks;
     ++checks_since_full_;
@@ -237,7 +283,8 @@ class Replayer {
     st_.double_allocations += c.double_allocations;
     st_.content_mismatches += c.content_mismatches;
     for (auto& p : c.problems) st_.problems.push_back(std::move(p));
-    throw RunFailure{fmt::format("the heap check after group {} failed; the run stops here", st_.groups)};
+    throw RunFailure{fmt::format("the heap check after group {} failed; the run stops here", st_.groups),
+                     StopKind::HeapCheck};
   }
 
   // ---- Groups ----
@@ -259,10 +306,11 @@ class Replayer {
       finish_group(instances);
       return;
     }
+    const std::uint32_t line = first_line(instances);
+    where_ = {"group_init", line, kInMain};
     for_group_ = true;
     const bool carved = main_->alloc->group_init(n);
     for_group_ = false;
-    const std::uint32_t line = first_line(instances);
     verify_allocator(*main_, "group_init", line, kInMain);
     if (!carved) {
       // System memory refused the carve: fall back to smaller groups, then to serial execution.
@@ -286,6 +334,7 @@ class Replayer {
     std::vector<Runner> tasks;
     tasks.reserve(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) {
+      where_ = {"task_init", line, k};
       tasks.push_back(fork_task(*main_, k, instances[static_cast<std::size_t>(k)], spare_process()));
       Runner& t = tasks.back();
       verify_allocator(*t.proc, "task_init", line, k);
@@ -293,6 +342,7 @@ class Replayer {
     }
     std::unique_ptr<Runner> und;
     if (cfg_.understudy != UnderstudyMode::Never) {
+      where_ = {"understudy_init", line, kInUnderstudy};
       und = fork_understudy(*main_, instances, spare_process());
       verify_allocator(*und->proc, "understudy_init", line, kInUnderstudy);
       und->weight = sched_.between(1, static_cast<std::uint64_t>(n));
@@ -324,6 +374,7 @@ class Replayer {
       ++st_.understudy_wins;
       st_.aborted += static_cast<std::uint64_t>(n);
       main_->become(*und->proc);
+      where_ = {"learn", line, kInMain};
       main_->alloc->learn(allocs);
       verify_allocator(*main_, "learn", line, kInMain);
     } else {
@@ -331,9 +382,11 @@ class Replayer {
       st_.aborted += static_cast<std::uint64_t>(n - m);
       if (m == 0) {
         // MAIN could not finish and no understudy runs: re-run the group from its start.
+        where_ = {"understudy_init", line, kInMain};
         main_->alloc->understudy_init();
         verify_allocator(*main_, "understudy_init", line, kInMain);
       } else {
+        where_ = {"merge", line, kInMain};
         CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m));
         st_.adopted_bytes += done.adopted_bytes;
         // Memory a task took from outside its slice is shared state: the run is not verified,
@@ -344,6 +397,7 @@ class Replayer {
         }
         verify_allocator(*main_, "merge", line, kInMain);
       }
+      where_ = {"learn", line, kInMain};
       main_->alloc->learn(allocs);
       verify_allocator(*main_, "learn", line, kInMain);
       // The speculative processes are done with: while they lived, MAIN's pages were shared
@@ -543,6 +597,7 @@ class Replayer {
       return;
     }
     const Event& e = *r.events[r.next++];
+    where_ = {call_name(e.op), e.line, in_task ? r.task : kInUnderstudy};
     StepOutcome out;
     for_group_ = in_task;
     try {
@@ -554,7 +609,7 @@ class Replayer {
       return;
     }
     for_group_ = false;
-    if (is_allocator_op(e.op)) verify_allocator(*r.proc, op_name(e.op), e.line, r.task);
+    if (is_allocator_op(e.op)) verify_allocator(*r.proc, call_name(e.op), e.line, r.task);
     switch (out.status) {
       case StepStatus::Done:
         if (in_task && (e.op == Op::Malloc || e.op == Op::Calloc || e.op == Op::Memalign || e.op == Op::Realloc)) {
@@ -564,11 +619,13 @@ class Replayer {
         if (r.next == r.events.size()) r.state = Runner::State::Finished;
         break;
       case StepStatus::GaveUp:
-        if (!in_task) throw RunFailure{fmt::format("the understudy's allocator gave up at line {}", e.line)};
+        if (!in_task) {
+          throw RunFailure{fmt::format("the understudy's allocator gave up at line {}", e.line), StopKind::RequestFailed};
+        }
         r.state = Runner::State::GaveUp;
         break;
       case StepStatus::OutOfMemory:
-        if (!in_task) throw RunFailure{out.detail};
+        if (!in_task) throw RunFailure{out.detail, StopKind::RequestFailed};
         r.state = Runner::State::GaveUp;
         break;
       case StepStatus::Stale:
@@ -576,7 +633,8 @@ class Replayer {
         r.state = Runner::State::Stale;
         break;
       case StepStatus::BadResult:
-        throw RunFailure{out.detail};
+        throw RunFailure{fmt::format("{}{}", out.detail, in_task ? fmt::format(" in task {}", r.task) : " in the understudy"),
+                         StopKind::BadResult};
     }
   }
 
@@ -609,6 +667,7 @@ class Replayer {
   Prng faults_;
   bool paranoid_;
   bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
+  Where where_;             // what the run is doing now (for a failure's message)
   std::unique_ptr<Process> main_;
   std::vector<std::unique_ptr<Process>> spare_;  // recycled task and understudy processes
   ContentModel model_;

@@ -18,6 +18,21 @@ namespace pprsim {
 
 enum class UnderstudyMode : std::uint8_t { Auto, Never, Always };
 
+// Why a run stopped before the end of its trace (RunStats::failure says it in words).
+enum class StopKind : std::uint8_t {
+  None,           // it did not: the whole trace ran
+  RequestFailed,  // the allocator returned NULL or gave up where it may not
+  BadResult,      // the allocator returned an address no block can have
+  Fault,          // the allocator touched memory it never obtained
+  Crash,          // the allocator raised a fatal signal (plugins: sim/call_guard.h)
+  Hang,           // an allocator call did not return within ReplayConfig::call_time_limit
+  Invariant,      // the allocator's own verify() failed (the paranoid level)
+  HeapCheck,      // the oracle found the heap wrong (lost, double, contents)
+  Other,
+};
+// "none", "request-failed", "bad-result", "fault", "crash", "hang", "invariant", "heap-check", "other".
+std::string_view stop_kind_name(StopKind k);
+
 // Where a replay is, for a progress line: told every kEvery operations.
 struct ReplayProgress {
   static constexpr std::uint64_t kEvery = 1u << 14;
@@ -50,6 +65,8 @@ struct ReplayConfig {
   // and group hook, in every process; the first broken one stops the run, naming the trace
   // line. Also switched on by the environment variable PPRSIM_PARANOID=1.
   bool paranoid = false;
+  // The longest one call into a plugin may take before the run stops as hung (0: no limit).
+  double call_time_limit = 10;
   // Keep the timeline of groups and the heap maps for the run's picture (RunStats::timeline,
   // heap_maps; the HTML report). Costs a heap walk at the end and at the first failing group.
   bool record_report = false;
@@ -106,6 +123,7 @@ struct RunStats {
   std::uint64_t peak_system_bytes = 0;
   std::vector<std::string> problems;  // what the oracle or the run found, first few
   std::string failure;                // why the run stopped early, if it did
+  StopKind stop = StopKind::None;     // the same, as a kind
 
   bool verified = false;
   double seconds = 0;

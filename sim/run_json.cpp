@@ -109,6 +109,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["peak_system_bytes"] = s.peak_system_bytes;
   j["problems"] = s.problems;
   j["failure"] = s.failure;
+  j["stop"] = std::string(stop_kind_name(s.stop));
   j["checks"] = s.checks;
   j["verified"] = s.verified;
   j["seconds"] = s.seconds;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "sim/plugin_allocator.h"
 #include "sim/resident.h"
 #include "sim/faults.h"
 #include "sim/sim_allocator.h"
@@ -55,6 +56,7 @@ struct ReplayOptions {
   std::string max_resident;
   std::string task_slice;
   std::uint64_t check_every = ReplayConfig{}.check_every;
+  double call_timeout = ReplayConfig{}.call_time_limit;
   bool quiet = false;
   std::string html;
 };
@@ -148,6 +150,7 @@ int run_replay(const ReplayOptions& opt) {
         cfg.max_resident = max_resident;
         cfg.task_slice = task_slice;
         cfg.check_every = opt.check_every;
+        cfg.call_time_limit = opt.call_timeout;
         cfg.record_report = true;  // the JSON carries what the HTML report draws
         if (line.enabled()) {
           const double t0 = line.elapsed();
@@ -183,6 +186,9 @@ int run_replay(const ReplayOptions& opt) {
     return 2;
   } catch (const ResidentLimitExceeded& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  } catch (const PluginError& e) {
+    fmt::print(stderr, "pprsim: --alloc {}\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "pprsim: out of real memory (lower --max-resident to stop earlier)\n");
@@ -268,6 +274,10 @@ Command add_replay_command(CLI::App& app) {
                   kFaultsHelp);
   cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->capture_default_str();
+  cmd->add_option("--call-timeout", opt->call_timeout,
+                  "Seconds one call into a plugin allocator may take before the run stops as hung (0 = no limit)")
+      ->check(exact_number<double>(0, 1e6))
       ->capture_default_str();
   return {cmd, [opt] { return run_replay(*opt); }};
 }

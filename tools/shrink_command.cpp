@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "props/minimize.h"
+#include "sim/plugin_allocator.h"
 #include "sim/faults.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
@@ -31,6 +32,7 @@ struct ShrinkArgs {
   std::string out;
   std::uint64_t check_every = ReplayConfig{}.check_every;
   std::uint64_t max_replays = 0;
+  double call_timeout = ReplayConfig{}.call_time_limit;
   bool quiet = false;
 };
 
@@ -49,6 +51,7 @@ std::string replay_args(const ReplayConfig& cfg) {
                               cfg.seed, understudy_name(cfg.understudy));
   if (cfg.faults.any()) s += " --faults " + cfg.faults.to_string();
   if (cfg.check_every != ReplayConfig{}.check_every) s += fmt::format(" --check-every {}", cfg.check_every);
+  if (cfg.call_time_limit != ReplayConfig{}.call_time_limit) s += fmt::format(" --call-timeout {:g}", cfg.call_time_limit);
   return s;
 }
 
@@ -64,6 +67,7 @@ int run_shrink(const ShrinkArgs& args) {
   cfg.ppr_every = args.ppr_every;
   cfg.seed = args.seed;
   cfg.check_every = args.check_every;
+  cfg.call_time_limit = args.call_timeout;
   cfg.understudy = args.understudy == "never" ? UnderstudyMode::Never
                    : args.understudy == "always" ? UnderstudyMode::Always
                                                  : UnderstudyMode::Auto;
@@ -85,6 +89,9 @@ int run_shrink(const ShrinkArgs& args) {
     original = replay(*again, cfg);
   } catch (const TraceError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  } catch (const PluginError& e) {
+    fmt::print(stderr, "pprsim: --alloc {}\n", e.what());
     return 2;
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
@@ -172,6 +179,10 @@ Command add_shrink_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-replays", args->max_replays, "Stop after this many replays (0: until 1-minimal)")
       ->check(non_negative())
+      ->capture_default_str();
+  cmd->add_option("--call-timeout", args->call_timeout,
+                  "Seconds one call into a plugin allocator may take before the run counts as hung, as for replay")
+      ->check(exact_number<double>(0, 1e6))
       ->capture_default_str();
   cmd->add_flag("--quiet", args->quiet, "No progress line");
   return {cmd, [args] { return run_shrink(*args); }};

@@ -175,7 +175,8 @@ TEST(FailureKinds, FromTheRunsCounts) {
   s.failure = "the heap check after group 0 failed";
   EXPECT_EQ(failure_kinds(s), std::vector<FailureKind>{FailureKind::DoubleAllocation});
   RunStats crash;
-  crash.failure = "the allocator faulted: access to unmapped address 0x10";
+  crash.failure = "the allocator faulted in malloc at line 3: access to unmapped address 0x10";
+  crash.stop = StopKind::Fault;
   EXPECT_EQ(failure_kinds(crash), std::vector<FailureKind>{FailureKind::Crash});
   RunStats grew;  // growth inside tasks is theirs to do, in their own slices
   grew.task_system_requests = 2;
