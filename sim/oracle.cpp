@@ -21,6 +21,14 @@ void note(HeapCheck& c, std::string s) {
   if (c.problems.size() < kMaxProblems) c.problems.push_back(std::move(s));
 }
 
+// A lost block: counted, and kept by address (the first kMaxLost) so that a search can tell
+// where each went missing.
+void lose(HeapCheck& c, Addr start, std::uint64_t size) {
+  ++c.lost_blocks;
+  c.lost_bytes += size;
+  if (c.lost.size() < HeapCheck::kMaxLost) c.lost.push_back({start, size});
+}
+
 using Live = std::vector<std::pair<std::int64_t, Object>>;
 
 // An object's footprint for overlap purposes: malloc(0) still owns one distinct address.
@@ -122,8 +130,7 @@ void census(Process& p, const Live& live, HeapCheck& c) {
       }
       cursor = b.start + b.size;
       if (b.kind == BlockInfo::Kind::Corrupt) {
-        ++c.lost_blocks;
-        c.lost_bytes += b.size;
+        lose(c, b.start, b.size);
         note(c, fmt::format("{} bytes at {:#x} hold no valid block header", b.size, b.start));
       }
       blocks.push_back(b);
@@ -151,8 +158,7 @@ void census(Process& p, const Live& live, HeapCheck& c) {
       ++c.live_blocks;
       c.overhead_bytes += b.size;
       if (inside == 0) {
-        ++c.lost_blocks;
-        c.lost_bytes += b.size;
+        lose(c, b.start, b.size);
         note(c, fmt::format("live block {:#x} ({} bytes) holds no live object: lost", b.start, b.size));
       } else if (inside > 1) {
         c.double_allocations += static_cast<std::uint64_t>(inside - 1);
@@ -194,8 +200,7 @@ void census(Process& p, const Live& live, HeapCheck& c) {
     const int n = take(b.start);
     if (b.kind == BlockInfo::Kind::Free) {
       if (n == 0) {
-        ++c.lost_blocks;
-        c.lost_bytes += b.size;
+        lose(c, b.start, b.size);
         note(c, fmt::format("free block {:#x} ({} bytes) is on no free list: lost", b.start, b.size));
       } else if (n > 1) {
         c.double_allocations += static_cast<std::uint64_t>(n - 1);
@@ -236,6 +241,13 @@ HeapCheck check_live(Process& p, const ContentModel& model, const Live& live) {
 }  // namespace
 
 HeapCheck check_heap(Process& p, const ContentModel& model) { return check_live(p, model, p.objects.by_address()); }
+
+HeapCheck check_census(Process& p) {
+  const Process::Untracked quiet(p);
+  HeapCheck c;
+  if (p.alloc->has_census()) census(p, p.objects.by_address(), c);
+  return c;
+}
 
 void HeapOracle::update_index(Process& p) {
   std::sort(touched_.begin(), touched_.end());

@@ -31,6 +31,12 @@ struct HeapCheck {
   std::uint64_t free_bytes = 0;
   std::uint64_t overhead_bytes = 0;
   std::vector<std::string> problems;  // the first few, one line each
+  struct Block {
+    Addr start = 0;
+    std::uint64_t size = 0;
+  };
+  static constexpr std::size_t kMaxLost = 64;
+  std::vector<Block> lost;  // the first kMaxLost lost blocks (the region walk's gaps are counted only)
 
   bool ok() const { return lost_blocks == 0 && double_allocations == 0 && content_mismatches == 0; }
 };
@@ -38,6 +44,10 @@ struct HeapCheck {
 // The full check: contents of every live object, overlap, and the census of every region and
 // free list. O(heap).
 HeapCheck check_heap(Process& p, const ContentModel& model);
+
+// The census alone (no contents, no overlap): the lost blocks and double allocations the block
+// walks and free lists show. Any time, even halfway through a group. O(heap).
+HeapCheck check_census(Process& p);
 
 // The oracle across a run. Between full checks it checks what changed, in time proportional to
 // the change: every object the trace touched since the last check (created, moved, resized,

@@ -64,10 +64,22 @@ bool paranoid_from_environment() {
   return v != nullptr && std::string_view(v) == "1";
 }
 
+// The second run of a trace whose heap check found lost blocks: the same run again (same seed,
+// same checks), with a census after every step that can lose a block (a carve, a merge, the
+// understudy's heap taking over, a serial re-run, a stretch of sequential code) from the last
+// full check that found none on, so each lost block is named with where it went missing.
+struct LostSearch {
+  std::uint64_t from_group = 0;  // groups run before the last clean full check
+  std::uint64_t to_group = 0;    // groups run at the check that found them
+  std::vector<Addr> known;       // blocks already placed (few: at most HeapCheck::kMaxLost a census)
+  std::vector<RunStats::LostOrigin> found;
+};
+
 class Replayer {
  public:
-  Replayer(const TraceReader& reader, const ReplayConfig& cfg)
+  Replayer(const TraceReader& reader, const ReplayConfig& cfg, LostSearch* search = nullptr)
       : cfg_(cfg),
+        search_(search),
         sched_(Prng::derive(cfg.seed, "scheduler")),
         faults_(Prng::derive(cfg.seed, "faults")),
         paranoid_(cfg.paranoid || paranoid_from_environment()) {
@@ -185,11 +197,16 @@ class Replayer {
   // ---- SEQ ----
 
   void sequential(const Event& e) {
+    if (seq_from_line_ == 0) seq_from_line_ = e.line;
+    seq_to_line_ = e.line;
     run_seq(e);
     model_.apply(e);
     if (e.id >= 0) oracle_.touch(e.id);
     ++since_full_;
-    if (++since_check_ >= cfg_.check_every) check(false);
+    if (++since_check_ >= cfg_.check_every) {
+      look_in_sequential_code();
+      check(false);
+    }
   }
 
   // Runs one event in MAIN outside any task; failures end the run.
@@ -225,7 +242,10 @@ class Replayer {
   };
 
   std::string where_text() const {
-    if (where_.who == kHeapCheck) return fmt::format("during the heap check after group {}", st_.groups);
+    if (where_.who == kHeapCheck) {
+      return st_.groups == 0 ? std::string("during the heap check before the first group")
+                             : fmt::format("during the heap check after group {}", st_.groups - 1);
+    }
     std::string text = fmt::format("at line {}", where_.line);
     if (where_.who == kInUnderstudy) text += " in the understudy";
     if (where_.who >= 0) text += fmt::format(" in task {}", where_.who);
@@ -275,6 +295,12 @@ class Replayer {
       c = oracle_.check_all(*main_, model_);
       st_.final_live_blocks = c.live_blocks;
       full_check_bytes_ = c.live_bytes;
+      if (c.lost_blocks == 0) {
+        clean_full_groups_ = st_.groups;
+      } else if (st_.lost_since_group < 0) {
+        st_.lost_since_group = static_cast<std::int64_t>(clean_full_groups_);
+        st_.lost_found_group = static_cast<std::int64_t>(st_.groups);
+      }
     } else {
       c = oracle_.check_changes(*main_, model_);
     }
@@ -283,13 +309,40 @@ class Replayer {
     st_.double_allocations += c.double_allocations;
     st_.content_mismatches += c.content_mismatches;
     for (auto& p : c.problems) st_.problems.push_back(std::move(p));
-    throw RunFailure{fmt::format("the heap check after group {} failed; the run stops here", st_.groups),
+    // Groups are numbered from 0, as in the conflict report and the timeline.
+    throw RunFailure{st_.groups == 0 ? std::string("the heap check before the first group failed; the run stops here")
+                                     : fmt::format("the heap check after group {} failed; the run stops here",
+                                                   st_.groups - 1),
                      StopKind::HeapCheck};
+  }
+
+  // ---- Where lost blocks went missing (LostSearch) ----
+
+  bool searching() const {
+    return search_ != nullptr && st_.groups >= search_->from_group && st_.groups <= search_->to_group;
+  }
+
+  // A census of MAIN now; every lost block not seen before went missing at `stage`.
+  void look_for_lost(const std::string& stage) {
+    const HeapCheck c = check_census(*main_);
+    for (const HeapCheck::Block& b : c.lost) {
+      if (std::find(search_->known.begin(), search_->known.end(), b.start) != search_->known.end()) continue;
+      search_->known.push_back(b.start);
+      search_->found.push_back({b.start, b.size, stage});
+    }
+  }
+
+  void look_in_sequential_code() {
+    if (seq_from_line_ != 0 && searching()) {
+      look_for_lost(fmt::format("in sequential code, lines {} to {}", seq_from_line_, seq_to_line_));
+    }
+    seq_from_line_ = 0;
   }
 
   // ---- Groups ----
 
   void run_group(const std::vector<Instance>& instances) {
+    look_in_sequential_code();
     const int n = static_cast<int>(instances.size());
     for (const Instance& in : instances) {
       for (const Event& e : in) {
@@ -302,6 +355,7 @@ class Replayer {
       ++st_.fork_failures;
       ++st_.serial_groups;
       run_serially(instances, 0);
+      if (searching()) look_for_lost(fmt::format("in group {}, run serially", st_.groups - 1));
       record_serial_group(instances);
       finish_group(instances);
       return;
@@ -324,11 +378,13 @@ class Replayer {
       ++st_.groups;
       ++st_.serial_groups;
       run_serially(instances, 0);
+      if (searching()) look_for_lost(fmt::format("in group {}, run serially", st_.groups - 1));
       record_serial_group(instances);
       finish_group(instances);
       return;
     }
     const int gi = static_cast<int>(st_.groups++);
+    if (searching()) look_for_lost(fmt::format("at the carve (group_init) of group {}", gi));
     st_.reserved_bytes += main_->alloc->reserved_bytes();
 
     std::vector<Runner> tasks;
@@ -374,6 +430,7 @@ class Replayer {
       ++st_.understudy_wins;
       st_.aborted += static_cast<std::uint64_t>(n);
       main_->become(*und->proc);
+      if (searching()) look_for_lost(fmt::format("when the understudy's heap became the committed one in group {}", gi));
       where_ = {"learn", line, kInMain};
       main_->alloc->learn(allocs);
       verify_allocator(*main_, "learn", line, kInMain);
@@ -388,6 +445,8 @@ class Replayer {
       } else {
         where_ = {"merge", line, kInMain};
         CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m));
+        if (searching()) look_for_lost(m == 1 ? fmt::format("at the commit of group {} (task 0 committed, then the merge)", gi)
+                                 : fmt::format("at the commit of group {} (tasks 0 to {} committed, then the merge)", gi, m - 1));
         st_.adopted_bytes += done.adopted_bytes;
         // Memory a task took from outside its slice is shared state: the run is not verified,
         // and goes on so that the heap check shows what it did.
@@ -404,6 +463,7 @@ class Replayer {
       // with them, and every page the serial re-run writes would be copied first.
       retire(tasks, und);
       run_serially(instances, static_cast<std::size_t>(m));
+      if (searching() && m < n) look_for_lost(fmt::format("in the serial re-run of group {}", gi));
     }
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
     retire(tasks, und);
@@ -663,6 +723,7 @@ class Replayer {
   bool inject(std::uint32_t ppm) { return ppm != 0 && faults_.chance(ppm, FaultPlan::kOne); }
 
   const ReplayConfig& cfg_;
+  LostSearch* search_;  // set in the second run that looks for where lost blocks went missing
   Prng sched_;
   Prng faults_;
   bool paranoid_;
@@ -676,6 +737,9 @@ class Replayer {
   TaskSpans spans_;              // committed tasks' lines, for the heap map's owners
   bool failing_mapped_ = false;  // the heap map of the first failing group was taken
   std::uint64_t since_check_ = 0;
+  std::uint64_t clean_full_groups_ = 0;  // groups run at the last full check that found no lost block
+  std::uint32_t seq_from_line_ = 0;      // the sequential lines since the last search census
+  std::uint32_t seq_to_line_ = 0;
   std::uint64_t checks_since_full_ = 0;
   std::uint64_t since_full_ = 0;  // events since the last full check
   std::uint64_t full_check_bytes_ = 0;  // the live bytes the last full check read
@@ -683,10 +747,54 @@ class Replayer {
 
 }  // namespace
 
+namespace {
+
+// Where the lost blocks of `s` went missing: the run again from a fresh reader, with a census
+// after every step from the last clean full check on. Without a way to read the trace again, the
+// stretch of groups is named instead.
+void locate_lost_blocks(RunStats& s, const ReplayConfig& cfg) {
+  const RunStats::LostOrigin stretch{
+      0, 0,
+      fmt::format("in groups {} to {} or the sequential code around them", s.lost_since_group,
+                  s.lost_found_group - 1)};
+  if (!cfg.reopen) {
+    s.lost_block_origins.push_back(stretch);
+    return;
+  }
+  ReplayConfig again = cfg;
+  again.record_report = false;
+  again.progress = nullptr;
+  again.reopen = nullptr;
+  LostSearch search;
+  search.from_group = static_cast<std::uint64_t>(s.lost_since_group);
+  search.to_group = static_cast<std::uint64_t>(s.lost_found_group);
+  RunStats second;
+  try {
+    std::unique_ptr<TraceReader> reader = cfg.reopen();
+    Replayer r(*reader, again, &search);
+    second = r.run(*reader);
+  } catch (const std::exception&) {
+    // The trace cannot be read again as it was (a pipe read once, a file that changed).
+  }
+  // The same run, or its findings say nothing of this one.
+  if (second.events != s.events || second.lost_blocks != s.lost_blocks) {
+    s.lost_block_origins.push_back(stretch);
+    return;
+  }
+  s.lost_block_origins = std::move(search.found);
+}
+
+}  // namespace
+
 RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
   const ResidentLimitScope limit(cfg.max_resident != 0 ? cfg.max_resident : ResidentMeter::default_limit());
-  Replayer r(reader, cfg);
-  return r.run(reader);
+  RunStats s;
+  {
+    Replayer r(reader, cfg);
+    s = r.run(reader);
+  }
+  if (s.lost_blocks != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
+  return s;
 }
 
 }  // namespace pprsim

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,9 @@ struct ReplayConfig {
   // Keep the timeline of groups and the heap maps for the run's picture (RunStats::timeline,
   // heap_maps; the HTML report). Costs a heap walk at the end and at the first failing group.
   bool record_report = false;
+  // Opens the trace again from its start, for a second run that finds where lost blocks went
+  // missing (RunStats::lost_block_origins); unset: the report names the stretch of groups.
+  std::function<std::unique_ptr<TraceReader>()> reopen;
   // Called as the replay goes (never decides anything: a run is the same without it).
   std::function<void(const ReplayProgress&)> progress;
 };
@@ -124,6 +128,17 @@ struct RunStats {
   std::vector<std::string> problems;  // what the oracle or the run found, first few
   std::string failure;                // why the run stopped early, if it did
   StopKind stop = StopKind::None;     // the same, as a kind
+  // Lost blocks: the groups run at the last full check that found none and at the one that
+  // found them (-1: none found), and where each went missing, found by a second run
+  // (ReplayConfig::reopen); without one, a single entry (addr 0) names the stretch of groups.
+  std::int64_t lost_since_group = -1;
+  std::int64_t lost_found_group = -1;
+  struct LostOrigin {
+    std::uint64_t addr = 0;
+    std::uint64_t size = 0;
+    std::string where;  // "at the commit of group 2 (task 0 committed, then the merge)"
+  };
+  std::vector<LostOrigin> lost_block_origins;
 
   bool verified = false;
   double seconds = 0;

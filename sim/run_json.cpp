@@ -51,6 +51,27 @@ nlohmann::ordered_json heap_map_json(const HeapMap& m) {
           {"regions", std::move(regions)}};
 }
 
+// Where lost blocks went missing, a line per place: the blocks of one place together, the
+// first few addresses shown.
+void print_lost_origins(std::ostream& out, const std::vector<RunStats::LostOrigin>& origins) {
+  constexpr std::size_t kShown = 4;
+  for (std::size_t i = 0; i < origins.size();) {
+    std::size_t k = i;
+    std::vector<std::string> addrs;
+    for (; k < origins.size() && origins[k].where == origins[i].where; ++k) {
+      if (origins[k].addr != 0 && addrs.size() < kShown) addrs.push_back(fmt::format("{:#x}", origins[k].addr));
+    }
+    const std::size_t n = k - i;
+    if (addrs.empty()) {
+      fmt::print(out, "  lost: went missing {}\n", origins[i].where);
+    } else {
+      fmt::print(out, "  lost: {} block{} went missing {}: {}{}\n", n, n == 1 ? "" : "s", origins[i].where,
+                 fmt::join(addrs, ", "), n > addrs.size() ? ", ..." : "");
+    }
+    i = k;
+  }
+}
+
 }  // namespace
 
 nlohmann::ordered_json run_to_json(const RunStats& s) {
@@ -108,6 +129,11 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["final_live_blocks"] = s.final_live_blocks;
   j["peak_system_bytes"] = s.peak_system_bytes;
   j["problems"] = s.problems;
+  nlohmann::ordered_json origins = nlohmann::ordered_json::array();
+  for (const RunStats::LostOrigin& o : s.lost_block_origins) {
+    origins.push_back({{"addr", o.addr}, {"size", o.size}, {"where", o.where}});
+  }
+  j["lost_block_origins"] = std::move(origins);
   j["failure"] = s.failure;
   j["stop"] = std::string(stop_kind_name(s.stop));
   j["checks"] = s.checks;
@@ -163,6 +189,7 @@ void print_summary(std::ostream& out, const RunStats& s) {
     if (total > s.conflicts.size()) fmt::print(out, "  ... and {} more\n", total - s.conflicts.size());
   }
   for (const std::string& p : s.problems) fmt::print(out, "  problem: {}\n", p);
+  print_lost_origins(out, s.lost_block_origins);
   if (!s.failure.empty()) fmt::print(out, "  stopped: {}\n", s.failure);
 }
 

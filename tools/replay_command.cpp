@@ -167,6 +167,7 @@ int run_replay(const ReplayOptions& opt) {
                                   left.empty() ? "" : ", ", left));
           };
         }
+        cfg.reopen = [&path] { return open_trace(path); };
         auto reader = open_trace(path);
         runs.push_back(replay(*reader, cfg));
         line.clear();
