@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
       pprsim::add_bench_child_command(app),
       pprsim::add_shrink_command(app),
   };
+  pprsim::decimal_numbers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

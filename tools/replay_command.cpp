@@ -267,7 +267,7 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--faults", opt->faults,
                   kFaultsHelp);
   cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->check(exact_number<std::uint64_t>(1, std::uint64_t{1} << 40))
       ->capture_default_str();
   return {cmd, [opt] { return run_replay(*opt); }};
 }

@@ -158,7 +158,7 @@ Command add_shrink_command(CLI::App& app) {
   cmd->add_option("-o,--out", args->out, "Where to write the shrunk native trace")->required();
   cmd->add_option("--alloc", args->alloc, "Allocator: " + allocator_help())
       ->capture_default_str();
-  cmd->add_option("--group-size", args->group_size, "PPR instances per group")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--group-size", args->group_size, "PPR instances per group")->check(exact_number<int>(1, 64))->capture_default_str();
   cmd->add_option("--ppr-every", args->ppr_every, "Cut the trace into PPR instances of N allocator events")
       ->check(non_negative())
       ->capture_default_str();
@@ -168,7 +168,7 @@ Command add_shrink_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--faults", args->faults, std::string("Inject faults, as for replay: ") + kFaultsHelp);
   cmd->add_option("--check-every", args->check_every, "Check the whole heap every N sequential events, as for replay")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->check(exact_number<std::uint64_t>(1, std::uint64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option("--max-replays", args->max_replays, "Stop after this many replays (0: until 1-minimal)")
       ->check(non_negative())
