@@ -29,6 +29,7 @@
 #include "tools/commands.h"
 #include "tools/native_replay.h"
 #include "traces/output_file.h"
+#include "traces/trace_source.h"
 
 extern char** environ;
 
@@ -274,9 +275,11 @@ int run_bench(const BenchOptions& opt) {
 
   // Every trace is read to its end before anything is measured.
   std::vector<NativeProgram> programs;
+  std::vector<TraceSource> sources;  // --sim reads each trace again, a pipe from a copy
   try {
     for (const std::string& path : opt.traces) {
-      auto reader = open_trace(path);
+      sources.emplace_back(path);
+      auto reader = sources.back().open();
       programs.push_back(compile_native(*reader));
     }
   } catch (const TraceError& e) {
@@ -356,7 +359,7 @@ int run_bench(const BenchOptions& opt) {
             cfg.group_size = opt.group_size;
             cfg.ppr_every = opt.ppr_every;
             cfg.seed = opt.seed;
-            auto reader = open_trace(opt.traces[t]);
+            auto reader = sources[t].open();
             const auto t0 = std::chrono::steady_clock::now();
             const RunStats st = replay(*reader, cfg);
             s.sim_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -15,6 +15,7 @@
 #include "tools/html_report.h"
 #include "tools/progress_line.h"
 #include "traces/output_file.h"
+#include "traces/trace_source.h"
 
 namespace pprsim {
 
@@ -135,6 +136,7 @@ int run_replay(const ReplayOptions& opt) {
   ProgressLine line(opt.quiet);
   try {
     for (const std::string& path : opt.traces) {
+      const TraceSource source(path);  // a pipe is read once, then reread from a copy
       for (const std::string& a : allocs) {
         ReplayConfig cfg;
         cfg.allocator = a;
@@ -164,7 +166,7 @@ int run_replay(const ReplayOptions& opt) {
                                   left.empty() ? "" : ", ", left));
           };
         }
-        auto reader = open_trace(path);
+        auto reader = source.open();
         runs.push_back(replay(*reader, cfg));
         line.clear();
         // A run whose allocator failed stopped reading early: the rest of the trace is read

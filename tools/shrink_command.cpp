@@ -14,6 +14,7 @@
 #include "tools/progress_line.h"
 #include "traces/output_file.h"
 #include "traces/trace_reader.h"
+#include "traces/trace_source.h"
 #include "traces/trace_writer.h"
 
 namespace pprsim {
@@ -78,10 +79,11 @@ int run_shrink(const ShrinkArgs& args) {
   std::vector<Event> events;
   RunStats original;
   try {
-    auto reader = open_trace(args.trace);
+    const TraceSource source(args.trace);  // a pipe is read once, then reread from a copy
+    auto reader = source.open();
     Event e;
     while (reader->next(e)) events.push_back(e);
-    auto again = open_trace(args.trace);
+    auto again = source.open();
     original = replay(*again, cfg);
   } catch (const TraceError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
