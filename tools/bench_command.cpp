@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/json_text.h"
 #include "sim/replay.h"
 #include "tools/bench_allocators.h"
 #include "tools/commands.h"
@@ -88,12 +89,12 @@ int run_child(const ChildOptions& opt) {
     out["calls_per_pass"] = r.calls_per_pass;
     out["seconds"] = r.seconds;
     out["footprint_bytes"] = r.footprint_bytes;
-    std::cout << out.dump() << "\n";
+    std::cout << json_text(out) << "\n";
     return r.ok ? 0 : 1;
   }
   out["ok"] = false;
   out["failure"] = error;
-  std::cout << out.dump() << "\n";
+  std::cout << json_text(out) << "\n";
   return 2;
 }
 
@@ -546,7 +547,7 @@ int run_bench(const BenchOptions& opt) {
       }
       j["sim_geomean"] = sg;
     }
-    if (const std::string error = write_output(opt.json, j.dump(2) + "\n", opt.traces); !error.empty()) {
+    if (const std::string error = write_output(opt.json, json_text(j, 2) + "\n", opt.traces); !error.empty()) {
       fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }

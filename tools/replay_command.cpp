@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "sim/json_text.h"
 #include "sim/resident.h"
 #include "sim/faults.h"
 #include "sim/sim_allocator.h"
@@ -209,7 +210,7 @@ int run_replay(const ReplayOptions& opt) {
     for (const RunStats& r : runs) all.push_back(run_to_json(r));
   }
   if (!opt.json.empty()) {
-    json_out->stream() << (runs.size() == 1 ? all.front() : all).dump(2) << '\n';
+    json_out->stream() << json_text(runs.size() == 1 ? all.front() : all, 2) << '\n';
     if (!json_out->commit()) {
       fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/json_text.h"
 #include "props/fuzz_report.h"
 #include "tools/html_report.h"
 #include "tools/commands.h"
@@ -114,7 +115,7 @@ int run_report(const ReportArgs& args) {
     }
     std::vector<FuzzReport> shards;
     for (std::size_t i = 0; i < docs.size(); ++i) {
-      shards.push_back(read_fuzz_report(nlohmann::json::parse(docs[i].dump()), args.inputs[i]));
+      shards.push_back(read_fuzz_report(nlohmann::json::parse(json_text(docs[i])), args.inputs[i]));
     }
     merged = merge_fuzz_shards(shards, args.inputs);
   } catch (const ReportError& e) {
@@ -123,7 +124,7 @@ int run_report(const ReportArgs& args) {
   }
   if (args.json != "-") print_text(merged, args.inputs.size());
   if (!args.json.empty()) {
-    const std::string text = fuzz_report_json(merged).dump(2) + "\n";
+    const std::string text = json_text(fuzz_report_json(merged), 2) + "\n";
     if (const std::string error = write_output(args.json, text, args.inputs); !error.empty()) {
       fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;

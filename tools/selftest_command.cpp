@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/json_text.h"
 #include "alloc/mutants.h"
 #include "props/fuzzing.h"
 #include "sim/sim_allocator.h"
@@ -63,7 +64,7 @@ int run_allocator_selftest(const SelftestArgs& args) {
     }
   }
   if (!args.json.empty()) {
-    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
+    if (const std::string error = write_output(args.json, json_text(j, 2) + "\n"); !error.empty()) {
       fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }
@@ -124,7 +125,7 @@ int run_selftest(const SelftestArgs& args) {
       list.push_back(std::move(e));
     }
     j["mutants"] = std::move(list);
-    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
+    if (const std::string error = write_output(args.json, json_text(j, 2) + "\n"); !error.empty()) {
       fmt::print(stderr, "pprsim: --json: {}\n", error);
       return 2;
     }

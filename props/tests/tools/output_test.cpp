@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "props/tests/tools/cli_support.h"
@@ -43,6 +44,27 @@ TEST(Output, CharacterDeviceIsWrittenInPlaceByEveryCommand) {
     EXPECT_TRUE(is_char_device(node)) << args << ": the device was replaced";
     EXPECT_EQ(listing(dir.path()), std::set<std::string>{"null"}) << args;
   }
+}
+
+// File names are bytes: a trace named in bytes that are not UTF-8 still gets its JSON and its
+// page, the name written with U+FFFD for each such byte, and no temporary file is left.
+TEST(Output, ATraceNameThatIsNotUtf8IsWrittenWithReplacementCharacters) {
+  TempDir dir("out_bad_utf8");
+  const std::string name = "bad\xff.trace";
+  fs::copy_file(kSample, dir / name);
+  // The shell names the file by a pattern, so that the test needs no quoting of the byte.
+  for (const std::string& args : {std::string("replay bad*.trace --alloc dmmalloc,shared --json out.json --html out.html"),
+                                  std::string("bench bad*.trace --alloc glibc --rounds 1 --repetitions 1 --min-time 0 "
+                                              "--json out.json")}) {
+    fs::remove(dir / "out.json");
+    const CliResult r = run_pprsim(dir.path(), args);
+    EXPECT_LE(r.status, 1) << args << "\n" << r.out;  // a verdict, not an abort
+    const std::string text = read_all(dir / "out.json");
+    EXPECT_NE(text.find("bad\xef\xbf\xbd.trace"), std::string::npos) << args << "\n" << text;
+    EXPECT_TRUE(nlohmann::json::accept(text)) << args;
+    for (const std::string& f : listing(dir.path())) EXPECT_FALSE(f.ends_with(".tmp")) << args << ": " << f;
+  }
+  EXPECT_GT(fs::file_size(dir / "out.html"), 0u);
 }
 
 TEST(Output, FifoIsWrittenInPlaceAndStreamed) {
