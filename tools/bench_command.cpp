@@ -29,7 +29,7 @@
 #include "tools/bench_allocators.h"
 #include "tools/commands.h"
 #include "tools/native_replay.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 #include "traces/trace_source.h"
 
 extern char** environ;
@@ -273,6 +273,15 @@ int run_bench(const BenchOptions& opt) {
   }
   std::vector<BenchAllocator> allocs;
   for (const std::string& n : names) allocs.push_back(find_bench_allocator(n));
+
+  // The output is opened before anything is measured: one that is a trace, or cannot be
+  // written, is refused at once.
+  OutputSet outputs(opt.traces);
+  OutputFile* const json_out = outputs.add("--json", opt.json);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
+  }
 
   // Every trace is read to its end before anything is measured.
   std::vector<NativeProgram> programs;
@@ -547,8 +556,9 @@ int run_bench(const BenchOptions& opt) {
       }
       j["sim_geomean"] = sg;
     }
-    if (const std::string error = write_output(opt.json, json_text(j, 2) + "\n", opt.traces); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+    json_out->stream() << json_text(j, 2) << '\n';
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }

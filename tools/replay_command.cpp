@@ -15,7 +15,7 @@
 #include "sim/run_json.h"
 #include "tools/html_report.h"
 #include "tools/progress_line.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 #include "traces/trace_source.h"
 
 namespace pprsim {
@@ -111,27 +111,14 @@ int run_replay(const ReplayOptions& opt) {
       return 2;
     }
   }
-  // The JSON output is opened first: a --json that names a trace, or cannot be written, is
-  // refused before the run.
-  std::unique_ptr<OutputFile> json_out;
-  if (!opt.json.empty()) {
-    json_out = std::make_unique<OutputFile>(opt.json, opt.traces);
-    if (!json_out->ok()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
-      return 2;
-    }
-  }
-  std::unique_ptr<OutputFile> html_out;
-  if (!opt.html.empty()) {
-    if (opt.html == opt.json) {
-      fmt::print(stderr, "pprsim: --html and --json name the same output '{}'\n", opt.html);
-      return 2;
-    }
-    html_out = std::make_unique<OutputFile>(opt.html, opt.traces);
-    if (!html_out->ok()) {
-      fmt::print(stderr, "pprsim: --html: {}\n", html_out->error());
-      return 2;
-    }
+  // The outputs are opened first: one that names a trace, names the other, or cannot be
+  // written, is refused before the run.
+  OutputSet outputs(opt.traces);
+  OutputFile* const json_out = outputs.add("--json", opt.json);
+  OutputFile* const html_out = outputs.add("--html", opt.html);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
   }
   std::vector<RunStats> runs;
   ProgressLine line(opt.quiet);

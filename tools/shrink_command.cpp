@@ -12,7 +12,7 @@
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "tools/progress_line.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_source.h"
 #include "traces/trace_writer.h"
@@ -72,6 +72,15 @@ int run_shrink(const ShrinkArgs& args) {
     cfg.faults = FaultPlan::parse(args.faults);
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "pprsim: --faults: {}\n", e.what());
+    return 2;
+  }
+
+  // The output is opened before any work: one that cannot be written, or is the trace itself,
+  // is refused at once, not after the shrinking.
+  OutputSet outputs({args.trace});
+  OutputFile* const out = outputs.add("-o", args.out);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
     return 2;
   }
 
@@ -139,9 +148,9 @@ int run_shrink(const ShrinkArgs& args) {
   const std::size_t after = operations(r.trace);
   const std::string first = fmt::format("pprsim shrink of {}: {} ({} -> {} operations)", args.trace,
                                         failure_kind_name(keep), before, after);
-  if (const std::string error = write_output(args.out, render(r.trace, first, command), {args.trace});
-      !error.empty()) {
-    fmt::print(stderr, "pprsim: {}\n", error);
+  out->stream() << render(r.trace, first, command);
+  if (!out->commit()) {
+    fmt::print(stderr, "pprsim: -o: {}\n", out->error());
     return 2;
   }
   fmt::print("{}: {} with {}: {} -> {} operations in {} replays{}\n  written: {}\n  {}\n", args.trace,

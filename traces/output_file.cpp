@@ -113,6 +113,8 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
     std::cout.flush();
     std::fflush(stdout);
     fd_ = STDOUT_FILENO;
+    struct stat out {};
+    note_identity(::fstat(fd_, &out) == 0 ? &out : nullptr);
     return;
   }
   struct stat st {};
@@ -121,6 +123,7 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
     fail(fmt_error("cannot write", errno));
     return;
   }
+  note_identity(exists ? &st : nullptr);
   if (exists) {
     for (const std::string& in : inputs) {
       struct stat ist {};
@@ -166,6 +169,15 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
       return;
     }
   }
+  if (!exists) {
+    // Where OUT will appear: the real path of its folder, and its name.
+    const std::filesystem::path p(target_);
+    const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    char* real = ::realpath(dir.c_str(), nullptr);
+    where_ = real != nullptr ? (std::filesystem::path(real) / p.filename()).string()
+                             : std::filesystem::absolute(p).lexically_normal().string();
+    std::free(real);
+  }
   kind_ = Kind::Replaced;
   // The temporary file: beside the target (the rename is atomic within one file system),
   // named by mkstemp so two writers never share it, registered for removal on a signal in the
@@ -189,6 +201,21 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
   } else {
     ::fchmod(fd_, 0666 & ~current_umask());
   }
+}
+
+void OutputFile::note_identity(const struct stat* st) {
+  if (st == nullptr) return;
+  has_inode_ = true;
+  char_device_ = S_ISCHR(st->st_mode);
+  dev_ = st->st_dev;
+  ino_ = st->st_ino;
+}
+
+bool OutputFile::same_file(const OutputFile& other) const {
+  if (kind_ == Kind::StandardOutput && other.kind_ == Kind::StandardOutput) return true;
+  if (char_device_ || other.char_device_) return false;
+  if (has_inode_ && other.has_inode_) return dev_ == other.dev_ && ino_ == other.ino_;
+  return !has_inode_ && !other.has_inode_ && !where_.empty() && where_ == other.where_;
 }
 
 std::string OutputFile::fmt_error(const std::string& what, int err) const {
