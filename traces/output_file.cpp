@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -13,10 +14,20 @@
 
 namespace pprsim {
 
+namespace {
+std::atomic<bool> g_stdout_closed{false};
+}  // namespace
+
+bool standard_output_closed() { return g_stdout_closed.load(); }
+
 // A stream buffer over a file descriptor that remembers the first write error (errno).
 class OutputFile::FdBuffer : public std::streambuf {
  public:
-  explicit FdBuffer(int fd) : fd_(fd), buf_(new char[kSize]) { setp(buf_.get(), buf_.get() + kSize); }
+  // `standard_output`: a reader that closed the pipe (EPIPE) drops the text, not the command.
+  FdBuffer(int fd, bool standard_output)
+      : fd_(fd), standard_output_(standard_output), buf_(new char[kSize]) {
+    setp(buf_.get(), buf_.get() + kSize);
+  }
 
   int error() const { return errno_; }
   bool flush_all() { return drain() && errno_ == 0; }
@@ -39,9 +50,14 @@ class OutputFile::FdBuffer : public std::streambuf {
     if (errno_ != 0) return false;
     const char* p = pbase();
     std::size_t left = static_cast<std::size_t>(pptr() - pbase());
-    while (left > 0) {
+    while (left > 0 && !dropping_) {
       const ssize_t n = ::write(fd_, p, left);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EPIPE && standard_output_) {
+        dropping_ = true;
+        g_stdout_closed.store(true);
+        break;
+      }
       if (n <= 0) {
         errno_ = n < 0 ? errno : EIO;
         return false;
@@ -54,6 +70,8 @@ class OutputFile::FdBuffer : public std::streambuf {
   }
 
   int fd_;
+  bool standard_output_;
+  bool dropping_ = false;
   std::unique_ptr<char[]> buf_;
   int errno_ = 0;
 };
@@ -87,7 +105,7 @@ OutputFile::OutputFile(std::string path, const std::vector<std::string>& inputs)
   what_ = path_ == "-" ? "standard output" : path_;
   open(inputs);
   if (ok()) {
-    buffer_ = std::make_unique<FdBuffer>(fd_);
+    buffer_ = std::make_unique<FdBuffer>(fd_, kind_ == Kind::StandardOutput);
     stream_ = std::make_unique<std::ostream>(buffer_.get());
   } else {
     // A stream that accepts and drops everything, so that callers may write before checking.

@@ -82,6 +82,11 @@ class OutputFile {
   std::string where_;
 };
 
+// Whether standard output was closed by its reader (`| head`) while an OUT of "-" was written.
+// Such an OUT drops the rest of its text and commits as if written, so that the command still
+// writes its other outputs completely; the command then ends with the status of a broken pipe.
+bool standard_output_closed();
+
 // Writes `text` to OUT as OutputFile does ("JSON to FILE or -"). Returns "" on success, else
 // the one-line error (without a "pprsim: " prefix).
 std::string write_output(const std::string& path, const std::string& text,
