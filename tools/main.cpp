@@ -15,6 +15,7 @@
 
 #include "sim/host_malloc.h"
 #include "tools/commands.h"
+#include "tools/suggestions.h"
 #include "traces/output_file.h"
 #include "traces/temp_files.h"
 
@@ -119,6 +120,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return finish(app.exit(e));
   } catch (const CLI::ParseError& e) {
+    // A misspelt command or option is named, with the nearest known one; CLI11's own message
+    // for it ("A subcommand is required", "arguments were not expected") would not say which.
+    if (const std::string unknown = pprsim::unknown_name_message(app, argc, argv); !unknown.empty()) {
+      fmt::print(stderr, "pprsim: {}\n", unknown);
+      return 2;
+    }
     fmt::print(stderr, "pprsim: {}\nRun with --help for usage.\n", e.what());
     return 2;
   }
