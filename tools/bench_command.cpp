@@ -24,11 +24,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/json_text.h"
 #include "sim/replay.h"
 #include "tools/bench_allocators.h"
 #include "tools/commands.h"
 #include "tools/native_replay.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
+#include "traces/trace_source.h"
 
 extern char** environ;
 
@@ -87,12 +89,12 @@ int run_child(const ChildOptions& opt) {
     out["calls_per_pass"] = r.calls_per_pass;
     out["seconds"] = r.seconds;
     out["footprint_bytes"] = r.footprint_bytes;
-    std::cout << out.dump() << "\n";
+    std::cout << json_text(out) << "\n";
     return r.ok ? 0 : 1;
   }
   out["ok"] = false;
   out["failure"] = error;
-  std::cout << out.dump() << "\n";
+  std::cout << json_text(out) << "\n";
   return 2;
 }
 
@@ -272,11 +274,22 @@ int run_bench(const BenchOptions& opt) {
   std::vector<BenchAllocator> allocs;
   for (const std::string& n : names) allocs.push_back(find_bench_allocator(n));
 
+  // The output is opened before anything is measured: one that is a trace, or cannot be
+  // written, is refused at once.
+  OutputSet outputs(opt.traces);
+  OutputFile* const json_out = outputs.add("--json", opt.json);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
+  }
+
   // Every trace is read to its end before anything is measured.
   std::vector<NativeProgram> programs;
+  std::vector<TraceSource> sources;  // --sim reads each trace again, a pipe from a copy
   try {
     for (const std::string& path : opt.traces) {
-      auto reader = open_trace(path);
+      sources.emplace_back(path);
+      auto reader = sources.back().open();
       programs.push_back(compile_native(*reader));
     }
   } catch (const TraceError& e) {
@@ -356,7 +369,7 @@ int run_bench(const BenchOptions& opt) {
             cfg.group_size = opt.group_size;
             cfg.ppr_every = opt.ppr_every;
             cfg.seed = opt.seed;
-            auto reader = open_trace(opt.traces[t]);
+            auto reader = sources[t].open();
             const auto t0 = std::chrono::steady_clock::now();
             const RunStats st = replay(*reader, cfg);
             s.sim_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -543,8 +556,9 @@ int run_bench(const BenchOptions& opt) {
       }
       j["sim_geomean"] = sg;
     }
-    if (const std::string error = write_output(opt.json, j.dump(2) + "\n", opt.traces); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+    json_out->stream() << json_text(j, 2) << '\n';
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }

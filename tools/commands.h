@@ -45,13 +45,45 @@ inline std::string check_number(const std::string& text, T lo, T hi) {
   return "";
 }
 
+inline constexpr const char* kExactNumber = "exact-number";
+
+// The validator of every numeric option. Besides checking, it rewrites an accepted value in
+// its plain decimal form, because CLI11's own conversion, which runs afterwards, reads a leading
+// 0 as octal and 0x as hexadecimal: "010" is ten, whatever CLI11 would make of it. (check()
+// makes a validator read-only; decimal_numbers() below lets these rewrite.)
 template <typename T>
 inline CLI::Validator exact_number(T lo = std::numeric_limits<T>::lowest(),
                                    T hi = std::numeric_limits<T>::max()) {
-  return CLI::Validator([lo, hi](std::string& v) { return check_number<T>(v, lo, hi); },
+  return CLI::Validator(
+      [lo, hi](std::string& v) {
+        std::string error = check_number<T>(v, lo, hi);
+        if (error.empty()) {
+          T value{};
+          if constexpr (std::is_floating_point_v<T>)
+            std::from_chars(v.data(), v.data() + v.size(), value, std::chars_format::fixed);
+          else
+            std::from_chars(v.data(), v.data() + v.size(), value);
+          v = fmt::format("{}", value);
+        }
+        return error;
+      },
                         std::is_floating_point_v<T> ? "NUMBER"
                         : std::is_unsigned_v<T>     ? "UINT"
-                                                    : "INT");
+                                                    : "INT")
+      .name(kExactNumber);
+}
+
+// The one number rule, for every command at once: each exact_number validator of `app` and of
+// its subcommands may rewrite its value in decimal. Called once every command is registered.
+inline void decimal_numbers(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) decimal_numbers(*sub);
+  for (CLI::Option* opt : app.get_options()) {
+    try {
+      opt->get_validator(kExactNumber)->non_modifying(false);
+    } catch (const CLI::OptionNotFound&) {
+      // not a number option
+    }
+  }
 }
 
 // Unsigned 64-bit options (seeds, counts, sizes).

@@ -1,3 +1,4 @@
+#include "sim/json_text.h"
 #include "tools/html_report.h"
 
 #include <fmt/format.h>
@@ -53,7 +54,7 @@ std::uint64_t u64(const Json& j, const char* key) {
 std::string text_of(const Json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_null()) return "";
-  return j.dump();
+  return json_text(j);
 }
 
 

@@ -8,10 +8,15 @@
 #include <iostream>
 #include <vector>
 
+#include <poll.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include "sim/host_malloc.h"
 #include "tools/commands.h"
+#include "tools/suggestions.h"
+#include "traces/output_file.h"
 #include "traces/temp_files.h"
 
 namespace {
@@ -36,14 +41,41 @@ class StdoutBuffer : public std::streambuf {
   int sync() override { return 0; }  // flushed by finish(), or when stdout's buffer is full
 };
 
+// The status of a command whose standard output was closed by its reader (`| head`): that of a
+// process ended by SIGPIPE, as the shell would report it. Its files are written all the same.
+constexpr int kBrokenPipeStatus = 128 + SIGPIPE;
+
+// Whether standard output is a pipe whose reading end is closed.
+bool stdout_reader_gone() {
+  struct pollfd p {STDOUT_FILENO, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
+}
+
+// SIGPIPE is caught, and does nothing, so that a write to a closed pipe fails with EPIPE
+// instead of ending pprsim with its files half written. Caught, not ignored: a program that
+// pprsim starts gets the default disposition back at exec.
+extern "C" void on_broken_pipe(int) {}
+
+void catch_broken_pipe() {
+  struct sigaction sa {};
+  sa.sa_handler = on_broken_pipe;
+  ::sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGPIPE, &sa, nullptr);
+}
+
 // What a command printed must have reached standard output: lost output (a full disk,
-// `> /dev/full`) is exit status 2 with one line, never a success.
+// `> /dev/full`) is exit status 2 with one line, never a success. A reader that closed the
+// pipe early is the status of a broken pipe, without a message.
 int finish(int status) {
   std::cout.flush();
   errno = 0;
   const bool flushed = std::fflush(stdout) == 0;
   const int err = g_stdout_errno != 0 ? g_stdout_errno : errno;
-  if (flushed && !std::ferror(stdout) && std::cout.good()) return status;
+  const bool lost = !flushed || std::ferror(stdout) || !std::cout.good();
+  if (pprsim::standard_output_closed() || (lost && (err == EPIPE || stdout_reader_gone())))
+    return kBrokenPipeStatus;
+  if (!lost) return status;
   if (err != 0)
     std::fprintf(stderr, "pprsim: cannot write standard output: %s\n", std::strerror(err));
   else
@@ -54,6 +86,7 @@ int finish(int status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  catch_broken_pipe();
   // Not to a terminal, standard output is written in large blocks, so that the first failing
   // write is usually the final flush, whose error finish() can name.
   static char stdout_buffer[1 << 16];
@@ -77,6 +110,7 @@ int main(int argc, char** argv) {
       pprsim::add_bench_child_command(app),
       pprsim::add_shrink_command(app),
   };
+  pprsim::decimal_numbers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -86,6 +120,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return finish(app.exit(e));
   } catch (const CLI::ParseError& e) {
+    // A misspelt command or option is named, with the nearest known one; CLI11's own message
+    // for it ("A subcommand is required", "arguments were not expected") would not say which.
+    if (const std::string unknown = pprsim::unknown_name_message(app, argc, argv); !unknown.empty()) {
+      fmt::print(stderr, "pprsim: {}\n", unknown);
+      return 2;
+    }
     fmt::print(stderr, "pprsim: {}\nRun with --help for usage.\n", e.what());
     return 2;
   }

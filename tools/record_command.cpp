@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "tools/commands.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 #include "traces/temp_files.h"
 #include "traces/trace_reader.h"
 #include "traces/trace_writer.h"
@@ -435,13 +435,11 @@ int run_record(const RecordOptions& opt) {
 
   // The outputs are opened before the program runs: one that names the program, or cannot be
   // written, is refused before anything happens.
-  OutputFile file(out, {path});
-  if (!file.ok()) throw RecordError{"record: " + file.error()};
-  std::unique_ptr<OutputFile> keep;
-  if (!opt.keep_mtrace.empty()) {
-    keep = std::make_unique<OutputFile>(opt.keep_mtrace, std::vector<std::string>{path, out});
-    if (!keep->ok()) throw RecordError{"record: --keep-mtrace: " + keep->error()};
-  }
+  OutputSet outputs({path});
+  OutputFile* const trace_out = outputs.add("-o", out);
+  OutputFile* const keep = outputs.add("--keep-mtrace", opt.keep_mtrace);
+  if (!outputs.ok()) throw RecordError{"record: " + outputs.error()};
+  OutputFile& file = *trace_out;
 
   TempTrace temp;
   const ChildResult child = run_traced(path, opt.command, debug_lib, preload, temp.path());

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "sim/json_text.h"
 #include "sim/plugin_allocator.h"
 #include "sim/resident.h"
 #include "sim/faults.h"
@@ -15,7 +16,8 @@
 #include "sim/run_json.h"
 #include "tools/html_report.h"
 #include "tools/progress_line.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
+#include "traces/trace_source.h"
 
 namespace pprsim {
 
@@ -111,32 +113,20 @@ int run_replay(const ReplayOptions& opt) {
       return 2;
     }
   }
-  // The JSON output is opened first: a --json that names a trace, or cannot be written, is
-  // refused before the run.
-  std::unique_ptr<OutputFile> json_out;
-  if (!opt.json.empty()) {
-    json_out = std::make_unique<OutputFile>(opt.json, opt.traces);
-    if (!json_out->ok()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
-      return 2;
-    }
-  }
-  std::unique_ptr<OutputFile> html_out;
-  if (!opt.html.empty()) {
-    if (opt.html == opt.json) {
-      fmt::print(stderr, "pprsim: --html and --json name the same output '{}'\n", opt.html);
-      return 2;
-    }
-    html_out = std::make_unique<OutputFile>(opt.html, opt.traces);
-    if (!html_out->ok()) {
-      fmt::print(stderr, "pprsim: --html: {}\n", html_out->error());
-      return 2;
-    }
+  // The outputs are opened first: one that names a trace, names the other, or cannot be
+  // written, is refused before the run.
+  OutputSet outputs(opt.traces);
+  OutputFile* const json_out = outputs.add("--json", opt.json);
+  OutputFile* const html_out = outputs.add("--html", opt.html);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
   }
   std::vector<RunStats> runs;
   ProgressLine line(opt.quiet);
   try {
     for (const std::string& path : opt.traces) {
+      const TraceSource source(path);  // a pipe is read once, then reread from a copy
       for (const std::string& a : allocs) {
         ReplayConfig cfg;
         cfg.allocator = a;
@@ -167,8 +157,8 @@ int run_replay(const ReplayOptions& opt) {
                                   left.empty() ? "" : ", ", left));
           };
         }
-        cfg.reopen = [&path] { return open_trace(path); };
-        auto reader = open_trace(path);
+        cfg.reopen = [&source] { return source.open(); };
+        auto reader = source.open();
         runs.push_back(replay(*reader, cfg));
         line.clear();
         // A run whose allocator failed stopped reading early: the rest of the trace is read
@@ -214,7 +204,7 @@ int run_replay(const ReplayOptions& opt) {
     for (const RunStats& r : runs) all.push_back(run_to_json(r));
   }
   if (!opt.json.empty()) {
-    json_out->stream() << (runs.size() == 1 ? all.front() : all).dump(2) << '\n';
+    json_out->stream() << json_text(runs.size() == 1 ? all.front() : all, 2) << '\n';
     if (!json_out->commit()) {
       fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
@@ -274,7 +264,7 @@ Command add_replay_command(CLI::App& app) {
   cmd->add_option("--faults", opt->faults,
                   kFaultsHelp);
   cmd->add_option("--check-every", opt->check_every, "Check the whole heap every N sequential events")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->check(exact_number<std::uint64_t>(1, std::uint64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option("--call-timeout", opt->call_timeout,
                   "Seconds one call into a plugin allocator may take before the run stops as hung (0 = no limit)")

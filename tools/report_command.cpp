@@ -14,10 +14,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/json_text.h"
 #include "props/fuzz_report.h"
 #include "tools/html_report.h"
 #include "tools/commands.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 
 namespace pprsim {
 
@@ -48,7 +49,7 @@ std::vector<nlohmann::ordered_json> load_reports(const std::vector<std::string>&
 }
 
 // Runs from replay --json: one page for all of them (or a line each without -o).
-int report_runs(const ReportArgs& args, const std::vector<nlohmann::ordered_json>& docs) {
+int report_runs(const ReportArgs& args, const std::vector<nlohmann::ordered_json>& docs, OutputFile* html_out) {
   if (!args.json.empty()) {
     fmt::print(stderr, "pprsim: --json merges fuzz reports; runs are drawn with -o FILE.html\n");
     return 2;
@@ -85,9 +86,12 @@ int report_runs(const ReportArgs& args, const std::vector<nlohmann::ordered_json
   }
   if (args.html.empty()) {
     fmt::print("{}(-o FILE.html draws them as one page)\n", lines);
-  } else if (const std::string error = write_output(args.html, page, args.inputs); !error.empty()) {
-    fmt::print(stderr, "pprsim: -o: {}\n", error);
-    return 2;
+  } else {
+    html_out->stream() << page;
+    if (!html_out->commit()) {
+      fmt::print(stderr, "pprsim: -o: {}\n", html_out->error());
+      return 2;
+    }
   }
   return all_ok ? 0 : 1;
 }
@@ -103,10 +107,19 @@ void print_text(const FuzzReport& r, std::size_t shards) {
 }
 
 int run_report(const ReportArgs& args) {
+  // The outputs are opened before anything is read: one that is an input, names the other, or
+  // cannot be written, is refused at once.
+  OutputSet outputs(args.inputs);
+  OutputFile* const html_out = outputs.add("-o", args.html);
+  OutputFile* const json_out = outputs.add("--json", args.json);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
+  }
   FuzzReport merged;
   try {
     const std::vector<nlohmann::ordered_json> docs = load_reports(args.inputs);
-    if (is_run_json(docs.front())) return report_runs(args, docs);
+    if (is_run_json(docs.front())) return report_runs(args, docs, html_out);
     if (!args.html.empty()) {
       fmt::print(stderr, "pprsim: {}: -o draws runs (pprsim replay --json); a fuzz report is merged with --json\n",
                  args.inputs.front());
@@ -114,7 +127,7 @@ int run_report(const ReportArgs& args) {
     }
     std::vector<FuzzReport> shards;
     for (std::size_t i = 0; i < docs.size(); ++i) {
-      shards.push_back(read_fuzz_report(nlohmann::json::parse(docs[i].dump()), args.inputs[i]));
+      shards.push_back(read_fuzz_report(nlohmann::json::parse(json_text(docs[i])), args.inputs[i]));
     }
     merged = merge_fuzz_shards(shards, args.inputs);
   } catch (const ReportError& e) {
@@ -123,9 +136,9 @@ int run_report(const ReportArgs& args) {
   }
   if (args.json != "-") print_text(merged, args.inputs.size());
   if (!args.json.empty()) {
-    const std::string text = fuzz_report_json(merged).dump(2) + "\n";
-    if (const std::string error = write_output(args.json, text, args.inputs); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+    json_out->stream() << json_text(fuzz_report_json(merged), 2) << '\n';
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }

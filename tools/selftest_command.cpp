@@ -9,11 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/json_text.h"
 #include "alloc/mutants.h"
 #include "props/fuzzing.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 
 namespace pprsim {
 
@@ -28,7 +29,7 @@ struct SelftestArgs {
 
 // selftest --alloc A: the property suite on A, with A's own verify() after every call (the
 // paranoid level), until a counterexample turns up or --runs pass.
-int run_allocator_selftest(const SelftestArgs& args) {
+int run_allocator_selftest(const SelftestArgs& args, OutputFile* json_out) {
   if (const std::string error = allocator_name_error(args.alloc); !error.empty()) {
     fmt::print(stderr, "pprsim: --alloc: {}\n", error);
     return 2;
@@ -62,9 +63,10 @@ int run_allocator_selftest(const SelftestArgs& args) {
                  trace_text(session.found.front().shrunk), j["command"].get<std::string>());
     }
   }
-  if (!args.json.empty()) {
-    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+  if (json_out != nullptr) {
+    json_out->stream() << json_text(j, 2) << '\n';
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }
@@ -72,7 +74,14 @@ int run_allocator_selftest(const SelftestArgs& args) {
 }
 
 int run_selftest(const SelftestArgs& args) {
-  if (!args.alloc.empty()) return run_allocator_selftest(args);
+  // The output is opened before the fuzzing, so that one that cannot be written costs no time.
+  OutputSet outputs({});
+  OutputFile* const json_out = outputs.add("--json", args.json);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
+  }
+  if (!args.alloc.empty()) return run_allocator_selftest(args, json_out);
   struct Row {
     const MutantInfo* mutant;
     FuzzSession session;
@@ -102,7 +111,7 @@ int run_selftest(const SelftestArgs& args) {
     rows.push_back(std::move(row));
   }
   if (table) fmt::print("{}: {} mutants, seed {}\n", all ? "every mutant caught" : "SOME MUTANTS SURVIVED", rows.size(), args.seed);
-  if (!args.json.empty()) {
+  if (json_out != nullptr) {
     nlohmann::ordered_json j;
     j["seed"] = args.seed;
     j["all_caught"] = all;
@@ -124,8 +133,9 @@ int run_selftest(const SelftestArgs& args) {
       list.push_back(std::move(e));
     }
     j["mutants"] = std::move(list);
-    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+    json_out->stream() << json_text(j, 2) << '\n';
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }

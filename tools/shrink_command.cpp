@@ -13,8 +13,9 @@
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "tools/progress_line.h"
-#include "traces/output_file.h"
+#include "traces/output_set.h"
 #include "traces/trace_reader.h"
+#include "traces/trace_source.h"
 #include "traces/trace_writer.h"
 
 namespace pprsim {
@@ -78,14 +79,24 @@ int run_shrink(const ShrinkArgs& args) {
     return 2;
   }
 
+  // The output is opened before any work: one that cannot be written, or is the trace itself,
+  // is refused at once, not after the shrinking.
+  OutputSet outputs({args.trace});
+  OutputFile* const out = outputs.add("-o", args.out);
+  if (!outputs.ok()) {
+    fmt::print(stderr, "pprsim: {}\n", outputs.error());
+    return 2;
+  }
+
   // The original run decides which failure to keep.
   std::vector<Event> events;
   RunStats original;
   try {
-    auto reader = open_trace(args.trace);
+    const TraceSource source(args.trace);  // a pipe is read once, then reread from a copy
+    auto reader = source.open();
     Event e;
     while (reader->next(e)) events.push_back(e);
-    auto again = open_trace(args.trace);
+    auto again = source.open();
     original = replay(*again, cfg);
   } catch (const TraceError& e) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
@@ -144,9 +155,9 @@ int run_shrink(const ShrinkArgs& args) {
   const std::size_t after = operations(r.trace);
   const std::string first = fmt::format("pprsim shrink of {}: {} ({} -> {} operations)", args.trace,
                                         failure_kind_name(keep), before, after);
-  if (const std::string error = write_output(args.out, render(r.trace, first, command), {args.trace});
-      !error.empty()) {
-    fmt::print(stderr, "pprsim: {}\n", error);
+  out->stream() << render(r.trace, first, command);
+  if (!out->commit()) {
+    fmt::print(stderr, "pprsim: -o: {}\n", out->error());
     return 2;
   }
   fmt::print("{}: {} with {}: {} -> {} operations in {} replays{}\n  written: {}\n  {}\n", args.trace,
@@ -165,7 +176,7 @@ Command add_shrink_command(CLI::App& app) {
   cmd->add_option("-o,--out", args->out, "Where to write the shrunk native trace")->required();
   cmd->add_option("--alloc", args->alloc, "Allocator: " + allocator_help())
       ->capture_default_str();
-  cmd->add_option("--group-size", args->group_size, "PPR instances per group")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--group-size", args->group_size, "PPR instances per group")->check(exact_number<int>(1, 64))->capture_default_str();
   cmd->add_option("--ppr-every", args->ppr_every, "Cut the trace into PPR instances of N allocator events")
       ->check(non_negative())
       ->capture_default_str();
@@ -175,7 +186,7 @@ Command add_shrink_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--faults", args->faults, std::string("Inject faults, as for replay: ") + kFaultsHelp);
   cmd->add_option("--check-every", args->check_every, "Check the whole heap every N sequential events, as for replay")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
+      ->check(exact_number<std::uint64_t>(1, std::uint64_t{1} << 40))
       ->capture_default_str();
   cmd->add_option("--max-replays", args->max_replays, "Stop after this many replays (0: until 1-minimal)")
       ->check(non_negative())

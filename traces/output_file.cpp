@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -13,10 +14,20 @@
 
 namespace pprsim {
 
+namespace {
+std::atomic<bool> g_stdout_closed{false};
+}  // namespace
+
+bool standard_output_closed() { return g_stdout_closed.load(); }
+
 // A stream buffer over a file descriptor that remembers the first write error (errno).
 class OutputFile::FdBuffer : public std::streambuf {
  public:
-  explicit FdBuffer(int fd) : fd_(fd), buf_(new char[kSize]) { setp(buf_.get(), buf_.get() + kSize); }
+  // `standard_output`: a reader that closed the pipe (EPIPE) drops the text, not the command.
+  FdBuffer(int fd, bool standard_output)
+      : fd_(fd), standard_output_(standard_output), buf_(new char[kSize]) {
+    setp(buf_.get(), buf_.get() + kSize);
+  }
 
   int error() const { return errno_; }
   bool flush_all() { return drain() && errno_ == 0; }
@@ -39,9 +50,14 @@ class OutputFile::FdBuffer : public std::streambuf {
     if (errno_ != 0) return false;
     const char* p = pbase();
     std::size_t left = static_cast<std::size_t>(pptr() - pbase());
-    while (left > 0) {
+    while (left > 0 && !dropping_) {
       const ssize_t n = ::write(fd_, p, left);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EPIPE && standard_output_) {
+        dropping_ = true;
+        g_stdout_closed.store(true);
+        break;
+      }
       if (n <= 0) {
         errno_ = n < 0 ? errno : EIO;
         return false;
@@ -54,6 +70,8 @@ class OutputFile::FdBuffer : public std::streambuf {
   }
 
   int fd_;
+  bool standard_output_;
+  bool dropping_ = false;
   std::unique_ptr<char[]> buf_;
   int errno_ = 0;
 };
@@ -87,7 +105,7 @@ OutputFile::OutputFile(std::string path, const std::vector<std::string>& inputs)
   what_ = path_ == "-" ? "standard output" : path_;
   open(inputs);
   if (ok()) {
-    buffer_ = std::make_unique<FdBuffer>(fd_);
+    buffer_ = std::make_unique<FdBuffer>(fd_, kind_ == Kind::StandardOutput);
     stream_ = std::make_unique<std::ostream>(buffer_.get());
   } else {
     // A stream that accepts and drops everything, so that callers may write before checking.
@@ -113,6 +131,8 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
     std::cout.flush();
     std::fflush(stdout);
     fd_ = STDOUT_FILENO;
+    struct stat out {};
+    note_identity(::fstat(fd_, &out) == 0 ? &out : nullptr);
     return;
   }
   struct stat st {};
@@ -121,6 +141,7 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
     fail(fmt_error("cannot write", errno));
     return;
   }
+  note_identity(exists ? &st : nullptr);
   if (exists) {
     for (const std::string& in : inputs) {
       struct stat ist {};
@@ -166,6 +187,15 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
       return;
     }
   }
+  if (!exists) {
+    // Where OUT will appear: the real path of its folder, and its name.
+    const std::filesystem::path p(target_);
+    const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    char* real = ::realpath(dir.c_str(), nullptr);
+    where_ = real != nullptr ? (std::filesystem::path(real) / p.filename()).string()
+                             : std::filesystem::absolute(p).lexically_normal().string();
+    std::free(real);
+  }
   kind_ = Kind::Replaced;
   // The temporary file: beside the target (the rename is atomic within one file system),
   // named by mkstemp so two writers never share it, registered for removal on a signal in the
@@ -189,6 +219,21 @@ void OutputFile::open(const std::vector<std::string>& inputs) {
   } else {
     ::fchmod(fd_, 0666 & ~current_umask());
   }
+}
+
+void OutputFile::note_identity(const struct stat* st) {
+  if (st == nullptr) return;
+  has_inode_ = true;
+  char_device_ = S_ISCHR(st->st_mode);
+  dev_ = st->st_dev;
+  ino_ = st->st_ino;
+}
+
+bool OutputFile::same_file(const OutputFile& other) const {
+  if (kind_ == Kind::StandardOutput && other.kind_ == Kind::StandardOutput) return true;
+  if (char_device_ || other.char_device_) return false;
+  if (has_inode_ && other.has_inode_) return dev_ == other.dev_ && ino_ == other.ino_;
+  return !has_inode_ && !other.has_inode_ && !where_.empty() && where_ == other.where_;
 }
 
 std::string OutputFile::fmt_error(const std::string& what, int err) const {

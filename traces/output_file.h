@@ -14,6 +14,8 @@
 // touched. Every failure is one line in error(), naming OUT and the reason.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <ostream>
 #include <string>
@@ -46,11 +48,19 @@ class OutputFile {
   // Drops what was written to a regular file (removes the temporary file now).
   void discard();
 
+  // Whether this and `other` write the same file, however each was spelt (./o.x and o.x, a
+  // symbolic or hard link to it, "-" and the file standard output is): by device and inode when
+  // the file exists, by the real path of its folder and its name when it does not yet.
+  // Standard output is the same as itself; a character device (a terminal, /dev/null) is
+  // written as a stream and never counts as the same file as another output.
+  bool same_file(const OutputFile& other) const;
+
  private:
   class FdBuffer;
   enum class Kind { StandardOutput, Replaced, InPlace };
 
   void open(const std::vector<std::string>& inputs);
+  void note_identity(const struct stat* st);
   bool fail(const std::string& message);
   std::string fmt_error(const std::string& what, int err) const;
 
@@ -65,7 +75,17 @@ class OutputFile {
   std::unique_ptr<FdBuffer> buffer_;
   std::unique_ptr<std::ostream> stream_;
   std::string error_;
+  // Which file OUT is, for same_file(): its device and inode, or where it will appear.
+  bool has_inode_ = false;
+  bool char_device_ = false;
+  unsigned long long dev_ = 0, ino_ = 0;
+  std::string where_;
 };
+
+// Whether standard output was closed by its reader (`| head`) while an OUT of "-" was written.
+// Such an OUT drops the rest of its text and commits as if written, so that the command still
+// writes its other outputs completely; the command then ends with the status of a broken pipe.
+bool standard_output_closed();
 
 // Writes `text` to OUT as OutputFile does ("JSON to FILE or -"). Returns "" on success, else
 // the one-line error (without a "pprsim: " prefix).

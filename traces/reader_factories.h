@@ -18,4 +18,9 @@ std::unique_ptr<TraceReader> make_csapp_reader(std::unique_ptr<std::istream> own
 std::unique_ptr<TraceReader> make_mtrace_reader(std::unique_ptr<std::istream> owned,
                                                 LineScanner scanner);
 
+// The reader of the format `in`'s content shows; `name` in messages, `size` the input's length
+// when known (0 otherwise), for progress.
+std::unique_ptr<TraceReader> open_trace_stream(std::unique_ptr<std::istream> in, const std::string& name,
+                                               std::uint64_t size);
+
 }  // namespace pprsim

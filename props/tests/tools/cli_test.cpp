@@ -32,6 +32,39 @@ TEST(Cli, SampleVerifiesAndExitsZero) {
   EXPECT_NE(r.out.find("VERIFIED"), std::string::npos) << r.out;
 }
 
+// A misspelt command or option is named, with the nearest known one: one line, exit 2.
+TEST(Cli, AMisspeltCommandOrOptionSuggestsTheNearest) {
+  struct Case {
+    std::string args, line;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"repaly x", "pprsim: unknown command 'repaly'; did you mean 'replay'?\n"},
+           {"shrnk x", "pprsim: unknown command 'shrnk'; did you mean 'shrink'?\n"},
+           {"--versoin", "pprsim: unknown option '--versoin'; did you mean '--version'?\n"},
+           {"replay --sed 3 " + kSample, "pprsim: replay: unknown option '--sed'; did you mean '--seed'?\n"},
+           {"replay " + kSample + " --seed 3 --jsn -", "pprsim: replay: unknown option '--jsn'; did you mean '--json'?\n"},
+           {"shrink " + kSample + " --ot x.trace", "pprsim: shrink: unknown option '--ot'; did you mean '--out'?\n"},
+           {"gen --evnets=3", "pprsim: gen: unknown option '--evnets'; did you mean '--events'?\n"},
+       }) {
+    const Result r = pprsim(c.args);
+    EXPECT_EQ(r.status, 2) << c.args;
+    EXPECT_EQ(r.out, c.line) << c.args;
+  }
+  // Nothing near: the known names instead of a guess.
+  const Result far = pprsim("frobnicate");
+  EXPECT_EQ(far.status, 2);
+  EXPECT_NE(far.out.find("unknown command 'frobnicate' (known: replay, "), std::string::npos) << far.out;
+  EXPECT_EQ(far.out.find("bench-child"), std::string::npos) << far.out;
+  // A negative number is a value, not an option: the parser's own message.
+  const Result negative = pprsim("replay " + kSample + " --seed -1");
+  EXPECT_EQ(negative.status, 2);
+  EXPECT_NE(negative.out.find("--seed"), std::string::npos) << negative.out;
+  EXPECT_EQ(negative.out.find("unknown"), std::string::npos) << negative.out;
+  // What follows record's "--" is the program's.
+  const Result program = pprsim("record -o /nonexistent/dir/x.trace -- true --sed");
+  EXPECT_EQ(program.out.find("unknown option"), std::string::npos) << program.out;
+}
+
 TEST(Cli, JsonHasTheContractKeys) {
   const Result r = pprsim("replay " + kSample + " --group-size 4 --json -");
   ASSERT_EQ(r.status, 0) << r.out;

@@ -29,6 +29,13 @@ TEST(Numbers, OutOfRangeNanInfiniteNegativeOrEmptyIsRefusedNamingTheOption) {
       {replay + "--seed -1", "--seed"},
       {replay + "--seed 1.5", "--seed"},
       {replay + "--seed 0x10", "--seed"},
+      {replay + "--seed 1e3", "--seed"},
+      {replay + "--seed 1_000", "--seed"},
+      {replay + "--check-every 0x10", "--check-every"},
+      {replay + "--check-every 0b11", "--check-every"},
+      {"shrink " + kSample + " -o out.trace --group-size 0x10", "--group-size"},
+      {"shrink " + kSample + " -o out.trace --check-every 0x10", "--check-every"},
+      {"bench " + kSample + " --json out.json --rounds 0x2", "--rounds"},
       {replay + "--ppr-every 99999999999999999999999", "--ppr-every"},
       {replay + "--ppr-every ''", "--ppr-every"},
       {replay + "--group-size 99999999999999999999", "--group-size"},
@@ -77,6 +84,24 @@ TEST(Numbers, TheLargestValueOfATypeIsStillAccepted) {
     const CliResult r = run_pprsim(dir.path(), args);
     EXPECT_EQ(r.status, 0) << args << "\n" << r.out;
   }
+}
+
+// Decimal only: a leading zero is still decimal (010 is ten, 09 is nine), never octal.
+TEST(Numbers, ALeadingZeroIsDecimalInEveryCommand) {
+  TempDir dir("numbers_decimal");
+  for (const char* seed : {"010", "0010"}) {
+    const CliResult r = run_pprsim(dir.path(), "replay " + kSample + " --seed " + seed + " --json -", "2>/dev/null");
+    EXPECT_NE(r.out.find("\"seed\": 10,"), std::string::npos) << seed << "\n" << r.out;
+  }
+  const CliResult nine = run_pprsim(dir.path(), "replay " + kSample + " --seed 09 --json -", "2>/dev/null");
+  EXPECT_EQ(nine.status, 0) << nine.out;
+  EXPECT_NE(nine.out.find("\"seed\": 9,"), std::string::npos) << nine.out;
+  const CliResult group = run_pprsim(dir.path(), "replay " + kSample + " --group-size 010 --json -", "2>/dev/null");
+  EXPECT_NE(group.out.find("\"group_size\": 10,"), std::string::npos) << group.out;
+  const CliResult a = run_pprsim(dir.path(), "gen --seed 010 --events 010 --ppr-length 08 -o -", "2>&1");
+  const CliResult b = run_pprsim(dir.path(), "gen --seed 10 --events 10 --ppr-length 8 -o -", "2>&1");
+  EXPECT_EQ(a.status, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
 }
 
 }  // namespace

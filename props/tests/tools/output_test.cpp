@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "props/tests/tools/cli_support.h"
@@ -43,6 +44,94 @@ TEST(Output, CharacterDeviceIsWrittenInPlaceByEveryCommand) {
     EXPECT_TRUE(is_char_device(node)) << args << ": the device was replaced";
     EXPECT_EQ(listing(dir.path()), std::set<std::string>{"null"}) << args;
   }
+}
+
+// File names are bytes: a trace named in bytes that are not UTF-8 still gets its JSON and its
+// page, the name written with U+FFFD for each such byte, and no temporary file is left.
+TEST(Output, ATraceNameThatIsNotUtf8IsWrittenWithReplacementCharacters) {
+  TempDir dir("out_bad_utf8");
+  const std::string name = "bad\xff.trace";
+  fs::copy_file(kSample, dir / name);
+  // The shell names the file by a pattern, so that the test needs no quoting of the byte.
+  for (const std::string& args : {std::string("replay bad*.trace --alloc dmmalloc,shared --json out.json --html out.html"),
+                                  std::string("bench bad*.trace --alloc glibc --rounds 1 --repetitions 1 --min-time 0 "
+                                              "--json out.json")}) {
+    fs::remove(dir / "out.json");
+    const CliResult r = run_pprsim(dir.path(), args);
+    EXPECT_LE(r.status, 1) << args << "\n" << r.out;  // a verdict, not an abort
+    const std::string text = read_all(dir / "out.json");
+    EXPECT_NE(text.find("bad\xef\xbf\xbd.trace"), std::string::npos) << args << "\n" << text;
+    EXPECT_TRUE(nlohmann::json::accept(text)) << args;
+    for (const std::string& f : listing(dir.path())) EXPECT_FALSE(f.ends_with(".tmp")) << args << ": " << f;
+  }
+  EXPECT_GT(fs::file_size(dir / "out.html"), 0u);
+}
+
+// Every command checks every output before any work: an output that cannot be written, or that
+// is an input, is one line naming it and exit status 2, before a trace is read, a run made or
+// a table printed.
+TEST(Output, EveryOutputIsCheckedBeforeAnyWork) {
+  TempDir dir("out_first");
+  write_all(dir / "in.trace", read_all(kSample));
+  write_all(dir / "not-json.txt", "not json\n");
+  struct Case {
+    std::string args, named;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           // dmmalloc holds on the sample: without the check first, "nothing to shrink", status 0.
+           {"shrink in.trace -o nodir/x.trace", "nodir/x.trace"},
+           {"shrink not-json.txt -o nodir/x.trace", "nodir/x.trace"},
+           {"bench in.trace --alloc glibc --rounds 1 --repetitions 1 --min-time 0 --json in.trace", "in.trace"},
+           {"bench in.trace --alloc glibc --rounds 1 --repetitions 1 --min-time 0 --json nodir/b.json",
+            "nodir/b.json"},
+           {"selftest --runs 1 --json nodir/s.json", "nodir/s.json"},
+           {"selftest --runs 1 --alloc dmmalloc --json nodir/s.json", "nodir/s.json"},
+           {"report not-json.txt -o nodir/r.html", "nodir/r.html"},
+           {"report not-json.txt --json not-json.txt", "not-json.txt"},
+       }) {
+    const CliResult r = run_pprsim(dir.path(), c.args);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.out;
+    EXPECT_EQ(line_count(r.out), 1u) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.named), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(r.out.find("not JSON"), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(listing(dir.path()), (std::set<std::string>{"in.trace", "not-json.txt"})) << c.args;
+  }
+}
+
+// The same file in two spellings is one output: two options that name it (./o.x and o.x, a
+// symbolic or a hard link) are refused before the run, and neither is written.
+TEST(Output, TheSameFileInTwoSpellingsIsOneOutput) {
+  TempDir dir("out_spellings");
+  write_all(dir / "in.trace", read_all(kSample));
+  write_all(dir / "old.x", "old\n");
+  fs::create_symlink("old.x", dir / "link.x");
+  fs::create_hard_link(dir / "old.x", dir / "hard.x");
+  fs::create_directory(dir / "sub");
+  const std::set<std::string> before = listing(dir.path());
+  for (const char* args : {
+           "replay in.trace --json o.x --html ./o.x",
+           "replay in.trace --json o.x --html sub/../o.x",
+           "replay in.trace --json old.x --html ./old.x",
+           "replay in.trace --json old.x --html link.x",
+           "replay in.trace --json hard.x --html old.x",
+           "replay in.trace --json - --html -",
+           "report in.trace -o o.x --json ./o.x",
+           "report in.trace -o link.x --json old.x",
+           "record -o t.x --keep-mtrace ./t.x -- true",
+       }) {
+    const CliResult r = run_pprsim(dir.path(), args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
+    EXPECT_EQ(line_count(r.out), 1u) << args << "\n" << r.out;
+    EXPECT_TRUE(r.out.find("same file") != std::string::npos || r.out.find("same output") != std::string::npos)
+        << args << "\n" << r.out;
+    EXPECT_EQ(read_all(dir / "old.x"), "old\n") << args;
+    EXPECT_EQ(listing(dir.path()), before) << args;
+  }
+  // Two different files are still two outputs.
+  const CliResult r = run_pprsim(dir.path(), "replay in.trace --json o.json --html sub/o.json");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(nlohmann::json::accept(read_all(dir / "o.json")));
+  EXPECT_NE(read_all(dir / "sub/o.json").find("<html"), std::string::npos);
 }
 
 TEST(Output, FifoIsWrittenInPlaceAndStreamed) {

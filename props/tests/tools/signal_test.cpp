@@ -157,3 +157,36 @@ TEST(Signals, RecordKilledMidRunLeavesNothingAndEndsTheProgram) {
 
 }  // namespace
 }  // namespace pprsim
+
+namespace pprsim {
+namespace {
+
+using namespace test;
+
+// A reader that closes standard output early (`| head -c1`) costs the text, never the files:
+// every file output is written completely, no temporary file is left, and the status is that
+// of a broken pipe (141), with nothing on standard error. The trace comes through a pipe fed
+// only after the reader has gone, so that every write to standard output finds it closed.
+TEST(Signal, AClosedStandardOutputStillWritesEveryFile) {
+  TempDir dir("sig_pipe");
+  write_all(dir / "in.trace", read_all(std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace"));
+  for (const std::string& outputs :
+       {std::string("--json - --html out.html"), std::string("--json out.json --html out.html")}) {
+    const std::string cmd = "cd '" + dir.path().string() + "' && ({ sleep 0.5; cat in.trace; } | timeout -s KILL 60 " +
+                            PPRSIM_BINARY + " replay /dev/stdin --alloc dmmalloc,comalloc " + outputs +
+                            " 2> err; echo $? > status) | true";
+    run_shell(cmd);
+    EXPECT_EQ(read_all(dir / "status"), "141\n") << outputs;
+    EXPECT_EQ(read_all(dir / "err"), "") << outputs;
+    const std::string html = read_all(dir / "out.html");
+    EXPECT_NE(html.find("</html>"), std::string::npos) << outputs;
+    if (outputs.find("out.json") != std::string::npos) {
+      EXPECT_NE(read_all(dir / "out.json").find("\"allocator\": \"comalloc\""), std::string::npos);
+    }
+    for (const std::string& f : listing(dir.path())) EXPECT_FALSE(f.ends_with(".tmp")) << outputs << ": " << f;
+    for (const char* f : {"out.html", "out.json", "status", "err"}) fs::remove(dir / f);
+  }
+}
+
+}  // namespace
+}  // namespace pprsim
