@@ -56,6 +56,7 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
   }
 
   bool in_group() const { return !carve_.empty(); }
+  bool in_task() const { return mode_ == Mode::Task; }
   std::size_t group_tasks() const { return carve_.size(); }
 
   std::size_t export_state(void* buf, std::size_t cap) const {
@@ -287,27 +288,52 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
     errno = EINVAL;
     return -1;
   }
+  int err = 0;
+  {
+    Inside in;
+    // A second carve would drop the partitions of the open group (and in a task, its own).
+    if (g_core->in_group()) {
+      err = EINVAL;
+    } else if (g_core->group_init(tasks)) {
+      reserve_slices(static_cast<std::size_t>(tasks));
+    } else {
+      err = ENOMEM;
+    }
+  }
+  if (err != 0) errno = err;
+  return err != 0 ? -1 : 0;
+}
+
+PPRSIM_EXPORT int pprsim_dm_task_init(int k) {
   bool ok;
   {
     Inside in;
-    ok = g_core->group_init(tasks);
-    if (ok) reserve_slices(static_cast<std::size_t>(tasks));
+    // A second task_init would hand out the partition as carved again, blocks this task holds.
+    ok = g_core->in_group() && !g_core->in_task() && k >= 0 && static_cast<std::size_t>(k) < g_core->group_tasks();
+    if (ok) {
+      g_core->task_init(k);
+      if (static_cast<std::size_t>(k) < g_slice_count) {
+        g_mem->confine(g_slices + static_cast<Addr>(k) * kSliceBytes, kSliceBytes);
+      }
+    }
   }
-  if (!ok) errno = ENOMEM;
+  if (!ok) errno = EINVAL;
   return ok ? 0 : -1;
 }
 
-PPRSIM_EXPORT void pprsim_dm_task_init(int k) {
-  Inside in;
-  if (k < 0 || static_cast<std::size_t>(k) >= g_core->group_tasks()) return;
-  g_core->task_init(k);
-  if (static_cast<std::size_t>(k) < g_slice_count) g_mem->confine(g_slices + static_cast<Addr>(k) * kSliceBytes, kSliceBytes);
-}
-
-PPRSIM_EXPORT void pprsim_dm_understudy_init(void) {
-  Inside in;
-  g_core->understudy_init();
-  release_slices({});
+PPRSIM_EXPORT int pprsim_dm_understudy_init(void) {
+  bool ok;
+  {
+    Inside in;
+    // In a task the carve of its own partition is stale: its blocks may be live by now.
+    ok = g_core->in_group() && !g_core->in_task();
+    if (ok) {
+      g_core->understudy_init();
+      release_slices({});
+    }
+  }
+  if (!ok) errno = EINVAL;
+  return ok ? 0 : -1;
 }
 
 PPRSIM_EXPORT int pprsim_dm_gave_up(void) {
@@ -316,8 +342,13 @@ PPRSIM_EXPORT int pprsim_dm_gave_up(void) {
 }
 
 PPRSIM_EXPORT std::size_t pprsim_dm_task_state(void* buf, std::size_t cap) {
-  Inside in;
-  return g_core->export_state(buf, cap);
+  std::size_t need = 0;
+  {
+    Inside in;
+    if (g_core->in_task()) need = g_core->export_state(buf, cap);
+  }
+  if (need == 0) errno = EINVAL;
+  return need;
 }
 
 PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* sizes, std::size_t tasks,

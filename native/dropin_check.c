@@ -1,6 +1,9 @@
 /* Checks libpprsim_dmmalloc.so from a C program linked against it: the C API and its errno,
  * threads, fork, and the PPR hooks around real forks. Prints one line per failed check and
- * exits 1 if any failed, 0 otherwise. */
+ * exits 1 if any failed, 0 otherwise.
+ *
+ * With an argument it runs one check of its own instead (see main): `hooks-misuse`, the hooks
+ * called out of place. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -169,7 +172,7 @@ static void check_ppr_hooks(void) {
   waitpid(pid, &st, 0);
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   /* The parent runs the group again as the understudy. */
-  pprsim_dm_understudy_init();
+  CHECK(pprsim_dm_understudy_init() == 0);
   char* q = malloc(300);
   CHECK(q != NULL && strcmp(before, "before the group") == 0);
   free(q);
@@ -179,7 +182,77 @@ static void check_ppr_hooks(void) {
   CHECK(pprsim_dm_group_init(0) == -1 && errno == EINVAL);
 }
 
-int main(void) {
+/* Every hook called out of place fails with EINVAL and changes nothing: the group goes on. */
+static void check_hooks_misuse(void) {
+  errno = 0;
+  CHECK(pprsim_dm_task_init(0) == -1 && errno == EINVAL); /* no group open */
+  errno = 0;
+  CHECK(pprsim_dm_understudy_init() == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_state(NULL, 0) == 0 && errno == EINVAL); /* not in a task */
+  char* before = malloc(100);
+  CHECK(pprsim_dm_group_init(2) == 0);
+  errno = 0;
+  CHECK(pprsim_dm_group_init(2) == -1 && errno == EINVAL); /* a group is open */
+  errno = 0;
+  CHECK(pprsim_dm_task_init(7) == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_init(2) == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_init(-1) == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_state(NULL, 0) == 0 && errno == EINVAL); /* in the parent, not a task */
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int bad = pprsim_dm_task_init(1) != 0;
+    errno = 0;
+    bad |= pprsim_dm_task_init(1) != -1 || errno != EINVAL; /* a task already */
+    errno = 0;
+    bad |= pprsim_dm_task_init(0) != -1 || errno != EINVAL;
+    errno = 0;
+    bad |= pprsim_dm_understudy_init() != -1 || errno != EINVAL; /* in a task */
+    errno = 0;
+    bad |= pprsim_dm_group_init(2) != -1 || errno != EINVAL; /* its group is open */
+    char* mine = malloc(64);
+    free(before);
+    const size_t need = pprsim_dm_task_state(NULL, 0);
+    void* state = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bad |= need == 0 || pprsim_dm_task_state(state, need) != need;
+    const void* states[2] = {NULL, state};
+    const size_t sizes[2] = {0, need};
+    errno = 0;
+    bad |= pprsim_dm_merge(states, sizes, 2, 3) != -1 || errno != EINVAL; /* committed > tasks */
+    errno = 0;
+    bad |= pprsim_dm_merge(states, sizes, 3, 2) != -1 || errno != EINVAL; /* not the group's tasks */
+    errno = 0;
+    bad |= pprsim_dm_merge(states, sizes, 2, 2) != -1 || errno != EINVAL; /* task 0 has no state */
+    /* Task 1 is the survivor of a group whose task 0 was cut away: nothing committed, and
+     * what it did is the runtime's to drop; the merge itself still works after the refusals. */
+    bad |= pprsim_dm_merge(states, sizes, 2, 0) != 0 || pprsim_dm_task_init(1) != -1;
+    (void)mine;
+    _exit(bad ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(pprsim_dm_understudy_init() == 0);
+  errno = 0;
+  CHECK(pprsim_dm_understudy_init() == -1 && errno == EINVAL); /* closed already */
+  CHECK(pprsim_dm_group_init(2) == 0 && pprsim_dm_understudy_init() == 0);
+  free(before);
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    if (strcmp(argv[1], "hooks-misuse") == 0) {
+      check_hooks_misuse();
+    } else {
+      printf("unknown check %s\n", argv[1]);
+      return 2;
+    }
+    if (failures == 0) printf("%s: passed\n", argv[1]);
+    return failures == 0 ? 0 : 1;
+  }
   /* The library is the one serving malloc here. */
   CHECK(dlsym(RTLD_DEFAULT, "pprsim_dm_group_init") != NULL);
   check_api();

@@ -33,29 +33,38 @@
 extern "C" {
 #endif
 
-#define PPRSIM_DMMALLOC_API_VERSION 1
+/* Version 2: pprsim_dm_task_init and pprsim_dm_understudy_init return int (they were void and
+ * accepted any call); every hook refuses a call out of place (-1 or 0 with errno EINVAL) and
+ * leaves the allocator as it was. */
+#define PPRSIM_DMMALLOC_API_VERSION 2
 
 /* In the parent before the fork: divides the free lists into `tasks` partitions.
- * 0 on success, -1 (errno ENOMEM or EINVAL) when system memory refuses or tasks < 1. */
+ * 0 on success, -1 (errno ENOMEM or EINVAL) when system memory refuses, tasks < 1, or a group
+ * is open already (in its parent or in one of its tasks: merge or understudy_init closes it). */
 int pprsim_dm_group_init(int tasks);
 
-/* In task k (0 <= k < tasks) after the fork. */
-void pprsim_dm_task_init(int k);
+/* In task k after the fork. 0 on success; -1 (errno EINVAL) when no group is open, k is out of
+ * [0, tasks), or this process is a task already. */
+int pprsim_dm_task_init(int k);
 
-/* In the understudy (or for a sequential re-execution of the group): all partitions go back. */
-void pprsim_dm_understudy_init(void);
+/* In the understudy (or for a sequential re-execution of the group): all partitions go back.
+ * 0 on success; -1 (errno EINVAL) when no group is open or this process is one of its tasks
+ * (a task's own partition is no longer as carved). */
+int pprsim_dm_understudy_init(void);
 
 /* Whether this task gave up speculation (an allocation it could not serve inside its part). */
 int pprsim_dm_gave_up(void);
 
 /* In a task: writes its group state into buf (at most cap bytes). Returns the bytes it needs;
- * when that is more than cap nothing is written. */
+ * when that is more than cap nothing is written. Outside a task there is no state: 0, errno
+ * EINVAL. */
 size_t pprsim_dm_task_state(void* buf, size_t cap);
 
 /* In the survivor, on the committed memory: tasks [0, committed) committed in order, their
  * states from pprsim_dm_task_state (states[k] may be NULL for an aborted task). Also learns the
- * next carve from the tasks' demand. 0 on success, -1 (errno EINVAL) on a malformed state or a
- * call outside a group; nothing is changed then. */
+ * next carve from the tasks' demand. 0 on success, -1 (errno EINVAL) on a malformed state,
+ * tasks other than the group's, committed > tasks, or a call outside a group; nothing is
+ * changed then. */
 int pprsim_dm_merge(const void* const* states, const size_t* sizes, size_t tasks, size_t committed);
 
 #ifdef __cplusplus

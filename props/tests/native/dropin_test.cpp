@@ -39,6 +39,20 @@ TEST(DropIn, CChecksOfTheApiThreadsForkAndPprHooksPass) {
   EXPECT_NE(r.out.find("drop-in checks passed"), std::string::npos) << r.out;
 }
 
+// One check of the C helper by name: it passed.
+void expect_check_passes(const std::string& name) {
+  const Result r = run(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK + " " + name);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(name + ": passed"), std::string::npos) << r.out;
+}
+
+TEST(DropIn, HooksCalledOutOfPlaceFailWithEinvalAndChangeNothing) {
+  // task_init(7) in a group of 2, a second task_init, group_init in an open group,
+  // understudy_init in a task or outside a group, task_state outside a task, merge with more
+  // committed tasks than the group has.
+  expect_check_passes("hooks-misuse");
+}
+
 TEST(DropIn, PreloadedItServesMallocInAnotherProgram) {
   // dmmalloc's smallest block leaves 16 usable bytes; glibc's 24.
   if (!have("python3")) GTEST_SKIP() << "python3 not installed";
