@@ -10,6 +10,9 @@
 // core's own bookkeeping (the partition and deferred-free vectors of a group) allocates with
 // operator new, i.e. malloc; a call made while this thread is already inside the allocator is
 // served by a second, internal instance, so the library never recurses into the lock it holds.
+// Exceptions: that bookkeeping is the only thing that throws (std::bad_alloc, when the internal
+// instance finds no system memory); every exported function catches it, and the call fails
+// the way the C API fails. Nothing thrown ever unwinds into C.
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -56,6 +59,7 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
   }
 
   bool in_group() const { return !carve_.empty(); }
+  void give_up() { gave_up_ = true; }
   bool in_task() const { return mode_ == Mode::Task; }
   std::size_t group_tasks() const { return carve_.size(); }
 
@@ -157,13 +161,22 @@ void* fail(int err) {
 void* as_ptr(Addr a) { return reinterpret_cast<void*>(a); }
 Addr as_addr(void* p) { return reinterpret_cast<Addr>(p); }
 
-void* aligned(std::size_t align, std::size_t n) {
-  if (align <= 16) {
-    Inside in;
-    return as_ptr(heap().malloc(n));
-  }
+// After the core threw (it found no memory for its bookkeeping, which it has left as it
+// was): in a task, the free or region it could not record is lost to the merge, so the task
+// gives up speculation and the runtime re-runs its work.
+void lost_bookkeeping() noexcept {
   Inside in;
-  return as_ptr(heap().memalign(align, n));
+  if (g_core->in_task()) g_core->give_up();
+}
+
+void* aligned(std::size_t align, std::size_t n) noexcept {
+  try {
+    Inside in;
+    return as_ptr(align <= 16 ? heap().malloc(n) : heap().memalign(align, n));
+  } catch (...) {
+    lost_bookkeeping();
+    return nullptr;
+  }
 }
 
 bool power_of_two(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
@@ -207,33 +220,47 @@ __attribute__((constructor)) void register_fork_handlers() {
 
 PPRSIM_EXPORT void* malloc(std::size_t n) {
   void* p;
-  {
+  try {
     Inside in;
     p = as_ptr(heap().malloc(n));
+  } catch (...) {
+    lost_bookkeeping();
+    p = nullptr;
   }
   return p != nullptr ? p : fail(ENOMEM);
 }
 
 PPRSIM_EXPORT void free(void* p) {
   if (p == nullptr) return;
-  Inside in;
-  heap().free(as_addr(p));
+  try {
+    Inside in;
+    heap().free(as_addr(p));
+  } catch (...) {
+    lost_bookkeeping();
+  }
 }
 
 PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
   void* p;
-  {
+  try {
     Inside in;
     p = as_ptr(heap().calloc(count, size));
+  } catch (...) {
+    lost_bookkeeping();
+    p = nullptr;
   }
   return p != nullptr ? p : fail(ENOMEM);
 }
 
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
   void* q;
-  {
+  try {
     Inside in;
     q = as_ptr(heap().realloc(as_addr(p), n));
+  } catch (...) {
+    // p is still the caller's (the core frees it only after the copy).
+    lost_bookkeeping();
+    return fail(ENOMEM);
   }
   if (q == nullptr && !(p != nullptr && n == 0)) return fail(ENOMEM);
   return q;
@@ -277,28 +304,34 @@ PPRSIM_EXPORT void* pvalloc(std::size_t n) {
 
 PPRSIM_EXPORT std::size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
-  Inside in;
-  return heap().usable_size(as_addr(p));
+  try {
+    Inside in;
+    return heap().usable_size(as_addr(p));
+  } catch (...) {  // it allocates nothing: never here
+    return 0;
+  }
 }
 
 // ---- PPR hooks. ----
 
 PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
-  if (tasks < 1) {
+  if (tasks < 1 || tasks > PPRSIM_DM_MAX_TASKS) {
     errno = EINVAL;
     return -1;
   }
   int err = 0;
-  {
+  try {
     Inside in;
     // A second carve would drop the partitions of the open group (and in a task, its own).
     if (g_core->in_group()) {
       err = EINVAL;
-    } else if (g_core->group_init(tasks)) {
+    } else if (g_core->group_init(tasks)) {  // throws before any partition is made
       reserve_slices(static_cast<std::size_t>(tasks));
     } else {
       err = ENOMEM;
     }
+  } catch (...) {
+    err = ENOMEM;
   }
   if (err != 0) errno = err;
   return err != 0 ? -1 : 0;
@@ -306,7 +339,7 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
 
 PPRSIM_EXPORT int pprsim_dm_task_init(int k) {
   bool ok;
-  {
+  try {
     Inside in;
     // A second task_init would hand out the partition as carved again, blocks this task holds.
     ok = g_core->in_group() && !g_core->in_task() && k >= 0 && static_cast<std::size_t>(k) < g_core->group_tasks();
@@ -316,6 +349,8 @@ PPRSIM_EXPORT int pprsim_dm_task_init(int k) {
         g_mem->confine(g_slices + static_cast<Addr>(k) * kSliceBytes, kSliceBytes);
       }
     }
+  } catch (...) {  // it allocates nothing: never here
+    ok = false;
   }
   if (!ok) errno = EINVAL;
   return ok ? 0 : -1;
@@ -323,7 +358,7 @@ PPRSIM_EXPORT int pprsim_dm_task_init(int k) {
 
 PPRSIM_EXPORT int pprsim_dm_understudy_init(void) {
   bool ok;
-  {
+  try {
     Inside in;
     // In a task the carve of its own partition is stale: its blocks may be live by now.
     ok = g_core->in_group() && !g_core->in_task();
@@ -331,21 +366,29 @@ PPRSIM_EXPORT int pprsim_dm_understudy_init(void) {
       g_core->understudy_init();
       release_slices({});
     }
+  } catch (...) {  // it allocates nothing: never here
+    ok = false;
   }
   if (!ok) errno = EINVAL;
   return ok ? 0 : -1;
 }
 
 PPRSIM_EXPORT int pprsim_dm_gave_up(void) {
-  Inside in;
-  return g_core->gave_up() ? 1 : 0;
+  try {
+    Inside in;
+    return g_core->gave_up() ? 1 : 0;
+  } catch (...) {  // it allocates nothing: never here
+    return 1;
+  }
 }
 
 PPRSIM_EXPORT std::size_t pprsim_dm_task_state(void* buf, std::size_t cap) {
   std::size_t need = 0;
-  {
+  try {
     Inside in;
     if (g_core->in_task()) need = g_core->export_state(buf, cap);
+  } catch (...) {  // it allocates nothing: never here
+    need = 0;
   }
   if (need == 0) errno = EINVAL;
   return need;
@@ -354,10 +397,11 @@ PPRSIM_EXPORT std::size_t pprsim_dm_task_state(void* buf, std::size_t cap) {
 PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* sizes, std::size_t tasks,
                                   std::size_t committed) {
   bool ok = true;
-  {
+  int err = EINVAL;
+  try {
     Inside in;
     if (!g_core->in_group() || tasks != g_core->group_tasks() || committed > tasks ||
-        (committed > 0 && (states == nullptr || sizes == nullptr))) {
+        (committed > 0 && states == nullptr) || (states != nullptr && sizes == nullptr)) {
       ok = false;
     } else {
       // Copies of the tasks' allocators, rebuilt from their states (internal memory).
@@ -373,16 +417,20 @@ PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* 
         }
       }
       if (ok) {
+        // Everything that allocates comes before the first change: a throw changes nothing.
         std::vector<const pprsim::DmMalloc<NativeMemory>*> ptrs;
         for (const DropIn& c : copies) ptrs.push_back(&c);
-        g_core->learn(ptrs);
-        g_core->merge(ptrs, committed);
         std::vector<Addr> used(tasks, 0);
         for (std::size_t k = 0; k < committed; ++k) used[k] = copies[k].slice_used;
+        g_core->learn(ptrs);
+        g_core->merge(ptrs, committed);
         release_slices(used);
       }
     }
+  } catch (...) {
+    ok = false;
+    err = ENOMEM;
   }
-  if (!ok) errno = EINVAL;
+  if (!ok) errno = err;
   return ok ? 0 : -1;
 }

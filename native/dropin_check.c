@@ -3,7 +3,8 @@
  * exits 1 if any failed, 0 otherwise.
  *
  * With an argument it runs one check of its own instead (see main): `hooks-misuse`, the hooks
- * called out of place. */
+ * called out of place; `group-limits`, absurd task counts and a group_init that finds no
+ * memory; `task-out-of-memory`, a task whose bookkeeping finds no memory. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -242,10 +245,75 @@ static void check_hooks_misuse(void) {
   free(before);
 }
 
+/* Limits this process's address space to what it has mapped now plus `more` bytes (the soft
+ * limit only: restore_address_space lifts it again). */
+static struct rlimit saved_as;
+static void limit_address_space(size_t more) {
+  char buf[64] = {0};
+  FILE* f = fopen("/proc/self/statm", "r");
+  size_t pages = 0;
+  if (f != NULL && fgets(buf, sizeof buf, f) != NULL) pages = strtoul(buf, NULL, 10);
+  if (f != NULL) fclose(f);
+  CHECK(pages > 0);
+  getrlimit(RLIMIT_AS, &saved_as);
+  struct rlimit lim = saved_as;
+  lim.rlim_cur = pages * (size_t)sysconf(_SC_PAGESIZE) + more;
+  CHECK(setrlimit(RLIMIT_AS, &lim) == 0);
+}
+static void restore_address_space(void) { CHECK(setrlimit(RLIMIT_AS, &saved_as) == 0); }
+
+/* Task counts beyond PPRSIM_DM_MAX_TASKS are EINVAL (1 << 30 of them threw std::bad_alloc
+ * through the C API); a group_init that finds no memory is ENOMEM; neither opens a group. */
+static void check_group_limits(void) {
+  const int absurd[] = {1 << 30, INT_MAX, PPRSIM_DM_MAX_TASKS + 1, -1, INT_MIN};
+  for (size_t i = 0; i < sizeof absurd / sizeof absurd[0]; ++i) {
+    errno = 0;
+    CHECK(pprsim_dm_group_init(absurd[i]) == -1 && errno == EINVAL);
+  }
+  errno = 0;
+  CHECK(pprsim_dm_task_init(0) == -1 && errno == EINVAL); /* no group was opened */
+  /* No address space left for the partitions' bookkeeping (the first group of this process:
+   * nothing to reuse) or the slices. */
+  limit_address_space(0);
+  errno = 0;
+  CHECK(pprsim_dm_group_init(1000) == -1 && errno == ENOMEM);
+  restore_address_space();
+  /* The most tasks there may be: a 1 TiB reservation, no memory behind it. */
+  CHECK(pprsim_dm_group_init(PPRSIM_DM_MAX_TASKS) == 0 && pprsim_dm_understudy_init() == 0);
+}
+
+/* A task frees many blocks from before its group (deferred to the merge) while the system
+ * refuses memory: the list of deferred frees cannot grow. The free returns, and the task gives
+ * up (std::bad_alloc ended the process). */
+static void check_task_out_of_memory(void) {
+  enum { kBlocks = 200000 };
+  void** blocks = malloc(kBlocks * sizeof(void*));
+  for (int i = 0; i < kBlocks; ++i) blocks[i] = malloc(16);
+  CHECK(pprsim_dm_group_init(2) == 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int bad = pprsim_dm_task_init(0) != 0 || pprsim_dm_gave_up() != 0;
+    limit_address_space(0);
+    for (int i = 0; i < kBlocks; ++i) free(blocks[i]);
+    bad |= pprsim_dm_gave_up() != 1;
+    _exit(bad ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(pprsim_dm_understudy_init() == 0);
+  for (int i = 0; i < kBlocks; ++i) free(blocks[i]);
+  free(blocks);
+}
+
 int main(int argc, char** argv) {
   if (argc > 1) {
     if (strcmp(argv[1], "hooks-misuse") == 0) {
       check_hooks_misuse();
+    } else if (strcmp(argv[1], "group-limits") == 0) {
+      check_group_limits();
+    } else if (strcmp(argv[1], "task-out-of-memory") == 0) {
+      check_task_out_of_memory();
     } else {
       printf("unknown check %s\n", argv[1]);
       return 2;

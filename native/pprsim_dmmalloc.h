@@ -38,9 +38,18 @@ extern "C" {
  * leaves the allocator as it was. */
 #define PPRSIM_DMMALLOC_API_VERSION 2
 
+/* The most tasks a group may have: each reserves a 1 GiB slice of address space, so the most
+ * reserves 1 TiB (of the 128 TiB a process has on x86-64 Linux). */
+#define PPRSIM_DM_MAX_TASKS 1024
+
+/* No C++ exception ever leaves the library. When its own bookkeeping finds no memory, the call
+ * fails as the C API says it fails (malloc NULL and ENOMEM, a hook -1 and ENOMEM), and a task
+ * that could not record a free or a region it mapped gives up (pprsim_dm_gave_up). */
+
 /* In the parent before the fork: divides the free lists into `tasks` partitions.
- * 0 on success, -1 (errno ENOMEM or EINVAL) when system memory refuses, tasks < 1, or a group
- * is open already (in its parent or in one of its tasks: merge or understudy_init closes it). */
+ * 0 on success, -1 with errno EINVAL when tasks is outside [1, PPRSIM_DM_MAX_TASKS] or a group
+ * is open already (in its parent or in one of its tasks: merge or understudy_init closes it),
+ * ENOMEM when system memory refuses. */
 int pprsim_dm_group_init(int tasks);
 
 /* In task k after the fork. 0 on success; -1 (errno EINVAL) when no group is open, k is out of
@@ -63,8 +72,8 @@ size_t pprsim_dm_task_state(void* buf, size_t cap);
 /* In the survivor, on the committed memory: tasks [0, committed) committed in order, their
  * states from pprsim_dm_task_state (states[k] may be NULL for an aborted task). Also learns the
  * next carve from the tasks' demand. 0 on success, -1 (errno EINVAL) on a malformed state,
- * tasks other than the group's, committed > tasks, or a call outside a group; nothing is
- * changed then. */
+ * tasks other than the group's, committed > tasks, or a call outside a group, -1 (errno
+ * ENOMEM) when there is no memory for the tasks' states; nothing is changed then. */
 int pprsim_dm_merge(const void* const* states, const size_t* sizes, size_t tasks, size_t committed);
 
 #ifdef __cplusplus

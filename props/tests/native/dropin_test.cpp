@@ -53,6 +53,15 @@ TEST(DropIn, HooksCalledOutOfPlaceFailWithEinvalAndChangeNothing) {
   expect_check_passes("hooks-misuse");
 }
 
+TEST(DropIn, AbsurdTaskCountsAreEinvalAndNoMemoryIsEnomemNeverAnException) {
+  // group_init(1 << 30) threw std::bad_alloc through the C API (the process aborted).
+  expect_check_passes("group-limits");
+}
+
+TEST(DropIn, ATaskWhoseBookkeepingFindsNoMemoryGivesUpInsteadOfThrowing) {
+  expect_check_passes("task-out-of-memory");
+}
+
 TEST(DropIn, PreloadedItServesMallocInAnotherProgram) {
   // dmmalloc's smallest block leaves 16 usable bytes; glibc's 24.
   if (!have("python3")) GTEST_SKIP() << "python3 not installed";
