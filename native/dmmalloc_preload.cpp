@@ -183,16 +183,18 @@ bool power_of_two(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
 // The slices of the current group: address space reserved (PROT_NONE, no memory behind it)
 // before the fork, one kSliceBytes range per task, so that what tasks map to grow never
-// overlaps. 0 when the reservation was refused: tasks then give up when out of partition.
+// overlaps. A group is never open without them (group_init fails when they are refused).
 Addr g_slices = 0;
 std::size_t g_slice_count = 0;
 
-void reserve_slices(std::size_t tasks) {
-  if (tasks > (std::uint64_t{1} << 46) / kSliceBytes) return;
+// False when the system refuses the address space.
+bool reserve_slices(std::size_t tasks) {
+  static_assert(PPRSIM_DM_MAX_TASKS * kSliceBytes <= std::uint64_t{1} << 46);
   void* p = ::mmap(nullptr, tasks * kSliceBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return;
+  if (p == MAP_FAILED) return false;
   g_slices = as_addr(p);
   g_slice_count = tasks;
+  return true;
 }
 
 // Gives back the reservation, keeping [start of slice k, used[k]) of every slice that
@@ -320,18 +322,24 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
     return -1;
   }
   int err = 0;
+  bool reserved = false;
   try {
     Inside in;
     // A second carve would drop the partitions of the open group (and in a task, its own).
+    // The slices first: without them every task would give up as soon as it needs memory.
     if (g_core->in_group()) {
       err = EINVAL;
-    } else if (g_core->group_init(tasks)) {  // throws before any partition is made
-      reserve_slices(static_cast<std::size_t>(tasks));
-    } else {
+    } else if (!(reserved = reserve_slices(static_cast<std::size_t>(tasks)))) {
+      err = ENOMEM;
+    } else if (!g_core->group_init(tasks)) {  // false or a throw: no partition made
       err = ENOMEM;
     }
   } catch (...) {
     err = ENOMEM;
+  }
+  if (err == ENOMEM && reserved) {
+    Inside in;
+    release_slices({});
   }
   if (err != 0) errno = err;
   return err != 0 ? -1 : 0;

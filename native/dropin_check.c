@@ -4,7 +4,8 @@
  *
  * With an argument it runs one check of its own instead (see main): `hooks-misuse`, the hooks
  * called out of place; `group-limits`, absurd task counts and a group_init that finds no
- * memory; `task-out-of-memory`, a task whose bookkeeping finds no memory. */
+ * memory; `slices-refused`, a group_init whose slices the system refuses; `task-out-of-memory`,
+ * a task whose bookkeeping finds no memory. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -282,6 +283,31 @@ static void check_group_limits(void) {
   CHECK(pprsim_dm_group_init(PPRSIM_DM_MAX_TASKS) == 0 && pprsim_dm_understudy_init() == 0);
 }
 
+/* The system refuses the slices' address space: group_init fails (it returned 0, and every
+ * task then gave up as soon as it needed memory) and opens no group. */
+static void check_slices_refused(void) {
+  free(malloc(100));
+  limit_address_space((size_t)64 << 20); /* room for the carve, not for 2 GiB of slices */
+  errno = 0;
+  CHECK(pprsim_dm_group_init(2) == -1 && errno == ENOMEM);
+  restore_address_space();
+  errno = 0;
+  CHECK(pprsim_dm_task_init(0) == -1 && errno == EINVAL);
+  CHECK(pprsim_dm_group_init(2) == 0); /* not open already */
+  const pid_t pid = fork();
+  if (pid == 0) {
+    /* The task's slice is there: it grows instead of giving up. */
+    int bad = pprsim_dm_task_init(1) != 0;
+    for (int i = 0; i < 1000; ++i) bad |= malloc(100000) == NULL;
+    bad |= pprsim_dm_gave_up() != 0;
+    _exit(bad ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(pprsim_dm_understudy_init() == 0);
+}
+
 /* A task frees many blocks from before its group (deferred to the merge) while the system
  * refuses memory: the list of deferred frees cannot grow. The free returns, and the task gives
  * up (std::bad_alloc ended the process). */
@@ -312,6 +338,8 @@ int main(int argc, char** argv) {
       check_hooks_misuse();
     } else if (strcmp(argv[1], "group-limits") == 0) {
       check_group_limits();
+    } else if (strcmp(argv[1], "slices-refused") == 0) {
+      check_slices_refused();
     } else if (strcmp(argv[1], "task-out-of-memory") == 0) {
       check_task_out_of_memory();
     } else {

@@ -17,10 +17,11 @@
  *
  * Outside groups the library is an ordinary malloc (LD_PRELOAD or link with -lpprsim_dmmalloc).
  * group_init also reserves one slice of address space per task (1 GiB each, PROT_NONE: no
- * memory behind it). A task that runs out of its partition, or needs a large object, maps what
- * it needs at the start of its own slice, so tasks never map the same addresses; the runtime
- * commits those pages like any other page the task wrote (the task's state records how far it
- * used its slice), and merge gives the rest of the reservation back. Only a request the slice
+ * memory behind it), and fails when the system refuses it. A task that runs out of its
+ * partition, or needs a large object, maps what it needs at the start of its own slice, so
+ * tasks never map the same addresses; the runtime commits those pages like any other page the
+ * task wrote (the task's state records how far it used its slice), and merge gives the rest of
+ * the reservation back. Only a request the slice
  * cannot hold gets NULL with pprsim_dm_gave_up() true: the runtime must then abort the task and
  * re-run its work sequentially.
  */
@@ -49,7 +50,8 @@ extern "C" {
 /* In the parent before the fork: divides the free lists into `tasks` partitions.
  * 0 on success, -1 with errno EINVAL when tasks is outside [1, PPRSIM_DM_MAX_TASKS] or a group
  * is open already (in its parent or in one of its tasks: merge or understudy_init closes it),
- * ENOMEM when system memory refuses. */
+ * ENOMEM when system memory refuses (for the free lists, the partitions' bookkeeping or the
+ * slices' address space); nothing is changed then. */
 int pprsim_dm_group_init(int tasks);
 
 /* In task k after the fork. 0 on success; -1 (errno EINVAL) when no group is open, k is out of

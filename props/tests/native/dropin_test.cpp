@@ -58,6 +58,11 @@ TEST(DropIn, AbsurdTaskCountsAreEinvalAndNoMemoryIsEnomemNeverAnException) {
   expect_check_passes("group-limits");
 }
 
+TEST(DropIn, GroupInitFailsWithEnomemWhenTheSlicesAreRefused) {
+  // It returned 0, and every task of the group gave up as soon as it needed memory.
+  expect_check_passes("slices-refused");
+}
+
 TEST(DropIn, ATaskWhoseBookkeepingFindsNoMemoryGivesUpInsteadOfThrowing) {
   expect_check_passes("task-out-of-memory");
 }
