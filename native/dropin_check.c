@@ -5,7 +5,9 @@
  * With an argument it runs one check of its own instead (see main): `hooks-misuse`, the hooks
  * called out of place; `group-limits`, absurd task counts and a group_init that finds no
  * memory; `slices-refused`, a group_init whose slices the system refuses; `task-out-of-memory`,
- * a task whose bookkeeping finds no memory. */
+ * a task whose bookkeeping finds no memory; `misuse KIND`, heap misuse, which must end the process
+ * with SIGABRT and a message on standard error (it prints "ptr P" first, P being the pointer
+ * misused). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -332,7 +334,74 @@ static void check_task_out_of_memory(void) {
   free(blocks);
 }
 
+/* The pointers misused below, hidden from the compiler (it warns about a free of a stack
+ * array, and might drop a free it can prove wrong). */
+static void* volatile hidden;
+static char static_data[64] __attribute__((aligned(16)));
+
+static void* shown(void* p) {
+  hidden = p;
+  printf("ptr %p\n", hidden);
+  fflush(stdout);
+  return hidden;
+}
+
+/* The pointer last passed to keep(), after it was freed. */
+static void keep(void* p) { hidden = p; }
+static void* again(void) { return shown(hidden); }
+
+/* One misuse of the heap; returns only if the library let it pass. */
+static int misuse(const char* kind) {
+  char* p = malloc(100);
+  memset(p, 'x', 100);
+  if (strcmp(kind, "double-free") == 0) {
+    keep(p);
+    free(p);
+    free(again());
+  } else if (strcmp(kind, "free-stack") == 0) {
+    _Alignas(16) char local[64];
+    memset(local, 0, sizeof local);
+    free(shown(local + 16));
+  } else if (strcmp(kind, "free-static") == 0) {
+    free(shown(static_data + 16));
+  } else if (strcmp(kind, "free-interior") == 0) {
+    free(shown(p + 32));
+  } else if (strcmp(kind, "free-unaligned") == 0) {
+    free(shown(p + 1));
+  } else if (strcmp(kind, "free-aligned-twice") == 0) {
+    char* q = memalign(256, 1000);
+    keep(q);
+    free(q);
+    free(again());
+  } else if (strcmp(kind, "free-large-twice") == 0) {
+    char* q = malloc((size_t)1 << 20);
+    keep(q);
+    free(q);
+    free(again());
+  } else if (strcmp(kind, "free-large-interior") == 0) {
+    char* q = malloc((size_t)1 << 20);
+    memset(q, 0, (size_t)1 << 20);
+    free(shown(q + 600000));
+  } else if (strcmp(kind, "realloc-freed") == 0) {
+    keep(p);
+    free(p);
+    p = realloc(again(), 200);
+  } else if (strcmp(kind, "realloc-interior") == 0) {
+    p = realloc(shown(p + 48), 200);
+  } else if (strcmp(kind, "usable-size-freed") == 0) {
+    keep(p);
+    free(p);
+    printf("%zu\n", malloc_usable_size(again()));
+  } else {
+    printf("unknown misuse %s\n", kind);
+    return 2;
+  }
+  printf("the misuse passed\n");
+  return 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && strcmp(argv[1], "misuse") == 0) return misuse(argv[2]);
   if (argc > 1) {
     if (strcmp(argv[1], "hooks-misuse") == 0) {
       check_hooks_misuse();

@@ -24,6 +24,18 @@
  * the reservation back. Only a request the slice
  * cannot hold gets NULL with pprsim_dm_gave_up() true: the runtime must then abort the task and
  * re-run its work sequentially.
+ *
+ * Heap misuse ends the process (SIGABRT) after one line on standard error naming the call, the
+ * pointer and the misuse, as glibc does:
+ *   pprsim_dmmalloc: free(0x7f...): double free
+ *   pprsim_dmmalloc: free(0x7f...): pointer into the middle of a block
+ *   pprsim_dmmalloc: free(0x7f...): not a block this allocator handed out
+ * and the same for realloc and malloc_usable_size ("block already freed" for a freed one). It is
+ * found from the block header just below the pointer and a check that the pointer lies in the
+ * span of memory the library mapped, so what escapes it is what leaves no trace there: a double
+ * free of a block handed out again since, or of a large object whose region went back to the
+ * system (that free faults, SIGSEGV); a second free, inside a task, of a block allocated before
+ * its group (the task defers frees of blocks it does not own to the merge).
  */
 #ifndef PPRSIM_DMMALLOC_H
 #define PPRSIM_DMMALLOC_H
