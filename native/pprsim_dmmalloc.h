@@ -21,9 +21,8 @@
  * partition, or needs a large object, maps what it needs at the start of its own slice, so
  * tasks never map the same addresses; the runtime commits those pages like any other page the
  * task wrote (the task's state records how far it used its slice), and merge gives the rest of
- * the reservation back. Only a request the slice
- * cannot hold gets NULL with pprsim_dm_gave_up() true: the runtime must then abort the task and
- * re-run its work sequentially.
+ * the reservation back. Only a request the slice cannot hold gets NULL with pprsim_dm_gave_up()
+ * true: the runtime must then abort the task and re-run its work sequentially.
  *
  * Heap misuse ends the process (SIGABRT) after one line on standard error naming the call, the
  * pointer and the misuse, as glibc does:
@@ -63,7 +62,8 @@ extern "C" {
  * 0 on success, -1 with errno EINVAL when tasks is outside [1, PPRSIM_DM_MAX_TASKS] or a group
  * is open already (in its parent or in one of its tasks: merge or understudy_init closes it),
  * ENOMEM when system memory refuses (for the free lists, the partitions' bookkeeping or the
- * slices' address space); nothing is changed then. */
+ * slices' address space). A call that fails opens no group and reserves nothing (memory it
+ * obtained for the free lists stays there, free). */
 int pprsim_dm_group_init(int tasks);
 
 /* In task k after the fork. 0 on success; -1 (errno EINVAL) when no group is open, k is out of
@@ -75,7 +75,8 @@ int pprsim_dm_task_init(int k);
  * (a task's own partition is no longer as carved). */
 int pprsim_dm_understudy_init(void);
 
-/* Whether this task gave up speculation (an allocation it could not serve inside its part). */
+/* Whether this task gave up speculation (an allocation it could not serve inside its part, or
+ * bookkeeping of a free or a region that found no memory). */
 int pprsim_dm_gave_up(void);
 
 /* In a task: writes its group state into buf (at most cap bytes). Returns the bytes it needs;
