@@ -10,13 +10,25 @@
 // core's own bookkeeping (the partition and deferred-free vectors of a group) allocates with
 // operator new, i.e. malloc; a call made while this thread is already inside the allocator is
 // served by a second, internal instance, so the library never recurses into the lock it holds.
+// Exceptions: that bookkeeping is the only thing that throws (std::bad_alloc, when the internal
+// instance finds no system memory); every exported function catches it, and the call fails
+// the way the C API fails. Nothing thrown ever unwinds into C.
+// Heap misuse: free, realloc and malloc_usable_size first check that the pointer is an object
+// this allocator handed out and still holds (read only: the address lies in the span of memory
+// the library mapped, and the block header says so, the core's own test). When it is not, the
+// process ends with one line on standard error naming the call, the pointer and the misuse
+// (a double free, a pointer into the middle of a block, or one it never handed out), like
+// glibc's "free(): double free detected". Building with -DPPRSIM_DMMALLOC_NO_MISUSE_CHECK leaves
+// the check out; it exists to measure what the check costs.
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -31,13 +43,47 @@ namespace {
 
 using pprsim::Addr;
 using pprsim::NativeMemory;
+namespace dm = pprsim::dm;
+
+#ifdef PPRSIM_DMMALLOC_NO_MISUSE_CHECK
+constexpr bool kCheckMisuse = false;
+#else
+constexpr bool kCheckMisuse = true;
+#endif
+
+// The span of addresses the library has mapped memory in, in this process (both instances and
+// the tasks' slices): every object it hands out lies in [g_first, g_end), g_first being the
+// lowest mapping plus a block header. Written under the lock; it only widens.
+Addr g_first = ~Addr{0};
+Addr g_end = 0;
+
+void note_mapped(Addr a, std::uint64_t n) {
+  g_first = std::min(g_first, a + dm::kHeader);
+  g_end = std::max(g_end, a + n);
+}
+
+// Native memory that widens the span with every region it maps.
+class DropInMemory : public NativeMemory {
+ public:
+  Addr sys_alloc(std::uint64_t n) {
+    const Addr r = NativeMemory::sys_alloc(n);
+    if (r != 0) note_mapped(r, n);
+    return r;
+  }
+  Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
+    const Addr r = NativeMemory::sys_grow(a, n, v);
+    if (r != 0) note_mapped(r, v);
+    return r;
+  }
+};
+static_assert(pprsim::Memory<DropInMemory>);
 
 constexpr std::uint64_t kStateMagic = 0x3245544154534D44ull;  // "DMSTATE2"
 // Address space each task of a group may grow into (reserved PROT_NONE by group_init).
 constexpr std::uint64_t kSliceBytes = std::uint64_t{1} << 30;
 
 // The core, with the group state of a task exported and imported as bytes.
-class DropIn : public pprsim::DmMalloc<NativeMemory> {
+class DropIn : public pprsim::DmMalloc<DropInMemory> {
  public:
   using DmMalloc::DmMalloc;
 
@@ -56,6 +102,11 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
   }
 
   bool in_group() const { return !carve_.empty(); }
+  void give_up() { gave_up_ = true; }
+  // Whether p is an object this heap handed out and still holds: a live block header (or an
+  // aligned object's shim leading to one) just below it. Reads the header, writes nothing.
+  bool holds(Addr p) { return block_of(p) != 0; }
+  bool in_task() const { return mode_ == Mode::Task; }
   std::size_t group_tasks() const { return carve_.size(); }
 
   std::size_t export_state(void* buf, std::size_t cap) const {
@@ -104,11 +155,11 @@ class DropIn : public pprsim::DmMalloc<NativeMemory> {
 std::atomic<int> g_lock{0};
 __attribute__((tls_model("initial-exec"))) thread_local int t_depth = 0;
 
-alignas(NativeMemory) unsigned char g_mem_buf[sizeof(NativeMemory)];
-alignas(NativeMemory) unsigned char g_meta_mem_buf[sizeof(NativeMemory)];
+alignas(DropInMemory) unsigned char g_mem_buf[sizeof(DropInMemory)];
+alignas(DropInMemory) unsigned char g_meta_mem_buf[sizeof(DropInMemory)];
 alignas(DropIn) unsigned char g_core_buf[sizeof(DropIn)];
 alignas(DropIn) unsigned char g_meta_buf[sizeof(DropIn)];
-NativeMemory* g_mem = nullptr;
+DropInMemory* g_mem = nullptr;
 DropIn* g_core = nullptr;
 DropIn* g_meta = nullptr;
 
@@ -133,9 +184,9 @@ struct Inside {
   Inside() {
     if (t_depth++ == 0) lock();
     if (__builtin_expect(g_core == nullptr, 0)) {
-      g_mem = new (g_mem_buf) NativeMemory();
+      g_mem = new (g_mem_buf) DropInMemory();
       g_core = new (g_core_buf) DropIn(g_mem);
-      g_meta = new (g_meta_buf) DropIn(new (g_meta_mem_buf) NativeMemory());
+      g_meta = new (g_meta_buf) DropIn(new (g_meta_mem_buf) DropInMemory());
     }
   }
   ~Inside() {
@@ -156,29 +207,166 @@ void* fail(int err) {
 void* as_ptr(Addr a) { return reinterpret_cast<void*>(a); }
 Addr as_addr(void* p) { return reinterpret_cast<Addr>(p); }
 
-void* aligned(std::size_t align, std::size_t n) {
-  if (align <= 16) {
-    Inside in;
-    return as_ptr(heap().malloc(n));
-  }
+// After the core threw (it found no memory for its bookkeeping, which it has left as it
+// was): in a task, the free or region it could not record is lost to the merge, so the task
+// gives up speculation and the runtime re-runs its work.
+void lost_bookkeeping() noexcept {
   Inside in;
-  return as_ptr(heap().memalign(align, n));
+  if (g_core->in_task()) g_core->give_up();
+}
+
+void* aligned(std::size_t align, std::size_t n) noexcept {
+  try {
+    Inside in;
+    return as_ptr(align <= 16 ? heap().malloc(n) : heap().memalign(align, n));
+  } catch (...) {
+    lost_bookkeeping();
+    return nullptr;
+  }
 }
 
 bool power_of_two(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
+// ---- Heap misuse: found by the check, described, and the process ends. ----
+
+// Reads the n bytes at a (within one page) into out, or false when that page is not readable:
+// through a pipe, so that an unmapped or PROT_NONE page makes write(2) fail with EFAULT
+// instead of faulting here. Only on the way to abort().
+bool read_safely(const int pipe_fds[2], Addr a, void* out, std::size_t n) {
+  const ssize_t w = ::write(pipe_fds[1], as_ptr(a), n);
+  if (w <= 0) return false;
+  const ssize_t r = ::read(pipe_fds[0], out, static_cast<std::size_t>(w));
+  return w == static_cast<ssize_t>(n) && r == w;
+}
+
+bool small_header(std::uint64_t w0) {
+  return (w0 & ~(dm::kClassMask | dm::kLive | dm::kIdle)) == dm::kMagic && (w0 & dm::kClassMask) < dm::kClasses;
+}
+bool large_header(std::uint64_t w0) { return (w0 & ~dm::kLive) == (dm::kMagic | dm::kLarge | dm::kClassMask); }
+bool freed_header(std::uint64_t w0) { return (small_header(w0) || large_header(w0)) && (w0 & dm::kLive) == 0; }
+
+// Whether a lies inside a live block at or after its payload's start: the nearest block header
+// below a (a small block's within the largest class, a large region's at a page start) is a
+// live one whose block reaches past a. Payload that happens to look like a header could
+// mislead it; it only chooses the words of a message about a pointer already found bad.
+bool inside_live_block(const int fds[2], Addr a) {
+  constexpr Addr kPage = pprsim::kPageSize;
+  constexpr std::uint64_t kLargeScanPages = std::uint64_t{1} << 18;  // 1 GiB back at most
+  static std::uint64_t page[kPage / 8];  // one caller at a time: it holds the allocator's lock
+  if (a < g_first) return false;
+  const Addr top = (a - dm::kHeader) & ~Addr{15};  // the highest header that could hold a
+  const Addr lowest = g_first - dm::kHeader;
+  for (Addr p = top & ~(kPage - 1), n = 0; p >= lowest && n < kLargeScanPages; p -= kPage, ++n) {
+    const bool near = a - p <= dm::kTopBlock + kPage;  // small blocks' headers are this close
+    if (near) {
+      if (!read_safely(fds, p, page, kPage)) return false;
+    } else if (!read_safely(fds, p, page, 16)) {
+      return false;
+    }
+    const Addr from = std::min(top, p + kPage - 16);
+    for (Addr h = near ? from : p; h >= p; h -= 16) {
+      const std::uint64_t w0 = page[(h - p) / 8];
+      if (large_header(w0) && h == p) {
+        const std::uint64_t size = page[(h - p) / 8 + 1];
+        return (w0 & dm::kLive) != 0 && a - h < size;
+      }
+      if (near && small_header(w0)) {
+        return (w0 & dm::kLive) != 0 && a - h < dm::class_size(static_cast<int>(w0 & dm::kClassMask));
+      }
+      if (near && w0 == (dm::kMagic | dm::kTop)) return false;  // never handed out
+      if (h == p) break;
+    }
+    if (p < kPage) break;
+  }
+  return false;
+}
+
+// What is wrong with passing a to a function that needs a live object of this allocator.
+const char* misuse_of(Addr a, bool freeing) {
+  const char* const freed = freeing ? "double free" : "block already freed";
+  const char* const foreign = "not a block this allocator handed out";
+  int fds[2];
+  if (a < g_first || a >= g_end || ::pipe(fds) != 0) return foreign;
+  const char* why = foreign;
+  std::uint64_t w[2];
+  if ((a & 15) == 0 && read_safely(fds, a - dm::kHeader, w, sizeof w)) {
+    if (freed_header(w[0])) {
+      why = freed;
+    } else if (w[0] == (dm::kMagic | dm::kLive | dm::kShim)) {  // an aligned object's shim
+      std::uint64_t b;
+      const Addr h = a - dm::kHeader - w[1];
+      if (w[1] < a && (h & 15) == 0 && read_safely(fds, h, &b, sizeof b) && freed_header(b)) why = freed;
+    }
+  }
+  if (why == foreign && inside_live_block(fds, a)) why = "pointer into the middle of a block";
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return why;
+}
+
+// Writes "pprsim_dmmalloc: FN(0xADDR): WHAT" to standard error with write(2) (nothing that
+// allocates: the heap is not to be trusted any more) and aborts.
+[[noreturn, gnu::cold, gnu::noinline]] void misuse(const char* fn, Addr a) {
+  const char* const why = misuse_of(a, std::strcmp(fn, "free") == 0);
+  char line[192];
+  std::size_t n = 0;
+  auto put = [&](const char* s) {
+    while (*s != '\0' && n < sizeof line - 1) line[n++] = *s++;
+  };
+  char hex[19] = "0x";
+  int digits = 1;
+  while (digits < 16 && (a >> (4 * digits)) != 0) ++digits;
+  for (int i = 0; i < digits; ++i) hex[2 + i] = "0123456789abcdef"[(a >> (4 * (digits - 1 - i))) & 15];
+  hex[2 + digits] = '\0';
+  put("pprsim_dmmalloc: ");
+  put(fn);
+  put("(");
+  put(hex);
+  put("): ");
+  put(why);
+  line[n++] = '\n';
+  for (std::size_t done = 0; done < n;) {
+    const ssize_t w = ::write(2, line + done, n - done);
+    if (w <= 0) break;
+    done += static_cast<std::size_t>(w);
+  }
+  std::abort();
+}
+
+// The check: p, passed to fn, must be an object heap h handed out and still holds. The span
+// in one unsigned compare, then the common case, a small live block, in one masked compare of
+// its header (the word the core's free reads next); anything else goes through the core's
+// own test.
+inline void check_object(DropIn& h, void* p, const char* fn) {
+  if constexpr (kCheckMisuse) {
+    const Addr a = as_addr(p);
+    if (__builtin_expect(a - g_first < g_end - g_first && (a & 15) == 0, 1)) {
+      const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
+      if (__builtin_expect((w0 & ~dm::kClassMask) == (dm::kMagic | dm::kLive) && (w0 & dm::kClassMask) < dm::kClasses,
+                           1)) {
+        return;
+      }
+      if (h.holds(a)) return;
+    }
+    misuse(fn, a);
+  }
+}
+
 // The slices of the current group: address space reserved (PROT_NONE, no memory behind it)
 // before the fork, one kSliceBytes range per task, so that what tasks map to grow never
-// overlaps. 0 when the reservation was refused: tasks then give up when out of partition.
+// overlaps. A group is never open without them (group_init fails when they are refused).
 Addr g_slices = 0;
 std::size_t g_slice_count = 0;
 
-void reserve_slices(std::size_t tasks) {
-  if (tasks > (std::uint64_t{1} << 46) / kSliceBytes) return;
+// False when the system refuses the address space.
+bool reserve_slices(std::size_t tasks) {
+  static_assert(PPRSIM_DM_MAX_TASKS * kSliceBytes <= std::uint64_t{1} << 46);
   void* p = ::mmap(nullptr, tasks * kSliceBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return;
+  if (p == MAP_FAILED) return false;
   g_slices = as_addr(p);
   g_slice_count = tasks;
+  note_mapped(g_slices, tasks * kSliceBytes);  // what tasks map there is the library's too
+  return true;
 }
 
 // Gives back the reservation, keeping [start of slice k, used[k]) of every slice that
@@ -206,33 +394,51 @@ __attribute__((constructor)) void register_fork_handlers() {
 
 PPRSIM_EXPORT void* malloc(std::size_t n) {
   void* p;
-  {
+  try {
     Inside in;
     p = as_ptr(heap().malloc(n));
+  } catch (...) {
+    lost_bookkeeping();
+    p = nullptr;
   }
   return p != nullptr ? p : fail(ENOMEM);
 }
 
 PPRSIM_EXPORT void free(void* p) {
   if (p == nullptr) return;
-  Inside in;
-  heap().free(as_addr(p));
+  try {
+    Inside in;
+    DropIn& h = heap();
+    check_object(h, p, "free");
+    h.free(as_addr(p));
+  } catch (...) {
+    lost_bookkeeping();
+  }
 }
 
 PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
   void* p;
-  {
+  try {
     Inside in;
     p = as_ptr(heap().calloc(count, size));
+  } catch (...) {
+    lost_bookkeeping();
+    p = nullptr;
   }
   return p != nullptr ? p : fail(ENOMEM);
 }
 
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
   void* q;
-  {
+  try {
     Inside in;
-    q = as_ptr(heap().realloc(as_addr(p), n));
+    DropIn& h = heap();
+    if (p != nullptr) check_object(h, p, "realloc");
+    q = as_ptr(h.realloc(as_addr(p), n));
+  } catch (...) {
+    // p is still the caller's (the core frees it only after the copy).
+    lost_bookkeeping();
+    return fail(ENOMEM);
   }
   if (q == nullptr && !(p != nullptr && n == 0)) return fail(ENOMEM);
   return q;
@@ -276,57 +482,112 @@ PPRSIM_EXPORT void* pvalloc(std::size_t n) {
 
 PPRSIM_EXPORT std::size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
-  Inside in;
-  return heap().usable_size(as_addr(p));
+  try {
+    Inside in;
+    DropIn& h = heap();
+    check_object(h, p, "malloc_usable_size");
+    return h.usable_size(as_addr(p));
+  } catch (...) {  // it allocates nothing: never here
+    return 0;
+  }
 }
 
 // ---- PPR hooks. ----
 
 PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
-  if (tasks < 1) {
+  if (tasks < 1 || tasks > PPRSIM_DM_MAX_TASKS) {
     errno = EINVAL;
     return -1;
   }
-  bool ok;
-  {
+  int err = 0;
+  bool reserved = false;
+  try {
     Inside in;
-    ok = g_core->group_init(tasks);
-    if (ok) reserve_slices(static_cast<std::size_t>(tasks));
+    // A second carve would drop the partitions of the open group (and in a task, its own).
+    // The slices first: without them every task would give up as soon as it needs memory.
+    if (g_core->in_group()) {
+      err = EINVAL;
+    } else if (!(reserved = reserve_slices(static_cast<std::size_t>(tasks)))) {
+      err = ENOMEM;
+    } else if (!g_core->group_init(tasks)) {  // false or a throw: no partition made
+      err = ENOMEM;
+    }
+  } catch (...) {
+    err = ENOMEM;
   }
-  if (!ok) errno = ENOMEM;
+  if (err == ENOMEM && reserved) {
+    Inside in;
+    release_slices({});
+  }
+  if (err != 0) errno = err;
+  return err != 0 ? -1 : 0;
+}
+
+PPRSIM_EXPORT int pprsim_dm_task_init(int k) {
+  bool ok;
+  try {
+    Inside in;
+    // A second task_init would hand out the partition as carved again, blocks this task holds.
+    ok = g_core->in_group() && !g_core->in_task() && k >= 0 && static_cast<std::size_t>(k) < g_core->group_tasks();
+    if (ok) {
+      g_core->task_init(k);
+      if (static_cast<std::size_t>(k) < g_slice_count) {
+        g_mem->confine(g_slices + static_cast<Addr>(k) * kSliceBytes, kSliceBytes);
+      }
+    }
+  } catch (...) {  // it allocates nothing: never here
+    ok = false;
+  }
+  if (!ok) errno = EINVAL;
   return ok ? 0 : -1;
 }
 
-PPRSIM_EXPORT void pprsim_dm_task_init(int k) {
-  Inside in;
-  if (k < 0 || static_cast<std::size_t>(k) >= g_core->group_tasks()) return;
-  g_core->task_init(k);
-  if (static_cast<std::size_t>(k) < g_slice_count) g_mem->confine(g_slices + static_cast<Addr>(k) * kSliceBytes, kSliceBytes);
-}
-
-PPRSIM_EXPORT void pprsim_dm_understudy_init(void) {
-  Inside in;
-  g_core->understudy_init();
-  release_slices({});
+PPRSIM_EXPORT int pprsim_dm_understudy_init(void) {
+  bool ok;
+  try {
+    Inside in;
+    // In a task the carve of its own partition is stale: its blocks may be live by now.
+    ok = g_core->in_group() && !g_core->in_task();
+    if (ok) {
+      g_core->understudy_init();
+      release_slices({});
+    }
+  } catch (...) {  // it allocates nothing: never here
+    ok = false;
+  }
+  if (!ok) errno = EINVAL;
+  return ok ? 0 : -1;
 }
 
 PPRSIM_EXPORT int pprsim_dm_gave_up(void) {
-  Inside in;
-  return g_core->gave_up() ? 1 : 0;
+  try {
+    Inside in;
+    return g_core->gave_up() ? 1 : 0;
+  } catch (...) {  // it allocates nothing: never here
+    return 1;
+  }
 }
 
 PPRSIM_EXPORT std::size_t pprsim_dm_task_state(void* buf, std::size_t cap) {
-  Inside in;
-  return g_core->export_state(buf, cap);
+  std::size_t need = 0;
+  try {
+    Inside in;
+    if (g_core->in_task()) need = g_core->export_state(buf, cap);
+  } catch (...) {  // it allocates nothing: never here
+    need = 0;
+  }
+  if (need == 0) errno = EINVAL;
+  return need;
 }
 
 PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* sizes, std::size_t tasks,
                                   std::size_t committed) {
   bool ok = true;
-  {
+  int err = EINVAL;
+  try {
     Inside in;
     if (!g_core->in_group() || tasks != g_core->group_tasks() || committed > tasks ||
-        (committed > 0 && (states == nullptr || sizes == nullptr))) {
+        (committed > 0 && states == nullptr) || (states != nullptr && sizes == nullptr)) {
       ok = false;
     } else {
       // Copies of the tasks' allocators, rebuilt from their states (internal memory).
@@ -342,16 +603,20 @@ PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* 
         }
       }
       if (ok) {
-        std::vector<const pprsim::DmMalloc<NativeMemory>*> ptrs;
+        // Everything that allocates comes before the first change: a throw changes nothing.
+        std::vector<const pprsim::DmMalloc<DropInMemory>*> ptrs;
         for (const DropIn& c : copies) ptrs.push_back(&c);
-        g_core->learn(ptrs);
-        g_core->merge(ptrs, committed);
         std::vector<Addr> used(tasks, 0);
         for (std::size_t k = 0; k < committed; ++k) used[k] = copies[k].slice_used;
+        g_core->learn(ptrs);
+        g_core->merge(ptrs, committed);
         release_slices(used);
       }
     }
+  } catch (...) {
+    ok = false;
+    err = ENOMEM;
   }
-  if (!ok) errno = EINVAL;
+  if (!ok) errno = err;
   return ok ? 0 : -1;
 }

@@ -1,6 +1,13 @@
 /* Checks libpprsim_dmmalloc.so from a C program linked against it: the C API and its errno,
  * threads, fork, and the PPR hooks around real forks. Prints one line per failed check and
- * exits 1 if any failed, 0 otherwise. */
+ * exits 1 if any failed, 0 otherwise.
+ *
+ * With an argument it runs one check of its own instead (see main): `hooks-misuse`, the hooks
+ * called out of place; `group-limits`, absurd task counts and a group_init that finds no
+ * memory; `slices-refused`, a group_init whose slices the system refuses; `task-out-of-memory`,
+ * a task whose bookkeeping finds no memory; `misuse KIND`, heap misuse, which must end the process
+ * with SIGABRT and a message on standard error (it prints "ptr P" first, P being the pointer
+ * misused). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -10,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,7 +178,7 @@ static void check_ppr_hooks(void) {
   waitpid(pid, &st, 0);
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   /* The parent runs the group again as the understudy. */
-  pprsim_dm_understudy_init();
+  CHECK(pprsim_dm_understudy_init() == 0);
   char* q = malloc(300);
   CHECK(q != NULL && strcmp(before, "before the group") == 0);
   free(q);
@@ -179,7 +188,236 @@ static void check_ppr_hooks(void) {
   CHECK(pprsim_dm_group_init(0) == -1 && errno == EINVAL);
 }
 
-int main(void) {
+/* Every hook called out of place fails with EINVAL and changes nothing: the group goes on. */
+static void check_hooks_misuse(void) {
+  errno = 0;
+  CHECK(pprsim_dm_task_init(0) == -1 && errno == EINVAL); /* no group open */
+  errno = 0;
+  CHECK(pprsim_dm_understudy_init() == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_state(NULL, 0) == 0 && errno == EINVAL); /* not in a task */
+  char* before = malloc(100);
+  CHECK(pprsim_dm_group_init(2) == 0);
+  errno = 0;
+  CHECK(pprsim_dm_group_init(2) == -1 && errno == EINVAL); /* a group is open */
+  errno = 0;
+  CHECK(pprsim_dm_task_init(7) == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_init(2) == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_init(-1) == -1 && errno == EINVAL);
+  errno = 0;
+  CHECK(pprsim_dm_task_state(NULL, 0) == 0 && errno == EINVAL); /* in the parent, not a task */
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int bad = pprsim_dm_task_init(1) != 0;
+    errno = 0;
+    bad |= pprsim_dm_task_init(1) != -1 || errno != EINVAL; /* a task already */
+    errno = 0;
+    bad |= pprsim_dm_task_init(0) != -1 || errno != EINVAL;
+    errno = 0;
+    bad |= pprsim_dm_understudy_init() != -1 || errno != EINVAL; /* in a task */
+    errno = 0;
+    bad |= pprsim_dm_group_init(2) != -1 || errno != EINVAL; /* its group is open */
+    char* mine = malloc(64);
+    free(before);
+    const size_t need = pprsim_dm_task_state(NULL, 0);
+    void* state = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bad |= need == 0 || pprsim_dm_task_state(state, need) != need;
+    const void* states[2] = {NULL, state};
+    const size_t sizes[2] = {0, need};
+    errno = 0;
+    bad |= pprsim_dm_merge(states, sizes, 2, 3) != -1 || errno != EINVAL; /* committed > tasks */
+    errno = 0;
+    bad |= pprsim_dm_merge(states, sizes, 3, 2) != -1 || errno != EINVAL; /* not the group's tasks */
+    errno = 0;
+    bad |= pprsim_dm_merge(states, sizes, 2, 2) != -1 || errno != EINVAL; /* task 0 has no state */
+    /* Task 1 is the survivor of a group whose task 0 was cut away: nothing committed, and
+     * what it did is the runtime's to drop; the merge itself still works after the refusals. */
+    bad |= pprsim_dm_merge(states, sizes, 2, 0) != 0 || pprsim_dm_task_init(1) != -1;
+    (void)mine;
+    _exit(bad ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(pprsim_dm_understudy_init() == 0);
+  errno = 0;
+  CHECK(pprsim_dm_understudy_init() == -1 && errno == EINVAL); /* closed already */
+  CHECK(pprsim_dm_group_init(2) == 0 && pprsim_dm_understudy_init() == 0);
+  free(before);
+}
+
+/* Limits this process's address space to what it has mapped now plus `more` bytes (the soft
+ * limit only: restore_address_space lifts it again). */
+static struct rlimit saved_as;
+static void limit_address_space(size_t more) {
+  char buf[64] = {0};
+  FILE* f = fopen("/proc/self/statm", "r");
+  size_t pages = 0;
+  if (f != NULL && fgets(buf, sizeof buf, f) != NULL) pages = strtoul(buf, NULL, 10);
+  if (f != NULL) fclose(f);
+  CHECK(pages > 0);
+  getrlimit(RLIMIT_AS, &saved_as);
+  struct rlimit lim = saved_as;
+  lim.rlim_cur = pages * (size_t)sysconf(_SC_PAGESIZE) + more;
+  CHECK(setrlimit(RLIMIT_AS, &lim) == 0);
+}
+static void restore_address_space(void) { CHECK(setrlimit(RLIMIT_AS, &saved_as) == 0); }
+
+/* Task counts beyond PPRSIM_DM_MAX_TASKS are EINVAL (1 << 30 of them threw std::bad_alloc
+ * through the C API); a group_init that finds no memory is ENOMEM; neither opens a group. */
+static void check_group_limits(void) {
+  const int absurd[] = {1 << 30, INT_MAX, PPRSIM_DM_MAX_TASKS + 1, -1, INT_MIN};
+  for (size_t i = 0; i < sizeof absurd / sizeof absurd[0]; ++i) {
+    errno = 0;
+    CHECK(pprsim_dm_group_init(absurd[i]) == -1 && errno == EINVAL);
+  }
+  errno = 0;
+  CHECK(pprsim_dm_task_init(0) == -1 && errno == EINVAL); /* no group was opened */
+  /* No address space left for the partitions' bookkeeping (the first group of this process:
+   * nothing to reuse) or the slices. */
+  limit_address_space(0);
+  errno = 0;
+  CHECK(pprsim_dm_group_init(1000) == -1 && errno == ENOMEM);
+  restore_address_space();
+  /* The most tasks there may be: a 1 TiB reservation, no memory behind it. */
+  CHECK(pprsim_dm_group_init(PPRSIM_DM_MAX_TASKS) == 0 && pprsim_dm_understudy_init() == 0);
+}
+
+/* The system refuses the slices' address space: group_init fails (it returned 0, and every
+ * task then gave up as soon as it needed memory) and opens no group. */
+static void check_slices_refused(void) {
+  free(malloc(100));
+  limit_address_space((size_t)64 << 20); /* room for the carve, not for 2 GiB of slices */
+  errno = 0;
+  CHECK(pprsim_dm_group_init(2) == -1 && errno == ENOMEM);
+  restore_address_space();
+  errno = 0;
+  CHECK(pprsim_dm_task_init(0) == -1 && errno == EINVAL);
+  CHECK(pprsim_dm_group_init(2) == 0); /* not open already */
+  const pid_t pid = fork();
+  if (pid == 0) {
+    /* The task's slice is there: it grows instead of giving up. */
+    int bad = pprsim_dm_task_init(1) != 0;
+    for (int i = 0; i < 1000; ++i) bad |= malloc(100000) == NULL;
+    bad |= pprsim_dm_gave_up() != 0;
+    _exit(bad ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(pprsim_dm_understudy_init() == 0);
+}
+
+/* A task frees many blocks from before its group (deferred to the merge) while the system
+ * refuses memory: the list of deferred frees cannot grow. The free returns, and the task gives
+ * up (std::bad_alloc ended the process). */
+static void check_task_out_of_memory(void) {
+  enum { kBlocks = 200000 };
+  void** blocks = malloc(kBlocks * sizeof(void*));
+  for (int i = 0; i < kBlocks; ++i) blocks[i] = malloc(16);
+  CHECK(pprsim_dm_group_init(2) == 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    int bad = pprsim_dm_task_init(0) != 0 || pprsim_dm_gave_up() != 0;
+    limit_address_space(0);
+    for (int i = 0; i < kBlocks; ++i) free(blocks[i]);
+    bad |= pprsim_dm_gave_up() != 1;
+    _exit(bad ? 1 : 0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(pprsim_dm_understudy_init() == 0);
+  for (int i = 0; i < kBlocks; ++i) free(blocks[i]);
+  free(blocks);
+}
+
+/* The pointers misused below, hidden from the compiler (it warns about a free of a stack
+ * array, and might drop a free it can prove wrong). */
+static void* volatile hidden;
+static char static_data[64] __attribute__((aligned(16)));
+
+static void* shown(void* p) {
+  hidden = p;
+  printf("ptr %p\n", hidden);
+  fflush(stdout);
+  return hidden;
+}
+
+/* The pointer last passed to keep(), after it was freed. */
+static void keep(void* p) { hidden = p; }
+static void* again(void) { return shown(hidden); }
+
+/* One misuse of the heap; returns only if the library let it pass. */
+static int misuse(const char* kind) {
+  char* p = malloc(100);
+  memset(p, 'x', 100);
+  if (strcmp(kind, "double-free") == 0) {
+    keep(p);
+    free(p);
+    free(again());
+  } else if (strcmp(kind, "free-stack") == 0) {
+    _Alignas(16) char local[64];
+    memset(local, 0, sizeof local);
+    free(shown(local + 16));
+  } else if (strcmp(kind, "free-static") == 0) {
+    free(shown(static_data + 16));
+  } else if (strcmp(kind, "free-interior") == 0) {
+    free(shown(p + 32));
+  } else if (strcmp(kind, "free-unaligned") == 0) {
+    free(shown(p + 1));
+  } else if (strcmp(kind, "free-aligned-twice") == 0) {
+    char* q = memalign(256, 1000);
+    keep(q);
+    free(q);
+    free(again());
+  } else if (strcmp(kind, "free-large-twice") == 0) {
+    char* q = malloc((size_t)1 << 20);
+    keep(q);
+    free(q);
+    free(again());
+  } else if (strcmp(kind, "free-large-interior") == 0) {
+    char* q = malloc((size_t)1 << 20);
+    memset(q, 0, (size_t)1 << 20);
+    free(shown(q + 600000));
+  } else if (strcmp(kind, "realloc-freed") == 0) {
+    keep(p);
+    free(p);
+    p = realloc(again(), 200);
+  } else if (strcmp(kind, "realloc-interior") == 0) {
+    p = realloc(shown(p + 48), 200);
+  } else if (strcmp(kind, "usable-size-freed") == 0) {
+    keep(p);
+    free(p);
+    printf("%zu\n", malloc_usable_size(again()));
+  } else {
+    printf("unknown misuse %s\n", kind);
+    return 2;
+  }
+  printf("the misuse passed\n");
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 2 && strcmp(argv[1], "misuse") == 0) return misuse(argv[2]);
+  if (argc > 1) {
+    if (strcmp(argv[1], "hooks-misuse") == 0) {
+      check_hooks_misuse();
+    } else if (strcmp(argv[1], "group-limits") == 0) {
+      check_group_limits();
+    } else if (strcmp(argv[1], "slices-refused") == 0) {
+      check_slices_refused();
+    } else if (strcmp(argv[1], "task-out-of-memory") == 0) {
+      check_task_out_of_memory();
+    } else {
+      printf("unknown check %s\n", argv[1]);
+      return 2;
+    }
+    if (failures == 0) printf("%s: passed\n", argv[1]);
+    return failures == 0 ? 0 : 1;
+  }
   /* The library is the one serving malloc here. */
   CHECK(dlsym(RTLD_DEFAULT, "pprsim_dm_group_init") != NULL);
   check_api();

@@ -16,6 +16,9 @@ struct BenchAllocator {
   std::string name;
   // Found library to preload (empty for the built-in ones and glibc).
   std::string library;
+  // The function table the child calls (bench-child --alloc): empty for `name` itself; glibc's
+  // for a library given with --preload, which interposes the C library's functions.
+  std::string table;
   // Why it cannot run here (empty when it can): the row is skipped with this note.
   std::string skip_note;
 };

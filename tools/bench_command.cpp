@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -43,6 +44,7 @@ using Json = nlohmann::ordered_json;
 struct BenchOptions {
   std::vector<std::string> traces;
   std::string alloc = "all";
+  std::vector<std::string> preload;  // NAME=LIBRARY
   bool sim = false;
   int group_size = 8;
   std::uint64_t ppr_every = 50;
@@ -113,7 +115,8 @@ struct ChildResult {
 ChildResult spawn_child(const BenchAllocator& a, int program_fd, const BenchOptions& opt) {
   ChildResult res;
   std::vector<std::string> args{"pprsim",        "bench-child", "--program-fd", std::to_string(program_fd),
-                                "--alloc",       a.name,        "--repetitions", std::to_string(opt.repetitions),
+                                "--alloc",       a.table.empty() ? a.name : a.table,
+                                "--repetitions", std::to_string(opt.repetitions),
                                 "--min-time",    fmt::format("{}", opt.min_time)};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -273,6 +276,38 @@ int run_bench(const BenchOptions& opt) {
   }
   std::vector<BenchAllocator> allocs;
   for (const std::string& n : names) allocs.push_back(find_bench_allocator(n));
+  // --preload NAME=LIBRARY: the C library's functions with LIBRARY preloaded, as a row of its own
+  // (a build of an allocator against another, in the same rounds).
+  for (const std::string& p : opt.preload) {
+    const auto eq = p.find('=');
+    BenchAllocator b;
+    b.name = p.substr(0, eq);
+    b.table = "glibc";
+    if (eq == std::string::npos || b.name.empty() || eq + 1 == p.size()) {
+      fmt::print(stderr, "pprsim: --preload: '{}' is not NAME=LIBRARY\n", p);
+      return 2;
+    }
+    const auto& known = bench_allocator_names();
+    if (std::find(known.begin(), known.end(), b.name) != known.end() ||
+        std::any_of(allocs.begin(), allocs.end(), [&](const BenchAllocator& a) { return a.name == b.name; })) {
+      fmt::print(stderr, "pprsim: --preload: the name '{}' is taken\n", b.name);
+      return 2;
+    }
+    std::error_code ec;
+    b.library = std::filesystem::absolute(p.substr(eq + 1), ec).string();
+    if (ec || ::access(b.library.c_str(), R_OK) != 0) {
+      fmt::print(stderr, "pprsim: --preload: cannot read {}\n", p.substr(eq + 1));
+      return 2;
+    }
+    if (b.library.find_first_of(": \t\n") != std::string::npos) {
+      fmt::print(stderr, "pprsim: --preload: LD_PRELOAD cannot carry the path {}\n", b.library);
+      return 2;
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    b.skip_note = "not measured in a sanitizer build (the sanitizer owns malloc)";
+#endif
+    allocs.push_back(std::move(b));
+  }
 
   // The output is opened before anything is measured: one that is a trace, or cannot be
   // written, is refused at once.
@@ -574,6 +609,10 @@ Command add_bench_command(CLI::App& app) {
   cmd->add_option("--alloc", opt->alloc,
                   "Allocators, a comma list or all: glibc, dmmalloc, comalloc, jemalloc, mimalloc, tcmalloc")
       ->capture_default_str();
+  cmd->add_option("--preload", opt->preload,
+                  "NAME=LIBRARY: one more allocator, measured through the C library's functions with LIBRARY "
+                  "preloaded (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--sim", opt->sim, "Also replay each trace in the simulator and compare its speed to native replay");
   cmd->add_option("--group-size", opt->group_size, "With --sim: PPR instances per group")
       ->check(exact_number<int>(1, 64))

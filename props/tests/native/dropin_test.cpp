@@ -39,6 +39,86 @@ TEST(DropIn, CChecksOfTheApiThreadsForkAndPprHooksPass) {
   EXPECT_NE(r.out.find("drop-in checks passed"), std::string::npos) << r.out;
 }
 
+// One check of the C helper by name: it passed.
+void expect_check_passes(const std::string& name) {
+  const Result r = run(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK + " " + name);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(name + ": passed"), std::string::npos) << r.out;
+}
+
+TEST(DropIn, HooksCalledOutOfPlaceFailWithEinvalAndChangeNothing) {
+  // task_init(7) in a group of 2, a second task_init, group_init in an open group,
+  // understudy_init in a task or outside a group, task_state outside a task, merge with more
+  // committed tasks than the group has.
+  expect_check_passes("hooks-misuse");
+}
+
+TEST(DropIn, AbsurdTaskCountsAreEinvalAndNoMemoryIsEnomemNeverAnException) {
+  // group_init(1 << 30) threw std::bad_alloc through the C API (the process aborted).
+  expect_check_passes("group-limits");
+}
+
+TEST(DropIn, GroupInitFailsWithEnomemWhenTheSlicesAreRefused) {
+  // It returned 0, and every task of the group gave up as soon as it needed memory.
+  expect_check_passes("slices-refused");
+}
+
+TEST(DropIn, ATaskWhoseBookkeepingFindsNoMemoryGivesUpInsteadOfThrowing) {
+  expect_check_passes("task-out-of-memory");
+}
+
+// `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
+// "pprsim_dmmalloc: CALL(P): WHY" on standard error.
+void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
+  const Result r = run("ulimit -c 0; " + cmd + " 2>&1; echo \"exit $?\"");
+  const auto at = r.out.find("ptr 0x");
+  ASSERT_NE(at, std::string::npos) << cmd << "\n" << r.out;
+  const std::string ptr = r.out.substr(at + 4, r.out.find('\n', at) - at - 4);
+  EXPECT_NE(r.out.find("pprsim_dmmalloc: " + call + "(" + ptr + "): " + why + "\n"), std::string::npos)
+      << cmd << "\n" << r.out;
+  EXPECT_NE(r.out.find("exit 134\n"), std::string::npos) << cmd << "\n" << r.out;  // 128 + SIGABRT
+  EXPECT_EQ(r.out.find("the misuse passed"), std::string::npos) << cmd << "\n" << r.out;
+}
+
+void expect_misuse_aborts(const std::string& kind, const std::string& call, const std::string& why) {
+  SCOPED_TRACE(kind);
+  expect_abort(std::string("timeout 60 ") + PPRSIM_DROPIN_CHECK + " misuse " + kind, call, why);
+}
+
+// Heap misuse ended with exit status 0 before: free and the rest ignored what they could not
+// use. Now it is found from the block header (and the span of memory the library mapped).
+TEST(DropIn, DoubleFreeAborts) {
+  expect_misuse_aborts("double-free", "free", "double free");
+  expect_misuse_aborts("free-aligned-twice", "free", "double free");
+  expect_misuse_aborts("free-large-twice", "free", "double free");
+}
+
+TEST(DropIn, FreeOfMemoryItNeverHandedOutAborts) {
+  expect_misuse_aborts("free-stack", "free", "not a block this allocator handed out");
+  expect_misuse_aborts("free-static", "free", "not a block this allocator handed out");
+}
+
+TEST(DropIn, FreeOfAPointerIntoABlockAborts) {
+  expect_misuse_aborts("free-interior", "free", "pointer into the middle of a block");
+  expect_misuse_aborts("free-unaligned", "free", "pointer into the middle of a block");
+  expect_misuse_aborts("free-large-interior", "free", "pointer into the middle of a block");
+}
+
+TEST(DropIn, ReallocAndUsableSizeOfABadPointerAbort) {
+  expect_misuse_aborts("realloc-freed", "realloc", "block already freed");
+  expect_misuse_aborts("realloc-interior", "realloc", "pointer into the middle of a block");
+  expect_misuse_aborts("usable-size-freed", "malloc_usable_size", "block already freed");
+}
+
+TEST(DropIn, PreloadedDoubleFreeInAnotherProgramAborts) {
+  if (!have("python3")) GTEST_SKIP() << "python3 not installed";
+  expect_abort(kPreload +
+                   "python3 -c 'import ctypes, sys; c = ctypes.CDLL(None); c.malloc.restype = ctypes.c_void_p; "
+                   "c.free.argtypes = [ctypes.c_void_p]; p = c.malloc(100); print(\"ptr\", hex(p)); "
+                   "sys.stdout.flush(); c.free(p); c.free(p); print(\"the misuse passed\")'",
+               "free", "double free");
+}
+
 TEST(DropIn, PreloadedItServesMallocInAnotherProgram) {
   // dmmalloc's smallest block leaves 16 usable bytes; glibc's 24.
   if (!have("python3")) GTEST_SKIP() << "python3 not installed";

@@ -49,7 +49,7 @@ TEST(Install, APrefixHoldsEverythingAndPkgConfigLinksAProgram) {
   // The program's malloc is dmmalloc's (16 usable bytes in the smallest block; glibc gives 24).
   const Result prog = run((dir / "prog").string());
   EXPECT_EQ(prog.status, 0);
-  EXPECT_EQ(prog.out, "16 1 1\n");
+  EXPECT_EQ(prog.out, "16 1 2\n");
   EXPECT_EQ(run((dir / "bin" / "pprsim") .string() + " --help").status, 0);
   std::filesystem::remove_all(dir);
 }

@@ -102,6 +102,29 @@ TEST(Bench, BadInputAndUsageExitTwoWithNothingWritten) {
   EXPECT_EQ(pprsim("bench " + kSample + " --rounds 0").status, 2);
 }
 
+TEST(Bench, PreloadAddsALibraryAsAnAllocatorOfItsOwn) {
+  // The drop-in twice under two names, each a row measured through LD_PRELOAD; the trace
+  // stays a trace after the option (one library per --preload).
+  const Result r = pprsim("bench --alloc glibc --preload a=" + std::string(PPRSIM_DMMALLOC_LIB) + " --preload b=" +
+                              PPRSIM_DMMALLOC_LIB + " " + kSample + kQuick + " --json -",
+                          false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 3u);
+  for (const auto& e : j["results"]) {
+#if defined(__SANITIZE_ADDRESS__)
+    if (e["allocator"] != "glibc") continue;
+#endif
+    EXPECT_EQ(e["status"], "ok") << e.dump();
+    EXPECT_EQ(e["operations"].get<int>(), 30 + 7);
+  }
+  EXPECT_EQ(j["allocators"][1]["name"], "a");
+  EXPECT_EQ(j["allocators"][1]["library"], PPRSIM_DMMALLOC_LIB);
+  EXPECT_EQ(pprsim("bench " + kSample + " --preload nolib").status, 2);
+  EXPECT_EQ(pprsim("bench " + kSample + " --preload dmmalloc=" + PPRSIM_DMMALLOC_LIB).status, 2);  // taken
+  EXPECT_EQ(pprsim("bench " + kSample + " --preload x=/no/such.so").status, 2);
+}
+
 TEST(Bench, ChildRefusesADescriptorWithoutAProgram) {
   const Result r = pprsim("bench-child --program-fd 0 --alloc glibc < /dev/null");
   EXPECT_EQ(r.status, 2) << r.out;
