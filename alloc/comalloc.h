@@ -168,7 +168,7 @@ class CoMalloc {
     return grown(p) ? growth_.usable_size(p) : base_.usable_size(p);
   }
 
-  // ---- PPR hooks (DESIGN.md sections 1 and 2; the contracts of alloc/dmmalloc.h). ----
+  // ---- PPR hooks (docs/DESIGN.md sections 1 and 2; the contracts of alloc/dmmalloc.h). ----
 
   // In the parent, before the fork: one private heap per task, carved from the base heap
   // (growing it from system memory if needed). Returns false, with nothing carved, when the

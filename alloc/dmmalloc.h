@@ -264,7 +264,7 @@ class DmMalloc {
     return end - p;
   }
 
-  // ---- PPR hooks (DESIGN.md section 1 and 2). ----
+  // ---- PPR hooks (docs/DESIGN.md sections 1 and 2). ----
 
   // In the parent, before the fork: make sure every class holds enough free blocks for `g`
   // tasks, growing from system memory first, then divide them into g partitions.

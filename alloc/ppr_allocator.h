@@ -62,7 +62,7 @@ concept PprAllocator =
       // pre: p is live. post: >= the size requested; [p, p + result) belongs to p alone.
       { a.usable_size(p) } -> std::same_as<std::uint64_t>;
 
-      // ---- The group hooks (DESIGN.md sections 1 and 2).
+      // ---- The group hooks (docs/DESIGN.md sections 1 and 2).
       // In the parent, in SEQ, before the fork. post (true): the g tasks' allocations will be
       // disjoint from each other and from everything live now; false: nothing changed, the
       // group runs smaller or serially.

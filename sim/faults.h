@@ -1,4 +1,4 @@
-// A fault plan: what the run injects, and how often (DESIGN.md section 3; `--faults SPEC`).
+// A fault plan: what the run injects, and how often (docs/DESIGN.md section 3.5; `--faults SPEC`).
 //   task-abort      a task gives up speculation before any of its events
 //   oom             system memory refuses a request made for a group (carve, growth in a task)
 //   fork-fail       the fork at a group's start fails: the group runs serially

@@ -1,6 +1,6 @@
 // Replays one trace on one allocator: sequential events run in SEQ, PPR instances run in groups
 // of virtual processes (MAIN and SPEC tasks forked copy-on-write, the understudy beside them)
-// in a seed-chosen interleaving, then commit or fall back exactly as DESIGN.md section 1 says.
+// in a seed-chosen interleaving, then commit or fall back exactly as docs/DESIGN.md section 1 says.
 // The oracle checks the committed heap after every group and at checkpoints.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The JSON form of a run (DESIGN.md section 5) and the human summary of the same.
+// The JSON form of a run (docs/DESIGN.md section 5) and the human summary of the same.
 #pragma once
 
 #include <nlohmann/json.hpp>

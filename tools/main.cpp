@@ -1,4 +1,4 @@
-// pprsim: the command line. It only wires the parts together (DESIGN.md section 5).
+// pprsim: the command line. One subcommand per file (docs/DESIGN.md section 5).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-// The native "pprtrace 1" format (DESIGN.md section 4).
+// The native "pprtrace 1" format (docs/DESIGN.md section 4).
 #include <fmt/format.h>
 
 #include "traces/field_parser.h"
