@@ -115,6 +115,7 @@ int run_fuzz(const FuzzArgs& args) {
   }
   if (!args.json.empty()) {
     FuzzReport r;
+    r.version = PPRSIM_VERSION;
     r.allocator = args.alloc;
     r.seed = args.seed;
     r.faults = opt.faults.to_string();

@@ -149,6 +149,34 @@ TEST(FuzzCampaign, MergeRefusesShardsOfOtherCampaignsMissingOrTwice) {
   }
 }
 
+TEST(FuzzCampaign, MergeRefusesShardsOfTwoVersionsNamingBoth) {
+  FuzzReport a;
+  a.version = "1.4.0";
+  a.allocator = "dmmalloc";
+  a.requested_runs = 10;
+  a.shard = {1, 2};
+  a.runs = 5;
+  FuzzReport b = a;
+  b.shard = {2, 2};
+  // The version travels through the JSON.
+  b = read_fuzz_report(nlohmann::json::parse(fuzz_report_json(b).dump()), "b.json");
+  EXPECT_EQ(b.version, "1.4.0");
+  EXPECT_NO_THROW(merge_fuzz_shards({a, b}, {"a.json", "b.json"}));
+  for (const char* other : {"1.5.0", ""}) {  // "": an older pprsim wrote no version
+    b.version = other;
+    try {
+      merge_fuzz_shards({a, b}, {"a.json", "b.json"});
+      ADD_FAILURE() << "merged shards of versions 1.4.0 and '" << other << "'";
+    } catch (const ReportError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("b.json"), std::string::npos) << what;
+      EXPECT_NE(what.find("1.4.0"), std::string::npos) << what;
+      EXPECT_NE(what.find(*other ? other : "unknown version"), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
 TEST(FuzzCampaign, ReadRefusesCounterexamplesTheShardDidNotCheck) {
   FuzzReport a;
   a.allocator = "dmmalloc";

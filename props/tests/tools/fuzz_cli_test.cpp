@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -111,6 +112,28 @@ TEST_F(FuzzCli, ReportRefusesShardsOfOtherCampaignsMissingOrTwice) {
   const Result bad = pprsim("report " + path("bad.json"));
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.out.find("bad.json"), std::string::npos) << bad.out;
+}
+
+TEST_F(FuzzCli, JsonCarriesTheVersionAndReportRefusesShardsOfTwoVersions) {
+  const std::string common = "fuzz --alloc dmmalloc --runs 4 --seed 1 --out " + path("ce");
+  ASSERT_EQ(pprsim(common + " --shard 1/2 --json " + path("s1.json")).status, 0);
+  ASSERT_EQ(pprsim(common + " --shard 2/2 --json " + path("s2.json")).status, 0);
+  const std::string version = pprsim("--version").out;
+  const std::string own = json_of("s1.json")["version"].get<std::string>();
+  ASSERT_FALSE(own.empty());
+  EXPECT_EQ(version, "pprsim " + own + "\n");
+  EXPECT_EQ(pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
+  auto other = json_of("s2.json");
+  other["version"] = "0.0.1-other";
+  other["seconds"] = 0.5;
+  std::ofstream(path("old.json")) << other.dump();
+  const Result r = pprsim("report " + path("s1.json") + " " + path("old.json") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  for (const std::string& says : {own, std::string("0.0.1-other"), path("old.json")}) {
+    EXPECT_NE(r.out.find(says), std::string::npos) << says << "\n" << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("out.json")));
 }
 
 TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
