@@ -5,7 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -44,6 +48,34 @@ std::string file_safe(std::string name) {
   return name;
 }
 
+// Why counterexamples cannot be written into the folder `dir` ("" when they can): it must be a
+// folder, or be creatable (its nearest existing ancestor a folder this process may write).
+// Checked before the first run, so that no campaign is thrown away at its first counterexample.
+std::string out_folder_error(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p = fs::absolute(dir, ec);
+  if (ec) return fmt::format("cannot write counterexamples into {}: {}", dir, ec.message());
+  for (fs::path at = p;; at = at.parent_path()) {
+    const fs::file_status st = fs::status(at, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return fmt::format("cannot write counterexamples into {}: {}: {}", dir, at.string(), ec.message());
+    }
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st)) {
+        return at == p ? fmt::format("cannot write counterexamples into {}: it is not a directory", dir)
+                       : fmt::format("cannot create the folder {}: {} is not a directory", dir, at.string());
+      }
+      if (::access(at.c_str(), W_OK | X_OK) != 0) {
+        return fmt::format("cannot {} {}: {}: {}", at == p ? "write counterexamples into" : "create the folder", dir,
+                           at.string(), std::strerror(errno));
+      }
+      return "";
+    }
+    if (at == at.parent_path()) return fmt::format("cannot create the folder {}", dir);
+  }
+}
+
 int run_fuzz(const FuzzArgs& args) {
   if (const std::string error = allocator_name_error(args.alloc); !error.empty()) {
     fmt::print(stderr, "pprsim: --alloc: {}\n", error);
@@ -63,6 +95,20 @@ int run_fuzz(const FuzzArgs& args) {
   const Shard shard = Shard::parse(args.shard);  // checked when the options were read
   opt.first = shard.index - 1;
   opt.stride = shard.count;
+  // Every output is checked before the first run: the JSON file is opened now (as replay does),
+  // the counterexample folder must be one or be creatable.
+  if (const std::string error = out_folder_error(args.out); !error.empty()) {
+    fmt::print(stderr, "pprsim: --out: {}\n", error);
+    return 2;
+  }
+  std::unique_ptr<OutputFile> json_out;
+  if (!args.json.empty()) {
+    json_out = std::make_unique<OutputFile>(args.json);
+    if (!json_out->ok()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
+      return 2;
+    }
+  }
   const int jobs = args.jobs > 0 ? args.jobs : available_cores();
   ProgressLine line(args.quiet);
   auto elapsed = [&] { return line.elapsed(); };
@@ -128,9 +174,9 @@ int run_fuzz(const FuzzArgs& args) {
           {s.found[i].run, s.found[i].violated, s.found[i].shrunk.operations(), paths[i], commands[i]});
     }
     r.seconds = elapsed();
-    const nlohmann::ordered_json j = fuzz_report_json(r);
-    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+    json_out->stream() << fuzz_report_json(r).dump(2) << "\n";
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }

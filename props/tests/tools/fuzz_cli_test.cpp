@@ -136,6 +136,47 @@ TEST_F(FuzzCli, JsonCarriesTheVersionAndReportRefusesShardsOfTwoVersions) {
   EXPECT_FALSE(std::filesystem::exists(path("out.json")));
 }
 
+// `pprsim ARGS` killed after 60 s, with the seconds it took.
+std::pair<Result, double> timed(const std::string& args) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = test::run_shell("timeout -s KILL 60 " + std::string(PPRSIM_BINARY) + " " + args + " 2>&1");
+  return {r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+}
+
+TEST_F(FuzzCli, OutputsAreCheckedBeforeTheFirstRun) {
+  std::ofstream(path("afile")) << "keep me\n";
+  std::filesystem::create_directories(path("adir"));
+  // A refusal must come before any run: within the time limit, well before it ends.
+  const std::string common = "fuzz --alloc shared --runs 100000000 --keep-going --jobs 1 --max-seconds 3";
+  struct Case {
+    std::string args, option;
+  };
+  for (const Case& c : {Case{" --json " + path("nodir/x.json") + " --out " + path("ce"), "--json"},
+                        Case{" --json " + path("adir") + " --out " + path("ce"), "--json"},
+                        Case{" --json " + path("afile/x.json") + " --out " + path("ce"), "--json"},
+                        Case{" --out " + path("afile"), "--out"},
+                        Case{" --out " + path("afile/sub"), "--out"},
+                        Case{" --out " + path("afile") + " --json " + path("out.json"), "--out"}}) {
+    const auto [r, seconds] = timed(common + c.args);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find("pprsim: " + c.option), std::string::npos) << r.out;
+    EXPECT_LT(seconds, 1.5) << c.args;
+  }
+  {
+    std::ifstream in(path("afile"));
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "keep me");
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("out.json")));
+  EXPECT_FALSE(std::filesystem::exists(path("ce")));
+  // A folder that does not exist yet is made when the first counterexample is written.
+  const Result ok = pprsim("fuzz --alloc shared --runs 5 --jobs 1 --out " + path("new/deeper") + " --json " + path("ok.json"));
+  EXPECT_EQ(ok.status, 1) << ok.out;
+  EXPECT_TRUE(std::filesystem::is_directory(path("new/deeper")));
+}
+
 TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
   for (const char* bad : {"--jobs 0", "--jobs -1", "--jobs x", "--jobs 1.5", "--shard 0/2", "--shard 3/2",
                           "--shard 1", "--shard 1/0", "--shard a/b", "--shard 1/2/3", "--shard -1/2"}) {
