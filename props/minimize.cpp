@@ -16,6 +16,7 @@ std::string_view failure_kind_name(FailureKind k) {
     case FailureKind::FailedRequest: return "failed request";
     case FailureKind::OutsideSlice: return "system memory outside a task's slice";
     case FailureKind::LeftHandedOut: return "blocks left handed out";
+    case FailureKind::Hung: return "hung";
   }
   return "failure";
 }
@@ -28,7 +29,9 @@ std::vector<FailureKind> failure_kinds(const RunStats& s, const FailureRules& ru
   if (s.content_mismatches != 0) out.push_back(FailureKind::ContentMismatch);
   const bool heap_failed = s.lost_blocks != 0 || s.double_allocations != 0 || s.content_mismatches != 0;
   if (!s.failure.empty() && !heap_failed && s.regions_outside_slice == 0) {
-    out.push_back(s.failure.starts_with("the allocator faulted") ? FailureKind::Crash : FailureKind::FailedRequest);
+    out.push_back(s.failure.starts_with(kHungFailure)                                                  ? FailureKind::Hung
+                  : s.failure.starts_with("the allocator faulted") || s.failure.starts_with(kCrashedFailure) ? FailureKind::Crash
+                                                                                                             : FailureKind::FailedRequest);
   }
   if (s.regions_outside_slice != 0) out.push_back(FailureKind::OutsideSlice);
   if (rules.all_freed_at_end && s.failure.empty() && s.final_live_blocks != 0) {

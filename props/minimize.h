@@ -30,7 +30,13 @@ enum class FailureKind : std::uint8_t {
   FailedRequest,       // a request failed or the run could not go on
   OutsideSlice,        // a committed task obtained system memory outside its own slice
   LeftHandedOut,       // blocks still handed out after every object was freed (fuzz property)
+  Hung,                // a call into the allocator did not return (a contained hang)
 };
+
+// How a replay's failure text starts when the allocator crashed or hung inside a call and the
+// replay contained it (a plugin run apart from the simulator).
+inline constexpr std::string_view kCrashedFailure = "the allocator crashed";
+inline constexpr std::string_view kHungFailure = "the allocator hung";
 
 std::string_view failure_kind_name(FailureKind k);
 

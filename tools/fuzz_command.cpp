@@ -35,6 +35,7 @@ struct FuzzArgs {
   std::string json;
   std::string faults;
   double max_seconds = 0;
+  double case_seconds = 10;
   bool keep_going = false;
   int jobs = 0;  // 0: every core
   std::string shard = "1/1";
@@ -92,6 +93,8 @@ int run_fuzz(const FuzzArgs& args) {
   opt.seed = args.seed;
   opt.runs = args.runs;
   opt.keep_going = args.keep_going;
+  opt.max_seconds = args.max_seconds;
+  opt.case_seconds = args.case_seconds;
   const Shard shard = Shard::parse(args.shard);  // checked when the options were read
   opt.first = shard.index - 1;
   opt.stride = shard.count;
@@ -143,7 +146,7 @@ int run_fuzz(const FuzzArgs& args) {
                             shard.size(args.runs), s.found.size(), rate_text(static_cast<double>(s.runs), t),
                             left.empty() ? "" : ", ", left));
     }
-    return args.max_seconds <= 0 || elapsed() < args.max_seconds;
+    return true;
   };
   FuzzSession s;
   try {
@@ -156,8 +159,9 @@ int run_fuzz(const FuzzArgs& args) {
   line.clear();
   if (write_failed) return 2;
   if (args.json != "-") {
-    fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(), args.seed,
-               opt.faults.any() ? ", faults " + opt.faults.to_string() : "", elapsed());
+    fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(),
+               args.seed, opt.faults.any() ? ", faults " + opt.faults.to_string() : "",
+               s.cut > 0 ? fmt::format(", {} cut at the time limit", s.cut) : "", elapsed());
   }
   if (!args.json.empty()) {
     FuzzReport r;
@@ -195,8 +199,14 @@ Command add_fuzz_command(CLI::App& app) {
   cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -")
       ->check(non_empty());
   cmd->add_option("--faults", args->faults, std::string("Inject these faults in every run (default: each run draws its own): ") + kFaultsHelp);
-  cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)")
+  cmd->add_option("--max-seconds", args->max_seconds,
+                  "Start no new run after this long, and stop the runs still going then (0 = no limit)")
       ->check(exact_number<double>(0, 1e9));
+  cmd->add_option("--case-seconds", args->case_seconds,
+                  "A run with no replay returning for this long hung: it is stopped and is a counterexample "
+                  "(at most half of --max-seconds)")
+      ->check(exact_number<double>(0.001, 1e6))
+      ->capture_default_str();
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
   cmd->add_flag("--quiet", args->quiet, "No progress line (it is shown only when standard error is a terminal)");
   cmd->add_option("--jobs", args->jobs, "Worker processes (default: every core); the results do not depend on it")

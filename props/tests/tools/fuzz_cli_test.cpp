@@ -177,6 +177,55 @@ TEST_F(FuzzCli, OutputsAreCheckedBeforeTheFirstRun) {
   EXPECT_TRUE(std::filesystem::is_directory(path("new/deeper")));
 }
 
+TEST_F(FuzzCli, MaxSecondsHoldsAndSaysHowManyRunsWereCut) {
+  // The shared allocator fails often and every failure is shrunk: runs that take long.
+  const auto [r, seconds] = timed("fuzz --alloc shared --runs 100000000 --keep-going --max-seconds 1 --jobs 2 --out " +
+                                  path("ce") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_LT(seconds, 1.8) << r.out;
+  EXPECT_NE(r.out.find("cut at the time limit"), std::string::npos) << r.out;
+  const auto j = json_of("out.json");
+  // What was counted is a prefix of the campaign, and every counterexample among it was written.
+  for (const auto& c : j["counterexamples"]) {
+    EXPECT_LT(c["run"].get<int>(), j["runs"].get<int>());
+    EXPECT_TRUE(std::filesystem::exists(c["trace"].get<std::string>()));
+  }
+}
+
+std::string test_plugin(const std::string& variant) { return std::string(PPRSIM_PLUGIN_DIR) + "/pprsim_test_plugin_" + variant + ".so"; }
+
+TEST_F(FuzzCli, ARunThatHangsIsStoppedAndWrittenAsHung) {
+  // free() never returns: fuzz used to wait for it for ever.
+  const auto [r, seconds] = timed("fuzz --alloc plugin:" +
+                                  test_plugin("hang_free") + " --runs 1000 --max-seconds 2 --jobs 2 --out " +
+                                  path("ce") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_LT(seconds, 2.8) << r.out;
+  const auto j = json_of("out.json");
+  ASSERT_EQ(j["failures"], 1) << j.dump();
+  const auto& c = j["counterexamples"][0];
+  EXPECT_EQ(c["violated"][0].get<std::string>().rfind("the run hung", 0), 0u) << c.dump();
+  EXPECT_TRUE(std::filesystem::exists(c["trace"].get<std::string>()));
+  // Its own limit: a run hangs after --case-seconds without progress.
+  const auto [quick, quick_seconds] = timed("fuzz --alloc plugin:" +
+                                            test_plugin("hang_free") + " --runs 1000 --case-seconds 0.3 --jobs 1 --out " +
+                                            path("ce2"));
+  EXPECT_EQ(quick.status, 1) << quick.out;
+  EXPECT_LT(quick_seconds, 2) << quick.out;
+  EXPECT_NE(quick.out.find("the run hung: no replay of it returned within 0.3 s"), std::string::npos) << quick.out;
+}
+
+TEST_F(FuzzCli, APluginCrashOrAbortIsAFailedRun) {
+  for (const char* variant : {"crash_malloc", "abort_malloc"}) {
+    const Result r = pprsim("fuzz --alloc plugin:" + test_plugin(variant) + " --runs 20 --jobs 1 --max-seconds 20 --out " +
+                            path("ce") + " --json " + path("out.json"));
+    EXPECT_EQ(r.status, 1) << variant << "\n" << r.out;
+    const auto j = json_of("out.json");
+    ASSERT_EQ(j["failures"], 1) << j.dump();
+    EXPECT_NE(j["counterexamples"][0]["violated"][0].get<std::string>().find("crashed"), std::string::npos) << j.dump();
+  }
+}
+
 TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
   for (const char* bad : {"--jobs 0", "--jobs -1", "--jobs x", "--jobs 1.5", "--shard 0/2", "--shard 3/2",
                           "--shard 1", "--shard 1/0", "--shard a/b", "--shard 1/2/3", "--shard -1/2"}) {
