@@ -31,32 +31,38 @@ RunStats replay_case(const RunCase& c, const FuzzOptions& opt) {
   return s;
 }
 
-// The counterexample with its trace made 1-minimal (props/minimize.h), failing the same way:
-// RapidCheck shrinks the values it generated, which leaves events that only matter together. A
-// hung case is left as it is: shrinking it would wait for more hangs.
+// The counterexample with its trace made 1-minimal (props/minimize.h) under the rules of
+// `pprsim shrink`: the same kind of failure as the first one the run shows, the trace as it is
+// (no frees appended), no budget. RapidCheck shrinks the values it generated, which leaves events
+// that only matter together. Only a case whose one failure is blocks left handed out needs every
+// object freed at the end, so only its candidates get the frees appended. A hung case is left as
+// it is: shrinking it would wait for more hangs.
 Counterexample minimized(Counterexample c, const FuzzOptions& fo) {
   c.events_before_minimizing = c.shrunk.operations();
-  const FailureRules rules{.all_freed_at_end = true};
-  auto kinds_of = [&](const RunCase& rc) {
+  auto kinds_of = [&](const RunCase& rc, const FailureRules& rules) {
     try {
       return failure_kinds(replay_case(rc, fo), rules);
     } catch (const std::exception&) {
       return std::vector<FailureKind>{};
     }
   };
-  const std::vector<FailureKind> kinds = kinds_of(c.shrunk);
+  std::vector<FailureKind> kinds = kinds_of(c.shrunk, FailureRules{});
+  FailureRules rules;
+  if (kinds.empty()) {
+    rules.all_freed_at_end = true;
+    kinds = kinds_of(c.shrunk, rules);
+  }
   if (kinds.empty() || kinds.front() == FailureKind::Hung) return c;
   const FailureKind keep = kinds.front();
   RunCase candidate = c.shrunk;
   auto still_fails = [&](const std::vector<Event>& t) {
     candidate.trace = t;
-    const std::vector<FailureKind> k = kinds_of(candidate);
+    const std::vector<FailureKind> k = kinds_of(candidate, rules);
     return std::find(k.begin(), k.end(), keep) != k.end();
   };
   MinimizeOptions opt;
   opt.group_size = c.shrunk.group_size;
-  opt.free_all_at_end = true;
-  opt.max_tests = 20000;
+  opt.free_all_at_end = rules.all_freed_at_end;
   MinimizeResult r = minimize_trace(c.shrunk.trace, still_fails, opt);
   if (!r.reproduced) return c;
   c.shrunk.trace = std::move(r.trace);

@@ -6,6 +6,7 @@
 #include "props/fuzz_report.h"
 #include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
+#include "props/minimize.h"
 #include "props/run_case_bytes.h"
 #include "traces/prng.h"
 
@@ -203,6 +204,50 @@ TEST(FuzzCampaign, ShardParsing) {
   EXPECT_EQ((Shard{1, 3}).size(10), 4);
   EXPECT_EQ((Shard{3, 3}).size(10), 3);
   EXPECT_EQ((Shard{3, 3}).size(2), 0);
+}
+
+// What `pprsim shrink` makes of the counterexample, with its rules: the first kind of failure
+// the trace shows kept, the trace as it is (no frees appended), no budget. Only a case whose one
+// failure is blocks left handed out is judged by fuzz's own rule (shrink does not see it).
+MinimizeResult shrink_again(const RunCase& c, const std::string& allocator) {
+  FailureRules rules;
+  std::vector<FailureKind> kinds = failure_kinds(run_case(c, allocator), rules);
+  if (kinds.empty()) {
+    rules.all_freed_at_end = true;
+    kinds = failure_kinds(run_case(c, allocator), rules);
+  }
+  if (kinds.empty()) return {};
+  RunCase candidate = c;
+  auto still_fails = [&](const std::vector<Event>& t) {
+    candidate.trace = t;
+    const std::vector<FailureKind> k = failure_kinds(run_case(candidate, allocator), rules);
+    return std::find(k.begin(), k.end(), kinds.front()) != k.end();
+  };
+  MinimizeOptions opt;
+  opt.group_size = c.group_size;
+  opt.free_all_at_end = rules.all_freed_at_end;
+  return minimize_trace(c.trace, still_fails, opt);
+}
+
+// Every counterexample fuzz writes is 1-minimal as `pprsim shrink` sees it: shrinking it again
+// removes nothing (no single event, PPR instance, lifetime or marker can go).
+TEST(FuzzCampaign, CounterexamplesAreOneMinimalUnderShrinksRules) {
+  int checked = 0;
+  for (const std::uint64_t seed : {1, 5, 9}) {
+    FuzzOptions opt = shared_campaign(25, true);
+    opt.seed = seed;
+    for (const Counterexample& c : fuzz_in_workers(opt, 2).found) {
+      const MinimizeResult again = shrink_again(c.shrunk, "shared");
+      ASSERT_TRUE(again.reproduced) << "run " << c.run << "\n" << trace_text(c.shrunk);
+      EXPECT_TRUE(again.minimal);
+      RunCase smaller = c.shrunk;
+      smaller.trace = again.trace;
+      EXPECT_EQ(smaller.operations(), c.shrunk.operations())
+          << "seed " << seed << " run " << c.run << ": from\n" << trace_text(c.shrunk) << "to\n" << trace_text(smaller);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 10);
 }
 
 RC_GTEST_PROP(RunCaseBytes, GeneratedCasesSurviveTheTrip, ()) {

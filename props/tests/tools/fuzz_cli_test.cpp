@@ -226,6 +226,40 @@ TEST_F(FuzzCli, APluginCrashOrAbortIsAFailedRun) {
   }
 }
 
+TEST_F(FuzzCli, CounterexampleEventsAreWhatReplayCounts) {
+  // This mutant faults, which stops the run: events after the fault are never read by replay
+  // (runs 73 and 79 had frees appended there and counted by fuzz alone).
+  ASSERT_EQ(pprsim("fuzz --alloc mutant:usable-too-large --runs 100 --seed 1 --keep-going --out " + path("ce") +
+                   " --json " + path("out.json"))
+                .status,
+            1);
+  const auto j = json_of("out.json");
+  ASSERT_GT(j["counterexamples"].size(), 3u);
+  for (const auto& c : j["counterexamples"]) {
+    const std::string command = c["command"].get<std::string>();
+    ASSERT_EQ(command.rfind("pprsim ", 0), 0u) << command;
+    const Result replay = pprsim(command.substr(7) + " --json " + path("replay.json"));
+    EXPECT_EQ(replay.status, 1) << replay.out;
+    std::ifstream in(path("replay.json"));
+    const auto run = nlohmann::json::parse(in);
+    const auto& one = run.is_array() ? run[0] : run;
+    EXPECT_EQ(one["events"], c["events"]) << command;
+    // The events of the file itself: every line but the header, comments and the PPR markers.
+    std::ifstream trace(c["trace"].get<std::string>());
+    std::size_t events = 0;
+    bool header = true;
+    for (std::string line; std::getline(trace, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      if (header) {
+        header = false;
+        continue;
+      }
+      if (line != "ppr" && line != "end") ++events;
+    }
+    EXPECT_EQ(events, c["events"].get<std::size_t>()) << command;
+  }
+}
+
 TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
   for (const char* bad : {"--jobs 0", "--jobs -1", "--jobs x", "--jobs 1.5", "--shard 0/2", "--shard 3/2",
                           "--shard 1", "--shard 1/0", "--shard a/b", "--shard 1/2/3", "--shard -1/2"}) {
