@@ -83,8 +83,9 @@ rc::detail::TestParams test_params(std::uint64_t seed, int size) {
 
 double FuzzOptions::hung_after_seconds() const {
   // Under a time limit a stuck case must still be seen before the end: half of the limit at
-  // most (a replay of a generated case takes milliseconds).
-  return max_seconds > 0 ? std::min(case_seconds, max_seconds / 2) : case_seconds;
+  // most (a replay of a generated case takes milliseconds), but not below a second, so that a
+  // slow replay in a short campaign is cut rather than taken for a hang.
+  return max_seconds > 0 ? std::min(case_seconds, std::max(max_seconds / 2, 1.0)) : case_seconds;
 }
 
 std::string hung_violation(double seconds) {

@@ -45,7 +45,8 @@ struct FuzzOptions {
   // Time limits of fuzz_in_workers (props/fuzz_workers.h). No run starts after max_seconds
   // (0: no limit), and the runs still going then are stopped and cut. A run that makes no
   // progress (no replay of its case or of a shrinking candidate returns) for
-  // hung_after_seconds() is stopped and is a failure of its own: it hung.
+  // hung_after_seconds() (case_seconds, under a time limit at most the larger of half of it and
+  // a second) is stopped and is a failure of its own: it hung.
   double max_seconds = 0;
   double case_seconds = 10;
   double hung_after_seconds() const;

@@ -204,7 +204,7 @@ Command add_fuzz_command(CLI::App& app) {
       ->check(exact_number<double>(0, 1e9));
   cmd->add_option("--case-seconds", args->case_seconds,
                   "A run with no replay returning for this long hung: it is stopped and is a counterexample "
-                  "(at most half of --max-seconds)")
+                  "(with --max-seconds T, at most the larger of T/2 and 1 s)")
       ->check(exact_number<double>(0.001, 1e6))
       ->capture_default_str();
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
