@@ -59,7 +59,8 @@ std::string out_folder_error(const std::string& dir) {
   if (ec) return fmt::format("cannot write counterexamples into {}: {}", dir, ec.message());
   for (fs::path at = p;; at = at.parent_path()) {
     const fs::file_status st = fs::status(at, ec);
-    if (ec && ec != std::errc::no_such_file_or_directory) {
+    // Not there, or under a file (not a directory): the ancestors say which.
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
       return fmt::format("cannot write counterexamples into {}: {}: {}", dir, at.string(), ec.message());
     }
     if (fs::exists(st)) {
