@@ -49,6 +49,7 @@ int Shard::size(int runs) const { return runs >= index ? (runs - index) / count 
 
 nlohmann::ordered_json fuzz_report_json(const FuzzReport& r) {
   nlohmann::ordered_json j;
+  j["version"] = r.version;
   j["allocator"] = r.allocator;
   j["seed"] = r.seed;
   j["faults"] = r.faults;
@@ -69,6 +70,8 @@ nlohmann::ordered_json fuzz_report_json(const FuzzReport& r) {
 FuzzReport read_fuzz_report(const nlohmann::json& j, const std::string& name) {
   if (!j.is_object()) throw ReportError(fmt::format("{}: not the JSON of pprsim fuzz: not an object", name));
   FuzzReport r;
+  // Written since the version was added; a report without it comes from an older pprsim.
+  if (j.contains("version")) r.version = field<std::string>(j, "version", name);
   r.allocator = field<std::string>(j, "allocator", name);
   r.seed = field<std::uint64_t>(j, "seed", name);
   r.faults = field<std::string>(j, "faults", name);
@@ -118,6 +121,11 @@ FuzzReport merge_fuzz_shards(const std::vector<FuzzReport>& shards, const std::v
     auto differ = [&](const char* what, const std::string& a, const std::string& b) {
       throw ReportError(fmt::format("{}: shard of another campaign: {} {}, but {} has {}", name, what, a, names.front(), b));
     };
+    if (s.version != first.version) {
+      const auto of = [](const std::string& v) { return v.empty() ? std::string("an unknown version") : v; };
+      throw ReportError(fmt::format("{}: shard of pprsim {}, but {} is of pprsim {}: merge shards of one version only",
+                                    name, of(s.version), names.front(), of(first.version)));
+    }
     if (s.allocator != first.allocator) differ("allocator", s.allocator, first.allocator);
     if (s.seed != first.seed) differ("seed", std::to_string(s.seed), std::to_string(first.seed));
     if (s.faults != first.faults) differ("faults", "'" + s.faults + "'", "'" + first.faults + "'");

@@ -40,6 +40,7 @@ struct FuzzFinding {
 };
 
 struct FuzzReport {
+  std::string version;  // of the pprsim that ran it ("" when the JSON has none: an older one)
   std::string allocator;
   std::uint64_t seed = 0;
   std::string faults;  // canonical fault spec, empty: each run draws its own
@@ -64,7 +65,8 @@ FuzzReport read_fuzz_report(const nlohmann::json& j, const std::string& name);
 
 // Merges the shards of one campaign (every shard exactly once, any order) into the report of
 // the whole campaign; seconds is the longest shard's. Throws ReportError when they are not the
-// shards of one campaign, or one is missing or given twice.
+// shards of one campaign (shards of two pprsim versions are not: a case generator or check may
+// have changed between them), or one is missing or given twice.
 FuzzReport merge_fuzz_shards(const std::vector<FuzzReport>& shards, const std::vector<std::string>& names);
 
 }  // namespace pprsim

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
@@ -114,12 +116,19 @@ bool write_full(int fd, const void* buf, std::size_t n) {
   return true;
 }
 
+using Clock = std::chrono::steady_clock;
+
 struct Worker {
   pid_t pid = -1;
   int to = -1;    // run indices, parent to worker
-  int from = -1;  // results, worker to parent
+  int from = -1;  // results and signs of progress, worker to parent
   int run = -1;   // the index it is checking, -1 when idle
+  Clock::time_point progress;  // when its run last showed progress (it started, a replay returned)
 };
+
+// Between worker and parent, each message is its length (8 bytes) and its bytes; length 0 is a
+// sign of progress: a replay returned (sent at most every kBeat).
+constexpr auto kBeat = std::chrono::milliseconds(50);
 
 [[noreturn]] void worker_main(const FuzzOptions& opt, int in, int out, pid_t parent) {
   // Die with the parent, whatever ends it; take signals as a plain process does (the parent's
@@ -127,9 +136,19 @@ struct Worker {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(0);
   for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, SIG_DFL);
+  FuzzOptions mine = opt;
+  Clock::time_point beat = Clock::now();
+  mine.heartbeat = [&] {
+    const Clock::time_point now = Clock::now();
+    if (now - beat < kBeat) return;
+    beat = now;
+    const std::uint64_t zero = 0;
+    if (!write_full(out, &zero, sizeof zero)) ::_exit(1);
+  };
   std::int32_t index = 0;
   while (read_full(in, &index, sizeof index)) {
-    const std::string msg = encode(index, check_run(opt, index));
+    beat = Clock::now();
+    const std::string msg = encode(index, check_run(mine, index));
     const auto len = static_cast<std::uint64_t>(msg.size());
     if (!write_full(out, &len, sizeof len) || !write_full(out, msg.data(), msg.size())) ::_exit(1);
   }
@@ -143,66 +162,138 @@ void close_fd(int& fd) {
 
 class Pool {
  public:
-  Pool(const FuzzOptions& opt, int jobs) : opt_(opt), jobs_(jobs) {}
+  Pool(const FuzzOptions& opt, int jobs)
+      : opt_(opt),
+        jobs_(jobs),
+        hung_after_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.hung_after_seconds()))) {}
   ~Pool() { stop_all(); }
 
   FuzzSession run() {
-    const std::vector<int> indices = run_indices(opt_);
-    workers_.resize(static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(jobs_), indices.size())));
-    std::size_t next = 0;      // position of the next index to hand out
-    std::size_t reported = 0;  // position of the next result to take
-    std::map<std::size_t, std::optional<Counterexample>> done;  // results not yet taken, by position
-    std::map<int, std::size_t> position;                        // index -> position
-    FuzzSession session;
-    bool stop = false;
-    auto assign = [&] {
-      for (Worker& w : workers_) {
-        if (next >= indices.size()) return;
-        if (w.run >= 0) continue;
-        if (w.pid < 0) start(w);
-        const std::int32_t index = indices[next];
-        position[index] = next++;
-        w.run = index;
-        // A worker gone meanwhile is noticed when its result pipe ends.
-        write_full(w.to, &index, sizeof index);
-      }
-    };
-    assign();
-    while (!stop && reported < indices.size()) {
-      std::vector<pollfd> fds;
-      std::vector<Worker*> busy;
-      for (Worker& w : workers_) {
-        if (w.run < 0) continue;
-        fds.push_back({w.from, POLLIN, 0});
-        busy.push_back(&w);
-      }
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error(fmt::format("cannot wait for the worker processes: {}", std::strerror(errno)));
-      }
-      for (std::size_t k = 0; k < fds.size(); ++k) {
-        if (fds[k].revents == 0) continue;
-        Worker& w = *busy[k];
-        const int index = w.run;
-        std::optional<Counterexample> result = receive(w);
-        done[position.at(index)] = std::move(result);
-        w.run = -1;
-      }
-      for (auto it = done.find(reported); !stop && it != done.end(); it = done.find(reported)) {
-        ++session.runs;
-        const bool failed = it->second.has_value();
-        if (failed) session.found.push_back(std::move(*it->second));
-        done.erase(it);
-        ++reported;
-        if (opt_.progress && !opt_.progress(session)) stop = true;
-        if (failed && !opt_.keep_going) stop = true;
-      }
-      if (!stop) assign();
+    // The selected indices are first, first + stride, ... below runs: counted, not listed (a
+    // campaign of 10^8 runs would take a second to list).
+    count_ = opt_.runs > opt_.first ? static_cast<std::size_t>((opt_.runs - opt_.first - 1) / opt_.stride) + 1 : 0;
+    workers_.resize(static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(jobs_), count_)));
+    start_ = Clock::now();
+    if (opt_.max_seconds > 0) {
+      deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt_.max_seconds));
     }
-    return session;
+    while (!stop_ && reported_ < count_) {
+      if (out_of_time()) {
+        stop_at_limit();
+        break;
+      }
+      assign();
+      wait();
+      take_results();
+    }
+    return std::move(session_);
   }
 
  private:
+  std::size_t position_of(int index) const { return static_cast<std::size_t>((index - opt_.first) / opt_.stride); }
+
+  bool out_of_time() const { return deadline_ && Clock::now() >= *deadline_; }
+
+  // Hands the next indices to the idle workers (starting those not running).
+  void assign() {
+    for (Worker& w : workers_) {
+      if (next_ >= count_) return;
+      if (w.run >= 0) continue;
+      if (w.pid < 0) start(w);
+      const auto index = static_cast<std::int32_t>(opt_.first + static_cast<long long>(next_++) * opt_.stride);
+      w.run = index;
+      w.progress = Clock::now();
+      // A worker gone meanwhile is noticed when its result pipe ends.
+      write_full(w.to, &index, sizeof index);
+    }
+  }
+
+  // How long poll may wait: until the time limit or until the first busy run would hang.
+  int poll_timeout() const {
+    std::optional<Clock::time_point> until = deadline_;
+    for (const Worker& w : workers_) {
+      if (w.run >= 0 && (!until || w.progress + hung_after_ < *until)) until = w.progress + hung_after_;
+    }
+    if (!until) return -1;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*until - Clock::now()).count() + 1;
+    return static_cast<int>(std::clamp<long long>(ms, 0, 1000000));
+  }
+
+  // Waits for results and signs of progress; a run without progress for too long is stopped
+  // and its result is that it hung.
+  void wait() {
+    std::vector<pollfd> fds;
+    std::vector<Worker*> busy;
+    for (Worker& w : workers_) {
+      if (w.run < 0) continue;
+      fds.push_back({w.from, POLLIN, 0});
+      busy.push_back(&w);
+    }
+    if (busy.empty()) return;
+    if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
+      if (errno == EINTR) return;
+      throw std::runtime_error(fmt::format("cannot wait for the worker processes: {}", std::strerror(errno)));
+    }
+    for (std::size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k].revents == 0) continue;
+      Worker& w = *busy[k];
+      const int index = w.run;
+      std::optional<Counterexample> result;
+      if (receive(w, result)) {
+        done_[position_of(index)] = std::move(result);
+        w.run = -1;
+      } else {
+        w.progress = Clock::now();
+      }
+    }
+    const Clock::time_point now = Clock::now();
+    for (Worker& w : workers_) {
+      if (w.run >= 0 && now - w.progress >= hung_after_) stop_hung(w);
+    }
+  }
+
+  void stop_hung(Worker& w) {
+    const int index = w.run;
+    end_of(w);
+    w.run = -1;
+    Counterexample c;
+    c.run = index;
+    c.shrunk = generated_case(opt_, index);  // not shrunk: every candidate might hang as long
+    c.violated.push_back(hung_violation(opt_.hung_after_seconds()));
+    done_[position_of(index)] = std::move(c);
+  }
+
+  // The results that follow the ones taken, in index order.
+  void take_results() {
+    for (auto it = done_.find(reported_); !stop_ && it != done_.end(); it = done_.find(reported_)) {
+      ++session_.runs;
+      const bool failed = it->second.has_value();
+      if (failed) session_.found.push_back(std::move(*it->second));
+      done_.erase(it);
+      ++reported_;
+      if (opt_.progress && !opt_.progress(session_)) stop_ = true;
+      if (failed && !opt_.keep_going) stop_ = true;
+    }
+  }
+
+  // The time is up: every busy worker is stopped now. A run that already went without progress
+  // for too long hung; the others are cut, with every run after the first one cut.
+  void stop_at_limit() {
+    const Clock::time_point now = Clock::now();
+    for (Worker& w : workers_) {
+      if (w.run < 0) continue;
+      if (now - w.progress >= hung_after_) {
+        stop_hung(w);
+      } else {
+        end_of(w);
+        w.run = -1;
+      }
+    }
+    take_results();
+    if (!stop_) session_.cut = static_cast<int>(next_ - reported_);
+    stop_ = true;
+  }
+
   void start(Worker& w) {
     int to[2], from[2];
     if (::pipe(to) != 0) throw std::runtime_error(fmt::format("cannot start a worker process: {}", std::strerror(errno)));
@@ -237,23 +328,28 @@ class Pool {
     w.from = from[0];
   }
 
-  // The result of w's run; when the worker died instead, a failure made of the generated case
-  // and how it ended (and w is reset, to be started again when there is work).
-  std::optional<Counterexample> receive(Worker& w) {
+  // False for a sign of progress. Else true with the result of w's run; when the worker died
+  // instead, a failure made of the generated case and how it ended (and w is reset, to be
+  // started again when there is work).
+  bool receive(Worker& w, std::optional<Counterexample>& result) {
     std::uint64_t len = 0;
     if (read_full(w.from, &len, sizeof len) && len < (std::uint64_t{1} << 40)) {
+      if (len == 0) return false;
       std::string msg(len, '\0');
       if (read_full(w.from, msg.data(), msg.size())) {
-        auto [index, result] = decode(msg);
-        if (index == w.run) return std::move(result);
+        auto [index, got] = decode(msg);
+        if (index == w.run) {
+          result = std::move(got);
+          return true;
+        }
       }
     }
-    const int index = w.run;
     Counterexample c;
-    c.run = index;
-    c.shrunk = generated_case(opt_, index);
+    c.run = w.run;
+    c.shrunk = generated_case(opt_, w.run);
     c.violated.push_back(fmt::format("the run crashed: its worker process {}", end_of(w)));
-    return c;
+    result = std::move(c);
+    return true;
   }
 
   // Reaps a dead (or misbehaving) worker and says how it ended.
@@ -294,7 +390,16 @@ class Pool {
 
   const FuzzOptions& opt_;
   int jobs_;
+  Clock::duration hung_after_;
   std::vector<Worker> workers_;
+  std::size_t count_ = 0;  // indices selected
+  Clock::time_point start_;
+  std::optional<Clock::time_point> deadline_;
+  std::size_t next_ = 0;      // position of the next index to hand out
+  std::size_t reported_ = 0;  // position of the next result to take
+  std::map<std::size_t, std::optional<Counterexample>> done_;  // results not yet taken, by position
+  FuzzSession session_;
+  bool stop_ = false;
 };
 
 // SIGPIPE ignored while the pool runs: a write to a worker that died is an error to handle,

@@ -1,5 +1,6 @@
 #include "props/fuzzing.h"
 
+#include <fmt/format.h>
 #include <rapidcheck/detail/Configuration.h>
 
 #include <algorithm>
@@ -23,36 +24,50 @@ RunCaseOptions generator_options(const FuzzOptions& opt) {
   return gen_opt;
 }
 
-// The counterexample with its trace made 1-minimal (props/minimize.h), failing the same way:
-// RapidCheck shrinks the values it generated, which leaves events that only matter together.
-Counterexample minimized(Counterexample c, const std::string& allocator) {
+// Runs the case, counting the replay as progress.
+RunStats replay_case(const RunCase& c, const FuzzOptions& opt) {
+  RunStats s = run_case(c, opt.allocator);
+  if (opt.heartbeat) opt.heartbeat();
+  return s;
+}
+
+// The counterexample with its trace made 1-minimal (props/minimize.h) under the rules of
+// `pprsim shrink`: the same kind of failure as the first one the run shows, the trace as it is
+// (no frees appended), no budget. RapidCheck shrinks the values it generated, which leaves events
+// that only matter together. Only a case whose one failure is blocks left handed out needs every
+// object freed at the end, so only its candidates get the frees appended. A hung case is left as
+// it is: shrinking it would wait for more hangs.
+Counterexample minimized(Counterexample c, const FuzzOptions& fo) {
   c.events_before_minimizing = c.shrunk.operations();
-  const FailureRules rules{.all_freed_at_end = true};
-  auto kinds_of = [&](const RunCase& rc) {
+  auto kinds_of = [&](const RunCase& rc, const FailureRules& rules) {
     try {
-      return failure_kinds(run_case(rc, allocator), rules);
+      return failure_kinds(replay_case(rc, fo), rules);
     } catch (const std::exception&) {
       return std::vector<FailureKind>{};
     }
   };
-  const std::vector<FailureKind> kinds = kinds_of(c.shrunk);
-  if (kinds.empty()) return c;
+  std::vector<FailureKind> kinds = kinds_of(c.shrunk, FailureRules{});
+  FailureRules rules;
+  if (kinds.empty()) {
+    rules.all_freed_at_end = true;
+    kinds = kinds_of(c.shrunk, rules);
+  }
+  if (kinds.empty() || kinds.front() == FailureKind::Hang) return c;
   const FailureKind keep = kinds.front();
   RunCase candidate = c.shrunk;
   auto still_fails = [&](const std::vector<Event>& t) {
     candidate.trace = t;
-    const std::vector<FailureKind> k = kinds_of(candidate);
+    const std::vector<FailureKind> k = kinds_of(candidate, rules);
     return std::find(k.begin(), k.end(), keep) != k.end();
   };
   MinimizeOptions opt;
   opt.group_size = c.shrunk.group_size;
-  opt.free_all_at_end = true;
-  opt.max_tests = 20000;
+  opt.free_all_at_end = rules.all_freed_at_end;
   MinimizeResult r = minimize_trace(c.shrunk.trace, still_fails, opt);
   if (!r.reproduced) return c;
   c.shrunk.trace = std::move(r.trace);
   for (std::size_t i = 0; i < c.shrunk.trace.size(); ++i) c.shrunk.trace[i].line = static_cast<std::uint32_t>(i + 2);
-  c.violated = violations(c.shrunk, run_case(c.shrunk, allocator), allocator, false);
+  c.violated = violations(c.shrunk, replay_case(c.shrunk, fo), fo.allocator, false);
   return c;
 }
 
@@ -65,6 +80,17 @@ rc::detail::TestParams test_params(std::uint64_t seed, int size) {
 }
 
 }  // namespace
+
+double FuzzOptions::hung_after_seconds() const {
+  // Under a time limit a stuck case must still be seen before the end: half of the limit at
+  // most (a replay of a generated case takes milliseconds), but not below a second, so that a
+  // slow replay in a short campaign is cut rather than taken for a hang.
+  return max_seconds > 0 ? std::min(case_seconds, std::max(max_seconds / 2, 1.0)) : case_seconds;
+}
+
+std::string hung_violation(double seconds) {
+  return fmt::format("the run hung: no replay of it returned within {} s", seconds);
+}
 
 std::uint64_t run_seed(std::uint64_t seed, int index) {
   // The index-th output of a splitmix64 stream started at `seed`, computed directly.
@@ -84,11 +110,17 @@ std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
   const int size = run_size(index);
   std::optional<Counterexample> last;
   const RunCaseOptions gen_opt = generator_options(opt);
+  bool hung = false;
   const auto property = [&] {
     const RunCase c = *rc::gen::resize(size, gen_run_case(gen_opt));
+    // Once a case hung (a contained hang: the replay reports it), no candidate fails, so that
+    // RapidCheck's shrinking ends at once instead of waiting for one hang after another.
+    if (hung) return;
     std::vector<std::string> v;
     try {
-      v = violations(c, run_case(c, opt.allocator), opt.allocator, false);
+      const RunStats s = replay_case(c, opt);
+      v = violations(c, s, opt.allocator, false);
+      hung = s.stop == StopKind::Hang;
     } catch (const std::exception& e) {
       // An exception out of the simulator fails the run like a violated property (RapidCheck
       // would count it as a failure, but no counterexample would be kept).
@@ -103,7 +135,7 @@ std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
       rc::detail::checkTestable(property, rc::detail::TestMetadata{}, test_params(run_seed(opt.seed, index), size));
   rc::detail::FailureResult failure;
   if (!result.match(failure) || !last) return std::nullopt;
-  return minimized(std::move(*last), opt.allocator);
+  return minimized(std::move(*last), opt);
 }
 
 RunCase generated_case(const FuzzOptions& opt, int index) {

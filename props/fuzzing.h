@@ -27,6 +27,7 @@ struct Counterexample {
 struct FuzzSession {
   int runs = 0;  // runs checked (of the indices the options select)
   std::vector<Counterexample> found;
+  int cut = 0;   // runs started but stopped by the time limit (not among `runs`)
 };
 
 struct FuzzOptions {
@@ -41,7 +42,20 @@ struct FuzzOptions {
   // Called after each run, in index order, with the session so far; returning false stops the
   // session there (no later run counts).
   std::function<bool(const FuzzSession&)> progress;
+  // Time limits of fuzz_in_workers (props/fuzz_workers.h). No run starts after max_seconds
+  // (0: no limit), and the runs still going then are stopped and cut. A run that makes no
+  // progress (no replay of its case or of a shrinking candidate returns) for
+  // hung_after_seconds() (case_seconds, under a time limit at most the larger of half of it and
+  // a second) is stopped and is a failure of its own: it hung.
+  double max_seconds = 0;
+  double case_seconds = 10;
+  double hung_after_seconds() const;
+  // Called after every replay a check makes (the workers' sign of progress); may be empty.
+  std::function<void()> heartbeat;
 };
+
+// The violation of a run stopped because it made no progress for `seconds`.
+std::string hung_violation(double seconds);
 
 // The RapidCheck seed of run `index` of the campaign seeded `seed`.
 std::uint64_t run_seed(std::uint64_t seed, int index);

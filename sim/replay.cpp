@@ -793,6 +793,11 @@ RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
     Replayer r(reader, cfg);
     s = r.run(reader);
   }
+  // A run that stopped early did not read the rest of the trace: "events" counts the trace's
+  // operations all the same (and the rest is read, so bad input anywhere is still reported).
+  for (Event e; reader.next(e);) {
+    if (is_operation(e.op)) ++s.events;
+  }
   if (s.lost_blocks != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
   return s;
 }

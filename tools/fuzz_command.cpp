@@ -5,7 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -31,6 +35,7 @@ struct FuzzArgs {
   std::string json;
   std::string faults;
   double max_seconds = 0;
+  double case_seconds = 10;
   bool keep_going = false;
   int jobs = 0;  // 0: every core
   std::string shard = "1/1";
@@ -42,6 +47,35 @@ std::string file_safe(std::string name) {
     if (ch == ':' || ch == '/') ch = '-';
   }
   return name;
+}
+
+// Why counterexamples cannot be written into the folder `dir` ("" when they can): it must be a
+// folder, or be creatable (its nearest existing ancestor a folder this process may write).
+// Checked before the first run, so that no campaign is thrown away at its first counterexample.
+std::string out_folder_error(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p = fs::absolute(dir, ec);
+  if (ec) return fmt::format("cannot write counterexamples into {}: {}", dir, ec.message());
+  for (fs::path at = p;; at = at.parent_path()) {
+    const fs::file_status st = fs::status(at, ec);
+    // Not there, or under a file (not a directory): the ancestors say which.
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+      return fmt::format("cannot write counterexamples into {}: {}: {}", dir, at.string(), ec.message());
+    }
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st)) {
+        return at == p ? fmt::format("cannot write counterexamples into {}: it is not a directory", dir)
+                       : fmt::format("cannot create the folder {}: {} is not a directory", dir, at.string());
+      }
+      if (::access(at.c_str(), W_OK | X_OK) != 0) {
+        return fmt::format("cannot {} {}: {}: {}", at == p ? "write counterexamples into" : "create the folder", dir,
+                           at.string(), std::strerror(errno));
+      }
+      return "";
+    }
+    if (at == at.parent_path()) return fmt::format("cannot create the folder {}", dir);
+  }
 }
 
 int run_fuzz(const FuzzArgs& args) {
@@ -60,9 +94,25 @@ int run_fuzz(const FuzzArgs& args) {
   opt.seed = args.seed;
   opt.runs = args.runs;
   opt.keep_going = args.keep_going;
+  opt.max_seconds = args.max_seconds;
+  opt.case_seconds = args.case_seconds;
   const Shard shard = Shard::parse(args.shard);  // checked when the options were read
   opt.first = shard.index - 1;
   opt.stride = shard.count;
+  // Every output is checked before the first run: the JSON file is opened now (as replay does),
+  // the counterexample folder must be one or be creatable.
+  if (const std::string error = out_folder_error(args.out); !error.empty()) {
+    fmt::print(stderr, "pprsim: --out: {}\n", error);
+    return 2;
+  }
+  std::unique_ptr<OutputFile> json_out;
+  if (!args.json.empty()) {
+    json_out = std::make_unique<OutputFile>(args.json);
+    if (!json_out->ok()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
+      return 2;
+    }
+  }
   const int jobs = args.jobs > 0 ? args.jobs : available_cores();
   ProgressLine line(args.quiet);
   auto elapsed = [&] { return line.elapsed(); };
@@ -97,7 +147,7 @@ int run_fuzz(const FuzzArgs& args) {
                             shard.size(args.runs), s.found.size(), rate_text(static_cast<double>(s.runs), t),
                             left.empty() ? "" : ", ", left));
     }
-    return args.max_seconds <= 0 || elapsed() < args.max_seconds;
+    return true;
   };
   FuzzSession s;
   try {
@@ -110,11 +160,13 @@ int run_fuzz(const FuzzArgs& args) {
   line.clear();
   if (write_failed) return 2;
   if (args.json != "-") {
-    fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(), args.seed,
-               opt.faults.any() ? ", faults " + opt.faults.to_string() : "", elapsed());
+    fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(),
+               args.seed, opt.faults.any() ? ", faults " + opt.faults.to_string() : "",
+               s.cut > 0 ? fmt::format(", {} cut at the time limit", s.cut) : "", elapsed());
   }
   if (!args.json.empty()) {
     FuzzReport r;
+    r.version = PPRSIM_VERSION;
     r.allocator = args.alloc;
     r.seed = args.seed;
     r.faults = opt.faults.to_string();
@@ -127,9 +179,9 @@ int run_fuzz(const FuzzArgs& args) {
           {s.found[i].run, s.found[i].violated, s.found[i].shrunk.operations(), paths[i], commands[i]});
     }
     r.seconds = elapsed();
-    const nlohmann::ordered_json j = fuzz_report_json(r);
-    if (const std::string error = write_output(args.json, j.dump(2) + "\n"); !error.empty()) {
-      fmt::print(stderr, "pprsim: --json: {}\n", error);
+    json_out->stream() << fuzz_report_json(r).dump(2) << "\n";
+    if (!json_out->commit()) {
+      fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;
     }
   }
@@ -148,8 +200,14 @@ Command add_fuzz_command(CLI::App& app) {
   cmd->add_option("--json", args->json, "Write the session as JSON to FILE, or to standard output with -")
       ->check(non_empty());
   cmd->add_option("--faults", args->faults, std::string("Inject these faults in every run (default: each run draws its own): ") + kFaultsHelp);
-  cmd->add_option("--max-seconds", args->max_seconds, "Start no new run after this long (0 = no limit)")
+  cmd->add_option("--max-seconds", args->max_seconds,
+                  "Start no new run after this long, and stop the runs still going then (0 = no limit)")
       ->check(exact_number<double>(0, 1e9));
+  cmd->add_option("--case-seconds", args->case_seconds,
+                  "A run with no replay returning for this long hung: it is stopped and is a counterexample "
+                  "(with --max-seconds T, at most the larger of T/2 and 1 s)")
+      ->check(exact_number<double>(0.001, 1e6))
+      ->capture_default_str();
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
   cmd->add_flag("--quiet", args->quiet, "No progress line (it is shown only when standard error is a terminal)");
   cmd->add_option("--jobs", args->jobs, "Worker processes (default: every core); the results do not depend on it")

@@ -6,6 +6,7 @@
 #include "props/fuzz_report.h"
 #include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
+#include "props/minimize.h"
 #include "props/run_case_bytes.h"
 #include "traces/prng.h"
 
@@ -149,6 +150,34 @@ TEST(FuzzCampaign, MergeRefusesShardsOfOtherCampaignsMissingOrTwice) {
   }
 }
 
+TEST(FuzzCampaign, MergeRefusesShardsOfTwoVersionsNamingBoth) {
+  FuzzReport a;
+  a.version = "1.4.0";
+  a.allocator = "dmmalloc";
+  a.requested_runs = 10;
+  a.shard = {1, 2};
+  a.runs = 5;
+  FuzzReport b = a;
+  b.shard = {2, 2};
+  // The version travels through the JSON.
+  b = read_fuzz_report(nlohmann::json::parse(fuzz_report_json(b).dump()), "b.json");
+  EXPECT_EQ(b.version, "1.4.0");
+  EXPECT_NO_THROW(merge_fuzz_shards({a, b}, {"a.json", "b.json"}));
+  for (const char* other : {"1.5.0", ""}) {  // "": an older pprsim wrote no version
+    b.version = other;
+    try {
+      merge_fuzz_shards({a, b}, {"a.json", "b.json"});
+      ADD_FAILURE() << "merged shards of versions 1.4.0 and '" << other << "'";
+    } catch (const ReportError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("b.json"), std::string::npos) << what;
+      EXPECT_NE(what.find("1.4.0"), std::string::npos) << what;
+      EXPECT_NE(what.find(*other ? other : "unknown version"), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
 TEST(FuzzCampaign, ReadRefusesCounterexamplesTheShardDidNotCheck) {
   FuzzReport a;
   a.allocator = "dmmalloc";
@@ -175,6 +204,50 @@ TEST(FuzzCampaign, ShardParsing) {
   EXPECT_EQ((Shard{1, 3}).size(10), 4);
   EXPECT_EQ((Shard{3, 3}).size(10), 3);
   EXPECT_EQ((Shard{3, 3}).size(2), 0);
+}
+
+// What `pprsim shrink` makes of the counterexample, with its rules: the first kind of failure
+// the trace shows kept, the trace as it is (no frees appended), no budget. Only a case whose one
+// failure is blocks left handed out is judged by fuzz's own rule (shrink does not see it).
+MinimizeResult shrink_again(const RunCase& c, const std::string& allocator) {
+  FailureRules rules;
+  std::vector<FailureKind> kinds = failure_kinds(run_case(c, allocator), rules);
+  if (kinds.empty()) {
+    rules.all_freed_at_end = true;
+    kinds = failure_kinds(run_case(c, allocator), rules);
+  }
+  if (kinds.empty()) return {};
+  RunCase candidate = c;
+  auto still_fails = [&](const std::vector<Event>& t) {
+    candidate.trace = t;
+    const std::vector<FailureKind> k = failure_kinds(run_case(candidate, allocator), rules);
+    return std::find(k.begin(), k.end(), kinds.front()) != k.end();
+  };
+  MinimizeOptions opt;
+  opt.group_size = c.group_size;
+  opt.free_all_at_end = rules.all_freed_at_end;
+  return minimize_trace(c.trace, still_fails, opt);
+}
+
+// Every counterexample fuzz writes is 1-minimal as `pprsim shrink` sees it: shrinking it again
+// removes nothing (no single event, PPR instance, lifetime or marker can go).
+TEST(FuzzCampaign, CounterexamplesAreOneMinimalUnderShrinksRules) {
+  int checked = 0;
+  for (const std::uint64_t seed : {1, 5, 9}) {
+    FuzzOptions opt = shared_campaign(25, true);
+    opt.seed = seed;
+    for (const Counterexample& c : fuzz_in_workers(opt, 2).found) {
+      const MinimizeResult again = shrink_again(c.shrunk, "shared");
+      ASSERT_TRUE(again.reproduced) << "run " << c.run << "\n" << trace_text(c.shrunk);
+      EXPECT_TRUE(again.minimal);
+      RunCase smaller = c.shrunk;
+      smaller.trace = again.trace;
+      EXPECT_EQ(smaller.operations(), c.shrunk.operations())
+          << "seed " << seed << " run " << c.run << ": from\n" << trace_text(c.shrunk) << "to\n" << trace_text(smaller);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 10);
 }
 
 RC_GTEST_PROP(RunCaseBytes, GeneratedCasesSurviveTheTrip, ()) {

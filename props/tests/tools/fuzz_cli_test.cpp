@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -111,6 +112,152 @@ TEST_F(FuzzCli, ReportRefusesShardsOfOtherCampaignsMissingOrTwice) {
   const Result bad = pprsim("report " + path("bad.json"));
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.out.find("bad.json"), std::string::npos) << bad.out;
+}
+
+TEST_F(FuzzCli, JsonCarriesTheVersionAndReportRefusesShardsOfTwoVersions) {
+  const std::string common = "fuzz --alloc dmmalloc --runs 4 --seed 1 --out " + path("ce");
+  ASSERT_EQ(pprsim(common + " --shard 1/2 --json " + path("s1.json")).status, 0);
+  ASSERT_EQ(pprsim(common + " --shard 2/2 --json " + path("s2.json")).status, 0);
+  const std::string version = pprsim("--version").out;
+  const std::string own = json_of("s1.json")["version"].get<std::string>();
+  ASSERT_FALSE(own.empty());
+  EXPECT_EQ(version, "pprsim " + own + "\n");
+  EXPECT_EQ(pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
+  auto other = json_of("s2.json");
+  other["version"] = "0.0.1-other";
+  other["seconds"] = 0.5;
+  std::ofstream(path("old.json")) << other.dump();
+  const Result r = pprsim("report " + path("s1.json") + " " + path("old.json") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  for (const std::string& says : {own, std::string("0.0.1-other"), path("old.json")}) {
+    EXPECT_NE(r.out.find(says), std::string::npos) << says << "\n" << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("out.json")));
+}
+
+// `pprsim ARGS` killed after 60 s, with the seconds it took.
+std::pair<Result, double> timed(const std::string& args) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result r = test::run_shell("timeout -s KILL 60 " + std::string(PPRSIM_BINARY) + " " + args + " 2>&1");
+  return {r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+}
+
+TEST_F(FuzzCli, OutputsAreCheckedBeforeTheFirstRun) {
+  std::ofstream(path("afile")) << "keep me\n";
+  std::filesystem::create_directories(path("adir"));
+  // A refusal must come before any run: within the time limit, well before it ends.
+  const std::string common = "fuzz --alloc shared --runs 100000000 --keep-going --jobs 1 --max-seconds 3";
+  struct Case {
+    std::string args, option;
+  };
+  for (const Case& c : {Case{" --json " + path("nodir/x.json") + " --out " + path("ce"), "--json"},
+                        Case{" --json " + path("adir") + " --out " + path("ce"), "--json"},
+                        Case{" --json " + path("afile/x.json") + " --out " + path("ce"), "--json"},
+                        Case{" --out " + path("afile"), "--out"},
+                        Case{" --out " + path("afile/sub"), "--out"},
+                        Case{" --out " + path("afile") + " --json " + path("out.json"), "--out"}}) {
+    const auto [r, seconds] = timed(common + c.args);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find("pprsim: " + c.option), std::string::npos) << r.out;
+    EXPECT_LT(seconds, 1.5) << c.args;
+  }
+  {
+    std::ifstream in(path("afile"));
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "keep me");
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("out.json")));
+  EXPECT_FALSE(std::filesystem::exists(path("ce")));
+  // A folder that does not exist yet is made when the first counterexample is written.
+  const Result ok = pprsim("fuzz --alloc shared --runs 5 --jobs 1 --out " + path("new/deeper") + " --json " + path("ok.json"));
+  EXPECT_EQ(ok.status, 1) << ok.out;
+  EXPECT_TRUE(std::filesystem::is_directory(path("new/deeper")));
+}
+
+TEST_F(FuzzCli, MaxSecondsHoldsAndSaysHowManyRunsWereCut) {
+  // The shared allocator fails often and every failure is shrunk: runs that take long.
+  const auto [r, seconds] = timed("fuzz --alloc shared --runs 100000000 --keep-going --max-seconds 1 --jobs 2 --out " +
+                                  path("ce") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_LT(seconds, 1.8) << r.out;
+  EXPECT_NE(r.out.find("cut at the time limit"), std::string::npos) << r.out;
+  const auto j = json_of("out.json");
+  // What was counted is a prefix of the campaign, and every counterexample among it was written.
+  for (const auto& c : j["counterexamples"]) {
+    EXPECT_LT(c["run"].get<int>(), j["runs"].get<int>());
+    EXPECT_TRUE(std::filesystem::exists(c["trace"].get<std::string>()));
+  }
+}
+
+std::string test_plugin(const std::string& variant) { return std::string(PPRSIM_PLUGIN_DIR) + "/pprsim_test_plugin_" + variant + ".so"; }
+
+TEST_F(FuzzCli, ARunThatHangsIsStoppedAndWrittenAsHung) {
+  // free() never returns: fuzz used to wait for it for ever.
+  const auto [r, seconds] = timed("fuzz --alloc plugin:" +
+                                  test_plugin("hang_free") + " --runs 1000 --max-seconds 2 --jobs 2 --out " +
+                                  path("ce") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_LT(seconds, 2.8) << r.out;
+  const auto j = json_of("out.json");
+  ASSERT_EQ(j["failures"], 1) << j.dump();
+  const auto& c = j["counterexamples"][0];
+  EXPECT_EQ(c["violated"][0].get<std::string>().rfind("the run hung", 0), 0u) << c.dump();
+  EXPECT_TRUE(std::filesystem::exists(c["trace"].get<std::string>()));
+  // Its own limit: a run hangs after --case-seconds without progress.
+  const auto [quick, quick_seconds] = timed("fuzz --alloc plugin:" +
+                                            test_plugin("hang_free") + " --runs 1000 --case-seconds 0.3 --jobs 1 --out " +
+                                            path("ce2"));
+  EXPECT_EQ(quick.status, 1) << quick.out;
+  EXPECT_LT(quick_seconds, 2) << quick.out;
+  EXPECT_NE(quick.out.find("the run hung: no replay of it returned within 0.3 s"), std::string::npos) << quick.out;
+}
+
+TEST_F(FuzzCli, APluginCrashOrAbortIsAFailedRun) {
+  for (const char* variant : {"crash_malloc", "abort_malloc"}) {
+    const Result r = pprsim("fuzz --alloc plugin:" + test_plugin(variant) + " --runs 20 --jobs 1 --max-seconds 20 --out " +
+                            path("ce") + " --json " + path("out.json"));
+    EXPECT_EQ(r.status, 1) << variant << "\n" << r.out;
+    const auto j = json_of("out.json");
+    ASSERT_EQ(j["failures"], 1) << j.dump();
+    EXPECT_NE(j["counterexamples"][0]["violated"][0].get<std::string>().find("crashed"), std::string::npos) << j.dump();
+  }
+}
+
+TEST_F(FuzzCli, CounterexampleEventsAreWhatReplayCounts) {
+  // This mutant faults, which stops the run: events after the fault are never read by replay
+  // (runs 73 and 79 had frees appended there and counted by fuzz alone).
+  ASSERT_EQ(pprsim("fuzz --alloc mutant:usable-too-large --runs 100 --seed 1 --keep-going --out " + path("ce") +
+                   " --json " + path("out.json"))
+                .status,
+            1);
+  const auto j = json_of("out.json");
+  ASSERT_GT(j["counterexamples"].size(), 3u);
+  for (const auto& c : j["counterexamples"]) {
+    const std::string command = c["command"].get<std::string>();
+    ASSERT_EQ(command.rfind("pprsim ", 0), 0u) << command;
+    const Result replay = pprsim(command.substr(7) + " --json " + path("replay.json"));
+    EXPECT_EQ(replay.status, 1) << replay.out;
+    std::ifstream in(path("replay.json"));
+    const auto run = nlohmann::json::parse(in);
+    const auto& one = run.is_array() ? run[0] : run;
+    EXPECT_EQ(one["events"], c["events"]) << command;
+    // The events of the file itself: every line but the header, comments and the PPR markers.
+    std::ifstream trace(c["trace"].get<std::string>());
+    std::size_t events = 0;
+    bool header = true;
+    for (std::string line; std::getline(trace, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      if (header) {
+        header = false;
+        continue;
+      }
+      if (line != "ppr" && line != "end") ++events;
+    }
+    EXPECT_EQ(events, c["events"].get<std::size_t>()) << command;
+  }
 }
 
 TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
