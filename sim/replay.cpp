@@ -749,6 +749,14 @@ class Replayer {
 
 namespace {
 
+// A run that stopped early did not read the rest of the trace: "events" counts the trace's
+// operations all the same (and the rest is read, so bad input anywhere is still reported).
+void count_the_rest(TraceReader& reader, RunStats& s) {
+  for (Event e; reader.next(e);) {
+    if (is_operation(e.op)) ++s.events;
+  }
+}
+
 // Where the lost blocks of `s` went missing: the run again from a fresh reader, with a census
 // after every step from the last clean full check on. Without a way to read the trace again, the
 // stretch of groups is named instead.
@@ -773,6 +781,7 @@ void locate_lost_blocks(RunStats& s, const ReplayConfig& cfg) {
     std::unique_ptr<TraceReader> reader = cfg.reopen();
     Replayer r(*reader, again, &search);
     second = r.run(*reader);
+    count_the_rest(*reader, second);
   } catch (const std::exception&) {
     // The trace cannot be read again as it was (a pipe read once, a file that changed).
   }
@@ -793,11 +802,7 @@ RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
     Replayer r(reader, cfg);
     s = r.run(reader);
   }
-  // A run that stopped early did not read the rest of the trace: "events" counts the trace's
-  // operations all the same (and the rest is read, so bad input anywhere is still reported).
-  for (Event e; reader.next(e);) {
-    if (is_operation(e.op)) ++s.events;
-  }
+  count_the_rest(reader, s);
   if (s.lost_blocks != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
   return s;
 }

@@ -47,6 +47,9 @@ TEST(Containment, ASegfaultInMallocIsAFailedRunWithItsReports) {
   const auto j = nlohmann::json::parse(test::read_all(d.path / "run.json"));
   EXPECT_FALSE(j["verified"].get<bool>());
   EXPECT_EQ(j["stop"], "crash");
+  // The run stopped at line 8, yet "events" counts the whole trace, as a run that verified does.
+  const auto whole = test::run_pprsim(d.path, "replay " + kSample + " --json -", "2>/dev/null");
+  EXPECT_EQ(j["events"], nlohmann::json::parse(whole.out)["events"]);
   EXPECT_NE(j["failure"].get<std::string>().find("at line 8"), std::string::npos);
   EXPECT_NE(test::read_all(d.path / "run.html").find("crashed in malloc"), std::string::npos);
   EXPECT_EQ(test::listing(d.path), (std::set<std::string>{"run.html", "run.json"}));  // no temporary left
