@@ -16,14 +16,18 @@
 
 namespace pprsim {
 
+namespace call_guard_detail {
+thread_local constinit Frame* t_current = nullptr;
+}  // namespace call_guard_detail
+
 namespace {
 
 using call_guard_detail::Frame;
+using call_guard_detail::t_current;
 
 constexpr std::array kFatalSignals = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
 constexpr std::size_t kAltStackBytes = 256 * 1024;
 
-thread_local Frame* t_current = nullptr;
 thread_local std::uint64_t t_calls = 0;
 thread_local bool t_alt_stack = false;
 
@@ -77,12 +81,12 @@ void install_handlers() {
   if (g_installed) return;
   struct sigaction sa {};
   sa.sa_sigaction = on_fatal;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   for (const int sig : kFatalSignals) sigaction(sig, &sa, &g_old[sig]);
   struct sigaction wd {};
   wd.sa_sigaction = on_watchdog;
-  wd.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  wd.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER;
   sigemptyset(&wd.sa_mask);
   sigaction(watchdog_signal(), &wd, nullptr);
   // A forked child (a fuzz worker) has no watchdog thread: it starts its own when it needs one.
@@ -134,7 +138,7 @@ void watchdog_loop() {
 }
 
 void ensure_watchdog() {
-  if (g_limit_ms.load(std::memory_order_relaxed) == 0) return;
+  if (g_watchdog_running.load(std::memory_order_relaxed) || g_limit_ms.load(std::memory_order_relaxed) == 0) return;
   bool expected = false;
   if (!g_watchdog_running.compare_exchange_strong(expected, true)) return;
   std::thread(watchdog_loop).detach();
@@ -179,8 +183,6 @@ double call_time_limit() { return static_cast<double>(g_limit_ms.load(std::memor
 
 namespace call_guard_detail {
 
-Frame* current() { return t_current; }
-
 void enter(Frame& f, const char* call) {
   if (!g_installed) install_handlers();
   ensure_alt_stack();
@@ -205,22 +207,12 @@ void raise_crash(Frame& f) {
   throw AllocatorCrash(call, sig, address, call_time_limit());
 }
 
+void jump_for_pending_hang(Frame& f) {
+  f.hang_pending = 0;
+  f.hung = 1;
+  jump_out(f);
+}
+
 }  // namespace call_guard_detail
-
-CallbackScope::CallbackScope() : frame_(t_current) {
-  if (frame_ != nullptr) frame_->in_callback = 1;
-}
-
-CallbackScope::~CallbackScope() {
-  if (frame_ != nullptr) frame_->in_callback = 0;
-}
-
-void CallbackScope::act_on_pending_hang() {
-  Frame* f = t_current;
-  if (f == nullptr || f->hang_pending == 0) return;
-  f->hang_pending = 0;
-  f->hung = 1;
-  jump_out(*f);
-}
 
 }  // namespace pprsim

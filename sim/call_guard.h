@@ -65,8 +65,11 @@ struct Frame {
   volatile std::sig_atomic_t armed = 0;  // env is set: a handler may jump to it
 };
 
-Frame* current();
+// The guarded call in progress on this thread (null: none).
+extern thread_local constinit Frame* t_current;
+
 void enter(Frame& f, const char* call);
+void jump_for_pending_hang(Frame& f);  // returns only when f is not armed yet
 void leave(Frame& f);
 [[noreturn]] void raise_crash(Frame& f);
 
@@ -79,7 +82,9 @@ template <class F>
 auto guarded(const char* call, F&& f) -> decltype(f()) {
   call_guard_detail::Frame frame;
   call_guard_detail::enter(frame, call);
-  if (sigsetjmp(frame.env, 1) != 0) call_guard_detail::raise_crash(frame);
+  // No signal mask saved (that is a system call per call): the handlers run with SA_NODEFER and
+  // an empty mask, so jumping out of one leaves the mask as the call found it.
+  if (sigsetjmp(frame.env, 0) != 0) call_guard_detail::raise_crash(frame);
   frame.armed = 1;
   try {
     if constexpr (std::is_void_v<decltype(f())>) {
@@ -97,16 +102,24 @@ auto guarded(const char* call, F&& f) -> decltype(f()) {
 }
 
 // Around pprsim code that a guarded call calls back (the plugin's memory callbacks): marks the
-// frame, and on the way back out, jumps if the watchdog fired meanwhile.
+// frame, and on the way back out, jumps if the watchdog fired meanwhile. Inline: a plugin makes
+// several callbacks per call.
 class CallbackScope {
  public:
-  CallbackScope();
-  ~CallbackScope();
+  CallbackScope() : frame_(call_guard_detail::t_current) {
+    if (frame_ != nullptr) frame_->in_callback = 1;
+  }
+  ~CallbackScope() {
+    if (frame_ != nullptr) frame_->in_callback = 0;
+  }
   CallbackScope(const CallbackScope&) = delete;
   CallbackScope& operator=(const CallbackScope&) = delete;
   // Call after the scope ended, from the C entry point (no C++ object with a destructor live):
   // jumps out of the guarded call if the watchdog fired while pprsim's code ran.
-  static void act_on_pending_hang();
+  static void act_on_pending_hang() {
+    call_guard_detail::Frame* f = call_guard_detail::t_current;
+    if (f != nullptr && f->hang_pending != 0) call_guard_detail::jump_for_pending_hang(*f);
+  }
 
  private:
   call_guard_detail::Frame* frame_;
