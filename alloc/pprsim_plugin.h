@@ -1,4 +1,4 @@
-/* pprsim plugin ABI, version 1: a PPR allocator from outside, in C, loaded with
+/* pprsim plugin ABI, version 2: a PPR allocator from outside, in C, loaded with
  *   pprsim replay|fuzz|selftest --alloc plugin:PATH.so
  *
  * pprsim hands the allocator its memory (struct pprsim_memory: word and byte access, system
@@ -8,7 +8,7 @@
  *   const struct pprsim_allocator *pprsim_plugin(void);
  *
  * The contract of every function is the one of alloc/ppr_allocator.h; alloc/README.md explains
- * it and alloc/plugins/ has two complete examples.
+ * it; alloc/plugins/classes.c is a complete example (built correct, and with one seeded bug).
  *
  * Memory. Every byte the allocator keeps *in band* (headers, free-list links, anything a real
  * allocator would keep in its heap) must live in memory obtained from mem->sys_alloc and be
@@ -26,9 +26,12 @@
  * be conflicts; a cloned struct is exactly a forked process's copy of its static data,
  * private, untracked, and combined only by merge().
  *
- * Versioning: `abi_version` must be PPRSIM_PLUGIN_ABI_VERSION of the header the plugin was
- * built with; pprsim refuses any other version with one line and exit status 2. A later version
- * may add fields at the end only.
+ * Versioning: `abi_version` is PPRSIM_PLUGIN_ABI_VERSION of the header the plugin was built
+ * with. pprsim reads versions 1 and 2 and refuses any other with one line and exit status 2. A
+ * later version adds fields at the end only. Version 2 added, at the end of struct
+ * pprsim_memory, the system-memory calls of alloc/memory.h that version 1 lacked: task_sys_alloc
+ * (growth inside a task's own slice of address space), sys_grow and sys_idle. A version 1 plugin
+ * loads and runs as before; it just does not use them.
  */
 #ifndef PPRSIM_PLUGIN_H
 #define PPRSIM_PLUGIN_H
@@ -40,7 +43,8 @@
 extern "C" {
 #endif
 
-#define PPRSIM_PLUGIN_ABI_VERSION 1u
+#define PPRSIM_PLUGIN_ABI_VERSION 2u
+#define PPRSIM_PLUGIN_ABI_OLDEST 1u /* the oldest version pprsim still loads */
 #define PPRSIM_PAGE_SIZE 4096u
 
 typedef uint64_t pprsim_addr; /* a simulated address; 0 is no address */
@@ -57,10 +61,22 @@ struct pprsim_memory {
   void (*zero)(void *ctx, pprsim_addr a, uint64_t n);
   void (*copy)(void *ctx, pprsim_addr dst, pprsim_addr src, uint64_t n);
   /* System memory: page-aligned, zero-filled regions of a multiple of PPRSIM_PAGE_SIZE bytes;
-   * 0 when refused (limit reached or failure injected). Inside a task, obtaining system memory
-   * is touching shared state: a PPR-aware allocator gives up instead. */
+   * 0 when refused (limit reached or failure injected). Inside a task, sys_alloc is touching
+   * shared state (every task would get the same next region): use task_sys_alloc there. */
   pprsim_addr (*sys_alloc)(void *ctx, uint64_t n);
   void (*sys_free)(void *ctx, pprsim_addr a, uint64_t n);
+  /* Since version 2. */
+  /* Inside a task: a region from this task's own slice of address space, disjoint from every
+   * other task's and from what the parent holds, so obtaining it touches nothing shared; a
+   * commit adopts it as it is (the report counts it as grown in the task's slice). 0 when
+   * refused or outside a task: the task must then give up. Released with sys_free. */
+  pprsim_addr (*task_sys_alloc)(void *ctx, uint64_t n);
+  /* Grows region [a, a + n) to new_n bytes (new_n > n, a multiple of PPRSIM_PAGE_SIZE), keeping
+   * its bytes; returns its new start (it may move), or 0 when refused, the old one untouched. */
+  pprsim_addr (*sys_grow)(void *ctx, pprsim_addr a, uint64_t n, uint64_t new_n);
+  /* The pages [a, a + n) of a region the allocator holds carry nothing it needs: the system may
+   * take them back. They stay mapped and read as zero afterwards. a and n page-aligned. */
+  void (*sys_idle)(void *ctx, pprsim_addr a, uint64_t n);
 };
 
 /* One block of a system region, for the census walk (alloc/census.h). */

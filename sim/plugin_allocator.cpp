@@ -50,9 +50,9 @@ const pprsim_allocator& load(const std::string& path) {
   std::memcpy(&entry, &sym, sizeof entry);
   const pprsim_allocator* api = entry();
   if (api == nullptr) throw PluginError(where + ": pprsim_plugin() returned NULL");
-  if (api->abi_version != PPRSIM_PLUGIN_ABI_VERSION) {
-    throw PluginError(fmt::format("{}: plugin ABI version {}, this pprsim reads version {}", where,
-                                  api->abi_version, PPRSIM_PLUGIN_ABI_VERSION));
+  if (api->abi_version < PPRSIM_PLUGIN_ABI_OLDEST || api->abi_version > PPRSIM_PLUGIN_ABI_VERSION) {
+    throw PluginError(fmt::format("{}: plugin ABI version {}, this pprsim reads versions {} to {}", where,
+                                  api->abi_version, PPRSIM_PLUGIN_ABI_OLDEST, PPRSIM_PLUGIN_ABI_VERSION));
   }
   const std::pair<const char*, bool> required[] = {
       {"create", api->create != nullptr},
@@ -146,6 +146,22 @@ struct Bridge {
     };
     c.sys_free = [](void* ctx, pprsim_addr a, std::uint64_t n) {
       guard(ctx, [&](SimMemory& m) { m.sys_free(a, n); });
+      hang_point();
+    };
+    c.task_sys_alloc = [](void* ctx, std::uint64_t n) -> pprsim_addr {
+      pprsim_addr a = 0;
+      guard(ctx, [&](SimMemory& m) { a = m.task_sys_alloc(n); });
+      hang_point();
+      return a;
+    };
+    c.sys_grow = [](void* ctx, pprsim_addr a, std::uint64_t n, std::uint64_t new_n) -> pprsim_addr {
+      pprsim_addr r = 0;
+      guard(ctx, [&](SimMemory& m) { r = m.sys_grow(a, n, new_n); });
+      hang_point();
+      return r;
+    };
+    c.sys_idle = [](void* ctx, pprsim_addr a, std::uint64_t n) {
+      guard(ctx, [&](SimMemory& m) { m.sys_idle(a, n); });
       hang_point();
     };
   }

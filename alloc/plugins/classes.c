@@ -5,9 +5,11 @@
  *  - Block header (16 bytes, in simulated memory): word0 = magic | flags | class;
  *    word1 = free: next block on its list; live: owner tag (group serial << 8 | task + 1).
  *  - group_init(g): every class gets `quota` free blocks per task (growing first), split off the
- *    shared lists into g partitions. task_init(k): the task allocates only from partition k; out
- *    of blocks, or a large object, it gives up (rescue). A free of a block this task allocated in
- *    this group goes back to its partition; any other free is deferred to the merge.
+ *    shared lists into g partitions. task_init(k): the task allocates only from partition k. Out
+ *    of blocks, it grows its partition by a chunk from its own slice of address space
+ *    (task_sys_alloc, ABI version 2), and a large object gets a region from there too; only when
+ *    the slice refuses does it give up (rescue). A free of a block this task allocated in this
+ *    group goes back to its partition; any other free is deferred to the merge.
  *  - merge: committed tasks' partitions as they left them, their deferred frees, and aborted
  *    tasks' partitions as carved all return to the shared lists. learn: quota per class follows
  *    the largest demand of one task, decaying.
@@ -113,6 +115,14 @@ static int grow(Mem *m, struct state *s, int c) {
   return 1;
 }
 
+/* In a task: a chunk from the task's own slice, cut into blocks of class c on its partition. */
+static int task_grow(Mem *m, struct state *s, int c) {
+  pprsim_addr r = m->task_sys_alloc(m->ctx, CHUNK);
+  if (r == 0) return 0;
+  for (uint64_t off = CHUNK; off > 0; off -= class_size(c)) push(m, &s->mine[c], c, r + off - class_size(c));
+  return 1;
+}
+
 static void *create(Mem *m) {
   (void)m;
   struct state *s = calloc(1, sizeof *s);
@@ -165,10 +175,9 @@ static pprsim_addr c_malloc(void *p, Mem *m, uint64_t n) {
   if (s->gave_up || n > ((uint64_t)1 << 40)) return 0;
   int c = class_of(n);
   if (c == kClasses) {
-    if (s->task >= 0) return rescue(s, c);
     uint64_t size = (n + kHeader + PPRSIM_PAGE_SIZE - 1) / PPRSIM_PAGE_SIZE * PPRSIM_PAGE_SIZE;
-    pprsim_addr r = m->sys_alloc(m->ctx, size);
-    if (r == 0) return 0;
+    pprsim_addr r = s->task >= 0 ? m->task_sys_alloc(m->ctx, size) : m->sys_alloc(m->ctx, size);
+    if (r == 0) return s->task >= 0 ? rescue(s, c) : 0;
     m->store64(m->ctx, r, MAGIC | LIVE | LARGE | CLASS_MASK);
     m->store64(m->ctx, r + 8, size);
     return r + kHeader;
@@ -179,6 +188,7 @@ static pprsim_addr c_malloc(void *p, Mem *m, uint64_t n) {
 #ifdef PPRSIM_EXAMPLE_BROKEN
     if (b == 0) b = pop(m, &s->shared[c]); /* the bug: shared state touched inside a task */
 #endif
+    if (b == 0 && task_grow(m, s, c)) b = pop(m, &s->mine[c]);
     if (b == 0) return rescue(s, c);
     ++s->taken[c];
     s->task_bytes += class_size(c);

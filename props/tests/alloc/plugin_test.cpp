@@ -2,6 +2,7 @@
 // falsified as they should be; a bad plugin is exit 2 with one line; a plugin returning garbage
 // is a failed run with a report, never a crash of pprsim.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -83,7 +84,7 @@ TEST(Plugin, ABadPluginIsExitTwoWithOneLine) {
       {text.string(), "not a loadable shared object"},
       {plugin("no_such_plugin"), "no such file"},
       {std::string(PPRSIM_PLUGIN_DIR) + "/libpprsim_mtrace_preload.so", "no symbol pprsim_plugin"},
-      {plugin("pprsim_test_plugin_bad_abi"), "plugin ABI version 99, this pprsim reads version 1"},
+      {plugin("pprsim_test_plugin_bad_abi"), "plugin ABI version 99, this pprsim reads versions 1 to 2"},
       {plugin("pprsim_test_plugin_no_malloc"), "the required function malloc is NULL"},
   };
   for (const auto& [path, why] : cases) {
@@ -98,6 +99,34 @@ TEST(Plugin, ABadPluginIsExitTwoWithOneLine) {
     }
   }
   std::filesystem::remove(text);
+}
+
+TEST(Plugin, AVersionTwoPluginGrowsInsideItsTaskSliceAndTheReportSaysSo) {
+  // The example is written against ABI version 2: out of partition blocks, or for a large
+  // object, a task takes memory from its own slice (task_sys_alloc) instead of giving up.
+  const auto dir = std::filesystem::temp_directory_path() / "pprsim_plugin_v2";
+  std::filesystem::create_directories(dir);
+  const auto trace = dir / "large.trace";
+  ASSERT_EQ(run("gen --seed 5 --events 4000 --large-share 0.02 -o " + trace.string()).status, 0);
+  const Result r = run("replay " + trace.string() + " --alloc " + kGood + " --group-size 4 --paranoid --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["verified"].get<bool>());
+  EXPECT_GT(j["task_grown_bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(j["adopted_bytes"], j["task_grown_bytes"]);  // every task committed here
+  EXPECT_EQ(j["rescues"].get<std::uint64_t>(), 0u);
+  const Result text = run("replay " + trace.string() + " --alloc " + kGood + " --group-size 4");
+  EXPECT_NE(text.out.find(fmt::format("grew {} bytes in their slices", j["task_grown_bytes"].get<std::uint64_t>())),
+            std::string::npos)
+      << text.out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Plugin, AVersionOnePluginStillLoads) {
+  // props/tests/alloc/plugins/misbehaving.c declares ABI version 1 and, left alone, behaves.
+  const Result r = run("replay " + kSample + " --alloc plugin:" + plugin("pprsim_test_plugin_misbehaving") + " --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["verified"].get<bool>());
 }
 
 TEST(Plugin, AnAddressOutsideItsMemoryIsAFailedRun) {
