@@ -46,6 +46,7 @@
 
 #include "alloc/census.h"
 #include "alloc/dlheap.h"
+#include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
 
 namespace pprsim {
@@ -81,18 +82,12 @@ class CoMalloc {
     return rescue(dl::request_to_size(n));
   }
 
-  Addr calloc(std::uint64_t count, std::uint64_t size) {
-    if (size != 0 && count > dl::kMaxRequest / size) return 0;
-    const std::uint64_t n = count * size;
-    const Addr p = malloc(n);
-    if (p != 0) mem_->zero(p, n);
-    return p;
-  }
+  Addr calloc(std::uint64_t count, std::uint64_t size) { return zeroed_malloc(*this, *mem_, count, size, dl::kMaxRequest); }
 
   // requires: align is a power of two (else 0 is returned).
   Addr memalign(std::uint64_t align, std::uint64_t n) {
     if (mode_ == Mode::Seq) return base_.memalign(align, n);
-    if (gave_up_ || align == 0 || (align & (align - 1)) != 0) return 0;
+    if (gave_up_ || !valid_alignment(align)) return 0;
     if (n > dl::kMaxRequest || align > dl::kMaxRequest) return 0;
     if (const Addr p = priv_.memalign(align, n); p != 0) return counted(priv_, p);
     if (const Addr p = growth_.memalign(align, n); p != 0) return counted(growth_, p);
@@ -252,8 +247,6 @@ class CoMalloc {
   std::uint64_t invalid_frees() const {
     return invalid_frees_ + base_.invalid_frees() + priv_.invalid_frees() + growth_.invalid_frees();
   }
-  // The private heap size the next group_init carves per task.
-  std::uint64_t next_heap_size() const { return quota(); }
   // [start, start + size) of task k's private heap in the current group.
   std::pair<Addr, std::uint64_t> heap_of(int k) const {
     const Heap& h = carve_.at(static_cast<std::size_t>(k));

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "alloc/census.h"
+#include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
 
 namespace pprsim {
@@ -145,17 +146,11 @@ class DlHeap {
     return c + dl::kHeader;
   }
 
-  Addr calloc(std::uint64_t count, std::uint64_t size) {
-    if (size != 0 && count > dl::kMaxRequest / size) return 0;
-    const std::uint64_t n = count * size;
-    const Addr p = malloc(n);
-    if (p != 0) mem_->zero(p, n);
-    return p;
-  }
+  Addr calloc(std::uint64_t count, std::uint64_t size) { return zeroed_malloc(*this, *mem_, count, size, dl::kMaxRequest); }
 
   // requires: align is a power of two (else 0 is returned).
   Addr memalign(std::uint64_t align, std::uint64_t n) {
-    if (align == 0 || (align & (align - 1)) != 0) return 0;
+    if (!valid_alignment(align)) return 0;
     if (align <= 16) return malloc(n);
     if (n > dl::kMaxRequest || align > dl::kMaxRequest) return 0;
     if (!arena_ && n + align >= dl::kDirectThreshold) return direct_alloc(n, align);
@@ -281,9 +276,6 @@ class DlHeap {
   // into the top or into a bin.
   void release_chunk(Addr c) { release(c); }
 
-  // Counts an invalid free that the caller detected.
-  void count_invalid_free() { ++invalid_frees_; }
-
   // Takes over the slice heap g of a committed task, whose memory is now this heap's (this heap
   // is bound to the committed memory): its segments join this heap's, its free chunks and its
   // top go into this heap's bins, its large chunks become this heap's (they are freed like any).
@@ -331,16 +323,12 @@ class DlHeap {
   bool holds(Addr a) const { return slice_ && (in_regions(segments_, a) || in_regions(directs_, a)); }
   Addr arena_start() const { return start_; }
   Addr arena_limit() const { return limit_; }
-  bool is_arena() const { return arena_; }
 
   // Calls f(base, size) for each segment (not for large chunks' regions), in address order.
   template <class F>
   void for_each_segment(F&& f) const {
     for (const Segment& s : segments_) f(s.base, s.size);
   }
-
-  // The bin index of a free chunk of `size` bytes, for descriptions.
-  static int bin_of(std::uint64_t size) { return dl::bin_index(size); }
 
   // Walks the chunks of one system region in address order. A segment's fence is counted in
   // the block before it. Stops at the first invalid header (one Corrupt piece up to the

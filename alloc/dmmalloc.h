@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "alloc/census.h"
+#include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
 
 namespace pprsim {
@@ -168,17 +169,11 @@ class DmMalloc {
     return b + dm::kHeader;
   }
 
-  Addr calloc(std::uint64_t count, std::uint64_t size) {
-    if (size != 0 && count > dm::kMaxRequest / size) return 0;
-    const std::uint64_t n = count * size;
-    const Addr p = malloc(n);
-    if (p != 0) mem_->zero(p, n);
-    return p;
-  }
+  Addr calloc(std::uint64_t count, std::uint64_t size) { return zeroed_malloc(*this, *mem_, count, size, dm::kMaxRequest); }
 
   // requires: align is a power of two (else 0 is returned).
   Addr memalign(std::uint64_t align, std::uint64_t n) {
-    if (align == 0 || (align & (align - 1)) != 0) return 0;
+    if (!valid_alignment(align)) return 0;
     if (align <= dm::kHeader) return malloc(n);
     if (n > dm::kMaxRequest || align > dm::kMaxRequest) return 0;
     // The aligned address may lie up to align - 16 bytes into the payload; one byte more keeps

@@ -105,7 +105,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
   }
 
   Addr memalign(std::uint64_t align, std::uint64_t n) {
-    if (align == 0 || (align & (align - 1)) != 0) return 0;
+    if (!valid_alignment(align)) return 0;
     if (align <= dm::kHeader) return malloc(n);
     if (n > dm::kMaxRequest || align > dm::kMaxRequest) return 0;
     const Addr p = malloc(std::max<std::uint64_t>(n, 1) + align - dm::kHeader);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "alloc/census.h"
+#include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
 
 namespace pprsim {
@@ -44,13 +45,10 @@ class SlotAllocator {
     return s + kHeader;
   }
   Addr calloc(std::uint64_t count, std::uint64_t size) {
-    if (size != 0 && count > (std::uint64_t{1} << 40) / size) return 0;
-    const Addr p = malloc(count * size);
-    if (p != 0) mem_->zero(p, count * size);
-    return p;
+    return zeroed_malloc(*this, *mem_, count, size, std::uint64_t{1} << 40);
   }
   Addr memalign(std::uint64_t align, std::uint64_t n) {
-    if (align == 0 || (align & (align - 1)) != 0 || align > (std::uint64_t{1} << 40)) return 0;
+    if (!valid_alignment(align) || align > (std::uint64_t{1} << 40)) return 0;
     if (align <= kHeader) return malloc(n);  // slots and regions are 16-aligned
     if (task_ >= 0) return give_up();
     const Addr p = large(n + align);
