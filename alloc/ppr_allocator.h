@@ -33,12 +33,12 @@ struct FreeVisitor {
 };
 }  // namespace contract
 
+// The core of the contract: the malloc family, the group hooks and what a run reports.
 template <class A, class Mem>
-concept PprAllocator =
+concept PprCore =
     Memory<Mem> && std::copy_constructible<A> &&
     requires(A& a, const A& ca, Mem* mem, Addr p, std::uint64_t n, int k,
-             std::span<const A* const> tasks, std::size_t committed, contract::BlockVisitor bv,
-             contract::FreeVisitor fv) {
+             std::span<const A* const> tasks, std::size_t committed) {
       // Points this copy at another process's memory (after a fork, or at the committed
       // memory before merge). post: every later access goes through `mem`.
       { a.bind(mem) } -> std::same_as<void>;
@@ -86,8 +86,12 @@ concept PprAllocator =
       { ca.gave_up() } -> std::same_as<bool>;                      // this task rescued
       { ca.reserved_bytes() } -> std::same_as<std::uint64_t>;      // set aside by the last carve
       { ca.task_allocated_bytes() } -> std::same_as<std::uint64_t>;// handed out in this task
+    };
 
-      // ---- The census: what the oracle checks the heap against.
+// The census: what the oracle checks the heap against. Without it pprsim still checks
+// conflicts, contents and overlap (a plugin may leave it out; the report says so).
+template <class A>
+concept PprCensus = requires(A& a, Addr p, std::uint64_t n, contract::BlockVisitor bv, contract::FreeVisitor fv) {
       // Visits the blocks of system region [base, base + n) in address order, tiling it;
       // stops at the first invalid header (one Corrupt piece to the end) and returns false.
       { a.walk_region(p, n, bv) } -> std::same_as<bool>;
@@ -95,11 +99,19 @@ concept PprAllocator =
       { a.walk_free(n, fv) } -> std::same_as<void>;
       // What allocator structure holds address `p` of the region (base, size): for reports.
       { a.describe(p, n, p) } -> std::same_as<std::string>;
+    };
 
-      // ---- The allocator's own invariants. Callable between any two calls above, in every
-      // copy (SEQ, parent mid-group, task, understudy, survivor). post: "" when they all hold,
-      // else the first broken one, as a sentence naming the structure and address.
+// The allocator's own invariants, for the paranoid level (--paranoid). Optional as well.
+template <class A>
+concept PprVerify = requires(A& a) {
+      // Callable between any two calls of the core, in every copy (SEQ, parent mid-group, task,
+      // understudy, survivor). post: "" when they all hold, else the first broken one, as a
+      // sentence naming the structure and address.
       { a.verify() } -> std::same_as<std::string>;
     };
+
+// Everything pprsim can ask of an allocator; the built-in ones are all of it.
+template <class A, class Mem>
+concept PprAllocator = PprCore<A, Mem> && PprCensus<A> && PprVerify<A>;
 
 }  // namespace pprsim

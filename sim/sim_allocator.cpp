@@ -17,8 +17,10 @@ namespace pprsim {
 
 namespace {
 
-// Adapts an allocator template instantiated on SimMemory to the virtual interface.
-template <PprAllocator<SimMemory> Impl>
+// Adapts an allocator template instantiated on SimMemory to the virtual interface. The census
+// and verify parts of the contract are optional, as for a plugin: without them the run says
+// which checks it made.
+template <PprCore<SimMemory> Impl>
 class Adapter final : public SimAllocator {
  public:
   Adapter(std::string name, Impl impl) : name_(std::move(name)), impl_(std::move(impl)) {}
@@ -49,16 +51,23 @@ class Adapter final : public SimAllocator {
   std::uint64_t reserved_bytes() const override { return impl_.reserved_bytes(); }
   std::uint64_t task_allocated_bytes() const override { return impl_.task_allocated_bytes(); }
 
+  bool has_census() const override { return PprCensus<Impl>; }
+  bool has_verify() const override { return PprVerify<Impl>; }
   bool walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) override {
-    return impl_.walk_region(base, size, visit);
+    if constexpr (PprCensus<Impl>) return impl_.walk_region(base, size, visit);
+    return true;
   }
   void walk_free(std::uint64_t max_steps, const FreeVisit& visit) override {
-    impl_.walk_free(max_steps, visit);
+    if constexpr (PprCensus<Impl>) impl_.walk_free(max_steps, visit);
   }
   std::string describe(Addr base, std::uint64_t size, Addr a) override {
-    return impl_.describe(base, size, a);
+    if constexpr (PprCensus<Impl>) return impl_.describe(base, size, a);
+    return fmt::format("allocator memory at {:#x}", a);
   }
-  std::string verify() override { return impl_.verify(); }
+  std::string verify() override {
+    if constexpr (PprVerify<Impl>) return impl_.verify();
+    return "";
+  }
 
  private:
   static std::vector<const Impl*> impls(std::span<const SimAllocator* const> tasks) {
