@@ -182,11 +182,22 @@ struct Bridge {
 // map, dropping the processes) never calls into a plugin that is known to be broken.
 class PluginAllocator final : public SimAllocator {
  public:
+  // The states of a plugin that crashed: not destroyed (destroy() is its code), kept reachable
+  // for the program's life.
+  static std::vector<void*>& quarantine() {
+    static auto* states = new std::vector<void*>;
+    return *states;
+  }
+
   PluginAllocator(std::string name, const pprsim_allocator& api, SimMemory& mem, void* state,
                   std::shared_ptr<std::string> broken)
       : name_(std::move(name)), api_(api), bridge_(&mem), state_(state), broken_(std::move(broken)) {}
   ~PluginAllocator() override {
-    if (!broken_->empty()) return;  // its state may be anything now: left as it is
+    if (!broken_->empty()) {
+      // Its state may be anything now: never handed to the plugin again, kept where it is.
+      quarantine().push_back(state_);
+      return;
+    }
     try {
       guarded("destroy", [&] { api_.destroy(state_); });
     } catch (const AllocatorCrash& e) {
