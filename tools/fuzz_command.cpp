@@ -17,6 +17,7 @@
 #include "props/fuzz_report.h"
 #include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
+#include "sim/json_text.h"
 #include "sim/faults.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
@@ -179,7 +180,7 @@ int run_fuzz(const FuzzArgs& args) {
           {s.found[i].run, s.found[i].violated, s.found[i].shrunk.operations(), paths[i], commands[i]});
     }
     r.seconds = elapsed();
-    json_out->stream() << fuzz_report_json(r).dump(2) << "\n";
+    json_out->stream() << json_text(fuzz_report_json(r), 2) << "\n";
     if (!json_out->commit()) {
       fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
       return 2;

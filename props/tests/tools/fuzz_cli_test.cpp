@@ -62,6 +62,16 @@ TEST_F(FuzzCli, JobsGiveTheSameJsonApartFromSeconds) {
   EXPECT_EQ(one.out.substr(0, one.out.rfind("seed 3")), two.out.substr(0, two.out.rfind("seed 3")));
 }
 
+TEST_F(FuzzCli, ACounterexampleFolderThatIsNotUtf8IsWrittenIntoTheJson) {
+  // Its name goes into the JSON (the counterexamples' paths): replaced, never an abort.
+  const Result r = pprsim("fuzz --alloc shared --runs 20 --seed 1 --out " + path("cx\xff") + " --json " + path("out.json"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  std::ifstream in(path("out.json"), std::ios::binary);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(text.find("cx\xef\xbf\xbd"), std::string::npos) << text;  // U+FFFD
+  EXPECT_TRUE(nlohmann::json::accept(text));
+}
+
 TEST_F(FuzzCli, ShardsMergeIntoTheOneRunJson) {
   for (const char* stop : {"", " --keep-going"}) {
     const std::string common = std::string("fuzz --alloc shared --runs 50 --seed 5 --out ") + path("ce") + stop;
