@@ -37,6 +37,13 @@ std::size_t group_cut(const std::vector<Runner>& tasks) {
   return tasks.size();
 }
 
+std::size_t running_cut(const std::vector<Runner>& tasks) {
+  for (std::size_t k = 0; k < tasks.size(); ++k) {
+    if (tasks[k].state != Runner::State::Running && tasks[k].state != Runner::State::Finished) return k;
+  }
+  return tasks.size();
+}
+
 CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ForkObjects& at_fork) {
   CommitVerdict v;
   const std::size_t cut = group_cut(tasks);

@@ -40,10 +40,14 @@ Runner fork_task(Process& parent, int k, const Instance& instance, std::unique_p
 std::unique_ptr<Runner> fork_understudy(Process& parent, const std::vector<Instance>& instances,
                                         std::unique_ptr<Process> into = nullptr);
 
-// The cut: the first task that stopped without a result to check (gave up, crashed). A task
-// that saw a stale object is checked (the read-after-write that made it stale is reported),
-// then cut. Tasks from the cut on never commit.
+// The cut, one rule in two readings. A task that gave up or crashed has no result: it and every
+// later task never commit. A task that saw a stale object has a result to check (the
+// read-after-write that made it stale is reported), and the check aborts it and every later one.
+//  - group_cut: the tasks the commit check looks at: up to the first that gave up or crashed.
+//  - running_cut: the tasks the race still waits for: up to the first that stopped early for
+//    any reason (gave up, crashed, stale), since nothing after it can commit.
 std::size_t group_cut(const std::vector<Runner>& tasks);
+std::size_t running_cut(const std::vector<Runner>& tasks);
 
 struct CommitVerdict {
   std::size_t commit = 0;             // tasks 0..commit-1 may commit

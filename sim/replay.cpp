@@ -601,14 +601,8 @@ class Replayer {
     }
     std::vector<Runner*> ready;
     while (true) {
-      // The group is cut at the first task that stopped early; only those before it matter.
-      std::size_t cut = tasks.size();
-      for (std::size_t k = 0; k < tasks.size(); ++k) {
-        if (tasks[k].state != Runner::State::Running && tasks[k].state != Runner::State::Finished) {
-          cut = k;
-          break;
-        }
-      }
+      // Only the tasks before the first that stopped early can commit (sim/group.h).
+      const std::size_t cut = running_cut(tasks);
       if (cut == 0) {
         // MAIN gave up: the understudy takes over, if there is one.
         if (und == nullptr) return false;
