@@ -211,10 +211,10 @@ class Replayer {
 
   // Runs one event in MAIN outside any task; failures end the run.
   void run_seq(const Event& e) {
-    where_ = {call_name(e.op), e.line, kInMain};
+    where_ = {call_name(e.op), e.line, Actor::main()};
     if (e.id >= 0) ensure_handle(*main_, e.id);
     const StepOutcome out = execute(*main_, e);
-    if (is_allocator_op(e.op)) verify_allocator(*main_, call_name(e.op), e.line, kInMain);
+    if (is_allocator_op(e.op)) verify_allocator(*main_, call_name(e.op), e.line, Actor::main());
     switch (out.status) {
       case StepStatus::Done: break;
       case StepStatus::OutOfMemory: throw RunFailure{out.detail, StopKind::RequestFailed};
@@ -228,41 +228,48 @@ class Replayer {
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
   }
 
-  // Which process a paranoid check looks at: a task's index, or one of these.
-  static constexpr int kInMain = -2;
-  static constexpr int kInUnderstudy = -1;  // as Runner::task has it
-  static constexpr int kHeapCheck = -3;     // not a process: the oracle walking MAIN's heap
+  // Who made a call: MAIN (sequential code, or a group hook in the parent), the understudy,
+  // task k, or the oracle walking MAIN's heap (not a process).
+  struct Actor {
+    enum class Kind : std::uint8_t { Main, Understudy, Task, HeapCheck };
+    Kind kind = Kind::Main;
+    int task = -1;
+    static Actor main() { return {}; }
+    static Actor understudy() { return {Kind::Understudy, -1}; }
+    static Actor of_task(int k) { return {Kind::Task, k}; }
+    static Actor heap_check() { return {Kind::HeapCheck, -1}; }
+    // "", " in the understudy", " in task 2".
+    std::string suffix() const {
+      if (kind == Kind::Understudy) return " in the understudy";
+      if (kind == Kind::Task) return fmt::format(" in task {}", task);
+      return "";
+    }
+  };
 
   // What the run was doing, for a failure's message: the call (an event's or a group hook's),
-  // its trace line (a hook: the group's first line) and the process.
+  // its trace line (a hook: the group's first line) and who made it.
   struct Where {
     std::string_view call;
     std::uint32_t line = 0;
-    int who = kInMain;
+    Actor who;
   };
 
   std::string where_text() const {
-    if (where_.who == kHeapCheck) {
+    if (where_.who.kind == Actor::Kind::HeapCheck) {
       return st_.groups == 0 ? std::string("during the heap check before the first group")
                              : fmt::format("during the heap check after group {}", st_.groups - 1);
     }
-    std::string text = fmt::format("at line {}", where_.line);
-    if (where_.who == kInUnderstudy) text += " in the understudy";
-    if (where_.who >= 0) text += fmt::format(" in task {}", where_.who);
-    return text;
+    return fmt::format("at line {}{}", where_.line, where_.who.suffix());
   }
 
   // The paranoid check level: the allocator's own invariants, right after `call` (at trace
-  // line `line`, in process `who`). A broken one ends the run at its cause.
-  void verify_allocator(Process& p, std::string_view call, std::uint32_t line, int who) {
+  // line `line`, by `who`). A broken one ends the run at its cause.
+  void verify_allocator(Process& p, std::string_view call, std::uint32_t line, Actor who) {
     if (!paranoid_) return;
     const Process::Untracked quiet(p);
     const std::string broken = p.alloc->verify();
     if (!broken.empty()) {
-      const std::string where = who == kInMain         ? std::string()
-                                : who == kInUnderstudy ? std::string(" in the understudy")
-                                                       : fmt::format(" in task {}", who);
-      throw RunFailure{fmt::format("paranoid check after {} at line {}{}: {}", call, line, where, broken),
+      throw RunFailure{fmt::format("paranoid check after {} at line {}{}: {}", call, line, who.suffix(), broken),
                        StopKind::Invariant};
     }
   }
@@ -276,7 +283,7 @@ class Replayer {
 
   // A heap check: full when `final`, or when due (see ReplayConfig::full_check_every).
   void check(bool final) {
-    where_ = {"", 0, kHeapCheck};
+    where_ = {"", 0, Actor::heap_check()};
     since_check_ = 0;
     ++st_.heap_checks;
     ++checks_since_full_;
@@ -361,11 +368,11 @@ class Replayer {
       return;
     }
     const std::uint32_t line = first_line(instances);
-    where_ = {"group_init", line, kInMain};
+    where_ = {"group_init", line, Actor::main()};
     for_group_ = true;
     const bool carved = main_->alloc->group_init(n);
     for_group_ = false;
-    verify_allocator(*main_, "group_init", line, kInMain);
+    verify_allocator(*main_, "group_init", line, Actor::main());
     if (!carved) {
       // System memory refused the carve: fall back to smaller groups, then to serial execution.
       if (n > 1) {
@@ -390,17 +397,17 @@ class Replayer {
     std::vector<Runner> tasks;
     tasks.reserve(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) {
-      where_ = {"task_init", line, k};
+      where_ = {"task_init", line, Actor::of_task(k)};
       tasks.push_back(fork_task(*main_, k, instances[static_cast<std::size_t>(k)], spare_process()));
       Runner& t = tasks.back();
-      verify_allocator(*t.proc, "task_init", line, k);
+      verify_allocator(*t.proc, "task_init", line, Actor::of_task(k));
       t.weight = sched_.between(2, 8);
     }
     std::unique_ptr<Runner> und;
     if (cfg_.understudy != UnderstudyMode::Never) {
-      where_ = {"understudy_init", line, kInUnderstudy};
+      where_ = {"understudy_init", line, Actor::understudy()};
       und = fork_understudy(*main_, instances, spare_process());
-      verify_allocator(*und->proc, "understudy_init", line, kInUnderstudy);
+      verify_allocator(*und->proc, "understudy_init", line, Actor::understudy());
       und->weight = sched_.between(1, static_cast<std::uint64_t>(n));
     }
 
@@ -431,19 +438,19 @@ class Replayer {
       st_.aborted += static_cast<std::uint64_t>(n);
       main_->become(*und->proc);
       if (searching()) look_for_lost(fmt::format("when the understudy's heap became the committed one in group {}", gi));
-      where_ = {"learn", line, kInMain};
+      where_ = {"learn", line, Actor::main()};
       main_->alloc->learn(allocs);
-      verify_allocator(*main_, "learn", line, kInMain);
+      verify_allocator(*main_, "learn", line, Actor::main());
     } else {
       st_.committed += static_cast<std::uint64_t>(m);
       st_.aborted += static_cast<std::uint64_t>(n - m);
       if (m == 0) {
         // MAIN could not finish and no understudy runs: re-run the group from its start.
-        where_ = {"understudy_init", line, kInMain};
+        where_ = {"understudy_init", line, Actor::main()};
         main_->alloc->understudy_init();
-        verify_allocator(*main_, "understudy_init", line, kInMain);
+        verify_allocator(*main_, "understudy_init", line, Actor::main());
       } else {
-        where_ = {"merge", line, kInMain};
+        where_ = {"merge", line, Actor::main()};
         CommitResult done = commit_tasks(*main_, tasks, static_cast<std::size_t>(m));
         if (searching()) look_for_lost(m == 1 ? fmt::format("at the commit of group {} (task 0 committed, then the merge)", gi)
                                  : fmt::format("at the commit of group {} (tasks 0 to {} committed, then the merge)", gi, m - 1));
@@ -454,11 +461,11 @@ class Replayer {
         for (std::string& p : done.problems) {
           if (st_.problems.size() < kMaxOutsideSliceProblems) st_.problems.push_back(std::move(p));
         }
-        verify_allocator(*main_, "merge", line, kInMain);
+        verify_allocator(*main_, "merge", line, Actor::main());
       }
-      where_ = {"learn", line, kInMain};
+      where_ = {"learn", line, Actor::main()};
       main_->alloc->learn(allocs);
-      verify_allocator(*main_, "learn", line, kInMain);
+      verify_allocator(*main_, "learn", line, Actor::main());
       // The speculative processes are done with: while they lived, MAIN's pages were shared
       // with them, and every page the serial re-run writes would be copied first.
       retire(tasks, und);
@@ -651,7 +658,8 @@ class Replayer {
       return;
     }
     const Event& e = *r.events[r.next++];
-    where_ = {call_name(e.op), e.line, in_task ? r.task : kInUnderstudy};
+    const Actor who = in_task ? Actor::of_task(r.task) : Actor::understudy();
+    where_ = {call_name(e.op), e.line, who};
     StepOutcome out;
     for_group_ = in_task;
     try {
@@ -663,7 +671,7 @@ class Replayer {
       return;
     }
     for_group_ = false;
-    if (is_allocator_op(e.op)) verify_allocator(*r.proc, call_name(e.op), e.line, r.task);
+    if (is_allocator_op(e.op)) verify_allocator(*r.proc, call_name(e.op), e.line, who);
     switch (out.status) {
       case StepStatus::Done:
         if (in_task && (e.op == Op::Malloc || e.op == Op::Calloc || e.op == Op::Memalign || e.op == Op::Realloc)) {
