@@ -188,15 +188,19 @@ void enter(Frame& f, const char* call) {
   ensure_alt_stack();
   ensure_watchdog();
   f.call = call;
+  f.outer = t_current;
+  f.number = ++t_calls;
   t_current = &f;
   g_caller.store(pthread_self(), std::memory_order_relaxed);
-  g_call.store(++t_calls, std::memory_order_relaxed);
+  g_call.store(f.number, std::memory_order_relaxed);
 }
 
 void leave(Frame& f) {
   f.armed = 0;
-  g_call.store(0, std::memory_order_relaxed);
-  t_current = nullptr;
+  // Back to the call this one was made from, if any (pprsim code a guarded call called back
+  // into may call the allocator again: the outer call stays guarded and watched).
+  t_current = f.outer;
+  g_call.store(f.outer != nullptr ? f.outer->number : 0, std::memory_order_relaxed);
 }
 
 void raise_crash(Frame& f) {

@@ -63,6 +63,8 @@ struct Frame {
   volatile std::sig_atomic_t in_callback = 0;
   volatile std::sig_atomic_t hang_pending = 0;
   volatile std::sig_atomic_t armed = 0;  // env is set: a handler may jump to it
+  Frame* outer = nullptr;                 // the guarded call this one was made from, if any
+  std::uint64_t number = 0;               // this call's number, for the watchdog
 };
 
 // The guarded call in progress on this thread (null: none).
@@ -76,8 +78,9 @@ void leave(Frame& f);
 }  // namespace call_guard_detail
 
 // Runs f() under the guard; throws AllocatorCrash if it crashed or hung. `call` names the
-// allocator function for reports (a string literal). Not reentrant: a guarded call never makes
-// another one.
+// allocator function for reports (a string literal). Calls nest: one made from pprsim code that
+// a guarded call called back (a census visitor) is guarded on its own, and the outer one again
+// once it returns.
 template <class F>
 auto guarded(const char* call, F&& f) -> decltype(f()) {
   call_guard_detail::Frame frame;
