@@ -34,9 +34,10 @@ enum class StopKind : std::uint8_t {
 // "none", "request-failed", "bad-result", "fault", "crash", "hang", "invariant", "heap-check", "other".
 std::string_view stop_kind_name(StopKind k);
 
-// Where a replay is, for a progress line: told every kEvery operations.
+// Where a replay is, for a progress line: told every kEvery operations (often enough that a slow
+// run, every event checked, still moves; the line itself redraws by time).
 struct ReplayProgress {
-  static constexpr std::uint64_t kEvery = 1u << 14;
+  static constexpr std::uint64_t kEvery = 1u << 8;
   std::uint64_t events = 0;           // operations read so far
   std::uint64_t groups = 0;           // PPR groups run so far
   std::uint64_t bytes_read = 0;       // of the trace file (0: the reader cannot tell)

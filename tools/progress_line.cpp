@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace pprsim {
@@ -16,14 +17,33 @@ double ProgressLine::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+bool ProgressLine::due() const {
+  return enabled_ && (!shown_ || std::chrono::steady_clock::now() - last_ >= kRedraw);
+}
+
 void ProgressLine::show(std::string_view text, bool force) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (!force && shown_ && now - last_ < std::chrono::milliseconds(100)) return;
+  if (!force && shown_ && now - last_ < kRedraw) return;
   last_ = now;
   shown_ = true;
+  // One line of the terminal as it is now (it may have been resized): a longer text would wrap,
+  // and the next redraw would only clear its last row.
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) text = fit_columns(text, ws.ws_col - 1u);
   fmt::print(stderr, "\r\033[K{}", text);
   std::fflush(stderr);
+}
+
+std::string_view fit_columns(std::string_view text, std::size_t columns) {
+  std::size_t shown = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if ((byte & 0xC0) == 0x80) continue;  // a UTF-8 continuation byte: same column
+    if (shown == columns) return text.substr(0, i);
+    ++shown;
+  }
+  return text;
 }
 
 void ProgressLine::clear() {

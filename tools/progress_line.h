@@ -22,17 +22,25 @@ class ProgressLine {
   bool enabled() const { return enabled_; }
   // Seconds since the line was made.
   double elapsed() const;
-  // Redraws the line with `text`, unless it was drawn less than 0.1 s ago (`force`: always).
+  // Whether show() would draw now (a caller can skip formatting the text when not).
+  bool due() const;
+  // Redraws the line with `text`, cut to the terminal's width, unless it was drawn less than
+  // 0.1 s ago (`force`: always).
   void show(std::string_view text, bool force = false);
   // Removes the line, so that what is printed next starts on a clean line.
   void clear();
 
  private:
+  static constexpr std::chrono::milliseconds kRedraw{100};
   bool enabled_;
   bool shown_ = false;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_{};
 };
+
+// The longest start of `text` that fills at most `columns` columns (a column a character;
+// UTF-8 sequences are kept whole).
+std::string_view fit_columns(std::string_view text, std::size_t columns);
 
 // `count` per second over `seconds` as "850", "12.3k" or "1.4M" (empty for no time), and
 // "~1m05s left" once `done` of `total` took `seconds` (empty when the total is unknown or

@@ -145,6 +145,7 @@ int run_replay(const ReplayOptions& opt) {
         if (line.enabled()) {
           const double t0 = line.elapsed();
           cfg.progress = [&line, &path, &a, t0](const ReplayProgress& p) {
+            if (!line.due()) return;
             const double s = line.elapsed() - t0;
             std::string left;
             if (p.announced_events > 0) {
@@ -152,9 +153,10 @@ int run_replay(const ReplayOptions& opt) {
             } else if (p.total_bytes > 0) {
               left = time_left(static_cast<double>(p.bytes_read), static_cast<double>(p.total_bytes), s);
             }
-            line.show(fmt::format("replay {} ({}): {} events, {} groups, {} events/s{}{}", path, a, p.events,
-                                  p.groups, rate_text(static_cast<double>(p.events), s),
-                                  left.empty() ? "" : ", ", left));
+            // The figures first: on a narrow terminal the line is cut from the end, the path.
+            line.show(fmt::format("replay {} events, {} groups, {} events/s{}{}: {} ({})", p.events, p.groups,
+                                  rate_text(static_cast<double>(p.events), s), left.empty() ? "" : ", ", left,
+                                  path, a));
           };
         }
         cfg.reopen = [&source] { return source.open(); };

@@ -34,10 +34,13 @@ struct TtyRun {
   std::string terminal;
 };
 
-TtyRun run_on_terminal(const std::vector<std::string>& args, const fs::path& out_file) {
+TtyRun run_on_terminal(const std::vector<std::string>& args, const fs::path& out_file, unsigned short columns = 0) {
   TtyRun r;
   int master = -1;
-  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  winsize ws{};
+  ws.ws_row = 24;
+  ws.ws_col = columns;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, columns != 0 ? &ws : nullptr);
   if (pid < 0) return r;
   if (pid == 0) {
     FILE* out = std::freopen(out_file.c_str(), "w", stdout);
@@ -103,6 +106,35 @@ TEST(ProgressLine, ReplayOnATerminalShowsEventsRateAndTimeLeft) {
   std::ifstream in(d.path() / "out.json");
   const nlohmann::json j = nlohmann::json::parse(in);
   EXPECT_EQ(j["events"].get<int>(), 200000);
+}
+
+TEST(ProgressLine, FitColumnsKeepsWholeCharacters) {
+  EXPECT_EQ(fit_columns("replay big.trace", 6), "replay");
+  EXPECT_EQ(fit_columns("short", 80), "short");
+  EXPECT_EQ(fit_columns("\xc3\xa9t\xc3\xa9 trace", 3), "\xc3\xa9t\xc3\xa9");  // "été": 3 columns, 5 bytes
+  EXPECT_EQ(fit_columns("", 3), "");
+}
+
+TEST(ProgressLine, TheLineFitsTheTerminalAndMovesWhenEveryEventIsChecked) {
+  test::TempDir d("progress");
+  const fs::path trace = make_trace(d, 20000);
+  // Every event checked in full: slow per event, so a line drawn by event count sat still.
+  const TtyRun r = run_on_terminal({"replay", trace.string(), "--group-size", "4", "--check-every", "1",
+                                    "--full-check-every", "1", "--json", "-"},
+                                   d.path() / "out.json", 40);
+  ASSERT_EQ(r.status, 0) << r.terminal;
+  std::vector<std::string> drawn;
+  for (std::size_t at = r.terminal.find("\r\033[K"); at != std::string::npos;) {
+    const std::size_t from = at + 4;
+    const std::size_t next = r.terminal.find("\r\033[K", from);
+    drawn.push_back(r.terminal.substr(from, next == std::string::npos ? std::string::npos : next - from));
+    at = next;
+  }
+  ASSERT_GE(drawn.size(), 2u) << r.terminal;
+  for (const std::string& line : drawn) EXPECT_LE(line.size(), 39u) << line;  // ASCII: a byte a column
+  // The first state is drawn at once, a few hundred events in (it waited for 16,384 before),
+  // figures first so that the cut takes the path.
+  EXPECT_TRUE(drawn.front().starts_with("replay 256 events, 0 groups, ")) << drawn.front();
 }
 
 TEST(ProgressLine, QuietOrNotATerminalShowsNothing) {
