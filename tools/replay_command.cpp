@@ -219,6 +219,12 @@ int run_replay(const ReplayOptions& opt) {
       return 2;
     }
   }
+  // Where each file output went, after the text (on standard error when standard output
+  // carries an output itself).
+  for (const std::string* file : {&opt.json, &opt.html}) {
+    if (file->empty() || *file == "-") continue;
+    fmt::print(json_to_stdout ? stderr : stdout, "written: {}\n", *file);
+  }
   return all_ok ? 0 : 1;
 }
 

@@ -26,6 +26,20 @@ std::string temp_file(const std::string& name, const std::string& text) {
 
 const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
 
+TEST(Cli, EveryFileOutputSaysWhereItWent) {
+  test::TempDir d("written");
+  const std::string json = (d.path() / "run.json").string();
+  const std::string html = (d.path() / "run.html").string();
+  const Result files = test::run_shell(std::string(PPRSIM_BINARY) + " replay " + kSample + " --json " + json +
+                                       " --html " + html + " 2>/dev/null");
+  ASSERT_EQ(files.status, 0) << files.out;
+  EXPECT_TRUE(files.out.ends_with("written: " + json + "\nwritten: " + html + "\n")) << files.out;
+  // With the JSON on standard output, the line goes to standard error.
+  const Result piped =
+      test::run_shell(std::string(PPRSIM_BINARY) + " replay " + kSample + " --json - --html " + html + " 2>&1 >/dev/null");
+  EXPECT_EQ(piped.out, "written: " + html + "\n");
+}
+
 TEST(Cli, SampleVerifiesAndExitsZero) {
   const Result r = pprsim("replay " + kSample + " --group-size 4");
   EXPECT_EQ(r.status, 0) << r.out;
