@@ -121,7 +121,8 @@ class Replayer {
                                 c.reason());
     } catch (const MemoryFault& f) {
       st_.stop = StopKind::Fault;
-      st_.failure = fmt::format("the allocator faulted in {} {}: {}", where_.call, where_text(), f.what());
+      const std::string call = where_.call.empty() ? std::string() : fmt::format(" in {}", where_.call);
+      st_.failure = fmt::format("the allocator faulted{} {}: {}", call, where_text(), f.what());
     } catch (const AllocatorFailure& f) {
       st_.stop = StopKind::Other;
       st_.failure = fmt::format("the allocator failed {}: {}", where_text(), f.what());
