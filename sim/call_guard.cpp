@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -37,7 +37,7 @@ std::atomic<pthread_t> g_caller{};
 std::atomic<std::uint64_t> g_limit_ms{static_cast<std::uint64_t>(kDefaultCallTimeLimit * 1000)};
 std::atomic<bool> g_watchdog_running{false};
 std::mutex g_install;
-bool g_installed = false;
+std::atomic<bool> g_installed{false};
 struct sigaction g_old[NSIG];
 
 int watchdog_signal() { return SIGRTMIN + 1; }
