@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <map>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "alloc/pprsim_plugin.h"
@@ -81,11 +83,14 @@ const pprsim_allocator& load(const std::string& path) {
 }
 
 // The memory handed to the plugin: SimMemory behind C callbacks that never throw. The first
-// fault of a call is kept and raised when the call returns.
+// fault of a call is kept and raised when the call returns; so is any other error of pprsim's
+// own (the simulation's memory limit reached while a plugin grows), which must not unwind
+// through the plugin's C frames either.
 struct Bridge {
   SimMemory* mem = nullptr;
   bool faulted = false;
   Addr fault_addr = 0;
+  std::exception_ptr error;  // the first error that is not a fault
   pprsim_memory c{};
 
   // Runs pprsim's side of a callback. The watchdog never jumps over these frames: a hang it
@@ -101,6 +106,8 @@ struct Bridge {
         b.faulted = true;
         b.fault_addr = e.addr();
       }
+    } catch (...) {
+      if (!b.error) b.error = std::current_exception();
     }
   }
   static void hang_point() { CallbackScope::act_on_pending_hang(); }
@@ -168,8 +175,12 @@ struct Bridge {
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
 
-  // Raises the fault of the call that just returned, if it had one.
+  // Raises the error, else the fault, of the call that just returned, if it had one.
   void settle() {
+    if (error) {
+      faulted = false;
+      std::rethrow_exception(std::exchange(error, nullptr));
+    }
     if (!faulted) return;
     faulted = false;
     throw MemoryFault(fault_addr);
@@ -244,6 +255,7 @@ class PluginAllocator final : public SimAllocator {
     } catch (const AllocatorCrash& e) {
       *broken_ = e.call();
       bridge_.faulted = false;
+      bridge_.error = nullptr;
       throw;
     }
   }

@@ -100,6 +100,16 @@ TEST(Containment, ShrinkKeepsACrashAndAHangAsTheirKinds) {
   EXPECT_NE(test::read_all(d.path / "hang.trace").find("--call-timeout 0.2"), std::string::npos);
 }
 
+TEST(Containment, TheMemoryLimitReachedInsideAPluginCallIsExitTwoNotAnAbort) {
+  // pprsim's own error raised in a memory callback must not unwind through the plugin's C
+  // frames (std::terminate); it is raised once the call returned.
+  const Dir d;
+  const auto r = misbehave(d, "fill-malloc", "replay " + kSample + " --alloc " + kPlugin + " --max-resident 16M");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_EQ(test::line_count(r.out), 1u) << r.out;
+  EXPECT_NE(r.out.find("16"), std::string::npos) << r.out;
+}
+
 TEST(Containment, CreateReturningNullIsBadUsageInOneLine) {
   const Dir d;
   for (const char* cmd : {"replay ", "shrink -o x.trace "}) {

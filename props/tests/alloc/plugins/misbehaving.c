@@ -4,7 +4,8 @@
  *
  *   PPRSIM_TEST_MISBEHAVE   segv-malloc | abort-malloc | fpe-malloc | overflow-malloc |
  *                           hang-free | hang-in-callback-free | null-create | null-malloc |
- *                           misaligned-malloc | unmapped-malloc | low-malloc | wild-load-malloc
+ *                           misaligned-malloc | unmapped-malloc | low-malloc | wild-load-malloc |
+ *                           fill-malloc (writes 32 MiB of its own bytes: pprsim's memory limit)
  *   PPRSIM_TEST_AFTER       how many calls of that function behave first (default 0)
  *   PPRSIM_TEST_IN_TASK     only inside task k of a group (default: anywhere)
  */
@@ -29,6 +30,7 @@ enum mode {
   UNMAPPED_MALLOC,
   LOW_MALLOC,
   WILD_LOAD_MALLOC,
+  FILL_MALLOC,
 };
 
 struct state {
@@ -48,7 +50,8 @@ static enum mode mode_from(const char *s) {
                {"hang-free", HANG_FREE},         {"hang-in-callback-free", HANG_IN_CALLBACK_FREE},
                {"null-create", NULL_CREATE},     {"null-malloc", NULL_MALLOC},
                {"misaligned-malloc", MISALIGNED_MALLOC}, {"unmapped-malloc", UNMAPPED_MALLOC},
-               {"low-malloc", LOW_MALLOC},       {"wild-load-malloc", WILD_LOAD_MALLOC}};
+               {"low-malloc", LOW_MALLOC},       {"wild-load-malloc", WILD_LOAD_MALLOC},
+               {"fill-malloc", FILL_MALLOC}};
   if (s == NULL) return NONE;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
     if (strcmp(s, names[i].name) == 0) return names[i].mode;
@@ -124,6 +127,13 @@ static pprsim_addr b_malloc(void *p, const struct pprsim_memory *m, uint64_t n) 
   if (now(s, UNMAPPED_MALLOC)) return (pprsim_addr)1 << 45;
   if (now(s, LOW_MALLOC)) return 4096;
   if (now(s, WILD_LOAD_MALLOC)) g_sink = (int)m->load64(m->ctx, 0xdead0000);
+  if (now(s, FILL_MALLOC)) {
+    static unsigned char junk[1 << 16];
+    memset(junk, 0xab, sizeof junk);
+    const uint64_t size = (uint64_t)32 << 20;
+    const pprsim_addr r = m->sys_alloc(m->ctx, size);
+    for (uint64_t off = 0; r != 0 && off < size; off += sizeof junk) m->write(m->ctx, r + off, junk, sizeof junk);
+  }
   const pprsim_addr a = bump(s, m, n);
   if (a != 0 && now(s, MISALIGNED_MALLOC)) return a + 8;
   return a;
