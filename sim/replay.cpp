@@ -111,7 +111,10 @@ class Replayer {
     set_call_time_limit(cfg_.call_time_limit);
     try {
       read_all(reader);
-      if (st_.failure.empty()) check(true);
+      if (st_.failure.empty()) {
+        look_in_sequential_code();  // the sequential code after the last check, if any
+        check(true);
+      }
     } catch (const RunFailure& f) {
       st_.failure = f.why;
       st_.stop = f.kind;
@@ -788,8 +791,9 @@ void locate_lost_blocks(RunStats& s, const ReplayConfig& cfg) {
   } catch (const std::exception&) {
     // The trace cannot be read again as it was (a pipe read once, a file that changed).
   }
-  // The same run, or its findings say nothing of this one.
-  if (second.events != s.events || second.lost_blocks != s.lost_blocks) {
+  // The same run, or its findings say nothing of this one; and a search that placed nothing
+  // says no more than the stretch.
+  if (second.events != s.events || second.lost_blocks != s.lost_blocks || search.found.empty()) {
     s.lost_block_origins.push_back(stretch);
     return;
   }
