@@ -216,7 +216,7 @@ class DmMalloc {
     if (p == 0) return;
     if (mode_ == Mode::Seq && p >= dm::kHeader && (p & 15) == 0) {  // the fast path: a live block
       const std::uint64_t w0 = mem_->load64(p - dm::kHeader);
-      if ((w0 & ~dm::kClassMask) == (dm::kMagic | dm::kLive) && class_index(w0) < ci(dm::kClasses)) {
+      if (small_live_header(w0)) {
         push(global_, static_cast<int>(class_index(w0)), p - dm::kHeader);
         return;
       }
@@ -961,6 +961,10 @@ class DmMalloc {
   // A header word is a live block's only if it carries the magic, the live bit and a class that
   // exists: a large region's class bits are all ones. A program that wrote over a header (or a
   // pointer into the middle of an object) must not send a free to a list that does not exist.
+  // The common case in one masked compare: a live block of a size class (no shim, not large).
+  static bool small_live_header(std::uint64_t w0) {
+    return (w0 & ~dm::kClassMask) == (dm::kMagic | dm::kLive) && class_index(w0) < ci(dm::kClasses);
+  }
   static bool live_header(std::uint64_t w0) {
     if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0) return false;
     if ((w0 & dm::kShim) != 0) return true;

@@ -103,6 +103,7 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
 
   bool in_group() const { return !carve_.empty(); }
   void give_up() { gave_up_ = true; }
+  using DmMalloc::small_live_header;  // the core's fast-path test of a header, for check_object
   // Whether p is an object this heap handed out and still holds: a live block header (or an
   // aligned object's shim leading to one) just below it. Reads the header, writes nothing.
   bool holds(Addr p) { return block_of(p) != 0; }
@@ -342,10 +343,7 @@ inline void check_object(DropIn& h, void* p, const char* fn) {
     const Addr a = as_addr(p);
     if (__builtin_expect(a - g_first < g_end - g_first && (a & 15) == 0, 1)) {
       const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
-      if (__builtin_expect((w0 & ~dm::kClassMask) == (dm::kMagic | dm::kLive) && (w0 & dm::kClassMask) < dm::kClasses,
-                           1)) {
-        return;
-      }
+      if (__builtin_expect(DropIn::small_live_header(w0), 1)) return;
       if (h.holds(a)) return;
     }
     misuse(fn, a);

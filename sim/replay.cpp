@@ -124,7 +124,8 @@ class Replayer {
                                 c.reason());
     } catch (const MemoryFault& f) {
       st_.stop = StopKind::Fault;
-      const std::string call = where_.call.empty() ? std::string() : fmt::format(" in {}", where_.call);
+      const std::string call = where_.who.kind == Actor::Kind::HeapCheck ? std::string()
+                                                                        : fmt::format(" in {}", where_.call());
       st_.failure = fmt::format("the allocator faulted{} {}: {}", call, where_text(), f.what());
     } catch (const AllocatorFailure& f) {
       st_.stop = StopKind::Other;
@@ -215,7 +216,7 @@ class Replayer {
 
   // Runs one event in MAIN outside any task; failures end the run.
   void run_seq(const Event& e) {
-    where_ = {call_name(e.op), e.line, Actor::main()};
+    where_ = {{}, e.line, Actor::main(), e.op};
     if (e.id >= 0) ensure_handle(*main_, e.id);
     const StepOutcome out = execute(*main_, e);
     if (is_allocator_op(e.op)) verify_allocator(*main_, call_name(e.op), e.line, Actor::main());
@@ -253,9 +254,12 @@ class Replayer {
   // What the run was doing, for a failure's message: the call (an event's or a group hook's),
   // its trace line (a hook: the group's first line) and who made it.
   struct Where {
-    std::string_view call;
+    std::string_view hook;  // a group hook's name; empty: the event's operation
     std::uint32_t line = 0;
     Actor who;
+    Op op = Op::Malloc;
+    // Named only when a failure is reported, not for every event.
+    std::string_view call() const { return hook.empty() ? call_name(op) : hook; }
   };
 
   std::string where_text() const {
@@ -663,7 +667,7 @@ class Replayer {
     }
     const Event& e = *r.events[r.next++];
     const Actor who = in_task ? Actor::of_task(r.task) : Actor::understudy();
-    where_ = {call_name(e.op), e.line, who};
+    where_ = {{}, e.line, who, e.op};
     StepOutcome out;
     for_group_ = in_task;
     try {

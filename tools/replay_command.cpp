@@ -161,12 +161,10 @@ int run_replay(const ReplayOptions& opt) {
         }
         cfg.reopen = [&source] { return source.open(); };
         auto reader = source.open();
+        // replay() reads the trace to its end even when the run stopped early, so bad input
+        // anywhere is exit 2 and never a result.
         runs.push_back(replay(*reader, cfg));
         line.clear();
-        // A run whose allocator failed stopped reading early: the rest of the trace is read
-        // (and checked) before any verdict, so bad input anywhere is exit 2 and never a result.
-        for (Event rest; reader->next(rest);) {
-        }
         if (reader->warnings() > 0) {
           fmt::print(stderr, "pprsim: {}: {} warnings while importing", path, reader->warnings());
           for (const std::string& w : reader->warning_samples()) fmt::print(stderr, "\n  {}", w);
