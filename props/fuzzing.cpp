@@ -43,21 +43,21 @@ Counterexample minimized(Counterexample c, const FuzzOptions& fo) {
     try {
       return failure_kinds(replay_case(rc, fo), rules);
     } catch (const std::exception&) {
-      return std::vector<FailureKind>{};
+      return std::vector<FindingKind>{};
     }
   };
-  std::vector<FailureKind> kinds = kinds_of(c.shrunk, FailureRules{});
+  std::vector<FindingKind> kinds = kinds_of(c.shrunk, FailureRules{});
   FailureRules rules;
   if (kinds.empty()) {
     rules.all_freed_at_end = true;
     kinds = kinds_of(c.shrunk, rules);
   }
-  if (kinds.empty() || kinds.front() == FailureKind::Hang) return c;
-  const FailureKind keep = kinds.front();
+  if (kinds.empty() || kinds.front() == FindingKind::Hung) return c;
+  const FindingKind keep = kinds.front();
   RunCase candidate = c.shrunk;
   auto still_fails = [&](const std::vector<Event>& t) {
     candidate.trace = t;
-    const std::vector<FailureKind> k = kinds_of(candidate, rules);
+    const std::vector<FindingKind> k = kinds_of(candidate, rules);
     return std::find(k.begin(), k.end(), keep) != k.end();
   };
   MinimizeOptions opt;

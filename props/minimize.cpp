@@ -6,35 +6,11 @@
 
 namespace pprsim {
 
-std::string_view failure_kind_name(FailureKind k) {
-  switch (k) {
-    case FailureKind::AllocatorInduced: return "allocator-induced conflict";
-    case FailureKind::LostBlock: return "lost block";
-    case FailureKind::DoubleAllocation: return "double allocation";
-    case FailureKind::ContentMismatch: return "content mismatch";
-    case FailureKind::Crash: return "crash";
-    case FailureKind::Hang: return "hang";
-    case FailureKind::FailedRequest: return "failed request";
-    case FailureKind::OutsideSlice: return "system memory outside a task's slice";
-    case FailureKind::LeftHandedOut: return "blocks left handed out";
-  }
-  return "failure";
-}
-
-std::vector<FailureKind> failure_kinds(const RunStats& s, const FailureRules& rules) {
-  std::vector<FailureKind> out;
-  if (s.allocator_induced != 0) out.push_back(FailureKind::AllocatorInduced);
-  if (s.lost_blocks != 0) out.push_back(FailureKind::LostBlock);
-  if (s.double_allocations != 0) out.push_back(FailureKind::DoubleAllocation);
-  if (s.content_mismatches != 0) out.push_back(FailureKind::ContentMismatch);
-  const bool heap_failed = s.lost_blocks != 0 || s.double_allocations != 0 || s.content_mismatches != 0;
-  if (!s.failure.empty() && !heap_failed && s.regions_outside_slice == 0) {
-    const bool crashed = s.stop == StopKind::Fault || s.stop == StopKind::Crash;
-    out.push_back(crashed ? FailureKind::Crash : s.stop == StopKind::Hang ? FailureKind::Hang : FailureKind::FailedRequest);
-  }
-  if (s.regions_outside_slice != 0) out.push_back(FailureKind::OutsideSlice);
+std::vector<FindingKind> failure_kinds(const RunStats& s, const FailureRules& rules) {
+  std::vector<FindingKind> out = s.findings.falsifying_kinds();
   if (rules.all_freed_at_end && s.failure.empty() && s.final_live_blocks != 0) {
-    out.push_back(FailureKind::LeftHandedOut);
+    out.push_back(FindingKind::LeftHandedOut);
+    std::sort(out.begin(), out.end());
   }
   return out;
 }

@@ -20,28 +20,17 @@
 
 namespace pprsim {
 
-// What a failing run failed of. A shrunk trace keeps the first kind the original showed.
-enum class FailureKind : std::uint8_t {
-  AllocatorInduced,    // an allocator-induced conflict between two tasks
-  LostBlock,           // a block no live object and no free list accounts for
-  DoubleAllocation,    // bytes handed out twice
-  ContentMismatch,     // an object's bytes differ from the sequential run
-  Crash,               // the allocator faulted (touched unmapped memory) or raised a fatal signal
-  Hang,                // an allocator call did not return within the time limit
-  FailedRequest,       // a request failed or the run could not go on
-  OutsideSlice,        // a committed task obtained system memory outside its own slice
-  LeftHandedOut,       // blocks still handed out after every object was freed (fuzz property)
-};
-
-std::string_view failure_kind_name(FailureKind k);
+// What a failing run failed of is its first falsifying finding kind (sim/findings.h); a shrunk
+// trace keeps the first kind the original showed.
 
 // Which properties count as failures besides the replay's verdict.
 struct FailureRules {
   bool all_freed_at_end = false;       // the trace frees everything: no block may stay live
 };
 
-// The kinds of failure a run shows, in FailureKind order (empty: it holds every property).
-std::vector<FailureKind> failure_kinds(const RunStats& s, const FailureRules& rules = {});
+// The falsifying finding kinds a run shows, in FindingKind order, with those of `rules` (empty:
+// it holds every property).
+std::vector<FindingKind> failure_kinds(const RunStats& s, const FailureRules& rules = {});
 
 // The events of `trace` made valid: PPR markers paired, events on objects that are not live
 // dropped, reads and writes clamped to their object, and with `free_all_at_end` a free appended

@@ -289,17 +289,15 @@ std::vector<std::string> violations(const RunCase& c, const RunStats& s, const s
                                     bool replay_again) {
   std::vector<std::string> v;
   if (!s.failure.empty()) v.push_back("a request failed or the run stopped: " + s.failure);
-  if (s.allocator_induced != 0) {
-    v.push_back(fmt::format("{} allocator-induced conflicts{}", s.allocator_induced,
-                            s.conflicts.empty() ? "" : ", first: " + s.conflicts.front().what));
+  for (const FindingKind k : s.findings.falsifying_kinds()) {
+    if (finding_info(k).stops) continue;  // its words are the failure's, above
+    std::string first;
+    if (k == FindingKind::AllocatorInduced && !s.conflicts.empty()) first = s.conflicts.front().what;
+    for (const Finding* f : s.problems()) {
+      if (first.empty() && f->kind == k) first = f->text;
+    }
+    v.push_back(fmt::format("{} ({}){}", finding_info(k).name, s.count(k), first.empty() ? "" : ", first: " + first));
   }
-  if (s.regions_outside_slice != 0) {
-    v.push_back(fmt::format("committed tasks obtained {} regions of system memory outside their slices",
-                            s.regions_outside_slice));
-  }
-  if (s.lost_blocks != 0) v.push_back(fmt::format("{} lost blocks", s.lost_blocks));
-  if (s.double_allocations != 0) v.push_back(fmt::format("{} double allocations", s.double_allocations));
-  if (s.content_mismatches != 0) v.push_back(fmt::format("{} objects differ from the sequential run", s.content_mismatches));
   if (s.failure.empty() && s.events != c.operations()) {
     v.push_back(fmt::format("{} events replayed, the trace has {}", s.events, c.operations()));
   }

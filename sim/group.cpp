@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "sim/sim_allocator.h"
@@ -65,7 +66,11 @@ CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ForkObje
   for (std::size_t k = 1; k < m; ++k) {
     if (tasks[k].state == Runner::State::Stale) {
       // A stale view is always a read of a handle an earlier task wrote; be safe regardless.
-      v.problems.push_back(fmt::format("group {}: task {} saw a stale object without a read-after-write", group, k));
+      v.findings.add({.kind = FindingKind::Unexplained,
+                      .group = group,
+                      .task = static_cast<int>(k),
+                      .text = fmt::format("group {}: task {} saw a stale object without a read-after-write", group, k)},
+                     1, SIZE_MAX);
       m = k;
     }
   }
@@ -82,8 +87,11 @@ void apply_writes(Process& parent, int k, Process& t, CommitResult& out) {
   const std::uint64_t slice_bytes = t.sys.slice().second;
   for (const auto& [base, size] : t.sys.obtained()) {
     if (base < slice || base - slice > slice_bytes || size > slice_bytes - (base - slice)) {
-      out.problems.push_back(fmt::format("task {} obtained system memory at {:#x} ({} B) outside its slice [{:#x}, {:#x})",
-                                         k, base, size, slice, slice + slice_bytes));
+      out.findings.add({.kind = FindingKind::OutsideSlice,
+                        .task = k,
+                        .addr = base,
+                        .text = fmt::format("task {} obtained system memory at {:#x} ({} B) outside its slice [{:#x}, {:#x})",
+                                            k, base, size, slice, slice + slice_bytes)});
     }
     parent.sys.adopt(base, size);
     parent.space.map(base, size);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/conflicts.h"
+#include "sim/findings.h"
 #include "sim/process.h"
 #include "traces/event.h"
 
@@ -53,7 +54,7 @@ struct CommitVerdict {
   std::size_t commit = 0;             // tasks 0..commit-1 may commit
   std::vector<Conflict> conflicts;    // in the order found: task pairs in spec order, addresses
   bool main_stale = false;            // task 0 saw a stale object: trace and heap disagree
-  std::vector<std::string> problems;  // a stale task without a read-after-write
+  Findings findings;                  // a stale task without a read-after-write (unexplained)
 };
 
 // The BOP commit check: task k passes if it read nothing tasks 0..k-1 wrote; the first that
@@ -63,7 +64,7 @@ CommitVerdict commit_check(int group, std::vector<Runner>& tasks, const ForkObje
 
 struct CommitResult {
   std::uint64_t adopted_bytes = 0;    // system memory the committed tasks obtained, now the parent's
-  std::vector<std::string> problems;  // a region a task obtained outside its slice
+  Findings findings;                  // a region a task obtained outside its slice
 };
 
 // Commits tasks 0..m-1 into `parent` in spec order (system-memory changes: what a task obtained

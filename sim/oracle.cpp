@@ -15,16 +15,15 @@ namespace pprsim {
 
 namespace {
 
-constexpr std::size_t kMaxProblems = 20;
-
-void note(HeapCheck& c, std::string s) {
-  if (c.problems.size() < kMaxProblems) c.problems.push_back(std::move(s));
+// A finding of the check: `n` of kind `k` at `addr` (0: none) of object `object` (-1: none).
+void find(HeapCheck& c, FindingKind k, std::string text, Addr addr = 0, std::int64_t object = -1, std::uint64_t n = 1) {
+  c.findings.add({.kind = k, .addr = addr, .object = object, .text = std::move(text)}, n);
 }
 
-// A lost block: counted, and kept by address (the first kMaxLost) so that a search can tell
+// A lost block: found, and kept by address (the first kMaxLost) so that a search can tell
 // where each went missing.
-void lose(HeapCheck& c, Addr start, std::uint64_t size) {
-  ++c.lost_blocks;
+void lose(HeapCheck& c, Addr start, std::uint64_t size, std::string text) {
+  find(c, FindingKind::LostBlock, std::move(text), start);
   c.lost_bytes += size;
   if (c.lost.size() < HeapCheck::kMaxLost) c.lost.push_back({start, size});
 }
@@ -35,7 +34,7 @@ using Live = std::vector<std::pair<std::int64_t, Object>>;
 std::uint64_t footprint(std::uint64_t size) { return size == 0 ? 1 : size; }
 
 // Checks bytes [lo, hi) of object `id` (at o, expected x) against the reference, a page at a
-// time where the bytes are. Returns false on a mismatch (noted).
+// time where the bytes are. Returns false on a mismatch (found).
 bool check_object_bytes(Process& p, std::int64_t id, const Object& o, const ContentModel::Expected& x,
                         std::uint64_t lo, std::uint64_t hi, HeapCheck& c) {
   bool bad = false;
@@ -58,14 +57,17 @@ bool check_object_bytes(Process& p, std::int64_t id, const Object& o, const Cont
         page = p.space.page_bytes(pn);
       } catch (const MemoryFault& f) {
         bad = true;
-        note(c, fmt::format("object {} at {:#x} is not in mapped memory ({})", id, o.addr, f.what()));
+        find(c, FindingKind::ContentMismatch,
+             fmt::format("object {} at {:#x} is not in mapped memory ({})", id, o.addr, f.what()), o.addr, id);
         return;
       }
       const std::uint8_t* got = page + at_addr % kPageSize;
       if (const std::uint64_t i = want.mismatch(off, got, len); i != len) {
         bad = true;
-        note(c, fmt::format("object {} at {:#x}: byte {} is {:#04x}, expected {:#04x} (written at line {})", id,
-                            o.addr, off + i, got[i], want.byte(off + i), stamp));
+        find(c, FindingKind::ContentMismatch,
+             fmt::format("object {} at {:#x}: byte {} is {:#04x}, expected {:#04x} (written at line {})", id, o.addr,
+                         off + i, got[i], want.byte(off + i), stamp),
+             o.addr + off + i, id);
         return;
       }
       off += len;
@@ -74,13 +76,14 @@ bool check_object_bytes(Process& p, std::int64_t id, const Object& o, const Cont
   return !bad;
 }
 
-// The reference of a live object, or a noted mismatch (nullptr).
+// The reference of a live object, or a found mismatch (nullptr).
 const ContentModel::Expected* expected_of(const ContentModel& model, std::int64_t id, const Object& o, HeapCheck& c) {
   const ContentModel::Expected* x = model.find(id);
   if (x == nullptr || x->size != o.size) {
-    ++c.content_mismatches;
-    note(c, fmt::format("object {} is live with {} bytes, the sequential run has {}", id, o.size,
-                        x == nullptr ? std::string("no such object") : fmt::format("{} bytes", x->size)));
+    find(c, FindingKind::ContentMismatch,
+         fmt::format("object {} is live with {} bytes, the sequential run has {}", id, o.size,
+                     x == nullptr ? std::string("no such object") : fmt::format("{} bytes", x->size)),
+         o.addr, id);
     return nullptr;
   }
   return x;
@@ -88,15 +91,14 @@ const ContentModel::Expected* expected_of(const ContentModel& model, std::int64_
 
 void check_count(const ContentModel& model, std::size_t live, HeapCheck& c) {
   if (model.size() != live) {
-    ++c.content_mismatches;
-    note(c, fmt::format("{} objects are live, the sequential run has {}", live, model.size()));
+    find(c, FindingKind::ContentMismatch, fmt::format("{} objects are live, the sequential run has {}", live, model.size()));
   }
 }
 
 void check_contents(Process& p, const ContentModel& model, const Live& live, HeapCheck& c) {
   for (const auto& [id, o] : live) {
     const ContentModel::Expected* x = expected_of(model, id, o, c);
-    if (x != nullptr && !check_object_bytes(p, id, o, *x, 0, o.size, c)) ++c.content_mismatches;
+    if (x != nullptr) check_object_bytes(p, id, o, *x, 0, o.size, c);
   }
   check_count(model, live.size(), c);
 }
@@ -106,8 +108,8 @@ void check_overlap(const Live& live, HeapCheck& c) {
     const auto& [a_id, a] = live[i - 1];
     const auto& [b_id, b] = live[i];
     if (a.addr + footprint(a.size) > b.addr) {
-      ++c.double_allocations;
-      note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b.addr));
+      find(c, FindingKind::Overlap, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b.addr),
+           b.addr, b_id);
     }
   }
 }
@@ -124,14 +126,13 @@ void census(Process& p, const Live& live, HeapCheck& c) {
     Addr cursor = base;
     for (const BlockInfo& b : region) {
       if (b.start != cursor || b.size == 0 || b.start + b.size > base + size) {
-        ++c.lost_blocks;
-        note(c, fmt::format("region {:#x}: the block walk left {:#x}..{:#x} unaccounted", base, cursor, b.start));
+        find(c, FindingKind::LostBlock,
+             fmt::format("region {:#x}: the block walk left {:#x}..{:#x} unaccounted", base, cursor, b.start), cursor);
         break;
       }
       cursor = b.start + b.size;
       if (b.kind == BlockInfo::Kind::Corrupt) {
-        lose(c, b.start, b.size);
-        note(c, fmt::format("{} bytes at {:#x} hold no valid block header", b.size, b.start));
+        lose(c, b.start, b.size, fmt::format("{} bytes at {:#x} hold no valid block header", b.size, b.start));
       }
       blocks.push_back(b);
     }
@@ -150,19 +151,19 @@ void census(Process& p, const Live& live, HeapCheck& c) {
         ++inside;
         ++holders[k];
       } else if (b.kind == BlockInfo::Kind::Free) {
-        ++c.double_allocations;
-        note(c, fmt::format("object {} at {:#x} lies in the free block {:#x}", live[k].first, o.addr, b.start));
+        find(c, FindingKind::DoubleAllocation,
+             fmt::format("object {} at {:#x} lies in the free block {:#x}", live[k].first, o.addr, b.start), o.addr,
+             live[k].first);
       }
     }
     if (b.kind == BlockInfo::Kind::Live) {
       ++c.live_blocks;
       c.overhead_bytes += b.size;
       if (inside == 0) {
-        lose(c, b.start, b.size);
-        note(c, fmt::format("live block {:#x} ({} bytes) holds no live object: lost", b.start, b.size));
+        lose(c, b.start, b.size, fmt::format("live block {:#x} ({} bytes) holds no live object: lost", b.start, b.size));
       } else if (inside > 1) {
-        c.double_allocations += static_cast<std::uint64_t>(inside - 1);
-        note(c, fmt::format("block {:#x} holds {} live objects", b.start, inside));
+        find(c, FindingKind::DoubleAllocation, fmt::format("block {:#x} holds {} live objects", b.start, inside), b.start,
+             -1, static_cast<std::uint64_t>(inside - 1));
       }
     } else if (b.kind == BlockInfo::Kind::Free) {
       c.free_bytes += b.size;
@@ -170,8 +171,9 @@ void census(Process& p, const Live& live, HeapCheck& c) {
   }
   for (std::size_t k = 0; k < live.size(); ++k) {
     if (holders[k] == 0) {
-      ++c.double_allocations;
-      note(c, fmt::format("object {} at {:#x} is in no live block of the heap", live[k].first, live[k].second.addr));
+      find(c, FindingKind::DoubleAllocation,
+           fmt::format("object {} at {:#x} is in no live block of the heap", live[k].first, live[k].second.addr),
+           live[k].second.addr, live[k].first);
     }
   }
   // Free lists: each free block exactly once, nothing else. The listed addresses, sorted, are
@@ -181,8 +183,7 @@ void census(Process& p, const Live& live, HeapCheck& c) {
   try {
     p.alloc->walk_free(budget, [&](const FreeEntry& f) { listed.push_back(f.block); });
   } catch (const MemoryFault& f) {
-    ++c.double_allocations;
-    note(c, fmt::format("a free list leads out of the heap ({})", f.what()));
+    find(c, FindingKind::DoubleAllocation, fmt::format("a free list leads out of the heap ({})", f.what()));
   }
   std::sort(listed.begin(), listed.end());
   std::size_t k = 0;
@@ -200,15 +201,14 @@ void census(Process& p, const Live& live, HeapCheck& c) {
     const int n = take(b.start);
     if (b.kind == BlockInfo::Kind::Free) {
       if (n == 0) {
-        lose(c, b.start, b.size);
-        note(c, fmt::format("free block {:#x} ({} bytes) is on no free list: lost", b.start, b.size));
+        lose(c, b.start, b.size, fmt::format("free block {:#x} ({} bytes) is on no free list: lost", b.start, b.size));
       } else if (n > 1) {
-        c.double_allocations += static_cast<std::uint64_t>(n - 1);
-        note(c, fmt::format("free block {:#x} is on the free lists {} times", b.start, n));
+        find(c, FindingKind::DoubleAllocation, fmt::format("free block {:#x} is on the free lists {} times", b.start, n),
+             b.start, -1, static_cast<std::uint64_t>(n - 1));
       }
     } else if (n > 0 && b.kind == BlockInfo::Kind::Live) {
-      c.double_allocations += static_cast<std::uint64_t>(n);
-      note(c, fmt::format("live block {:#x} is also on a free list", b.start));
+      find(c, FindingKind::DoubleAllocation, fmt::format("live block {:#x} is also on a free list", b.start), b.start, -1,
+           static_cast<std::uint64_t>(n));
     }
   }
   while (k < listed.size()) {
@@ -216,8 +216,8 @@ void census(Process& p, const Live& live, HeapCheck& c) {
     strays.emplace_back(a, take(a));
   }
   for (const auto& [addr, n] : strays) {
-    c.double_allocations += static_cast<std::uint64_t>(n);
-    note(c, fmt::format("a free list holds {:#x}, which is no block of the heap", addr));
+    find(c, FindingKind::DoubleAllocation, fmt::format("a free list holds {:#x}, which is no block of the heap", addr),
+         addr, -1, static_cast<std::uint64_t>(n));
   }
 }
 
@@ -281,8 +281,8 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
   // a = (id, address, size) starts before b = (id, address).
   auto overlap = [&](std::int64_t a_id, Addr a_addr, std::uint64_t a_size, std::int64_t b_id, Addr b_addr) {
     if (a_addr + footprint(a_size) > b_addr && overlaps.insert({a_id, b_id}).second) {
-      ++c.double_allocations;
-      note(c, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b_addr));
+      find(c, FindingKind::Overlap, fmt::format("objects {} and {} overlap at {:#x}: handed out twice", a_id, b_id, b_addr),
+           b_addr, b_id);
     }
   };
   // Touched objects of a page or more, [addr, end): a written page inside one of them is done
@@ -293,13 +293,13 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
     const Object* o = p.objects.find(id);
     if (o == nullptr) {
       if (model.find(id) != nullptr) {
-        ++c.content_mismatches;
-        note(c, fmt::format("object {} is gone from the heap, the sequential run still has it", id));
+        find(c, FindingKind::ContentMismatch,
+             fmt::format("object {} is gone from the heap, the sequential run still has it", id), 0, id);
       }
       continue;
     }
     const ContentModel::Expected* x = expected_of(model, id, *o, c);
-    if (x != nullptr && !check_object_bytes(p, id, *o, *x, 0, o->size, c)) ++c.content_mismatches;
+    if (x != nullptr) check_object_bytes(p, id, *o, *x, 0, o->size, c);
     if (o->size >= kPageSize) whole.emplace_back(o->addr, o->addr + o->size);
     // The neighbours in address order, as the index has them (brought up to date above).
     const auto it = index_.find({o->addr, id});
@@ -333,7 +333,7 @@ HeapCheck HeapOracle::check_changes(Process& p, const ContentModel& model) {
       if (x == nullptr) continue;
       const std::uint64_t from = std::max(lo, o.addr) - o.addr;
       const std::uint64_t to = std::min(hi, o.addr + o.size) - o.addr;
-      if (!check_object_bytes(p, id, o, *x, from, to, c)) ++c.content_mismatches;
+      check_object_bytes(p, id, o, *x, from, to, c);
     }
   }
   touched_.clear();

@@ -15,22 +15,20 @@
 #include <vector>
 
 #include "sim/content_model.h"
+#include "sim/findings.h"
 #include "sim/process.h"
 #include "traces/id_map.h"
 
 namespace pprsim {
 
 struct HeapCheck {
-  std::uint64_t lost_blocks = 0;
+  Findings findings;  // lost blocks, double allocations, overlaps, content mismatches
   std::uint64_t lost_bytes = 0;
-  std::uint64_t double_allocations = 0;
-  std::uint64_t content_mismatches = 0;
   std::uint64_t live_objects = 0;
   std::uint64_t live_blocks = 0;
   std::uint64_t live_bytes = 0;
   std::uint64_t free_bytes = 0;
   std::uint64_t overhead_bytes = 0;
-  std::vector<std::string> problems;  // the first few, one line each
   struct Block {
     Addr start = 0;
     std::uint64_t size = 0;
@@ -38,7 +36,7 @@ struct HeapCheck {
   static constexpr std::size_t kMaxLost = 64;
   std::vector<Block> lost;  // the first kMaxLost lost blocks (the region walk's gaps are counted only)
 
-  bool ok() const { return lost_blocks == 0 && double_allocations == 0 && content_mismatches == 0; }
+  bool ok() const { return !findings.falsified(); }
 };
 
 // The full check: contents of every live object, overlap, and the census of every region and

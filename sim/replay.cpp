@@ -116,20 +116,16 @@ class Replayer {
         check(true);
       }
     } catch (const RunFailure& f) {
-      st_.failure = f.why;
-      st_.stop = f.kind;
+      stop(f.kind, f.why);
     } catch (const AllocatorCrash& c) {
-      st_.stop = c.hung() ? StopKind::Hang : StopKind::Crash;
-      st_.failure = fmt::format("the allocator {} in {} {}: {}", c.hung() ? "hung" : "crashed", c.call(), where_text(),
-                                c.reason());
+      stop(c.hung() ? StopKind::Hang : StopKind::Crash,
+           fmt::format("the allocator {} in {} {}: {}", c.hung() ? "hung" : "crashed", c.call(), where_text(), c.reason()));
     } catch (const MemoryFault& f) {
-      st_.stop = StopKind::Fault;
       const std::string call = where_.who.kind == Actor::Kind::HeapCheck ? std::string()
                                                                         : fmt::format(" in {}", where_.call());
-      st_.failure = fmt::format("the allocator faulted{} {}: {}", call, where_text(), f.what());
+      stop(StopKind::Fault, fmt::format("the allocator faulted{} {}: {}", call, where_text(), f.what()));
     } catch (const AllocatorFailure& f) {
-      st_.stop = StopKind::Other;
-      st_.failure = fmt::format("the allocator failed {}: {}", where_text(), f.what());
+      stop(StopKind::Other, fmt::format("the allocator failed {}: {}", where_text(), f.what()));
     }
     // Also what tasks, the understudy and a serial re-run reached, so that a failure's "bytes in
     // use" never exceeds the peak reported beside it.
@@ -140,8 +136,7 @@ class Replayer {
     st_.final_live_objects = main_->objects.size();
     st_.final_live_bytes = main_->objects.bytes();
     st_.refused_requests = main_->sys.refusals();
-    st_.verified = st_.failure.empty() && st_.allocator_induced == 0 && st_.regions_outside_slice == 0 &&
-                   st_.lost_blocks == 0 && st_.double_allocations == 0 && st_.content_mismatches == 0;
+    st_.verified = !st_.findings.falsified();
     st_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return std::move(st_);
   }
@@ -202,6 +197,7 @@ class Replayer {
   // ---- SEQ ----
 
   void sequential(const Event& e) {
+    in_group_ = -1;
     if (seq_from_line_ == 0) seq_from_line_ = e.line;
     seq_to_line_ = e.line;
     run_seq(e);
@@ -310,7 +306,7 @@ class Replayer {
       c = oracle_.check_all(*main_, model_);
       st_.final_live_blocks = c.live_blocks;
       full_check_bytes_ = c.live_bytes;
-      if (c.lost_blocks == 0) {
+      if (c.findings.count(FindingKind::LostBlock) == 0) {
         clean_full_groups_ = st_.groups;
       } else if (st_.lost_since_group < 0) {
         st_.lost_since_group = static_cast<std::int64_t>(clean_full_groups_);
@@ -320,11 +316,8 @@ class Replayer {
       c = oracle_.check_changes(*main_, model_);
     }
     if (c.ok()) return;
-    st_.lost_blocks += c.lost_blocks;
-    st_.double_allocations += c.double_allocations;
-    st_.content_mismatches += c.content_mismatches;
-    for (auto& p : c.problems) st_.problems.push_back(std::move(p));
     // Groups are numbered from 0, as in the conflict report and the timeline.
+    st_.findings.take(std::move(c.findings), SIZE_MAX, static_cast<std::int64_t>(st_.groups) - 1);
     throw RunFailure{st_.groups == 0 ? std::string("the heap check before the first group failed; the run stops here")
                                      : fmt::format("the heap check after group {} failed; the run stops here",
                                                    st_.groups - 1),
@@ -366,7 +359,7 @@ class Replayer {
     }
     if (inject(cfg_.faults.fork_fail)) {
       // No fork, no speculation: the group's instances run serially.
-      ++st_.groups;
+      in_group_ = static_cast<std::int64_t>(st_.groups++);
       ++st_.fork_failures;
       ++st_.serial_groups;
       run_serially(instances, 0);
@@ -390,7 +383,7 @@ class Replayer {
         run_group(std::vector<Instance>(half, instances.end()));
         return;
       }
-      ++st_.groups;
+      in_group_ = static_cast<std::int64_t>(st_.groups++);
       ++st_.serial_groups;
       run_serially(instances, 0);
       if (searching()) look_for_lost(fmt::format("in group {}, run serially", st_.groups - 1));
@@ -399,6 +392,7 @@ class Replayer {
       return;
     }
     const int gi = static_cast<int>(st_.groups++);
+    in_group_ = gi;
     if (searching()) look_for_lost(fmt::format("at the carve (group_init) of group {}", gi));
     st_.reserved_bytes += main_->alloc->reserved_bytes();
 
@@ -425,12 +419,12 @@ class Replayer {
     for (Runner& t : tasks) {
       while (t.state == Runner::State::Running) step(t, true);
     }
-    const std::uint64_t conflicts_before = st_.allocator_induced + st_.true_dependence;
-    const std::uint64_t induced_before = st_.allocator_induced;
+    const std::uint64_t conflicts_before = conflicts_found();
+    const std::uint64_t induced_before = st_.count(FindingKind::AllocatorInduced);
     const int m = check_group(gi, tasks);
     if (cfg_.record_report) {
       record_group(gi, instances, tasks, und_wins ? 0 : m, und != nullptr, und_wins,
-                   st_.allocator_induced + st_.true_dependence - conflicts_before);
+                   conflicts_found() - conflicts_before);
     }
     const std::vector<const SimAllocator*> allocs = task_allocators(tasks);
     for (const Runner& t : tasks) {
@@ -465,10 +459,7 @@ class Replayer {
         st_.adopted_bytes += done.adopted_bytes;
         // Memory a task took from outside its slice is shared state: the run is not verified,
         // and goes on so that the heap check shows what it did.
-        st_.regions_outside_slice += done.problems.size();
-        for (std::string& p : done.problems) {
-          if (st_.problems.size() < kMaxOutsideSliceProblems) st_.problems.push_back(std::move(p));
-        }
+        st_.findings.take(std::move(done.findings), kMaxOutsideSliceProblems, gi);
         verify_allocator(*main_, "merge", line, Actor::main());
       }
       where_ = {"learn", line, Actor::main()};
@@ -483,7 +474,7 @@ class Replayer {
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
     retire(tasks, und);
     finish_group(instances);
-    if (cfg_.record_report && !failing_mapped_ && st_.allocator_induced > induced_before) {
+    if (cfg_.record_report && !failing_mapped_ && st_.count(FindingKind::AllocatorInduced) > induced_before) {
       failing_mapped_ = true;
       map_heap("first failing group");
     }
@@ -716,17 +707,40 @@ class Replayer {
     if (v.main_stale) {
       throw RunFailure{fmt::format("MAIN of group {} found an object stale: the trace and the heap disagree", gi)};
     }
-    for (std::string& p : v.problems) st_.problems.push_back(std::move(p));
+    st_.findings.take(std::move(v.findings), SIZE_MAX, gi);
     return static_cast<int>(v.commit);
   }
 
   void record(Conflict c) {
-    if (c.cls == Conflict::Class::AllocatorInduced) {
-      ++st_.allocator_induced;
-    } else {
-      ++st_.true_dependence;
-    }
+    st_.findings.tally(c.cls == Conflict::Class::AllocatorInduced ? FindingKind::AllocatorInduced
+                                                                  : FindingKind::TrueDependence);
     if (st_.conflicts.size() < cfg_.max_conflict_details) st_.conflicts.push_back(std::move(c));
+  }
+
+  std::uint64_t conflicts_found() const {
+    return st_.count(FindingKind::AllocatorInduced) + st_.count(FindingKind::TrueDependence);
+  }
+
+  // The run stops: its failure in words, its kind, and its finding (unless it is the heap
+  // check's, whose findings are the failure).
+  void stop(StopKind kind, std::string why) {
+    st_.stop = kind;
+    st_.failure = std::move(why);
+    if (kind == StopKind::HeapCheck && st_.findings.heap_wrong()) return;
+    const FindingKind k = kind == StopKind::RequestFailed ? FindingKind::RequestFailed
+                          : kind == StopKind::BadResult   ? FindingKind::BadResult
+                          : kind == StopKind::Fault       ? FindingKind::Fault
+                          : kind == StopKind::Crash       ? FindingKind::Crashed
+                          : kind == StopKind::Hang        ? FindingKind::Hung
+                          : kind == StopKind::Invariant   ? FindingKind::InvariantBroken
+                                                          : FindingKind::Stopped;
+    const bool in_check = where_.who.kind == Actor::Kind::HeapCheck;
+    st_.findings.add({.kind = k,
+                      .group = in_group_ >= 0 ? in_group_ : -1,
+                      .task = where_.who.task,
+                      .line = in_check ? 0 : where_.line,
+                      .text = st_.failure},
+                     1, SIZE_MAX);
   }
 
   // Draws one injected fault with probability ppm / 10^6 (no draw when the plan has none).
@@ -738,6 +752,7 @@ class Replayer {
   Prng faults_;
   bool paranoid_;
   bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
+  std::int64_t in_group_ = -1;  // the group running or last run (-1: sequential code), for findings
   Where where_;             // what the run is doing now (for a failure's message)
   std::unique_ptr<Process> main_;
   std::vector<std::unique_ptr<Process>> spare_;  // recycled task and understudy processes
@@ -756,6 +771,14 @@ class Replayer {
 };
 
 }  // namespace
+
+std::vector<const Finding*> RunStats::problems() const {
+  std::vector<const Finding*> out;
+  for (const Finding& f : findings.kept()) {
+    if (!finding_info(f.kind).stops) out.push_back(&f);
+  }
+  return out;
+}
 
 namespace {
 
@@ -797,7 +820,8 @@ void locate_lost_blocks(RunStats& s, const ReplayConfig& cfg) {
   }
   // The same run, or its findings say nothing of this one; and a search that placed nothing
   // says no more than the stretch.
-  if (second.events != s.events || second.lost_blocks != s.lost_blocks || search.found.empty()) {
+  if (second.events != s.events || second.count(FindingKind::LostBlock) != s.count(FindingKind::LostBlock) ||
+      search.found.empty()) {
     s.lost_block_origins.push_back(stretch);
     return;
   }
@@ -814,7 +838,7 @@ RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
     s = r.run(reader);
   }
   count_the_rest(reader, s);
-  if (s.lost_blocks != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
+  if (s.count(FindingKind::LostBlock) != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
   return s;
 }
 

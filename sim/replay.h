@@ -12,6 +12,7 @@
 
 #include "sim/conflicts.h"
 #include "sim/faults.h"
+#include "sim/findings.h"
 #include "sim/run_report.h"
 #include "traces/trace_reader.h"
 
@@ -111,24 +112,20 @@ struct RunStats {
   std::uint64_t task_allocated_bytes = 0;
   std::uint64_t task_grown_bytes = 0;      // system memory tasks obtained in their slices
   std::uint64_t adopted_bytes = 0;         // of which committed tasks' regions joined the heap
-  std::uint64_t regions_outside_slice = 0; // committed regions a task obtained outside its slice
 
-  std::uint64_t allocator_induced = 0;
-  std::uint64_t true_dependence = 0;
+  // What the checks found (sim/findings.h): the verdict, the reports and the fuzz properties
+  // read these. Conflicts are counted there and detailed here (task pairs, read or write).
+  Findings findings;
   std::vector<Conflict> conflicts;  // at most ReplayConfig::max_conflict_details
 
   std::uint64_t heap_checks = 0;
   std::uint64_t full_heap_checks = 0;
-  std::uint64_t lost_blocks = 0;
-  std::uint64_t double_allocations = 0;
-  std::uint64_t content_mismatches = 0;
   std::uint64_t final_live_objects = 0;
   std::uint64_t final_live_bytes = 0;
   std::uint64_t final_live_blocks = 0;  // blocks the last heap check found handed out
   std::uint64_t peak_system_bytes = 0;
-  std::vector<std::string> problems;  // what the oracle or the run found, first few
   std::string failure;                // why the run stopped early, if it did
-  StopKind stop = StopKind::None;     // the same, as a kind
+  StopKind stop = StopKind::None;     // the same, as a kind (its finding is in `findings`)
   // Lost blocks: the groups run at the last full check that found none and at the one that
   // found them (-1: none found), and where each went missing, found by a second run
   // (ReplayConfig::reopen); without one, a single entry (addr 0) names the stretch of groups.
@@ -141,8 +138,12 @@ struct RunStats {
   };
   std::vector<LostOrigin> lost_block_origins;
 
-  bool verified = false;
+  bool verified = false;  // no falsifying finding
   double seconds = 0;
+
+  std::uint64_t count(FindingKind k) const { return findings.count(k); }
+  // The kept findings that are the run's problems (not its stop, which `failure` says).
+  std::vector<const Finding*> problems() const;
 
   // With ReplayConfig::record_report only.
   Timeline timeline;

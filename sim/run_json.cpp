@@ -74,6 +74,25 @@ void print_lost_origins(std::ostream& out, const std::vector<RunStats::LostOrigi
 
 }  // namespace
 
+nlohmann::ordered_json findings_json(const Findings& f) {
+  nlohmann::ordered_json counts = nlohmann::ordered_json::object();
+  for (std::size_t k = 0; k < kFindingKinds; ++k) {
+    const auto kind = static_cast<FindingKind>(k);
+    if (f.count(kind) != 0) counts[std::string(finding_info(kind).key)] = f.count(kind);
+  }
+  auto first = nlohmann::ordered_json::array();
+  for (const Finding& x : f.kept()) {
+    first.push_back({{"kind", finding_info(x.kind).key},
+                     {"group", x.group},
+                     {"task", x.task},
+                     {"line", x.line},
+                     {"addr", fmt::format("{:#x}", x.addr)},
+                     {"object", x.object},
+                     {"text", x.text}});
+  }
+  return {{"counts", std::move(counts)}, {"first", std::move(first)}};
+}
+
 nlohmann::ordered_json run_to_json(const RunStats& s) {
   nlohmann::ordered_json j;
   j["trace"] = s.trace;
@@ -103,8 +122,9 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["task_allocated_bytes"] = s.task_allocated_bytes;
   j["task_grown_bytes"] = s.task_grown_bytes;
   j["adopted_bytes"] = s.adopted_bytes;
-  j["regions_outside_slice"] = s.regions_outside_slice;
-  j["conflicts"] = {{"allocator_induced", s.allocator_induced}, {"true_dependence", s.true_dependence}};
+  j["regions_outside_slice"] = s.count(FindingKind::OutsideSlice);
+  j["conflicts"] = {{"allocator_induced", s.count(FindingKind::AllocatorInduced)},
+                    {"true_dependence", s.count(FindingKind::TrueDependence)}};
   auto details = nlohmann::ordered_json::array();
   for (const Conflict& c : s.conflicts) {
     details.push_back({{"group", c.group},
@@ -121,14 +141,17 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["conflicts_detail"] = std::move(details);
   j["heap_checks"] = s.heap_checks;
   j["full_heap_checks"] = s.full_heap_checks;
-  j["lost_blocks"] = s.lost_blocks;
-  j["double_allocations"] = s.double_allocations;
-  j["content_mismatches"] = s.content_mismatches;
+  j["lost_blocks"] = s.count(FindingKind::LostBlock);
+  // Two live objects sharing bytes is one way of handing bytes out twice.
+  j["double_allocations"] = s.count(FindingKind::DoubleAllocation) + s.count(FindingKind::Overlap);
+  j["content_mismatches"] = s.count(FindingKind::ContentMismatch);
   j["final_live_objects"] = s.final_live_objects;
   j["final_live_bytes"] = s.final_live_bytes;
   j["final_live_blocks"] = s.final_live_blocks;
   j["peak_system_bytes"] = s.peak_system_bytes;
-  j["problems"] = s.problems;
+  auto problems = nlohmann::ordered_json::array();
+  for (const Finding* f : s.problems()) problems.push_back(f->text);
+  j["problems"] = std::move(problems);
   nlohmann::ordered_json origins = nlohmann::ordered_json::array();
   for (const RunStats::LostOrigin& o : s.lost_block_origins) {
     origins.push_back({{"addr", o.addr}, {"size", o.size}, {"where", o.where}});
@@ -136,6 +159,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["lost_block_origins"] = std::move(origins);
   j["failure"] = s.failure;
   j["stop"] = std::string(stop_kind_name(s.stop));
+  j["findings"] = findings_json(s.findings);
   j["checks"] = s.checks;
   j["verified"] = s.verified;
   j["seconds"] = s.seconds;
@@ -163,9 +187,11 @@ void print_summary(std::ostream& out, const RunStats& s) {
     fmt::print(out, "  carve reserved {} bytes, tasks allocated {} bytes, grew {} bytes in their slices, {} adopted at commit\n",
                s.reserved_bytes, s.task_allocated_bytes, s.task_grown_bytes, s.adopted_bytes);
   }
-  fmt::print(out, "  conflicts: {} allocator-induced, {} true dependences\n", s.allocator_induced, s.true_dependence);
+  fmt::print(out, "  conflicts: {} allocator-induced, {} true dependences\n", s.count(FindingKind::AllocatorInduced),
+             s.count(FindingKind::TrueDependence));
   fmt::print(out, "  oracle: {} heap checks, {} lost blocks, {} double allocations, {} content mismatches\n",
-             s.heap_checks, s.lost_blocks, s.double_allocations, s.content_mismatches);
+             s.heap_checks, s.count(FindingKind::LostBlock),
+             s.count(FindingKind::DoubleAllocation) + s.count(FindingKind::Overlap), s.count(FindingKind::ContentMismatch));
   fmt::print(out, "  final heap: {} live objects, {} bytes; peak system memory {} bytes\n", s.final_live_objects,
              s.final_live_bytes, s.peak_system_bytes);
   if (std::find(s.checks.begin(), s.checks.end(), "census") == s.checks.end()) {
@@ -185,10 +211,10 @@ void print_summary(std::ostream& out, const RunStats& s) {
                  c.cls == Conflict::Class::AllocatorInduced ? "allocator-induced" : "true dependence",
                  kind_name(c.kind), c.len, c.addr, c.what, c.first_line, c.second_line);
     }
-    const std::uint64_t total = s.allocator_induced + s.true_dependence;
+    const std::uint64_t total = s.count(FindingKind::AllocatorInduced) + s.count(FindingKind::TrueDependence);
     if (total > s.conflicts.size()) fmt::print(out, "  ... and {} more\n", total - s.conflicts.size());
   }
-  for (const std::string& p : s.problems) fmt::print(out, "  problem: {}\n", p);
+  for (const Finding* p : s.problems()) fmt::print(out, "  problem: {}\n", p->text);
   print_lost_origins(out, s.lost_block_origins);
   if (!s.failure.empty()) fmt::print(out, "  stopped: {}\n", s.failure);
 }
@@ -200,7 +226,8 @@ void print_comparison(std::ostream& out, const std::vector<RunStats>& runs) {
     std::string name = s.trace;
     if (const auto slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
     fmt::print(out, "{:<24} {:<9} {:<9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>12} {:>12}\n", name, s.allocator,
-               s.verified ? "verified" : "FAILED", s.allocator_induced, s.true_dependence, s.committed, s.aborted,
+               s.verified ? "verified" : "FAILED", s.count(FindingKind::AllocatorInduced),
+               s.count(FindingKind::TrueDependence), s.committed, s.aborted,
                s.rescues, s.reserved_bytes, s.task_allocated_bytes);
   }
 }

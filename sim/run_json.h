@@ -11,6 +11,10 @@ namespace pprsim {
 
 nlohmann::ordered_json run_to_json(const RunStats& s);
 
+// `findings`: the count of each kind found (kinds not found left out) and the first findings
+// with where they were made.
+nlohmann::ordered_json findings_json(const Findings& f);
+
 // A short human summary: verdict, counts, the conflict report and the oracle's findings.
 void print_summary(std::ostream& out, const RunStats& s);
 

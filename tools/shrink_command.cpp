@@ -108,7 +108,7 @@ int run_shrink(const ShrinkArgs& args) {
     fmt::print(stderr, "pprsim: {}\n", e.what());
     return 2;
   }
-  const std::vector<FailureKind> kinds = failure_kinds(original);
+  const std::vector<FindingKind> kinds = failure_kinds(original);
   auto operations = [](const std::vector<Event>& t) {
     return static_cast<std::size_t>(std::count_if(t.begin(), t.end(), [](const Event& e) { return is_operation(e.op); }));
   };
@@ -117,7 +117,7 @@ int run_shrink(const ShrinkArgs& args) {
     fmt::print("{}: VERIFIED with {}: nothing to shrink\n", args.trace, args.alloc);
     return 0;
   }
-  const FailureKind keep = kinds.front();
+  const FindingKind keep = kinds.front();
 
   // Under --ppr-every the instances become explicit markers, so that removing an event does
   // not move every later cut.
@@ -130,7 +130,7 @@ int run_shrink(const ShrinkArgs& args) {
     std::istringstream in(render(t, "pprsim shrink", command));
     try {
       auto reader = read_native(in, args.out);
-      const std::vector<FailureKind> k = failure_kinds(replay(*reader, cfg));
+      const std::vector<FindingKind> k = failure_kinds(replay(*reader, cfg));
       return std::find(k.begin(), k.end(), keep) != k.end();
     } catch (const TraceError&) {
       return false;
@@ -149,19 +149,19 @@ int run_shrink(const ShrinkArgs& args) {
   line.clear();
   if (!r.reproduced) {
     fmt::print(stderr, "pprsim: {}: the {} does not survive rewriting the trace as native text; nothing written\n",
-               args.trace, failure_kind_name(keep));
+               args.trace, finding_info(keep).name);
     return 2;
   }
   const std::size_t after = operations(r.trace);
   const std::string first = fmt::format("pprsim shrink of {}: {} ({} -> {} operations)", args.trace,
-                                        failure_kind_name(keep), before, after);
+                                        finding_info(keep).name, before, after);
   out->stream() << render(r.trace, first, command);
   if (!out->commit()) {
     fmt::print(stderr, "pprsim: -o: {}\n", out->error());
     return 2;
   }
   fmt::print("{}: {} with {}: {} -> {} operations in {} replays{}\n  written: {}\n  {}\n", args.trace,
-             failure_kind_name(keep), args.alloc, before, after, r.tests,
+             finding_info(keep).name, args.alloc, before, after, r.tests,
              r.minimal ? "" : " (stopped by --max-replays: not minimal)", args.out, command);
   return 1;
 }

@@ -10,11 +10,24 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "sim/replay.h"
 #include "traces/trace_reader.h"
 
 namespace pprsim::test {
+
+// Bytes handed out twice: the census's double allocations and two live objects sharing bytes.
+inline std::uint64_t handed_out_twice(const Findings& f) {
+  return f.count(FindingKind::DoubleAllocation) + f.count(FindingKind::Overlap);
+}
+
+// The words of the findings kept, in the order they were made.
+inline std::vector<std::string> problem_texts(const Findings& f) {
+  std::vector<std::string> out;
+  for (const Finding& x : f.kept()) out.push_back(x.text);
+  return out;
+}
 
 inline RunStats replay_text(const std::string& text, ReplayConfig cfg) {
   std::istringstream in(text);

@@ -25,8 +25,10 @@
 #include "sim/oracle.h"
 #include "sim/process.h"
 #include "sim/sim_allocator.h"
+#include "props/tests/test_support.h"
 
 namespace pprsim {
+using pprsim::test::problem_texts;
 namespace {
 
 constexpr std::int64_t kIds = 16384;  // handle slots mapped up front
@@ -89,7 +91,7 @@ struct World {
 
 std::string problems(const HeapCheck& c) {
   std::string s;
-  for (const std::string& x : c.problems) s += x + "\n";
+  for (const std::string& x : problem_texts(c.findings)) s += x + "\n";
   return s;
 }
 
@@ -349,7 +351,7 @@ TEST(CoMalloc, TasksStayInTheirHeapsAndEveryCommittedByteIsAccountedFor) {
   EXPECT_EQ(out.rescues, 0);
   const HeapCheck c = w.check();
   EXPECT_TRUE(c.ok()) << problems(c);
-  EXPECT_EQ(c.lost_blocks, 0u);
+  EXPECT_EQ(c.findings.count(FindingKind::LostBlock), 0u);
   check_after_group(w);
   // The moved and new objects live on as ordinary chunks: free them in SEQ.
   free_all_and_check_coalesced(w);
@@ -511,7 +513,7 @@ TEST(CoMalloc, TaskOutgrowsItsPrivateHeapInsideItsSlice) {
     for (const Event& e : inst[1]) view.apply(e);
     const HeapCheck c = check_heap(t, view);
     EXPECT_TRUE(c.ok()) << problems(c);
-    EXPECT_EQ(c.lost_blocks, 0u);
+    EXPECT_EQ(c.findings.count(FindingKind::LostBlock), 0u);
     const Process::Untracked quiet(t);
     EXPECT_EQ(t.alloc->verify(), "");
     const Object* o = t.objects.find(1000 + 299);
@@ -523,7 +525,7 @@ TEST(CoMalloc, TaskOutgrowsItsPrivateHeapInsideItsSlice) {
   }
   // The commit adopts the grown regions; the merge adopts the growth heap.
   const CommitResult done = commit_tasks(w.p, runs, 2);
-  EXPECT_TRUE(done.problems.empty());
+  EXPECT_TRUE(problem_texts(done.findings).empty());
   EXPECT_EQ(done.adopted_bytes, grown_bytes);
   for (const auto& in : inst) {
     for (const Event& e : in) w.model.apply(e);
@@ -535,8 +537,8 @@ TEST(CoMalloc, TaskOutgrowsItsPrivateHeapInsideItsSlice) {
     EXPECT_EQ(w.p.alloc->verify(), "");
   }
   const HeapCheck c = w.check();
-  EXPECT_EQ(c.lost_blocks, 0u);
-  EXPECT_EQ(c.content_mismatches, 0u);
+  EXPECT_EQ(c.findings.count(FindingKind::LostBlock), 0u);
+  EXPECT_EQ(c.findings.count(FindingKind::ContentMismatch), 0u);
   // The grown objects are ordinary objects now: they are freed (and reallocated) sequentially.
   w.seq(w.ev(Op::Realloc, 1000 + 298, 9000));
   w.seq(w.ev(Op::Free, 1000 + 301));

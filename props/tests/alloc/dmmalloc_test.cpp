@@ -15,8 +15,10 @@
 #include "sim/group.h"
 #include "sim/process.h"
 #include "sim/sim_allocator.h"
+#include "props/tests/test_support.h"
 
 namespace pprsim {
+using pprsim::test::problem_texts;
 namespace {
 
 using Native = DmMalloc<NativeMemory>;
@@ -630,7 +632,7 @@ TEST(DmMallocHooks, ATaskOutOfPartitionGrowsInItsSliceAndTheCommitAdoptsIt) {
   EXPECT_NE(tasks[1].proc->sys.slice().first, slice);
 
   const CommitResult done = commit_tasks(parent, tasks, 1);  // task 1 aborted
-  EXPECT_TRUE(done.problems.empty());
+  EXPECT_TRUE(problem_texts(done.findings).empty());
   EXPECT_GT(done.adopted_bytes, std::uint64_t{1} << 20);
   EXPECT_EQ(parent.sys.regions().count(other - 16 - (other - 16) % kPageSize), 0u) << "task 1's growth is gone";
   EXPECT_EQ(parent.alloc->verify(), "");

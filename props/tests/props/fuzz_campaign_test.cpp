@@ -211,7 +211,7 @@ TEST(FuzzCampaign, ShardParsing) {
 // failure is blocks left handed out is judged by fuzz's own rule (shrink does not see it).
 MinimizeResult shrink_again(const RunCase& c, const std::string& allocator) {
   FailureRules rules;
-  std::vector<FailureKind> kinds = failure_kinds(run_case(c, allocator), rules);
+  std::vector<FindingKind> kinds = failure_kinds(run_case(c, allocator), rules);
   if (kinds.empty()) {
     rules.all_freed_at_end = true;
     kinds = failure_kinds(run_case(c, allocator), rules);
@@ -220,7 +220,7 @@ MinimizeResult shrink_again(const RunCase& c, const std::string& allocator) {
   RunCase candidate = c;
   auto still_fails = [&](const std::vector<Event>& t) {
     candidate.trace = t;
-    const std::vector<FailureKind> k = failure_kinds(run_case(candidate, allocator), rules);
+    const std::vector<FindingKind> k = failure_kinds(run_case(candidate, allocator), rules);
     return std::find(k.begin(), k.end(), kinds.front()) != k.end();
   };
   MinimizeOptions opt;

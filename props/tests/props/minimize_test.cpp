@@ -87,7 +87,7 @@ TEST(WithPprMarkers, ExplicitInstancesReplayLikeTheCut) {
   EXPECT_EQ(marked.groups, cut.groups);
   EXPECT_EQ(marked.committed, cut.committed);
   EXPECT_EQ(marked.aborted, cut.aborted);
-  EXPECT_EQ(marked.true_dependence, cut.true_dependence);
+  EXPECT_EQ(marked.findings.count(FindingKind::TrueDependence), cut.findings.count(FindingKind::TrueDependence));
   EXPECT_EQ(marked.events, cut.events);
 }
 
@@ -168,22 +168,28 @@ TEST(Minimize, StopsAtTheTestBudget) {
   EXPECT_TRUE(synthetic_failure(r.trace));
 }
 
-TEST(FailureKinds, FromTheRunsCounts) {
+TEST(FailureKinds, AreTheRunsFalsifyingFindingsInKindOrder) {
   RunStats s;
   EXPECT_TRUE(failure_kinds(s).empty());
-  s.double_allocations = 1;
-  s.failure = "the heap check after group 0 failed";
-  EXPECT_EQ(failure_kinds(s), std::vector<FailureKind>{FailureKind::DoubleAllocation});
+  s.findings.tally(FindingKind::TrueDependence);  // the program's own: no failure
+  EXPECT_TRUE(failure_kinds(s).empty());
+  s.findings.add({.kind = FindingKind::DoubleAllocation, .text = "live block 0x1000 is also on a free list"});
+  EXPECT_EQ(failure_kinds(s), std::vector<FindingKind>{FindingKind::DoubleAllocation});
   RunStats crash;
-  crash.failure = "the allocator faulted in malloc at line 3: access to unmapped address 0x10";
-  crash.stop = StopKind::Fault;
-  EXPECT_EQ(failure_kinds(crash), std::vector<FailureKind>{FailureKind::Crash});
+  crash.findings.add({.kind = FindingKind::Fault, .line = 3, .text = "the allocator faulted in malloc at line 3"});
+  crash.findings.add({.kind = FindingKind::LostBlock, .text = "free block 0x2000 (32 bytes) is on no free list: lost"});
+  EXPECT_EQ(failure_kinds(crash), (std::vector<FindingKind>{FindingKind::LostBlock, FindingKind::Fault}));
   RunStats grew;  // growth inside tasks is theirs to do, in their own slices
   grew.task_system_requests = 2;
   EXPECT_TRUE(failure_kinds(grew).empty());
-  grew.regions_outside_slice = 1;
-  grew.failure = "group 0 committed system memory from outside a task's slice";
-  EXPECT_EQ(failure_kinds(grew), std::vector<FailureKind>{FailureKind::OutsideSlice});
+  grew.findings.add({.kind = FindingKind::OutsideSlice, .task = 1, .text = "task 1 obtained system memory outside"});
+  EXPECT_EQ(failure_kinds(grew), std::vector<FindingKind>{FindingKind::OutsideSlice});
+  // Blocks left handed out count only where the trace freed everything (a rule of fuzz).
+  RunStats left;
+  left.final_live_blocks = 3;
+  EXPECT_TRUE(failure_kinds(left).empty());
+  EXPECT_EQ(failure_kinds(left, FailureRules{.all_freed_at_end = true}),
+            std::vector<FindingKind>{FindingKind::LeftHandedOut});
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ TEST(RunProperties, SharedControlIsFalsified) {
   const auto result = rc::detail::checkTestable([] {
     const RunCase c = *gen_run_case();
     const RunStats s = run_case(c, "shared");
-    RC_ASSERT(s.allocator_induced == 0u);
+    RC_ASSERT(s.findings.count(FindingKind::AllocatorInduced) == 0u);
   }, rc::detail::TestMetadata{}, params);
   rc::detail::FailureResult failure;
   ASSERT_TRUE(result.match(failure)) << "no counterexample found for the shared allocator";

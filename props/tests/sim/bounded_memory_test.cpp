@@ -20,6 +20,7 @@
 #include "traces/trace_writer.h"
 
 namespace pprsim {
+using pprsim::test::problem_texts;
 namespace {
 
 constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
@@ -92,7 +93,7 @@ TEST(BoundedMemory, HugeWritesInsideTasksStayCheap) {
   const RunStats s = test::replay_text(
       "pprtrace 1\na 0 1073741824\nppr\nw 0 0 1073741824\nend\nppr\na 1 64\nend\nu 0 0 1073741824\n",
       test::config("dmmalloc", 2));
-  EXPECT_TRUE(s.verified) << (s.problems.empty() ? s.failure : s.problems.front());
+  EXPECT_TRUE(s.verified) << (problem_texts(s.findings).empty() ? s.failure : problem_texts(s.findings).front());
   EXPECT_LT(ResidentMeter::current().peak() - before, std::uint64_t{128} << 20)
       << "a 1 GiB fill in a task is logged and committed without its bytes";
 }

@@ -9,8 +9,11 @@
 #include "sim/executor.h"
 #include "sim/oracle.h"
 #include "sim/sim_allocator.h"
+#include "props/tests/test_support.h"
 
 namespace pprsim {
+using pprsim::test::handed_out_twice;
+using pprsim::test::problem_texts;
 namespace {
 
 // A process whose heap is built event by event as a replay builds it, with the sequential
@@ -46,7 +49,7 @@ class OracleTest : public ::testing::TestWithParam<const char*>, protected Repla
 TEST_P(OracleTest, CleanHeapPasses) {
   heap_with_objects();
   const HeapCheck c = check_heap(p, model);
-  EXPECT_TRUE(c.ok()) << (c.problems.empty() ? "" : c.problems.front());
+  EXPECT_TRUE(c.ok()) << (problem_texts(c.findings).empty() ? "" : problem_texts(c.findings).front());
   EXPECT_EQ(c.live_objects, 10u);
 }
 
@@ -55,18 +58,18 @@ TEST_P(OracleTest, OverwrittenLiveObjectIsAContentMismatch) {
   const std::uint8_t junk = 0;
   p.space.write(addr_of(6) + 17, &junk, 1);
   const HeapCheck c = check_heap(p, model);
-  EXPECT_EQ(c.content_mismatches, 1u);
-  ASSERT_FALSE(c.problems.empty());
-  EXPECT_NE(c.problems.front().find("object 6"), std::string::npos) << c.problems.front();
-  EXPECT_NE(c.problems.front().find("byte 17"), std::string::npos) << c.problems.front();
+  EXPECT_EQ(c.findings.count(FindingKind::ContentMismatch), 1u);
+  ASSERT_FALSE(problem_texts(c.findings).empty());
+  EXPECT_NE(problem_texts(c.findings).front().find("object 6"), std::string::npos) << problem_texts(c.findings).front();
+  EXPECT_NE(problem_texts(c.findings).front().find("byte 17"), std::string::npos) << problem_texts(c.findings).front();
 }
 
 TEST_P(OracleTest, LeakedBlockIsLost) {
   heap_with_objects();
   ASSERT_NE(p.alloc->malloc(64), 0u);  // allocated, but no object of the program holds it
   const HeapCheck c = check_heap(p, model);
-  EXPECT_EQ(c.lost_blocks, 1u);
-  EXPECT_EQ(c.double_allocations, 0u);
+  EXPECT_EQ(c.findings.count(FindingKind::LostBlock), 1u);
+  EXPECT_EQ(handed_out_twice(c.findings), 0u);
 }
 
 TEST_P(OracleTest, BlockHandedOutTwiceIsADoubleAllocation) {
@@ -75,12 +78,12 @@ TEST_P(OracleTest, BlockHandedOutTwiceIsADoubleAllocation) {
   // the next request of that size gets it again.
   const Addr a = addr_of(4);
   p.alloc->free(a);
-  EXPECT_GE(check_heap(p, model).double_allocations, 1u) << "a live object in a free block";
+  EXPECT_GE(handed_out_twice(check_heap(p, model).findings), 1u) << "a live object in a free block";
   run(Event{.op = Op::Malloc, .id = 30, .size = 424});
   EXPECT_EQ(addr_of(30), a);
   const HeapCheck c = check_heap(p, model);
-  EXPECT_GE(c.double_allocations, 1u);
-  EXPECT_GE(c.content_mismatches, 1u) << "object 4 was overwritten by object 30's fill";
+  EXPECT_GE(handed_out_twice(c.findings), 1u);
+  EXPECT_GE(c.findings.count(FindingKind::ContentMismatch), 1u) << "object 4 was overwritten by object 30's fill";
 }
 
 TEST_P(OracleTest, CorruptHeaderLosesTheRestOfTheRegion) {
@@ -88,21 +91,21 @@ TEST_P(OracleTest, CorruptHeaderLosesTheRestOfTheRegion) {
   const std::uint64_t garbage = 0x4242424242424242ull;
   p.space.write(addr_of(7) - 16, &garbage, 8);
   const HeapCheck c = check_heap(p, model);
-  EXPECT_GE(c.lost_blocks, 1u);
+  EXPECT_GE(c.findings.count(FindingKind::LostBlock), 1u);
   EXPECT_GT(c.lost_bytes, 0u);
 }
 
 TEST_P(OracleTest, ObjectTableAndModelMustAgree) {
   heap_with_objects();
   model.apply(Event{.op = Op::Malloc, .id = 99, .size = 8, .line = 500});
-  EXPECT_GE(check_heap(p, model).content_mismatches, 1u);
+  EXPECT_GE(check_heap(p, model).findings.count(FindingKind::ContentMismatch), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Allocators, OracleTest, ::testing::Values("dmmalloc", "shared"));
 
 // Whether one of the check's problems contains `what`.
 bool names(const HeapCheck& c, const std::string& what) {
-  for (const auto& s : c.problems) {
+  for (const auto& s : problem_texts(c.findings)) {
     if (s.find(what) != std::string::npos) return true;
   }
   return false;
@@ -129,7 +132,7 @@ struct TwoFreeBlocks : ::testing::Test {
 TEST_F(TwoFreeBlocks, FreeBlockMissingFromTheListsIsLost) {
   link(b, 0);  // cut the link, and a is off every list
   const HeapCheck c = check_heap(p, model);
-  EXPECT_GE(c.lost_blocks, 1u);
+  EXPECT_GE(c.findings.count(FindingKind::LostBlock), 1u);
   EXPECT_TRUE(names(c, "on no free list"));
 }
 
@@ -139,15 +142,15 @@ TEST_F(TwoFreeBlocks, FreeListCycleAndStrayLinkAreNamed) {
   // b -> a -> b -> ...: the walk's budget stops it, both blocks are counted several times.
   link(a, b - 16);
   const HeapCheck cycle = check_heap(p, model);
-  EXPECT_GE(cycle.double_allocations, 2u);
-  EXPECT_TRUE(names(cycle, "is on the free lists")) << cycle.problems.front();
+  EXPECT_GE(handed_out_twice(cycle.findings), 2u);
+  EXPECT_TRUE(names(cycle, "is on the free lists")) << problem_texts(cycle.findings).front();
   // b -> a -> (16 bytes into b's payload): no block starts there.
   link(a, b + 16);
   link(b + 32, 0);
   const HeapCheck stray = check_heap(p, model);
-  EXPECT_GE(stray.double_allocations, 1u);
+  EXPECT_GE(handed_out_twice(stray.findings), 1u);
   EXPECT_TRUE(names(stray, fmt::format("holds {:#x}, which is no block", b + 16)))
-      << (stray.problems.empty() ? "" : stray.problems.front());
+      << (problem_texts(stray.findings).empty() ? "" : problem_texts(stray.findings).front());
 }
 
 // The full check takes its list of live objects from the incremental index only when the
@@ -167,15 +170,15 @@ TEST(HeapOracle, FullCheckFollowsTheObjectTableWhenTheIndexDisagrees) {
     oracle.touch(id);
   }
   const HeapCheck first = oracle.check_all(p, model);
-  EXPECT_TRUE(first.ok()) << (first.problems.empty() ? "" : first.problems.front());
+  EXPECT_TRUE(first.ok()) << (problem_texts(first.findings).empty() ? "" : problem_texts(first.findings).front());
   EXPECT_EQ(first.live_objects, 6u);
   // Object 2 now claims object 4's block: its bytes there are object 4's pattern.
   Object moved = *p.objects.find(2);
   moved.addr = p.objects.find(4)->addr;
   p.objects.set(2, moved);
   const HeapCheck second = oracle.check_all(p, model);
-  EXPECT_GE(second.content_mismatches, 1u);
-  EXPECT_GE(second.double_allocations, 1u) << "objects 2 and 4 at one address";
+  EXPECT_GE(second.findings.count(FindingKind::ContentMismatch), 1u);
+  EXPECT_GE(handed_out_twice(second.findings), 1u) << "objects 2 and 4 at one address";
 }
 
 // The incremental check between full checks, on a heap built event by event as a replay does.
@@ -188,7 +191,7 @@ class IncrementalCheck : public ::testing::Test, protected ReplayedHeap {
     ReplayedHeap::run(e);
     oracle.touch(e.id);
   }
-  std::string first_problem(const HeapCheck& c) { return c.problems.empty() ? "" : c.problems.front(); }
+  std::string first_problem(const HeapCheck& c) { return problem_texts(c.findings).empty() ? "" : problem_texts(c.findings).front(); }
 
   HeapOracle oracle;
 };
@@ -201,7 +204,7 @@ TEST_F(IncrementalCheck, AWriteIntoAnUntouchedObjectIsAContentMismatch) {
   ASSERT_TRUE(first.ok()) << first_problem(first);
   p.space.store64(p.objects.find(5)->addr + 8, 0);  // not through the trace: no touch
   const HeapCheck second = oracle.check_changes(p, model);
-  EXPECT_EQ(second.content_mismatches, 1u);
+  EXPECT_EQ(second.findings.count(FindingKind::ContentMismatch), 1u);
   EXPECT_NE(first_problem(second).find("object 5 "), std::string::npos) << first_problem(second);
 }
 
@@ -242,7 +245,7 @@ TEST_F(IncrementalCheck, AnOldObjectInsideANewLargeOneIsADoubleAllocation) {
   model.apply(big);
   oracle.touch(2);
   const HeapCheck second = oracle.check_changes(p, model);
-  EXPECT_GE(second.double_allocations, 1u) << first_problem(second);
+  EXPECT_GE(handed_out_twice(second.findings), 1u) << first_problem(second);
   EXPECT_NE(first_problem(second).find("objects 2 and 1 overlap"), std::string::npos) << first_problem(second);
 }
 

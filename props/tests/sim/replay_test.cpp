@@ -12,6 +12,8 @@
 #include "sim/replay.h"
 
 namespace pprsim {
+using pprsim::test::handed_out_twice;
+using pprsim::test::problem_texts;
 namespace {
 
 using test::config;
@@ -36,7 +38,7 @@ TEST(ReplayCommit, IndependentTasksCommitCleanly) {
   EXPECT_EQ(s.committed, 2u);
   EXPECT_EQ(s.aborted, 0u);
   EXPECT_EQ(s.rescues, 0u);
-  EXPECT_EQ(s.allocator_induced + s.true_dependence, 0u);
+  EXPECT_EQ(s.findings.count(FindingKind::AllocatorInduced) + s.findings.count(FindingKind::TrueDependence), 0u);
   EXPECT_EQ(s.final_live_objects, 3u);
   EXPECT_GE(s.heap_checks, 2u);
 }
@@ -55,8 +57,8 @@ TEST(ReplayCommit, ReadAfterWriteAbortsTheLaterTaskAndNamesTheDependence) {
   for (UnderstudyMode u : {UnderstudyMode::Never, UnderstudyMode::Auto, UnderstudyMode::Always}) {
     const RunStats s = replay_text(kTrueDependence, config("dmmalloc", 2, 0, 1, u));
     EXPECT_TRUE(s.verified) << s.failure;
-    ASSERT_EQ(s.true_dependence, 1u);
-    EXPECT_EQ(s.allocator_induced, 0u);
+    ASSERT_EQ(s.findings.count(FindingKind::TrueDependence), 1u);
+    EXPECT_EQ(s.findings.count(FindingKind::AllocatorInduced), 0u);
     ASSERT_EQ(s.conflicts.size(), 1u);
     const Conflict& c = s.conflicts.front();
     EXPECT_EQ(c.group, 0);
@@ -210,7 +212,7 @@ f 2
 end
 )", config("shared", 2, 0, 1, UnderstudyMode::Never));
   EXPECT_FALSE(s.verified);
-  EXPECT_GE(s.lost_blocks, 1u);
+  EXPECT_GE(s.findings.count(FindingKind::LostBlock), 1u);
 }
 
 // Both tasks get the same block: the report splits the bytes both wrote where what they are
@@ -250,10 +252,10 @@ TEST_P(CsApp, EveryTraceVerifies) {
     auto reader = open_trace(f.string());
     const std::uint64_t announced = reader->announced_operations();
     const RunStats s = replay(*reader, config("dmmalloc", g, g == 1 ? 0 : 50, 7));
-    EXPECT_TRUE(s.verified) << f << ": " << s.failure << (s.problems.empty() ? "" : " " + s.problems.front());
+    EXPECT_TRUE(s.verified) << f << ": " << s.failure << (problem_texts(s.findings).empty() ? "" : " " + problem_texts(s.findings).front());
     EXPECT_EQ(s.events, announced) << f;
-    EXPECT_EQ(s.allocator_induced, 0u) << f;
-    EXPECT_EQ(s.lost_blocks + s.double_allocations + s.content_mismatches, 0u) << f;
+    EXPECT_EQ(s.findings.count(FindingKind::AllocatorInduced), 0u) << f;
+    EXPECT_EQ(s.findings.count(FindingKind::LostBlock) + handed_out_twice(s.findings) + s.findings.count(FindingKind::ContentMismatch), 0u) << f;
   }
 }
 
