@@ -11,6 +11,7 @@ constexpr std::array<FindingKindInfo, kFindingKinds> kInfo{{
     {"double-allocation", "double allocation", true, false},
     {"overlap", "overlap", true, false},
     {"content-mismatch", "content mismatch", true, false},
+    {"live-after-free", "freed block still marked live", true, false},
     {"outside-slice", "system memory outside a task's slice", true, false},
     {"request-failed", "failed request", true, true},
     {"bad-result", "bad result", true, true},
@@ -25,7 +26,7 @@ constexpr std::array<FindingKindInfo, kFindingKinds> kInfo{{
 
 constexpr bool heap_kind(FindingKind k) {
   return k == FindingKind::LostBlock || k == FindingKind::DoubleAllocation || k == FindingKind::Overlap ||
-         k == FindingKind::ContentMismatch;
+         k == FindingKind::ContentMismatch || k == FindingKind::LiveAfterFree;
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ enum class FindingKind : std::uint8_t {
   DoubleAllocation,  // bytes handed out twice (an object in a free block, a block listed twice, ...)
   Overlap,           // two live objects share bytes
   ContentMismatch,   // an object's bytes differ from the sequential run
+  LiveAfterFree,     // a block on a free list whose header still says it is handed out
   OutsideSlice,      // a committed task obtained system memory outside its own slice
   RequestFailed,     // malloc returned NULL, or the allocator gave up where it may not
   BadResult,         // the allocator returned an address no block can have
@@ -76,7 +77,7 @@ class Findings {
   bool falsified() const;
   // The falsifying kinds found, in FindingKind order.
   std::vector<FindingKind> falsifying_kinds() const;
-  // Any of the heap oracle's kinds (lost, double, overlap, contents).
+  // Any of the heap oracle's kinds (lost, double, overlap, contents, live after free).
   bool heap_wrong() const;
   const std::vector<Finding>& kept() const { return kept_; }
 

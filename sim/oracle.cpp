@@ -207,7 +207,8 @@ void census(Process& p, const Live& live, HeapCheck& c) {
              b.start, -1, static_cast<std::uint64_t>(n - 1));
       }
     } else if (n > 0 && b.kind == BlockInfo::Kind::Live) {
-      find(c, FindingKind::DoubleAllocation, fmt::format("live block {:#x} is also on a free list", b.start), b.start, -1,
+      find(c, FindingKind::LiveAfterFree,
+           fmt::format("block {:#x} is on a free list but its header says it is handed out", b.start), b.start, -1,
            static_cast<std::uint64_t>(n));
     }
   }

@@ -192,6 +192,16 @@ void print_summary(std::ostream& out, const RunStats& s) {
   fmt::print(out, "  oracle: {} heap checks, {} lost blocks, {} double allocations, {} content mismatches\n",
              s.heap_checks, s.count(FindingKind::LostBlock),
              s.count(FindingKind::DoubleAllocation) + s.count(FindingKind::Overlap), s.count(FindingKind::ContentMismatch));
+  if (!s.verified) {
+    // Every kind found, in the order shrink keeps them (conflicts have their own line above).
+    std::vector<std::string> found;
+    for (std::size_t k = 0; k < kFindingKinds; ++k) {
+      const auto kind = static_cast<FindingKind>(k);
+      if (kind == FindingKind::AllocatorInduced || kind == FindingKind::TrueDependence || s.count(kind) == 0) continue;
+      found.push_back(fmt::format("{} {}", s.count(kind), finding_info(kind).name));
+    }
+    if (!found.empty()) fmt::print(out, "  findings: {}\n", fmt::join(found, ", "));
+  }
   fmt::print(out, "  final heap: {} live objects, {} bytes; peak system memory {} bytes\n", s.final_live_objects,
              s.final_live_bytes, s.peak_system_bytes);
   if (std::find(s.checks.begin(), s.checks.end(), "census") == s.checks.end()) {

@@ -153,6 +153,18 @@ TEST_F(TwoFreeBlocks, FreeListCycleAndStrayLinkAreNamed) {
       << (problem_texts(stray.findings).empty() ? "" : problem_texts(stray.findings).front());
 }
 
+// A block that went back on a free list while its header still says it is handed out: its own
+// finding, not a double allocation (nothing was handed out twice yet).
+TEST_F(TwoFreeBlocks, FreedBlockWhoseHeaderStillSaysLiveIsItsOwnFinding) {
+  p.space.store64(a - 16, p.space.load64(a - 16) | (std::uint64_t{1} << 8));  // dmmalloc's live bit
+  const HeapCheck c = check_heap(p, model);
+  EXPECT_EQ(c.findings.count(FindingKind::LiveAfterFree), 1u);
+  EXPECT_EQ(handed_out_twice(c.findings), 0u);
+  EXPECT_TRUE(names(c, fmt::format("block {:#x} is on a free list but its header says it is handed out", a - 16)))
+      << testing::PrintToString(problem_texts(c.findings));
+  EXPECT_FALSE(c.ok());
+}
+
 // The full check takes its list of live objects from the incremental index only when the
 // index agrees with the object table entry by entry: an object table changed behind the
 // oracle's back (no touch) is still checked as the table has it.
