@@ -1,4 +1,4 @@
-// What a run establishes, as typed findings (docs/DESIGN.md section 5). Every checker (the
+// What a run establishes, as typed findings (docs/DESIGN.md section 3.9). Every checker (the
 // conflict check, the heap oracle, the commit, the driver when the allocator fails) emits
 // findings; the verdict, the fuzz properties, shrink's "fails the same way", the text report, the
 // JSON and the HTML all read them. A new check is its checker plus its kind in the table of

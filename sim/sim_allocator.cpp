@@ -5,12 +5,9 @@
 
 #include <stdexcept>
 
-#include "alloc/comalloc.h"
-#include "alloc/dmmalloc.h"
-#include "alloc/example/slot_allocator.h"
+#include "alloc/builtin.h"
 #include "alloc/mutants.h"
 #include "alloc/ppr_allocator.h"
-#include "alloc/shared.h"
 #include "sim/plugin_allocator.h"
 
 namespace pprsim {
@@ -84,7 +81,13 @@ class Adapter final : public SimAllocator {
 }  // namespace
 
 const std::vector<std::string>& allocator_names() {
-  static const std::vector<std::string> names{"dmmalloc", "comalloc", "shared"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const BuiltinAllocator& b : kBuiltinAllocators) {
+      if (b.in_all) out.emplace_back(b.name);
+    }
+    return out;
+  }();
   return names;
 }
 
@@ -120,22 +123,11 @@ std::string allocator_help() {
 bool is_allocator_name(std::string_view name) { return allocator_name_error(name).empty(); }
 
 std::unique_ptr<SimAllocator> make_allocator(std::string_view name, SimMemory& mem) {
-  if (name == "dmmalloc") {
-    using Dm = DmMalloc<SimMemory>;
-    return std::make_unique<Adapter<Dm>>("dmmalloc", Dm(&mem));
-  }
-  if (name == "comalloc") {
-    using Co = CoMalloc<SimMemory>;
-    return std::make_unique<Adapter<Co>>("comalloc", Co(&mem));
-  }
-  if (name == "shared") {
-    using Sh = SharedMalloc<SimMemory>;
-    return std::make_unique<Adapter<Sh>>("shared", Sh(&mem));
-  }
-  if (name == kExampleName) {  // alloc/README.md's example, not part of `all`
-    using Ex = SlotAllocator<SimMemory>;
-    return std::make_unique<Adapter<Ex>>(std::string(kExampleName), Ex(&mem));
-  }
+  std::unique_ptr<SimAllocator> builtin =
+      visit_builtin<SimMemory>(name, [&]<class A>(std::type_identity<A>) -> std::unique_ptr<SimAllocator> {
+        return std::make_unique<Adapter<A>>(std::string(name), A(&mem));
+      });
+  if (builtin) return builtin;
   if (name.starts_with(kMutantPrefix)) {
     for (const MutantInfo& m : kMutants) {
       if (name.substr(kMutantPrefix.size()) == m.name) {

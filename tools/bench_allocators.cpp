@@ -9,8 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "alloc/comalloc.h"
-#include "alloc/dmmalloc.h"
+#include "alloc/builtin.h"
 #include "alloc/native_memory.h"
 
 #ifndef PPRSIM_MULTIARCH
@@ -68,7 +67,15 @@ struct Core {
 }  // namespace
 
 const std::vector<std::string>& bench_allocator_names() {
-  static const std::vector<std::string> names{"glibc", "dmmalloc", "comalloc", "jemalloc", "mimalloc", "tcmalloc"};
+  // The C library's, the project's cores, then the packaged ones.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out{"glibc"};
+    for (const BuiltinAllocator& b : kBuiltinAllocators) {
+      if (b.benched) out.emplace_back(b.name);
+    }
+    for (const Packaged& p : kPackaged) out.emplace_back(p.name);
+    return out;
+  }();
   return names;
 }
 
@@ -93,13 +100,19 @@ BenchAllocator find_bench_allocator(std::string_view name) {
 }
 
 std::optional<NativeAllocator> native_allocator(std::string_view name) {
-  if (name == "dmmalloc") return Core<DmMalloc<NativeMemory>>::table();
-  if (name == "comalloc") return Core<CoMalloc<NativeMemory>>::table();
+  if (has_simulated_version(name)) {
+    return visit_builtin<NativeMemory>(name, []<class A>(std::type_identity<A>) -> std::optional<NativeAllocator> {
+      return Core<A>::table();
+    });
+  }
   const auto& names = bench_allocator_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
   return NativeAllocator{&::malloc, &::free, &::calloc, &::realloc, &::memalign};
 }
 
-bool has_simulated_version(std::string_view name) { return name == "dmmalloc" || name == "comalloc"; }
+bool has_simulated_version(std::string_view name) {
+  return std::any_of(kBuiltinAllocators.begin(), kBuiltinAllocators.end(),
+                     [&](const BuiltinAllocator& b) { return b.benched && b.name == name; });
+}
 
 }  // namespace pprsim
