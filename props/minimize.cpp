@@ -4,6 +4,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "sim/trace_cut.h"
+
 namespace pprsim {
 
 std::vector<FindingKind> failure_kinds(const RunStats& s, const FailureRules& rules) {
@@ -111,7 +113,7 @@ std::vector<Event> with_ppr_markers(const std::vector<Event>& trace, std::uint64
   std::vector<Event> out;
   out.reserve(trace.size() + trace.size() / std::max<std::uint64_t>(ppr_every, 1) * 2 + 2);
   bool inside = false;
-  std::uint64_t ops = 0;
+  PprEvery every(ppr_every);  // the replay's rule
   for (const Event& e : trace) {
     if (!is_operation(e.op)) continue;
     if (!inside) {
@@ -119,10 +121,9 @@ std::vector<Event> with_ppr_markers(const std::vector<Event>& trace, std::uint64
       inside = true;
     }
     out.push_back(e);
-    if (is_allocator_op(e.op) && ++ops == ppr_every) {
+    if (every.ends_instance(e)) {
       out.push_back(Event{.op = Op::PprEnd});
       inside = false;
-      ops = 0;
     }
   }
   if (inside) out.push_back(Event{.op = Op::PprEnd});

@@ -13,11 +13,11 @@
 #include "sim/conflicts.h"
 #include "sim/findings.h"
 #include "sim/process.h"
+#include "sim/trace_cut.h"
 #include "traces/event.h"
 
 namespace pprsim {
 
-using Instance = std::vector<Event>;
 
 // One speculative process of a group (a task, or the understudy) and how far it got.
 struct Runner {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "sim/call_guard.h"
+#include "sim/check_pacer.h"
 #include "sim/content_model.h"
 #include "sim/executor.h"
 #include "sim/group.h"
@@ -49,8 +50,6 @@ namespace {
 
 // Problems kept of regions taken outside a slice (they are all counted).
 constexpr std::size_t kMaxOutsideSliceProblems = 20;
-// A full heap check reads every live byte; each event since the last one pays for this many.
-constexpr std::uint64_t kFullCheckBytesPerEvent = 256;
 
 // Raised to stop the run: the allocator failed in a way the run cannot go on from.
 struct RunFailure {
@@ -82,7 +81,8 @@ class Replayer {
         search_(search),
         sched_(Prng::derive(cfg.seed, "scheduler")),
         faults_(Prng::derive(cfg.seed, "faults")),
-        paranoid_(cfg.paranoid || paranoid_from_environment()) {
+        paranoid_(cfg.paranoid || paranoid_from_environment()),
+        pacer_(cfg.check_every, cfg.full_check_every) {
     if (cfg.group_size < 1 || cfg.group_size > 64) {
       throw std::invalid_argument(fmt::format("group size {} is outside 1..64", cfg.group_size));
     }
@@ -142,22 +142,12 @@ class Replayer {
   }
 
  private:
-  // ---- Reading: cut the stream into SEQ events and PPR instances, groups of G instances. ----
+  // ---- Reading: the trace cut into SEQ events and groups of G instances (sim/trace_cut.h) ----
 
   void read_all(TraceReader& reader) {
-    Event e;
-    const std::size_t g = static_cast<std::size_t>(cfg_.group_size);
-    Instance current;
-    std::vector<Instance> group;
-    std::uint64_t ops_in_instance = 0;
-    bool inside = false;
-    auto close_instance = [&] {
-      group.push_back(std::move(current));
-      current.clear();
-      ops_in_instance = 0;
-      if (group.size() == g) flush(group);
-    };
-    while (reader.next(e)) {
+    TraceCut cut(cfg_.group_size, cfg_.ppr_every, [this](const Event& e) { sequential(e); },
+                 [this](std::vector<Instance>& group) { run_group(group); });
+    for (Event e; reader.next(e);) {
       if (is_operation(e.op) && ++st_.events % ReplayProgress::kEvery == 0 && cfg_.progress) {
         cfg_.progress({.events = st_.events,
                        .groups = st_.groups,
@@ -165,33 +155,9 @@ class Replayer {
                        .total_bytes = reader.total_bytes(),
                        .announced_events = reader.announced_operations()});
       }
-      if (g == 1) {
-        if (is_operation(e.op)) sequential(e);
-        continue;
-      }
-      if (cfg_.ppr_every > 0) {
-        if (!is_operation(e.op)) continue;
-        current.push_back(e);
-        if (is_allocator_op(e.op) && ++ops_in_instance == cfg_.ppr_every) close_instance();
-      } else if (e.op == Op::PprBegin) {
-        inside = true;
-      } else if (e.op == Op::PprEnd) {
-        inside = false;
-        close_instance();
-      } else if (inside) {
-        current.push_back(e);
-      } else {
-        flush(group);
-        sequential(e);
-      }
+      cut.push(e);
     }
-    if (!current.empty()) group.push_back(std::move(current));
-    flush(group);
-  }
-
-  void flush(std::vector<Instance>& group) {
-    if (!group.empty()) run_group(group);
-    group.clear();
+    cut.finish();
   }
 
   // ---- SEQ ----
@@ -203,8 +169,7 @@ class Replayer {
     run_seq(e);
     model_.apply(e);
     if (e.id >= 0) oracle_.touch(e.id);
-    ++since_full_;
-    if (++since_check_ >= cfg_.check_every) {
+    if (pacer_.sequential_event()) {
       look_in_sequential_code();
       check(false);
     }
@@ -288,24 +253,13 @@ class Replayer {
   // A heap check: full when `final`, or when due (see ReplayConfig::full_check_every).
   void check(bool final) {
     where_ = {"", 0, Actor::heap_check()};
-    since_check_ = 0;
     ++st_.heap_checks;
-    ++checks_since_full_;
-    // 1 asks for every check to be full: no waiting for the events to pay for it. Otherwise a
-    // full check waits for as many events as it has objects to look at, plus one per
-    // kFullCheckBytesPerEvent bytes it read the last time: spread over those events, its cost
-    // is a bounded share of theirs, however large the heap.
-    const bool full = final || cfg_.full_check_every <= 1 ||
-                      (checks_since_full_ >= cfg_.full_check_every &&
-                       since_full_ >= main_->objects.size() + full_check_bytes_ / kFullCheckBytesPerEvent);
     HeapCheck c;
-    if (full) {
+    if (pacer_.start_check(final, main_->objects.size())) {
       ++st_.full_heap_checks;
-      checks_since_full_ = 0;
-      since_full_ = 0;
       c = oracle_.check_all(*main_, model_);
       st_.final_live_blocks = c.live_blocks;
-      full_check_bytes_ = c.live_bytes;
+      pacer_.full_check_read(c.live_bytes);
       if (c.findings.count(FindingKind::LostBlock) == 0) {
         clean_full_groups_ = st_.groups;
       } else if (st_.lost_since_group < 0) {
@@ -589,7 +543,7 @@ class Replayer {
       for (const Event& e : in) {
         model_.apply(e);
         if (e.id >= 0) oracle_.touch(e.id);
-        ++since_full_;
+        pacer_.group_event();
       }
     }
     check(false);
@@ -758,16 +712,13 @@ class Replayer {
   std::vector<std::unique_ptr<Process>> spare_;  // recycled task and understudy processes
   ContentModel model_;
   HeapOracle oracle_;
+  CheckPacer pacer_;
   RunStats st_;
   TaskSpans spans_;              // committed tasks' lines, for the heap map's owners
   bool failing_mapped_ = false;  // the heap map of the first failing group was taken
-  std::uint64_t since_check_ = 0;
   std::uint64_t clean_full_groups_ = 0;  // groups run at the last full check that found no lost block
   std::uint32_t seq_from_line_ = 0;      // the sequential lines since the last search census
   std::uint32_t seq_to_line_ = 0;
-  std::uint64_t checks_since_full_ = 0;
-  std::uint64_t since_full_ = 0;  // events since the last full check
-  std::uint64_t full_check_bytes_ = 0;  // the live bytes the last full check read
 };
 
 }  // namespace
