@@ -192,7 +192,9 @@ TEST_F(FuzzCli, MaxSecondsHoldsAndSaysHowManyRunsWereCut) {
   const auto [r, seconds] = timed("fuzz --alloc shared --runs 100000000 --keep-going --max-seconds 1 --jobs 2 --out " +
                                   path("ce") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_LT(seconds, 1.8) << r.out;
+  // The limit plus a grace for stopping the workers and writing out; generous, as the machine
+  // may be loaded (without the limit this campaign runs for days).
+  EXPECT_LT(seconds, 4.0) << r.out;
   EXPECT_NE(r.out.find("cut at the time limit"), std::string::npos) << r.out;
   const auto j = json_of("out.json");
   // What was counted is a prefix of the campaign, and every counterexample among it was written.
@@ -210,7 +212,7 @@ TEST_F(FuzzCli, ARunThatHangsIsStoppedAndWrittenAsHung) {
                                   test_plugin("hang_free") + " --runs 1000 --max-seconds 2 --jobs 2 --out " +
                                   path("ce") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_LT(seconds, 2.8) << r.out;
+  EXPECT_LT(seconds, 5.0) << r.out;  // the limit, and a grace as above
   const auto j = json_of("out.json");
   ASSERT_EQ(j["failures"], 1) << j.dump();
   const auto& c = j["counterexamples"][0];
