@@ -1006,34 +1006,63 @@ class DmMalloc {
     task_regions_.clear();
   }
 
+  // The state below is the original's static variables: copied at every fork like a process's
+  // data, never tracked, combined only by merge(). Its invariants (verify() checks the
+  // starred ones after every call at the paranoid level):
+
   Mem* mem_;
+
+  // ---- The heap: shared by every process ----
+  // * Each list's head, tail and count agree (all zero, or count blocks linked from head to
+  //   tail, tail's link 0); every block on a list of class c has a free class-c header.
+  // * No block is on two lists, and none is on a list and live, across global_, mine_ and the
+  //   partitions of carve_ that are not this task's own.
   Lists global_{};
-  // Group state: the partitions as carved, this task's partition now, its deferred frees.
+  // * [top_, top_end_) is the untouched rest of the newest chunk, with a top header at top_;
+  //   top_ == 0 exactly when there is none, and then top_end_ == 0.
+  Addr top_ = 0;
+  Addr top_end_ = 0;
+  // * The first cached_count_ entries of cached_ are kept large regions, oldest first, each
+  //   with a free large-region header of its size; cached_bytes_ is their total, at most
+  //   dm::kCacheBytes.
+  std::array<Cached, dm::kCachedRegions> cached_{};
+  int cached_count_ = 0;
+  std::uint64_t cached_bytes_ = 0;
+  std::uint64_t serial_ = 0;  // groups started: the group part of every owner tag
+  std::uint64_t invalid_frees_ = 0;
+
+  // ---- A group: set by group_init, read by task_init and merge ----
+  // mode_ == Seq outside tasks (MAIN, the understudy, sequential code): then mine_, deferred_,
+  // task_regions_ are empty, task_ is -1 and gave_up_ false (reset_group_state).
+  // carve_ holds one partition per task of the group (empty outside a group); after the merge
+  // every block of it is back on global_.
   std::vector<Lists> carve_;
-  Lists mine_{};
-  std::vector<Addr> deferred_;
+  std::uint64_t reserved_ = 0;  // bytes carve_ held when carved
+
+  // ---- Task-only state (mode_ == Task): this task's own memory ----
+  // * task_ is in [0, carve_.size()); mine_ is carve_[task_] as the task has changed it (the
+  //   partition itself is stale while the task runs).
+  // A task allocates only from mine_ and its slice (grown_, task_grow_, task_regions_), never
+  // from global_, the top or the kept regions; a free of a block it does not own goes to
+  // deferred_, never to a list: so no task writes a header or link another task can read.
   Mode mode_ = Mode::Seq;
   int task_ = -1;
-  std::uint64_t serial_ = 0;
-  bool gave_up_ = false;
-  int rescue_class_ = -1;
-  // Carve sizing and statistics.
-  std::array<std::uint32_t, dm::kClasses> estimate_{};  // per class: blocks an average task held
-  std::array<std::uint32_t, dm::kClasses> most_{};      // per class: blocks the busiest task held
-  std::uint64_t spare_budget_ = 0;  // bytes of free blocks a task may get beyond its quotas
-  std::array<std::uint32_t, dm::kClasses> taken_{};  // per class: the most held at once in this task
-  std::array<std::uint32_t, dm::kClasses> held_{};   // per class: held now
+  Lists mine_{};
+  std::vector<Addr> deferred_;  // blocks freed in this task that it does not own, for the merge
+  bool gave_up_ = false;        // the task needed shared state: it must not commit
+  int rescue_class_ = -1;       // the class whose partition ran dry when it gave up (-1: none)
   std::uint64_t task_bytes_ = 0;
   std::uint64_t grown_ = 0;                  // system memory this task obtained from its slice
   std::uint64_t task_grow_ = kPageSize;      // its next growth
   std::vector<Addr> task_regions_;           // large regions this task mapped and still holds
-  std::uint64_t reserved_ = 0;
-  std::uint64_t invalid_frees_ = 0;
-  Addr top_ = 0;  // the untouched rest of the newest chunk: [top_, top_end_); 0 when none
-  Addr top_end_ = 0;
-  std::array<Cached, dm::kCachedRegions> cached_{};  // freed large regions, oldest first
-  int cached_count_ = 0;
-  std::uint64_t cached_bytes_ = 0;
+  // held_[c] <= taken_[c]: blocks of class c this task holds now, and the most it held at once.
+  std::array<std::uint32_t, dm::kClasses> taken_{};
+  std::array<std::uint32_t, dm::kClasses> held_{};
+
+  // ---- Carve sizing: learned from the tasks of earlier groups (learn()) ----
+  std::array<std::uint32_t, dm::kClasses> estimate_{};  // per class: blocks an average task held
+  std::array<std::uint32_t, dm::kClasses> most_{};      // per class: blocks the busiest task held
+  std::uint64_t spare_budget_ = 0;  // bytes of free blocks a task may get beyond its quotas
 };
 
 }  // namespace pprsim
