@@ -17,6 +17,7 @@
 #include "sim/group.h"
 #include "sim/oracle.h"
 #include "sim/resident.h"
+#include "sim/run_record.h"
 #include "traces/prng.h"
 #include "sim/sim_allocator.h"
 
@@ -82,7 +83,8 @@ class Replayer {
         sched_(Prng::derive(cfg.seed, "scheduler")),
         faults_(Prng::derive(cfg.seed, "faults")),
         paranoid_(cfg.paranoid || paranoid_from_environment()),
-        pacer_(cfg.check_every, cfg.full_check_every) {
+        pacer_(cfg.check_every, cfg.full_check_every),
+        recorder_(cfg.record_report) {
     if (cfg.group_size < 1 || cfg.group_size > 64) {
       throw std::invalid_argument(fmt::format("group size {} is outside 1..64", cfg.group_size));
     }
@@ -129,9 +131,9 @@ class Replayer {
     }
     // Also what tasks, the understudy and a serial re-run reached, so that a failure's "bytes in
     // use" never exceeds the peak reported beside it.
-    if (cfg_.record_report) {
-      map_heap(st_.failure.empty() ? "end of the run" : "where the run stopped");
-    }
+    recorder_.map_heap(*main_, st_.failure.empty() ? "end of the run" : "where the run stopped", st_.groups);
+    st_.timeline = std::move(recorder_.timeline());
+    st_.heap_maps = std::move(recorder_.heap_maps());
     st_.conflicts = sample_.kept();
     st_.conflict_pairs = sample_.pairs();
     st_.conflict_groups.assign(sample_.per_group().begin(), sample_.per_group().end());
@@ -322,7 +324,7 @@ class Replayer {
       ++st_.serial_groups;
       run_serially(instances, 0);
       if (searching()) look_for_lost(fmt::format("in group {}, run serially", st_.groups - 1));
-      record_serial_group(instances);
+      recorder_.serial_group(st_.groups - 1, instances, *main_);
       finish_group(instances);
       return;
     }
@@ -345,7 +347,7 @@ class Replayer {
       ++st_.serial_groups;
       run_serially(instances, 0);
       if (searching()) look_for_lost(fmt::format("in group {}, run serially", st_.groups - 1));
-      record_serial_group(instances);
+      recorder_.serial_group(st_.groups - 1, instances, *main_);
       finish_group(instances);
       return;
     }
@@ -380,10 +382,8 @@ class Replayer {
     const std::uint64_t conflicts_before = conflicts_found();
     const std::uint64_t induced_before = st_.count(FindingKind::AllocatorInduced);
     const int m = check_group(gi, tasks);
-    if (cfg_.record_report) {
-      record_group(gi, instances, tasks, und_wins ? 0 : m, und != nullptr, und_wins,
-                   conflicts_found() - conflicts_before);
-    }
+    recorder_.group(static_cast<std::uint64_t>(gi), instances, tasks, und_wins ? 0 : m, und != nullptr, und_wins,
+                    conflicts_found() - conflicts_before, *main_);
     const std::vector<const SimAllocator*> allocs = task_allocators(tasks);
     for (const Runner& t : tasks) {
       st_.task_allocated_bytes += t.proc->alloc->task_allocated_bytes();
@@ -432,13 +432,8 @@ class Replayer {
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
     retire(tasks, und);
     finish_group(instances);
-    if (cfg_.record_report) {
-      st_.timeline.overview().note_memory(main_->sys.in_use(), [this] { return main_->objects.bytes(); });
-    }
-    if (cfg_.record_report && !failing_mapped_ && st_.count(FindingKind::AllocatorInduced) > induced_before) {
-      failing_mapped_ = true;
-      map_heap("first failing group");
-    }
+    recorder_.group_done(*main_);
+    if (st_.count(FindingKind::AllocatorInduced) > induced_before) recorder_.map_first_failing_group(*main_, st_.groups);
   }
 
   // A recycled process to fork into, or null (fork makes one).
@@ -463,82 +458,6 @@ class Replayer {
       spare_.push_back(std::move(und->proc));
     }
     und.reset();
-  }
-
-  // ---- The run's picture (ReplayConfig::record_report) ----
-
-  static TaskRecord task_record(int k, const Instance& in, std::string outcome) {
-    TaskRecord t;
-    t.task = k;
-    if (!in.empty()) {
-      t.first_line = in.front().line;
-      t.last_line = in.back().line;
-    }
-    t.outcome = std::move(outcome);
-    return t;
-  }
-
-  static void span_of(GroupRecord& g) {
-    for (const TaskRecord& t : g.tasks) {
-      if (t.first_line == 0) continue;
-      if (g.first_line == 0 || t.first_line < g.first_line) g.first_line = t.first_line;
-      g.last_line = std::max(g.last_line, t.last_line);
-    }
-  }
-
-  void record_serial_group(const std::vector<Instance>& instances) {
-    if (!cfg_.record_report) return;
-    GroupRecord g;
-    g.group = st_.groups - 1;
-    g.serial = true;
-    g.understudy = "none";
-    for (std::size_t k = 0; k < instances.size(); ++k) {
-      g.tasks.push_back(task_record(static_cast<int>(k), instances[k], "serial"));
-    }
-    span_of(g);
-    if (st_.timeline.overview().starts_bin()) g.live_bytes = main_->objects.bytes();
-    g.system_bytes = main_->sys.in_use();
-    st_.timeline.add(std::move(g), true);
-  }
-
-  // `committed`: tasks 0..committed-1 committed (0 when the understudy won).
-  void record_group(int gi, const std::vector<Instance>& instances, const std::vector<Runner>& tasks, int committed,
-                    bool has_understudy, bool und_wins, std::uint64_t conflicts) {
-    GroupRecord g;
-    g.group = static_cast<std::uint64_t>(gi);
-    g.understudy = !has_understudy ? "none" : und_wins ? "won" : "lost";
-    g.conflicts = conflicts;
-    bool quiet = !und_wins && conflicts == 0;
-    for (std::size_t k = 0; k < tasks.size(); ++k) {
-      std::string outcome = "aborted";
-      if (static_cast<int>(k) < committed) {
-        outcome = "committed";
-      } else if (tasks[k].state == Runner::State::GaveUp) {
-        outcome = "gave-up";
-      } else if (tasks[k].state == Runner::State::Crashed) {
-        outcome = "crashed";
-      }
-      if (outcome != "committed") quiet = false;
-      TaskRecord t = task_record(static_cast<int>(k), instances[k], std::move(outcome));
-      if (static_cast<int>(k) < committed) spans_.add(t.first_line, t.last_line, t.task);
-      g.tasks.push_back(std::move(t));
-    }
-    span_of(g);
-    g.system_bytes = main_->sys.in_use();
-    st_.timeline.add(std::move(g), !quiet);
-  }
-
-  void map_heap(const char* when) {
-    try {
-      st_.heap_maps.push_back(take_heap_map(*main_->alloc, main_->sys.regions(), main_->objects, spans_, when, st_.groups));
-    } catch (const std::runtime_error& e) {
-      // A heap too broken to walk (a fault, a plugin that failed): the map shows its regions only.
-      if (dynamic_cast<const MemoryFault*>(&e) == nullptr && dynamic_cast<const AllocatorFailure*>(&e) == nullptr) throw;
-      HeapMap m = take_heap_map(*main_->alloc, {}, main_->objects, spans_, when, st_.groups);
-      for (const auto& [base, size] : main_->sys.regions()) m.regions.push_back({base, size, {}});
-      m.walked = false;
-      st_.heap_maps.push_back(std::move(m));
-    }
   }
 
   void run_serially(const std::vector<Instance>& instances, std::size_t from) {
@@ -726,8 +645,7 @@ class Replayer {
   CheckPacer pacer_;
   RunStats st_;
   ConflictSample sample_{cfg_.max_conflict_details};  // becomes st_.conflicts at the end
-  TaskSpans spans_;              // committed tasks' lines, for the heap map's owners
-  bool failing_mapped_ = false;  // the heap map of the first failing group was taken
+  RunRecorder recorder_;  // the run's picture (ReplayConfig::record_report)
   std::uint64_t clean_full_groups_ = 0;  // groups run at the last full check that found no lost block
   std::uint32_t seq_from_line_ = 0;      // the sequential lines since the last search census
   std::uint32_t seq_to_line_ = 0;
