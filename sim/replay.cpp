@@ -132,6 +132,9 @@ class Replayer {
     if (cfg_.record_report) {
       map_heap(st_.failure.empty() ? "end of the run" : "where the run stopped");
     }
+    st_.conflicts = sample_.kept();
+    st_.conflict_pairs = sample_.pairs();
+    st_.conflict_groups.assign(sample_.per_group().begin(), sample_.per_group().end());
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.peak());
     st_.final_live_objects = main_->objects.size();
     st_.final_live_bytes = main_->objects.bytes();
@@ -270,6 +273,7 @@ class Replayer {
       c = oracle_.check_changes(*main_, model_);
     }
     if (c.ok()) return;
+    if (st_.first_failing_group < 0 && st_.groups > 0) st_.first_failing_group = static_cast<std::int64_t>(st_.groups - 1);
     // Groups are numbered from 0, as in the conflict report and the timeline.
     st_.findings.take(std::move(c.findings), SIZE_MAX, static_cast<std::int64_t>(st_.groups) - 1);
     throw RunFailure{st_.groups == 0 ? std::string("the heap check before the first group failed; the run stops here")
@@ -428,6 +432,9 @@ class Replayer {
     st_.peak_system_bytes = std::max(st_.peak_system_bytes, main_->sys.in_use());
     retire(tasks, und);
     finish_group(instances);
+    if (cfg_.record_report) {
+      st_.timeline.overview().note_memory(main_->sys.in_use(), [this] { return main_->objects.bytes(); });
+    }
     if (cfg_.record_report && !failing_mapped_ && st_.count(FindingKind::AllocatorInduced) > induced_before) {
       failing_mapped_ = true;
       map_heap("first failing group");
@@ -489,6 +496,8 @@ class Replayer {
       g.tasks.push_back(task_record(static_cast<int>(k), instances[k], "serial"));
     }
     span_of(g);
+    if (st_.timeline.overview().starts_bin()) g.live_bytes = main_->objects.bytes();
+    g.system_bytes = main_->sys.in_use();
     st_.timeline.add(std::move(g), true);
   }
 
@@ -515,6 +524,7 @@ class Replayer {
       g.tasks.push_back(std::move(t));
     }
     span_of(g);
+    g.system_bytes = main_->sys.in_use();
     st_.timeline.add(std::move(g), !quiet);
   }
 
@@ -668,7 +678,8 @@ class Replayer {
   void record(Conflict c) {
     st_.findings.tally(c.cls == Conflict::Class::AllocatorInduced ? FindingKind::AllocatorInduced
                                                                   : FindingKind::TrueDependence);
-    if (st_.conflicts.size() < cfg_.max_conflict_details) st_.conflicts.push_back(std::move(c));
+    if (c.cls == Conflict::Class::AllocatorInduced && st_.first_failing_group < 0) st_.first_failing_group = c.group;
+    sample_.add(std::move(c));
   }
 
   std::uint64_t conflicts_found() const {
@@ -714,6 +725,7 @@ class Replayer {
   HeapOracle oracle_;
   CheckPacer pacer_;
   RunStats st_;
+  ConflictSample sample_{cfg_.max_conflict_details};  // becomes st_.conflicts at the end
   TaskSpans spans_;              // committed tasks' lines, for the heap map's owners
   bool failing_mapped_ = false;  // the heap map of the first failing group was taken
   std::uint64_t clean_full_groups_ = 0;  // groups run at the last full check that found no lost block

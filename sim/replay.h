@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/conflict_sample.h"
 #include "sim/conflicts.h"
 #include "sim/faults.h"
 #include "sim/findings.h"
@@ -116,7 +117,11 @@ struct RunStats {
   // What the checks found (sim/findings.h): the verdict, the reports and the fuzz properties
   // read these. Conflicts are counted there and detailed here (task pairs, read or write).
   Findings findings;
-  std::vector<Conflict> conflicts;  // at most ReplayConfig::max_conflict_details
+  std::vector<Conflict> conflicts;  // at most ReplayConfig::max_conflict_details, spread (sim/conflict_sample.h)
+  std::vector<ConflictPairCount> conflict_pairs;  // every conflict counted by task pair and class
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> conflict_groups;  // (group, conflicts), every group with any
+  // The first group with an allocator-induced conflict or after which the heap check failed (-1: none).
+  std::int64_t first_failing_group = -1;
 
   std::uint64_t heap_checks = 0;
   std::uint64_t full_heap_checks = 0;

@@ -32,10 +32,23 @@ nlohmann::ordered_json timeline_json(const Timeline& t) {
                          {"first_group", f.first_group},
                          {"last_group", f.last_group},
                          {"first_line", f.first_line},
-                         {"last_line", f.last_line}});
+                         {"last_line", f.last_line},
+                         {"not_shown", f.not_shown},
+                         {"conflicts", f.conflicts}});
     }
   }
-  return {{"shown_groups", t.shown()}, {"folded_groups", t.folded()}, {"not_shown", t.not_shown()}, {"entries", std::move(entries)}};
+  // The whole run in bins of bin_groups groups: [first_group, last_group, first_line, last_line,
+  // groups, committed, aborted, serial, conflicts, live_bytes, system_bytes].
+  auto bins = nlohmann::ordered_json::array();
+  for (const OverviewBin& b : t.overview().bins()) {
+    bins.push_back({b.first_group, b.last_group, b.first_line, b.last_line, b.groups, b.committed, b.aborted, b.serial,
+                    b.conflicts, b.live_bytes, b.system_bytes});
+  }
+  return {{"shown_groups", t.shown()},
+          {"folded_groups", t.folded()},
+          {"not_shown", t.not_shown()},
+          {"entries", std::move(entries)},
+          {"overview", {{"bin_groups", t.overview().width()}, {"bins", std::move(bins)}}}};
 }
 
 nlohmann::ordered_json heap_map_json(const HeapMap& m) {
@@ -48,7 +61,7 @@ nlohmann::ordered_json heap_map_json(const HeapMap& m) {
   }
   return {{"when", m.when},     {"group", m.group},           {"walked", m.walked},
           {"truncated", m.truncated}, {"live_blocks", m.live_blocks}, {"free_blocks", m.free_blocks},
-          {"regions", std::move(regions)}};
+          {"failed_blocks", m.failed_blocks}, {"regions", std::move(regions)}};
 }
 
 // Where lost blocks went missing, a line per place: the blocks of one place together, the
@@ -139,6 +152,16 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
                        {"second_line", c.second_line}});
   }
   j["conflicts_detail"] = std::move(details);
+  // Every conflict counted, beside the sample above: by [first_task, second_task, class, count,
+  // kept] and by [group, count].
+  auto pairs = nlohmann::ordered_json::array();
+  for (const ConflictPairCount& p : s.conflict_pairs) {
+    pairs.push_back({p.first_task, p.second_task, class_name(p.cls), p.count, p.kept});
+  }
+  auto groups = nlohmann::ordered_json::array();
+  for (const auto& [g, n] : s.conflict_groups) groups.push_back({g, n});
+  j["conflict_counts"] = {{"kept", s.conflicts.size()}, {"by_pair", std::move(pairs)}, {"by_group", std::move(groups)}};
+  j["first_failing_group"] = s.first_failing_group;
   j["heap_checks"] = s.heap_checks;
   j["full_heap_checks"] = s.full_heap_checks;
   j["lost_blocks"] = s.count(FindingKind::LostBlock);

@@ -1,5 +1,6 @@
 #include "sim/json_text.h"
 #include "tools/html_report.h"
+#include "tools/html_parts.h"
 
 #include <fmt/format.h>
 
@@ -16,63 +17,7 @@ namespace pprsim {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-// j[key], or null when j is no object or has no such key: the page is drawn from JSON a user
-// may hand to `pprsim report`, where a missing key must not be undefined behaviour.
-const Json& field(const Json& j, const char* key) {
-  static const Json null;
-  if (!j.is_object()) return null;
-  const auto it = j.find(key);
-  return it == j.end() ? null : *it;
-}
-
-// j[key] as a count: 0 when missing, negative or not an integer.
-std::uint64_t u64(const Json& j, const char* key) {
-  const Json& v = field(j, key);
-  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-  if (v.is_number_integer()) return static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.get<std::int64_t>()));
-  return 0;
-}
-
-std::string text_of(const Json& j) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_null()) return "";
-  return json_text(j);
-}
-
-
-std::string bytes_text(std::uint64_t n) {
-  if (n >= (std::uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1 << 30));
-  if (n >= (std::uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1 << 20));
-  if (n >= (std::uint64_t{1} << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1 << 10));
-  return fmt::format("{} B", n);
-}
-
-// Eight task colours (task k takes k mod 8), and MAIN's.
-constexpr std::array<const char*, 8> kTaskColours{"#f28e2b", "#59a14f", "#b07aa1", "#edc948",
-                                                  "#76b7b2", "#ff9da7", "#9c755f", "#bab0ac"};
-constexpr const char* kMainColour = "#4e79a7";
-
-const char* owner_colour(int task) {
-  return task < 0 ? kMainColour : kTaskColours[static_cast<std::size_t>(task) % kTaskColours.size()];
-}
+using namespace html;  // NOLINT: the parts' shared helpers
 
 constexpr const char* kStyle = R"(
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#222;background:#fff}
@@ -97,9 +42,17 @@ line.conflict{stroke-width:2}line.allocator_induced{stroke:#c62828}line.true_dep
 circle.allocator_induced{fill:#c62828}circle.true_dependence{fill:#7b1fa2}
 [data-detail]{cursor:pointer}
 text{font-size:11px;fill:#444}
-table.conflicts th{cursor:pointer;user-select:none}
-table.conflicts th[data-dir=asc]::after{content:" \25B2"}table.conflicts th[data-dir=desc]::after{content:" \25BC"}
+table.conflicts th,table.compare th{cursor:pointer;user-select:none}
+th[data-dir=asc]::after{content:" \25B2"}th[data-dir=desc]::after{content:" \25BC"}
+table.compare td.cell a{display:block;color:#fff;text-decoration:none;padding:0 4px}
+table.compare td.verified{background:#2e7d32}table.compare td.failed{background:#c62828}
 tr.selected td{background:#fff3c4}
+table.conflicts thead th,table.compare thead th{position:sticky;top:0;z-index:1}
+.flash{outline:3px solid #f2b705;outline-offset:2px}
+.first-failure{color:#c62828;font-weight:700}.failed-here{fill:#c62828;font-weight:700}
+.cap{background:#fff8e1;border-left:3px solid #f2b705;padding:4px 8px}
+.overview svg{display:block}g.ov-bin{cursor:pointer}g.ov-bin:hover rect.ov-hit{fill:#0001}
+.provenance{color:#555;font-size:12px}
 .filters{margin:6px 0}.filters input{width:5em}
 #detail{position:fixed;right:16px;bottom:16px;max-width:520px;background:#fff;border:1px solid #999;box-shadow:0 2px 8px #0003;padding:8px 12px}
 #detail pre{white-space:pre-wrap;margin:4px 0}
@@ -110,7 +63,9 @@ constexpr const char* kScript = R"(
   'use strict';
   window.addEventListener('error', function (e) { document.body.dataset.error = String(e.message); });
   function value(row, i, type) {
-    var s = row.children[i].textContent;
+    var cell = row.children[i];
+    if (cell.dataset.v !== undefined) return Number(cell.dataset.v);
+    var s = cell.textContent;
     if (type === 'num') return Number(s);
     if (type === 'hex') return parseInt(s, 16);
     return s;
@@ -130,7 +85,7 @@ constexpr const char* kScript = R"(
     });
     rows.forEach(function (r) { body.appendChild(r); });
   }
-  document.querySelectorAll('table.conflicts th').forEach(function (th) {
+  document.querySelectorAll('table.conflicts th, table.compare th').forEach(function (th) {
     th.addEventListener('click', function () { sortBy(th.closest('table'), th); });
   });
   function filter(f) {
@@ -145,7 +100,10 @@ constexpr const char* kScript = R"(
       r.hidden = !ok;
       if (ok) shown++;
     }
-    f.querySelector('.count').textContent = shown + ' of ' + rows.length + ' shown';
+    var count = f.querySelector('.count');
+    var total = Number(count.dataset.total || rows.length);
+    count.textContent = shown + ' of ' + rows.length + ' listed shown' +
+      (total > rows.length ? '; ' + (total - rows.length) + ' of the run\'s ' + total + ' conflicts not listed (see the note above)' : '');
     return shown;
   }
   document.querySelectorAll('.filters').forEach(function (f) {
@@ -163,7 +121,21 @@ constexpr const char* kScript = R"(
     detail.hidden = false;
     document.querySelectorAll('tr.selected').forEach(function (r) { r.classList.remove('selected'); });
     var row = el.dataset.row ? document.getElementById(el.dataset.row) : null;
-    if (row) { row.hidden = false; row.classList.add('selected'); }
+    if (row) { row.hidden = false; row.classList.add('selected'); row.scrollIntoView({block: 'center'}); }
+  });
+  // Jumps: the first-failure link and the overview's bars land on a group (or its fold line).
+  function jump(id) {
+    var target = id ? document.getElementById(id) : null;
+    if (!target) return null;
+    target.scrollIntoView({block: 'start'});
+    document.querySelectorAll('.flash').forEach(function (t) { t.classList.remove('flash'); });
+    target.classList.add('flash');
+    return target;
+  }
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest ? e.target.closest('a.first-failure, g.ov-bin, .compare a[data-target]') : null;
+    if (!el || !el.dataset.target) return;
+    if (jump(el.dataset.target)) e.preventDefault();
   });
   // #selftest: what a person would do first, done by the page itself, the outcome left in the
   // DOM for a headless browser to read: sort the first conflict table by length (twice: largest
@@ -187,6 +159,25 @@ constexpr const char* kScript = R"(
         out.row_selected = sel ? sel.id : '';
       }
     }
+    var first = document.querySelector('a.first-failure');
+    if (first) {
+      window.scrollTo(0, 0);
+      first.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}));
+      var t = document.getElementById(first.dataset.target);
+      out.first_failure_target = first.dataset.target;
+      out.scroll_y = Math.round(window.scrollY);
+      out.target_top = t ? Math.round(t.getBoundingClientRect().top) : null;
+    }
+    var dbl = document.querySelector('.heap-zoom rect.block.double') || document.querySelector('rect.block.double');
+    if (dbl) {
+      dbl.scrollIntoView({block: 'center'});
+      var b = dbl.getBoundingClientRect();
+      out.double_block = {x: Math.round(b.left + b.width / 2 + window.scrollX), y: Math.round(b.top + b.height / 2 + window.scrollY),
+                          width: b.width, on_top: document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2) === dbl};
+    }
+    var cap = document.querySelector('p.cap');
+    out.cap = cap ? cap.textContent : '';
+    out.overview_bins = document.querySelectorAll('g.ov-bin').length;
     document.body.dataset.selftest = JSON.stringify(out);
   }
   document.body.dataset.ready = '1';
@@ -202,12 +193,19 @@ struct ConflictRef {
 class Page {
  public:
   std::string out;
+  Budget budget;
 
   void figures(const Json& runs) {
-    out += fmt::format("<section id=\"summary\"><h2>{}</h2><table id=\"figures\"{}><thead><tr><th>figure</th>",
-                       runs.size() == 1 ? "The run" : "Runs", runs.size() == 1 ? " class=\"single\"" : "");
+    const bool many = runs.size() > 4;  // a column a run: folded away behind the comparison matrix
+    out += fmt::format("<section id=\"summary\"><h2>{}</h2>{}<table id=\"figures\"{}><thead><tr><th>figure</th>",
+                       runs.size() == 1 ? "The run" : "Runs",
+                       many ? "<details><summary>Every figure, a column a run</summary>" : "",
+                       runs.size() == 1 ? " class=\"single\"" : "");
     for (std::size_t i = 0; i < runs.size(); ++i) {
-      out += fmt::format("<th>run {}</th>", i + 1);
+      std::string trace = text_of(field(runs[i], "trace"));
+      if (const auto slash = trace.find_last_of('/'); slash != std::string::npos) trace = trace.substr(slash + 1);
+      out += fmt::format("<th><a href=\"#run-{}\">{}. {} &#183; {} &#183; G={}</a></th>", i, i + 1, esc(trace),
+                         esc(text_of(field(runs[i], "allocator"))), u64(runs[i], "group_size"));
     }
     out += "</tr></thead><tbody>\n";
     auto row = [&](const char* name, const char* key, auto format) {
@@ -245,7 +243,7 @@ class Page {
     row("peak system memory", "peak_system_bytes", bytes("peak_system_bytes"));
     row("final live objects", "final_live_objects", plain("final_live_objects"));
     row("final live bytes", "final_live_bytes", bytes("final_live_bytes"));
-    out += "</tbody></table></section>\n";
+    out += many ? "</tbody></table></details></section>\n" : "</tbody></table></section>\n";
   }
 
   void run(const Json& r, std::size_t index) {
@@ -257,14 +255,15 @@ class Page {
     if (const std::string f = text_of(r.value("failure", Json())); !f.empty()) {
       out += "<p class=\"stopped\">stopped: " + esc(f) + "</p>\n";
     }
-    for (const Json& p : field(r, "problems")) out += "<p class=\"problem\">" + esc(text_of(p)) + "</p>\n";
+    problems(r);
+    overview(out, r, index, budget);
     std::map<std::uint64_t, std::vector<ConflictRef>> by_group;
     const Json& details = field(r, "conflicts_detail");  // null (no entries) when missing
-    for (std::size_t i = 0; i < details.size(); ++i) {
+    for (std::size_t i = 0; i < std::min(details.size(), budget.rows); ++i) {
       by_group[details[i].value("group", std::uint64_t{0})].push_back({&details[i], fmt::format("c-{}-{}", index, i)});
     }
     timeline(r, index, by_group);
-    heap(r);
+    heap_maps(out, r, index, budget);
     conflicts(r, index, details);
     out += "</section>\n";
   }
@@ -290,17 +289,26 @@ class Page {
            "<span><i style=\"background:#7b1fa2\"></i>true dependence</span></p>\n";
     out += fmt::format("<div class=\"timeline\" id=\"timeline-{}\">\n", index);
     if (field(t, "entries").empty()) out += "<p class=\"note\">No PPR groups: the run was sequential.</p>\n";
+    std::size_t drawn = 0;
+    Rest rest;
     for (const Json& e : field(t, "entries")) {
-      if (e.contains("folded")) {
-        const std::uint64_t n = u64(e, "folded"), a = u64(e, "first_group"), b = u64(e, "last_group");
-        out += fmt::format(
-            "<div class=\"folded\" data-groups=\"{}\" data-first-group=\"{}\" data-last-group=\"{}\">{} group{} with "
-            "nothing to show: {}, lines {}&#8211;{}</div>\n",
-            n, a, b, n, n == 1 ? "" : "s", a == b ? fmt::format("group {}", a) : fmt::format("groups {}&#8211;{}", a, b),
-            u64(e, "first_line"), u64(e, "last_line"));
-        continue;
+      if (drawn == budget.groups) {
+        rest.add(e);
+      } else if (e.contains("folded")) {
+        fold_line(e, index, u64(t, "shown_groups"));
+      } else {
+        group(e, index, by_group, field(r, "first_failing_group"));
+        ++drawn;
       }
-      group(e, by_group);
+    }
+    if (rest.groups > 0) {
+      out += fmt::format(
+          "<div class=\"folded\" id=\"rest-{}\" data-groups=\"{}\" data-first-group=\"{}\" data-last-group=\"{}\" "
+          "data-not-shown=\"{}\" data-conflicts=\"{}\">{} more groups (groups {}&#8211;{}, lines {}&#8211;{}) not drawn "
+          "on this comparison page, <b>{} of them with something to show</b> ({} conflicts); the run's own page "
+          "(pprsim report RUN.json -o) draws them</div>\n",
+          index, rest.groups, rest.first_group, rest.last_group, rest.worth, rest.conflicts, rest.groups, rest.first_group,
+          rest.last_group, rest.first_line, rest.last_line, rest.worth, rest.conflicts);
     }
     if (const std::uint64_t n = u64(t, "not_shown"); n > 0) {
       out += fmt::format("<p class=\"note\">{} more groups with something to show are folded: the report draws the "
@@ -310,7 +318,58 @@ class Page {
     out += "</div>\n";
   }
 
-  void group(const Json& g, const std::map<std::uint64_t, std::vector<ConflictRef>>& by_group) {
+  // A line for groups folded: how many, which, and of what kind, so that none is hidden silently.
+  void fold_line(const Json& e, std::size_t index, std::uint64_t shown) {
+    const std::uint64_t n = u64(e, "folded"), a = u64(e, "first_group"), b = u64(e, "last_group");
+    const std::uint64_t past_cap = u64(e, "not_shown"), conflicts = u64(e, "conflicts");
+    const std::uint64_t quiet = n >= past_cap ? n - past_cap : 0;
+    std::string what;
+    if (past_cap == 0) {
+      what = fmt::format("{} with nothing to show (every task committed, no conflict)", quiet == 1 ? "it has" : "all");
+    } else {
+      what = fmt::format("{} with nothing to show; <b>{} with something to show</b> ({} conflict{}) not drawn: the report "
+                         "draws the first {} such groups",
+                         quiet, past_cap, conflicts, conflicts == 1 ? "" : "s", shown);
+    }
+    out += fmt::format(
+        "<div class=\"folded\" id=\"fold-{}-{}\" data-groups=\"{}\" data-first-group=\"{}\" data-last-group=\"{}\" "
+        "data-not-shown=\"{}\" data-conflicts=\"{}\">{} group{} folded ({}, lines {}&#8211;{}): {}</div>\n",
+        index, a, n, a, b, past_cap, conflicts, n, n == 1 ? "" : "s",
+        a == b ? fmt::format("group {}", a) : fmt::format("groups {}&#8211;{}", a, b), u64(e, "first_line"),
+        u64(e, "last_line"), what);
+  }
+
+  // The groups past the page's budget, summed into one line.
+  struct Rest {
+    std::uint64_t groups = 0, worth = 0, conflicts = 0, first_group = 0, last_group = 0, first_line = 0, last_line = 0;
+    void add(const Json& e) {
+      const bool fold = e.contains("folded");
+      if (groups == 0) {
+        first_group = fold ? u64(e, "first_group") : u64(e, "group");
+        first_line = u64(e, "first_line");
+      }
+      last_group = fold ? u64(e, "last_group") : u64(e, "group");
+      last_line = std::max(last_line, u64(e, "last_line"));
+      groups += fold ? u64(e, "folded") : 1;
+      worth += fold ? u64(e, "not_shown") : 1;
+      conflicts += u64(e, "conflicts");
+    }
+  };
+
+  void problems(const Json& r) {
+    constexpr std::size_t kOpen = 3;
+    const Json& list = field(r, "problems");
+    std::size_t i = 0;
+    for (const Json& p : list) {
+      if (i == kOpen) out += fmt::format("<details class=\"problems\"><summary>{} more problems</summary>\n", list.size() - kOpen);
+      out += "<p class=\"problem\">" + esc(text_of(p)) + "</p>\n";
+      ++i;
+    }
+    if (i > kOpen) out += "</details>\n";
+  }
+
+  void group(const Json& g, std::size_t index, const std::map<std::uint64_t, std::vector<ConflictRef>>& by_group,
+             const Json& first_failing) {
     const std::uint64_t gi = u64(g, "group");
     const std::uint64_t first = u64(g, "first_line"), last = u64(g, "last_line");
     const std::string understudy = text_of(field(g, "understudy"));
@@ -326,16 +385,37 @@ class Page {
     const auto found = by_group.find(gi);
     const std::size_t n_conflicts = found == by_group.end() ? 0 : found->second.size();
     out += fmt::format(
-        "<svg class=\"group\" data-group=\"{}\" data-tasks=\"{}\" data-conflicts=\"{}\" width=\"{}\" height=\"{}\" "
-        "viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        gi, tasks, n_conflicts, kWidth, height, kWidth, height);
+        "<svg class=\"group\" id=\"{}\" data-group=\"{}\" data-tasks=\"{}\" data-conflicts=\"{}\" width=\"{}\" "
+        "height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        group_id(index, gi), gi, tasks, n_conflicts, kWidth, height, kWidth, height);
+    const bool failed_here = first_failing.is_number_integer() && first_failing.get<std::int64_t>() >= 0 &&
+                             first_failing.get<std::uint64_t>() == gi;
     out += fmt::format("<text x=\"0\" y=\"11\">group {}{} &#183; lines {}&#8211;{} &#183; understudy {} &#183; {} "
-                       "conflict{}</text>",
+                       "conflict{}{}</text>",
                        gi, g.value("serial", false) ? " (serial)" : "", first, last, esc(understudy),
-                       u64(g, "conflicts"), u64(g, "conflicts") == 1 ? "" : "s");
+                       u64(g, "conflicts"), u64(g, "conflicts") == 1 ? "" : "s",
+                       n_conflicts < u64(g, "conflicts") ? fmt::format(" ({} drawn: the sample kept)", n_conflicts) : "");
+    if (failed_here) {
+      out += fmt::format("<text class=\"failed-here\" x=\"{}\" y=\"11\" text-anchor=\"end\">FIRST FAILURE</text>", kWidth - 10);
+    }
+    // The first task that did not commit: the ordered commit aborts every task after it.
+    std::size_t first_stopped = tasks;
+    for (const Json& t : field(g, "tasks")) {
+      if (text_of(field(t, "outcome")) != "committed") {
+        first_stopped = std::min(first_stopped, static_cast<std::size_t>(u64(t, "task")));
+      }
+    }
     for (const Json& t : field(g, "tasks")) {
       const std::size_t k = static_cast<std::size_t>(t.value("task", 0));
-      const std::string outcome = text_of(field(t, "outcome"));
+      std::string outcome = text_of(field(t, "outcome"));
+      std::string why;
+      if (outcome == "aborted" && understudy == "won") {
+        why = " (the understudy won)";
+      } else if (outcome == "aborted" && first_stopped < k) {
+        why = fmt::format(" (after task {} did not commit)", first_stopped);
+      } else if (outcome == "aborted") {
+        why = " (the first of the group not to commit)";
+      }
       const std::uint64_t a = u64(t, "first_line"), b = u64(t, "last_line");
       const double x0 = a == 0 ? kLeft : x(a);
       const double w = a == 0 ? 3.0 : std::max(3.0, x(b) - x0);
@@ -344,7 +424,7 @@ class Page {
           "<rect class=\"task {}\" data-task=\"{}\" data-detail=\"\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" "
           "height=\"{}\"><title>group {}, task {}: {}, {}</title></rect>",
           esc(outcome), k, x0, lane_y(k), w, kLane, gi, k,
-          a == 0 ? std::string("no events") : fmt::format("lines {}&#8211;{}", a, b), esc(outcome));
+          a == 0 ? std::string("no events") : fmt::format("lines {}&#8211;{}", a, b), esc(outcome) + why);
     }
     if (understudy != "none") {
       const std::size_t k = tasks;
@@ -376,86 +456,44 @@ class Page {
     out += "</svg>\n";
   }
 
-  void heap(const Json& r) {
-    out += "<h3>Heap</h3>\n";
-    if (field(r, "heap_maps").empty()) {
-      out += "<p class=\"note\">This run kept no heap map.</p>\n";
-      return;
-    }
-    out += "<p class=\"legend\"><span><i style=\"background:#d9d9d9\"></i>free</span>"
-           "<span><i style=\"background:#e15759\"></i>corrupt</span>";
-    out += fmt::format("<span><i style=\"background:{}\"></i>live, allocated by MAIN</span>", kMainColour);
-    for (std::size_t k = 0; k < kTaskColours.size(); ++k) {
-      out += fmt::format("<span><i style=\"background:{}\"></i>task {}{}</span>", kTaskColours[k], k,
-                         k + 1 == kTaskColours.size() ? " (and k mod 8)" : "");
-    }
-    out += "</p>\n<div class=\"heap\">\n";
-    for (const Json& m : field(r, "heap_maps")) {
-      const std::size_t regions = field(m, "regions").size();
-      constexpr int kBar = 18, kRow = 24, kLabel = 170;
-      const int height = static_cast<int>(regions) * kRow + 4;
-      out += fmt::format("<figure class=\"heap-map\" data-when=\"{}\" data-regions=\"{}\">", esc(text_of(field(m, "when"))),
-                         regions);
-      out += fmt::format("<figcaption>{} (after {} group{}): {} live blocks, {} free blocks in {} region{}{}{}"
-                         "</figcaption>",
-                         esc(text_of(field(m, "when"))), u64(m, "group"), u64(m, "group") == 1 ? "" : "s", u64(m, "live_blocks"), u64(m, "free_blocks"), regions,
-                         regions == 1 ? "" : "s", m.value("walked", true) ? "" : "; the allocator has no census walk",
-                         m.value("truncated", false) ? "; more than the map holds, the rest left out" : "");
-      out += fmt::format("<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">",
-                         kWidth, height, kWidth, height);
-      int row = 0;
-      for (const Json& reg : field(m, "regions")) {
-        const std::uint64_t size = std::max<std::uint64_t>(1, u64(reg, "size"));
-        const int y = row * kRow + 2;
-        const double scale = static_cast<double>(kWidth - kLabel - 10) / static_cast<double>(size);
-        out += fmt::format("<g class=\"region\" data-addr=\"{}\" data-size=\"{}\">", esc(text_of(field(reg, "addr"))), size);
-        out += fmt::format("<text x=\"0\" y=\"{}\">{} &#183; {}</text>", y + 13, esc(text_of(field(reg, "addr"))), bytes_text(size));
-        out += fmt::format("<rect class=\"region-bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" "
-                           "stroke=\"#ccc\"></rect>",
-                           kLabel, y, kWidth - kLabel - 10, kBar);
-        for (const Json& run : field(reg, "runs")) {
-          if (!run.is_array() || run.size() != 5) throw std::invalid_argument("a heap map run is not [offset, size, state, task, blocks]");
-          const std::uint64_t off = run[0].get<std::uint64_t>(), len = run[1].get<std::uint64_t>();
-          const std::string state = run[2].get<std::string>();
-          const int task = run[3].get<int>();
-          const std::uint64_t blocks = run[4].get<std::uint64_t>();
-          const char* fill = state == "free" ? "#d9d9d9" : state == "corrupt" ? "#e15759" : owner_colour(task);
-          const std::string who = state != "live" ? "" : task < 0 ? ", allocated by MAIN" : fmt::format(", allocated by task {}", task);
-          out += fmt::format(
-              "<rect class=\"block {}\" data-task=\"{}\" data-detail=\"\" x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" "
-              "height=\"{}\" fill=\"{}\"><title>{} block{}{}: {} at +{:#x}</title></rect>",
-              esc(state), task, kLabel + static_cast<double>(off) * scale, y,
-              std::max(0.5, static_cast<double>(len) * scale), kBar, fill, blocks, blocks == 1 ? "" : "s",
-              state == "live" ? " live" + who : " " + state, bytes_text(len), off);
-        }
-        out += "</g>";
-        ++row;
-      }
-      out += "</svg></figure>\n";
-    }
-    out += "</div>\n";
-  }
-
   void conflicts(const Json& r, std::size_t index, const Json& details) {
     out += "<h3>Conflicts</h3>\n";
     const std::uint64_t total = u64(field(r, "conflicts"), "allocator_induced") + u64(field(r, "conflicts"), "true_dependence");
     if (details.empty()) {
-      out += "<p class=\"note\">No conflict.</p>\n";
+      out += total == 0 ? "<p class=\"note\">No conflict.</p>\n"
+                        : fmt::format("<p class=\"cap\">{} conflicts, none kept in detail.</p>\n", total);
+      pair_counts(r);
       return;
     }
+    const std::uint64_t groups_with = field(field(r, "conflict_counts"), "by_group").size();
+    const std::uint64_t pairs = field(field(r, "conflict_counts"), "by_pair").size();
+    const std::size_t listed = std::min(details.size(), budget.rows);
+    if (listed < details.size()) {
+      out += fmt::format("<p class=\"cap\" data-total=\"{}\" data-kept=\"{}\"><b>{} of the run's {} conflicts are listed "
+                         "on this comparison page</b> (the run keeps {}, spread over all its groups and task pairs; "
+                         "its own page lists them). The counts per group and per task pair are complete.</p>\n",
+                         total, listed, listed, total, details.size());
+    } else if (total > details.size()) {
+      out += fmt::format(
+          "<p class=\"cap\" data-total=\"{}\" data-kept=\"{}\"><b>{} of the run's {} conflicts are listed</b> ({} left "
+          "out): a sample spread over all {} groups with conflicts and all {} task pairs (every pair keeps its first, "
+          "a busy pair every n-th). The counts per group (in the timeline) and per task pair (below) are complete.</p>\n",
+          total, details.size(), details.size(), total, total - details.size(), groups_with, pairs);
+    }
+    pair_counts(r);
     out += fmt::format(
         "<div class=\"filters\" data-table=\"conflicts-{}\">group <input type=\"text\" class=\"f-group\"> class "
         "<select class=\"f-class\"><option value=\"\">any</option><option>allocator_induced</option>"
         "<option>true_dependence</option></select> kind <select class=\"f-kind\"><option value=\"\">any</option>"
-        "<option>raw</option><option>waw</option></select> <span class=\"count\"></span></div>\n",
-        index);
+        "<option>raw</option><option>waw</option></select> <span class=\"count\" data-total=\"{}\"></span></div>\n",
+        index, total);
     out += fmt::format(
         "<table class=\"conflicts\" id=\"conflicts-{}\"><thead><tr><th data-type=\"num\">group</th>"
         "<th data-type=\"num\">first task</th><th data-type=\"num\">second task</th><th>kind</th><th>class</th>"
         "<th data-type=\"hex\">addr</th><th data-type=\"num\">len</th><th>what</th><th data-type=\"num\">first line</th>"
         "<th data-type=\"num\">second line</th></tr></thead><tbody>\n",
         index);
-    for (std::size_t i = 0; i < details.size(); ++i) {
+    for (std::size_t i = 0; i < listed; ++i) {
       const Json& c = details[i];
       out += fmt::format(
           "<tr id=\"c-{}-{}\" data-group=\"{}\" data-class=\"{}\" data-kind=\"{}\"><td>{}</td><td>{}</td><td>{}</td>"
@@ -465,10 +503,20 @@ class Page {
           esc(text_of(field(c, "addr"))), u64(c, "len"), esc(text_of(field(c, "what"))), u64(c, "first_line"), u64(c, "second_line"));
     }
     out += "</tbody></table>\n";
-    if (total > details.size()) {
-      out += fmt::format("<p class=\"note\">&#8230; and {} more conflicts (the run keeps the first {}).</p>\n",
-                         total - details.size(), details.size());
+  }
+
+  // Every conflict, counted by task pair and class: complete where the table is a sample.
+  void pair_counts(const Json& r) {
+    const Json& pairs = field(field(r, "conflict_counts"), "by_pair");
+    if (pairs.empty()) return;
+    out += "<details class=\"pair-counts\"><summary>Conflicts by task pair (all of them)</summary><table class=\"pairs\">"
+           "<thead><tr><th>first task</th><th>second task</th><th>class</th><th>conflicts</th><th>listed</th></tr></thead>"
+           "<tbody>\n";
+    for (const Json& p : pairs) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", u64_at(p, 0), u64_at(p, 1),
+                         p.is_array() && p.size() > 2 ? esc(text_of(p[2])) : "", u64_at(p, 3), u64_at(p, 4));
     }
+    out += "</tbody></table></details>\n";
   }
 };
 
@@ -483,6 +531,7 @@ bool is_run_json(const Json& j) {
 std::string html_report(const Json& runs) {
   if (!runs.is_array() || !is_run_json(runs)) throw std::invalid_argument("expected runs as pprsim replay --json writes them");
   Page p;
+  p.budget = budget_for(runs.size());
   bool all_ok = true;
   for (const Json& r : runs) all_ok = all_ok && r.value("verified", false);
   std::string title = runs.size() == 1 ? fmt::format("{} with {}: {}", text_of(field(runs[0], "trace")), text_of(field(runs[0], "allocator")),
@@ -492,6 +541,8 @@ std::string html_report(const Json& runs) {
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
   p.out += "<title>pprsim report: " + esc(title) + "</title><style>" + kStyle + "</style></head>\n<body>\n";
   p.out += "<h1>pprsim report: " + esc(title) + "</h1>\n";
+  provenance(p.out, runs);
+  comparison(p.out, runs);
   p.figures(runs);
   for (std::size_t i = 0; i < runs.size(); ++i) p.run(runs[i], i);
   p.out += "<aside id=\"detail\" hidden><button type=\"button\">close</button><pre></pre></aside>\n";

@@ -14,6 +14,7 @@
 #include <csignal>
 
 #include "sim/host_malloc.h"
+#include "tools/provenance.h"
 #include "tools/commands.h"
 #include "tools/suggestions.h"
 #include "traces/output_file.h"
@@ -87,6 +88,7 @@ int finish(int status) {
 
 int main(int argc, char** argv) {
   catch_broken_pipe();
+  pprsim::set_command_line(argc, argv);
   // Not to a terminal, standard output is written in large blocks, so that the first failing
   // write is usually the final flush, whose error finish() can name.
   static char stdout_buffer[1 << 16];

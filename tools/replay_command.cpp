@@ -16,6 +16,7 @@
 #include "sim/run_json.h"
 #include "tools/html_report.h"
 #include "tools/progress_line.h"
+#include "tools/provenance.h"
 #include "traces/output_set.h"
 #include "traces/trace_source.h"
 
@@ -201,7 +202,11 @@ int run_replay(const ReplayOptions& opt) {
   }
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   if (!opt.json.empty() || !opt.html.empty()) {
-    for (const RunStats& r : runs) all.push_back(run_to_json(r));
+    const nlohmann::ordered_json made = provenance_json();
+    for (const RunStats& r : runs) {
+      all.push_back(run_to_json(r));
+      all.back()["provenance"] = made;
+    }
   }
   if (!opt.json.empty()) {
     json_out->stream() << json_text(runs.size() == 1 ? all.front() : all, 2) << '\n';

@@ -68,8 +68,9 @@ inline CommandResult run_shell(const std::string& cmd) {
 
 // Runs `pprsim ARGS` through the shell (ARGS may redirect or pipe), standard error with
 // standard output.
+// SOURCE_DATE_EPOCH fixes the date in a run's provenance (tools/provenance.h): one seed, one JSON.
 inline CommandResult run_pprsim(const std::string& args) {
-  return run_shell(std::string(PPRSIM_BINARY) + " " + args + " 2>&1");
+  return run_shell("SOURCE_DATE_EPOCH=1700000000 " + std::string(PPRSIM_BINARY) + " " + args + " 2>&1");
 }
 
 // A fresh empty folder, removed with what is in it at the end of the test.

@@ -28,7 +28,7 @@ inline CliResult run_pprsim(const fs::path& dir, const std::string& args,
                             const std::string& redirect = "2>&1",
                             const std::string& pipe_from = "") {
   const std::string cmd = "cd '" + dir.string() + "' && " +
-                          (pipe_from.empty() ? "" : pipe_from + " | ") + "timeout -s KILL 120 " +
+                          (pipe_from.empty() ? "" : pipe_from + " | ") + "SOURCE_DATE_EPOCH=1700000000 timeout -s KILL 120 " +
                           std::string(PPRSIM_BINARY) + " " + args + " " + redirect;
   return run_shell(cmd);
 }

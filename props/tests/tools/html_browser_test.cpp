@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -106,6 +107,88 @@ TEST(HtmlInBrowser, TheScreenshotScriptDrawsThePage) {
   fs::create_directory(dir);
   EXPECT_NE(std::system(("sh " + script + " " + s.html.string() + " " + dir.string() + " 2>/dev/null").c_str()), 0);
   EXPECT_TRUE(fs::is_directory(dir));
+}
+
+// The page's #selftest outcome (see html_report.cpp), from a browser window `width` pixels wide.
+Json selftest(const std::string& browser, const test::TempDir& d, const fs::path& html, int width = 1400) {
+  const std::string dom = shell("timeout 120 " + browser + " --headless --no-sandbox --disable-gpu --no-first-run " +
+                                "--hide-scrollbars --window-size=" + std::to_string(width) + ",1000 --user-data-dir=" +
+                                (d.path() / "profile").string() + " --dump-dom 'file://" + html.string() +
+                                "#selftest' 2>/dev/null");
+  std::smatch body;
+  if (!std::regex_search(dom, body, std::regex("<body[^>]*>"))) return Json();
+  const std::string tag = body.str();
+  EXPECT_EQ(attribute(tag, "data-error"), "") << "a script error: " << tag;
+  const std::string self = attribute(tag, "data-selftest");
+  return self.empty() ? Json() : Json::parse(self);
+}
+
+TEST(HtmlInBrowser, TheFirstFailureIsOneClickAwayFromTheOverview) {
+  const std::string browser = chromium();
+  if (browser.empty()) GTEST_SKIP() << "Chromium not installed (apt-get install chromium): the page is not rendered";
+  test::TempDir d("browser");
+  const Shared s = shared_run(d);
+  const Json self = selftest(browser, d, s.html);
+  ASSERT_TRUE(self.is_object()) << "no selftest outcome";
+  EXPECT_GT(self["overview_bins"].get<int>(), 0) << "the whole-run overview is drawn: " << self;
+  // One click on "First failure" brings its group to the top of the window.
+  const std::int64_t first = s.run["first_failing_group"].get<std::int64_t>();
+  ASSERT_GE(first, 0);
+  EXPECT_EQ(self["first_failure_target"], "g-0-" + std::to_string(first)) << self;
+  EXPECT_GT(self["scroll_y"].get<int>(), 0) << "the page scrolled: " << self;
+  EXPECT_LE(std::abs(self["target_top"].get<int>()), 2) << "the failing group at the window's top: " << self;
+}
+
+TEST(HtmlInBrowser, ADoubleAllocationIsSeenInTheHeapMap) {
+  const std::string browser = chromium();
+  if (browser.empty()) GTEST_SKIP() << "Chromium not installed (apt-get install chromium): the page is not rendered";
+  test::TempDir d("browser");
+  // A mutant that splits a task's blocks from the shared heap hands a block out twice; the heap
+  // check after group 2 stops the run, and the map where it stopped holds that block.
+  const fs::path t = d.path() / "t.trace";
+  ASSERT_EQ(test::run_pprsim("gen --events 3000 --seed 5 --ppr 0.6 -o " + t.string()).status, 0);
+  Shared s{d.path() / "double.html", {}};
+  const auto r = test::run_pprsim("replay " + t.string() + " --alloc mutant:split-from-shared --group-size 4 --quiet " +
+                                  "--html " + s.html.string());
+  ASSERT_EQ(r.status, 1) << r.out;
+  const Json self = selftest(browser, d, s.html);
+  ASSERT_TRUE(self.is_object()) << "no selftest outcome";
+  ASSERT_TRUE(self.contains("double_block")) << "no double allocation drawn: " << self;
+  const Json& block = self["double_block"];
+  EXPECT_TRUE(block["on_top"].get<bool>()) << self;
+  EXPECT_GE(block["width"].get<double>(), 4.0) << "a failing block is at least 4 px wide";
+  const int x = block["x"].get<int>(), y = block["y"].get<int>();
+  ASSERT_LT(y, 16000) << "the heap map is too far down the page to photograph";
+  const fs::path png = d.path() / "page.png";
+  const std::string root = PPRSIM_SOURCE_DIR;
+  ASSERT_EQ(std::system(("sh " + root + "/tools/screenshot.sh " + s.html.string() + " " + png.string() + " 1400 " +
+                         std::to_string(y + 40) + " >/dev/null 2>&1").c_str()), 0);
+  const std::string colour = shell("python3 " + root + "/tools/png_pixel.py " + png.string() + " " + std::to_string(x) +
+                                   " " + std::to_string(y));
+  EXPECT_EQ(colour, "#d10074\n") << "the pixel at the double allocation (" << x << ", " << y << ")";
+}
+
+TEST(HtmlInBrowser, ACappedConflictListSaysWhatItLeftOut) {
+  const std::string browser = chromium();
+  if (browser.empty()) GTEST_SKIP() << "Chromium not installed (apt-get install chromium): the page is not rendered";
+  PPRSIM_REQUIRE_CSAPP(dir);
+  test::TempDir d("browser");
+  const fs::path html = d.path() / "binary.html", json = d.path() / "binary.json";
+  const auto r = test::run_pprsim("replay " + (dir / "binary-bal.rep").string() +
+                                  " --alloc shared --group-size 8 --ppr-every 50 --quiet --json " + json.string() +
+                                  " --html " + html.string());
+  ASSERT_EQ(r.status, 1) << r.out;
+  std::ifstream in(json);
+  const Json run = Json::parse(in);
+  const std::uint64_t total = run["conflicts"]["allocator_induced"].get<std::uint64_t>();
+  const std::size_t kept = run["conflicts_detail"].size();
+  ASSERT_GT(total, kept) << "the run found more conflicts than it keeps";
+  const Json self = selftest(browser, d, html);
+  ASSERT_TRUE(self.is_object());
+  const std::string cap = self["cap"];
+  EXPECT_NE(cap.find(std::to_string(kept) + " of the run's " + std::to_string(total) + " conflicts are listed"),
+            std::string::npos) << cap;
+  EXPECT_NE(cap.find(std::to_string(total - kept) + " left out"), std::string::npos) << cap;
 }
 
 }  // namespace

@@ -168,8 +168,9 @@ TEST(HtmlReport, ReportDrawsTheSamePageFromTheSavedJson) {
   const auto r = test::run_pprsim("report " + (d.path() / "a.json").string() + " -o " + again.string());
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_EQ(slurp(again), a.html);
-  // One seed, one page, byte for byte (the seconds a run took are not on it).
-  const Drawn b = draw(d, "b", t.string() + " --alloc shared --group-size 3");
+  // One seed and one command, one page, byte for byte (the seconds a run took are not on it;
+  // the date on it is fixed by SOURCE_DATE_EPOCH, test_support.h).
+  const Drawn b = draw(d, "a", t.string() + " --alloc shared --group-size 3");
   EXPECT_EQ(a.html, b.html);
 }
 
@@ -202,6 +203,54 @@ TEST(HtmlReport, SeveralRunsMakeOneComparisonPage) {
   EXPECT_EQ(r.status, 1) << r.out;
   Page both(slurp(d.path() / "both.html"));
   EXPECT_EQ(both.number("count(//section[@class='run'])"), 2);
+  // The matrix: a row for the trace, a cell a run in its verdict's colour, linked to the run.
+  EXPECT_EQ(p.number("count(//table[@id='compare-table']/tbody/tr)"), 1);
+  for (int i = 0; i < 3; ++i) {
+    const std::string cell = "//table[@id='compare-table']//td[a/@href='#run-" + std::to_string(i) + "']";
+    EXPECT_EQ(p.text(cell + "/@class"), runs[i]["verified"].get<bool>() ? "cell verified" : "cell failed");
+  }
+}
+
+TEST(HtmlReport, ProvenanceNamesTheVersionCommandAndDate) {
+  test::TempDir d("html");
+  const fs::path t = gen(d, "--events 500 --seed 3 --ppr 0.5");
+  const Drawn s = draw(d, "p", t.string() + " --alloc dmmalloc --group-size 2 --seed 7");
+  const Json& p = s.run["provenance"];
+  EXPECT_EQ(p["version"].get<std::string>().rfind("pprsim ", 0), 0u) << p;
+  EXPECT_NE(p["command"].get<std::string>().find("replay " + t.string() + " --alloc dmmalloc"), std::string::npos) << p;
+  EXPECT_EQ(p["date"], "2023-11-14T22:13:20Z") << "SOURCE_DATE_EPOCH (the tests set it) fixes the date";
+  Page page(s.html);
+  const std::string line = page.text("//p[@class='provenance']");
+  EXPECT_NE(line.find("seed 7"), std::string::npos) << line;
+  EXPECT_NE(line.find("2023-11-14T22:13:20Z"), std::string::npos) << line;
+  // Without SOURCE_DATE_EPOCH the date is the clock's.
+  const auto r = test::run_shell("env -u SOURCE_DATE_EPOCH " + std::string(PPRSIM_BINARY) + " replay " + t.string() +
+                                 " --quiet --json -");
+  EXPECT_EQ(Json::parse(r.out)["provenance"]["date"].get<std::string>().size(), 20u) << r.out;
+}
+
+TEST(HtmlReport, SixtyRunsOfTheCsappTracesMakeAPageUnderThreeMegabytes) {
+  PPRSIM_REQUIRE_CSAPP(dir);
+  test::TempDir d("html");
+  std::string traces;
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".rep") {
+      traces += " " + e.path().string();
+      ++n;
+    }
+  }
+  ASSERT_EQ(n, 20u);
+  const fs::path html = d.path() / "sixty.html";
+  const auto r = test::run_pprsim("replay" + traces + " --alloc dmmalloc,comalloc,shared --group-size 4 --ppr-every 50 "
+                                  "--quiet --html " + html.string() + " >/dev/null");
+  EXPECT_EQ(r.status, 1) << r.out;
+  const std::string page = slurp(html);
+  EXPECT_LT(page.size(), 3u << 20);
+  Page p(page);
+  EXPECT_EQ(p.number("count(//table[@id='compare-table']//td[contains(@class,'cell')])"), 60);
+  EXPECT_EQ(p.number("count(//table[@id='compare-table']/tbody/tr)"), 20);
+  EXPECT_EQ(p.number("count(//section[@class='run'])"), 60);
 }
 
 TEST(HtmlReport, ALongRunStaysLightQuietGroupsFold) {
@@ -217,6 +266,17 @@ TEST(HtmlReport, ALongRunStaysLightQuietGroupsFold) {
   Page p(s.html);
   EXPECT_EQ(p.number("count(//svg[@class='group'])"), 1000);
   EXPECT_LT(s.html.size(), 2u << 20);
+  // The fold line says what it folds: the 3,000 groups past the cap had something to show.
+  EXPECT_EQ(p.number("sum(//div[@class='folded']/@data-not-shown)"), 3000);
+  EXPECT_NE(p.text("//div[@class='folded'][@data-not-shown='3000']").find("3000 with something to show"), std::string::npos)
+      << p.text("//div[@class='folded'][last()]");
+  // The overview covers every group, in at most 1,024 bars.
+  const Json& bins = s.run["timeline"]["overview"]["bins"];
+  EXPECT_LE(bins.size(), 1024u);
+  std::uint64_t binned = 0;
+  for (const Json& b : bins) binned += b[4].get<std::uint64_t>();
+  EXPECT_EQ(binned, 4000u);
+  EXPECT_EQ(p.number("count(//g[@class='ov-bin'])"), static_cast<double>(bins.size()));
   // A verified run with nothing to show folds every group into one line.
   const Drawn quiet = draw(d, "quiet", t.string() + " --alloc dmmalloc --group-size 2 --understudy never");
   Page q(quiet.html);

@@ -25,6 +25,7 @@ std::vector<nlohmann::json> runs_of(const std::string& text) {
   for (nlohmann::json r : all) {
     r.erase("trace");
     r.erase("seconds");
+    r.erase("provenance");  // its command names the trace too
     runs.push_back(r);
   }
   return runs;
