@@ -262,8 +262,10 @@ class Page {
     for (std::size_t i = 0; i < std::min(details.size(), budget.rows); ++i) {
       by_group[details[i].value("group", std::uint64_t{0})].push_back({&details[i], fmt::format("c-{}-{}", index, i)});
     }
-    timeline(r, index, by_group);
+    // The heap before the timeline: a bar per region, so the failing blocks stay near the top
+    // however many groups the timeline draws.
     heap_maps(out, r, index, budget);
+    timeline(r, index, by_group);
     conflicts(r, index, details);
     out += "</section>\n";
   }
