@@ -380,6 +380,12 @@ class Replayer {
     const std::uint64_t conflicts_before = conflicts_found();
     const std::uint64_t induced_before = st_.count(FindingKind::AllocatorInduced);
     const int m = check_group(gi, tasks);
+    // The tasks ran in their own processes: MAIN's heap is still as it was before the group, the
+    // "before" of the first failing group's before/after view.
+    if (cfg_.record_report && !failing_mapped_ && st_.allocator_induced > induced_before) {
+      map_heap("before the first failing group");
+      st_.heap_maps.back().group = st_.groups - 1;  // this group not yet committed
+    }
     if (cfg_.record_report) {
       record_group(gi, instances, tasks, und_wins ? 0 : m, und != nullptr, und_wins,
                    conflicts_found() - conflicts_before);
