@@ -382,6 +382,11 @@ class Replayer {
     const std::uint64_t conflicts_before = conflicts_found();
     const std::uint64_t induced_before = st_.count(FindingKind::AllocatorInduced);
     const int m = check_group(gi, tasks);
+    // The tasks ran in their own processes: MAIN's heap is still as it was before the group, the
+    // "before" of the first failing group's before/after view.
+    if (st_.count(FindingKind::AllocatorInduced) > induced_before) {
+      recorder_.map_before_first_failing_group(*main_, st_.groups - 1);
+    }
     recorder_.group(static_cast<std::uint64_t>(gi), instances, tasks, und_wins ? 0 : m, und != nullptr, und_wins,
                     conflicts_found() - conflicts_before, *main_);
     const std::vector<const SimAllocator*> allocs = task_allocators(tasks);

@@ -93,6 +93,11 @@ void RunRecorder::map_heap(Process& main, const char* when, std::uint64_t groups
   }
 }
 
+void RunRecorder::map_before_first_failing_group(Process& main, std::uint64_t group) {
+  if (!on_ || failing_mapped_) return;
+  map_heap(main, "before the first failing group", group);
+}
+
 void RunRecorder::map_first_failing_group(Process& main, std::uint64_t groups) {
   if (!on_ || failing_mapped_) return;
   failing_mapped_ = true;

@@ -29,6 +29,9 @@ class RunRecorder {
   // A map of MAIN's heap now, after `groups` groups; the first failing group's is taken once.
   void map_heap(Process& main, const char* when, std::uint64_t groups);
   void map_first_failing_group(Process& main, std::uint64_t groups);
+  // Before the first failing group commits (MAIN's heap as the group found it), named as that
+  // group (`group`, numbered from 0).
+  void map_before_first_failing_group(Process& main, std::uint64_t group);
 
   // What was recorded, for RunStats.
   Timeline& timeline() { return timeline_; }

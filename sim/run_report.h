@@ -146,7 +146,7 @@ struct RegionMap {
 struct HeapMap {
   static constexpr std::size_t kMaxRuns = 20000;
   static constexpr std::size_t kMaxRegions = 256;
-  std::string when;          // "first failing group" or "end of the run"
+  std::string when;          // "before the first failing group", "first failing group", "end of the run", "where the run stopped"
   std::uint64_t group = 0;   // groups run when it was taken
   bool walked = true;        // false: the allocator has no census walks (regions only)
   bool truncated = false;    // more regions or runs than the limits

@@ -116,13 +116,25 @@ void legend(std::string& out) {
   out += "</p>\n";
 }
 
-// A zoom on the first failing block of the map: the bytes around it, up to 64 times its size
-// each side, in one bar.
+// A zoom on the first failing block of the map (of the gravest state it has): the bytes around
+// it, 16 times its size (512 bytes at least) each side, in one bar.
 void zoom(std::string& out, const Json& m, std::size_t run, std::size_t map) {
-  for (const Json& reg : field(m, "regions")) {
-    const std::vector<Run> runs = runs_of(reg);
-    const auto it = std::find_if(runs.begin(), runs.end(), [](const Run& r) { return failing(r.state); });
-    if (it == runs.end()) continue;
+  // The first block of the gravest failing state there is: handed out twice, then overlap, lost, corrupt.
+  const Json* where = nullptr;
+  std::vector<Run> runs;
+  std::vector<Run>::const_iterator it;
+  for (std::size_t grave = 0; grave < 4 && where == nullptr; ++grave) {
+    for (const Json& reg : field(m, "regions")) {
+      runs = runs_of(reg);
+      it = std::find_if(runs.begin(), runs.end(), [&](const Run& r) { return r.state == kStates[grave].name; });
+      if (it != runs.end()) {
+        where = &reg;
+        break;
+      }
+    }
+  }
+  if (where != nullptr) {
+    const Json& reg = *where;
     const std::uint64_t size = u64(reg, "size");
     const std::uint64_t margin = std::max<std::uint64_t>(it->len * 16, 512);
     const std::uint64_t from = it->off > margin ? it->off - margin : 0;
@@ -130,9 +142,10 @@ void zoom(std::string& out, const Json& m, std::size_t run, std::size_t map) {
     std::size_t failing_here = 0;
     for (const Run& r : runs) failing_here += failing(r.state) && r.off < to && r.off + r.len > from ? 1 : 0;
     out += fmt::format("<figure class=\"heap-zoom\" id=\"zoom-{}-{}\"><figcaption>Zoom: {} &#8211; {} of region {} "
-                       "({} of {}), around its first failing block ({} failing block run{} here)</figcaption>",
+                       "({} of {}), around its first block {} ({} failing block run{} here)</figcaption>",
                        run, map, fmt::format("+{:#x}", from), fmt::format("+{:#x}", to), esc(text_of(field(reg, "addr"))),
-                       bytes_text(to - from), bytes_text(size), failing_here, failing_here == 1 ? "" : "s");
+                       bytes_text(to - from), bytes_text(size), state_of(it->state)->legend, failing_here,
+                       failing_here == 1 ? "" : "s");
     const int height = kRow + 4;
     out += fmt::format("<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">", kWidth,
                        height, kWidth, height);
@@ -159,7 +172,17 @@ void heap_maps(std::string& out, const Json& r, std::size_t index, const Budget&
     out += "<p class=\"note\">On this comparison page each map shows its failing blocks only (zoomed); the run's "
            "own page (pprsim report RUN.json -o) draws the whole heap.</p>\n";
   }
+  // The zooms on failing blocks first, above the whole maps (which may hold hundreds of regions).
   std::size_t map = 0;
+  for (const Json& m : field(r, "heap_maps")) {
+    if (u64(m, "failed_blocks") > 0) {
+      out += fmt::format("<p class=\"zoom-of\">{}: <b class=\"problem\">{} failing block{}</b></p>\n",
+                         esc(text_of(field(m, "when"))), u64(m, "failed_blocks"), u64(m, "failed_blocks") == 1 ? "" : "s");
+      zoom(out, m, index, map);
+    }
+    ++map;
+  }
+  map = 0;
   for (const Json& m : field(r, "heap_maps")) {
     const std::size_t regions = field(m, "regions").size();
     const int height = static_cast<int>(regions) * kRow + 4;
@@ -172,7 +195,6 @@ void heap_maps(std::string& out, const Json& r, std::size_t index, const Budget&
                        failed == 0 ? "" : fmt::format(", <b class=\"problem\">{} failing</b>", failed), regions,
                        regions == 1 ? "" : "s", m.value("walked", true) ? "" : "; the allocator has no census walk",
                        m.value("truncated", false) ? "; more than the map holds, the rest left out" : "");
-    if (failed > 0) zoom(out, m, index, map);
     if (!budget.full_heap) {
       out += "</figure>\n";
       ++map;

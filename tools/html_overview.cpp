@@ -190,9 +190,10 @@ void overview(std::string& out, const Json& run, std::size_t index, const Budget
   out += fmt::format("</svg><p class=\"legend\"><span><i style=\"background:#59a14f\"></i>groups committed</span>"
                      "<span><i style=\"background:#f28e2b\"></i>aborted or lost to the understudy</span><span><i "
                      "style=\"background:#4e79a7\"></i>serial</span><span><i style=\"background:#c62828\"></i>conflicts "
-                     "(most {} a bar)</span><span>lines: live heap (measured a bar) and system memory, up to {}</span></p>"
-                     "</figure>\n",
-                     most_conflicts, bytes_text(most_bytes));
+                     "(most {} a bar)</span><span>{}</span></p></figure>\n",
+                     most_conflicts,
+                     most_bytes > 1 ? "lines: live heap (measured a bar) and system memory, up to " + bytes_text(most_bytes)
+                                    : std::string("no memory measured (the run stopped inside its groups)"));
 }
 
 }  // namespace pprsim::html

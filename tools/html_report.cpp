@@ -51,6 +51,7 @@ table.conflicts thead th,table.compare thead th{position:sticky;top:0;z-index:1}
 .flash{outline:3px solid #f2b705;outline-offset:2px}
 .first-failure{color:#c62828;font-weight:700}.failed-here{fill:#c62828;font-weight:700}
 .cap{background:#fff8e1;border-left:3px solid #f2b705;padding:4px 8px}
+svg[data-dense] line.conflict{stroke-width:1;stroke-opacity:.3}svg[data-dense] circle{r:1.5px;opacity:.5}
 .overview svg{display:block}g.ov-bin{cursor:pointer}g.ov-bin:hover rect.ov-hit{fill:#0001}
 .provenance{color:#555;font-size:12px}
 .filters{margin:6px 0}.filters input{width:5em}
@@ -262,8 +263,10 @@ class Page {
     for (std::size_t i = 0; i < std::min(details.size(), budget.rows); ++i) {
       by_group[details[i].value("group", std::uint64_t{0})].push_back({&details[i], fmt::format("c-{}-{}", index, i)});
     }
-    timeline(r, index, by_group);
+    // The heap before the timeline: a bar per region, so the failing blocks stay near the top
+    // however many groups the timeline draws.
     heap_maps(out, r, index, budget);
+    timeline(r, index, by_group);
     conflicts(r, index, details);
     out += "</section>\n";
   }
@@ -274,6 +277,7 @@ class Page {
   static constexpr int kLane = 14;
   static constexpr int kGap = 4;
   static constexpr int kTop = 16;
+  static constexpr std::size_t kDense = 40;  // more conflicts in a group: drawn faint, so that their density shows
 
   void timeline(const Json& r, std::size_t index, const std::map<std::uint64_t, std::vector<ConflictRef>>& by_group) {
     out += "<h3>Timeline</h3>\n";
@@ -385,9 +389,9 @@ class Page {
     const auto found = by_group.find(gi);
     const std::size_t n_conflicts = found == by_group.end() ? 0 : found->second.size();
     out += fmt::format(
-        "<svg class=\"group\" id=\"{}\" data-group=\"{}\" data-tasks=\"{}\" data-conflicts=\"{}\" width=\"{}\" "
+        "<svg class=\"group\"{} id=\"{}\" data-group=\"{}\" data-tasks=\"{}\" data-conflicts=\"{}\" width=\"{}\" "
         "height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        group_id(index, gi), gi, tasks, n_conflicts, kWidth, height, kWidth, height);
+        n_conflicts > kDense ? " data-dense=\"\"" : "", group_id(index, gi), gi, tasks, n_conflicts, kWidth, height, kWidth, height);
     const bool failed_here = first_failing.is_number_integer() && first_failing.get<std::int64_t>() >= 0 &&
                              first_failing.get<std::uint64_t>() == gi;
     out += fmt::format("<text x=\"0\" y=\"11\">group {}{} &#183; lines {}&#8211;{} &#183; understudy {} &#183; {} "
@@ -476,9 +480,11 @@ class Page {
     } else if (total > details.size()) {
       out += fmt::format(
           "<p class=\"cap\" data-total=\"{}\" data-kept=\"{}\"><b>{} of the run's {} conflicts are listed</b> ({} left "
-          "out): a sample spread over all {} groups with conflicts and all {} task pairs (every pair keeps its first, "
-          "a busy pair every n-th). The counts per group (in the timeline) and per task pair (below) are complete.</p>\n",
-          total, details.size(), details.size(), total, total - details.size(), groups_with, pairs);
+          "out): a sample spread over the {} group{} with conflicts and the {} task pair{} (every pair keeps its "
+          "first, a busy pair every n-th). The counts per group (in the timeline) and per task pair (below) are "
+          "complete.</p>\n",
+          total, details.size(), details.size(), total, total - details.size(), groups_with, groups_with == 1 ? "" : "s",
+          pairs, pairs == 1 ? "" : "s");
     }
     pair_counts(r);
     out += fmt::format(

@@ -1,8 +1,10 @@
 // The HTML report of runs: one self-contained page (CSS, script and SVG inline, nothing fetched)
 // drawn from the runs' JSON (sim/run_json.h), so `replay --html` and `report RUN.json -o` give
-// the same page. It shows each run's verdict and figures, a timeline per group (lanes for the
-// tasks, their spans and outcomes, each conflict drawn between its two tasks), heap maps, and a
-// sortable, filterable conflict table. Several runs make one comparison page.
+// the same page. It shows where the runs came from, a comparison matrix for several runs, each
+// run's verdict and figures, its first failure and a whole-run overview, heap maps with the
+// failing blocks in their own colours, a timeline per group (lanes for the tasks, their spans and
+// outcomes, each conflict drawn between its two tasks), and a sortable, filterable conflict
+// table. The parts are in tools/html_*.cpp (tools/html_parts.h).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -139,11 +139,14 @@ TEST(HtmlReport, TheSharedControlsFailureReadsAsItsJson) {
     EXPECT_NE(p.text(line + "/title").find(details[i]["addr"].get<std::string>()), std::string::npos);
   }
 
-  // The heap maps: the first failing group and the end, a rectangle per run of blocks.
-  ASSERT_EQ(j["heap_maps"].size(), 2u);
-  EXPECT_EQ(j["heap_maps"][0]["when"], "first failing group");
-  EXPECT_EQ(p.number("count(//figure[@class='heap-map'])"), 2);
-  for (std::size_t m = 0; m < 2; ++m) {
+  // The heap maps: before and after the first failing group, and the end, a rectangle per run
+  // of blocks.
+  ASSERT_EQ(j["heap_maps"].size(), 3u);
+  EXPECT_EQ(j["heap_maps"][0]["when"], "before the first failing group");
+  EXPECT_EQ(j["heap_maps"][1]["when"], "first failing group");
+  EXPECT_EQ(j["heap_maps"][0]["group"], j["heap_maps"][1]["group"].get<int>() - 1) << "taken before its commit";
+  EXPECT_EQ(p.number("count(//figure[@class='heap-map'])"), 3);
+  for (std::size_t m = 0; m < 3; ++m) {
     std::size_t runs = 0;
     for (const Json& r : j["heap_maps"][m]["regions"]) runs += r["runs"].size();
     const std::string fig = "//figure[@class='heap-map'][" + std::to_string(m + 1) + "]";
