@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/conflicts.h"
+#include "sim/coverage.h"
 #include "sim/faults.h"
 #include "sim/run_report.h"
 #include "traces/trace_reader.h"
@@ -140,6 +141,9 @@ struct RunStats {
     std::string where;  // "at the commit of group 2 (task 0 committed, then the merge)"
   };
   std::vector<LostOrigin> lost_block_origins;
+
+  // The allocator paths the run exercised (alloc/probes.h), over every process.
+  Coverage coverage;
 
   bool verified = false;
   double seconds = 0;

@@ -1,5 +1,6 @@
 #include "sim/json_text.h"
 #include "tools/html_report.h"
+#include "tools/html_coverage.h"
 
 #include <fmt/format.h>
 
@@ -266,6 +267,7 @@ class Page {
     timeline(r, index, by_group);
     heap(r);
     conflicts(r, index, details);
+    out += html_coverage(r);
     out += "</section>\n";
   }
 
