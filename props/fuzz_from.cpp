@@ -1,6 +1,7 @@
 #include "props/fuzz_from.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -29,9 +30,11 @@ std::uint64_t boundary_size(Prng& rng, std::uint64_t near) {
       break;
     }
     case 1: base = static_cast<std::int64_t>(kPageSize * rng.between(1, 4)) - 16; break;
-    case 2:  // dmmalloc's largest class, or now and then the largest region it keeps when freed
-      base = rng.chance(1, 8) ? (std::int64_t{16} << 20) + static_cast<std::int64_t>(kPageSize) : (std::int64_t{1} << 18) - 16;
-      break;
+    case 2: {  // around dmmalloc's largest class, above it, or above the largest region it keeps
+      constexpr std::array<std::int64_t, 5> kLarge{(1 << 18) - 17, (1 << 18) - 16, (1 << 18) - 15, (1 << 18) + 4096,
+                                                   (std::int64_t{16} << 20) + 4096};
+      return static_cast<std::uint64_t>(kLarge[rng.below(kLarge.size())]);
+    }
     default: base = (std::int64_t{1} << rng.between(5, 18)) - 16; break;
   }
   return static_cast<std::uint64_t>(std::max<std::int64_t>(0, base + delta));
@@ -115,6 +118,16 @@ void insert_realloc(std::vector<Event>& t, Prng& rng) {
   t.insert(t.begin() + static_cast<std::ptrdiff_t>(to), r);
 }
 
+// A realloc of an object a few events before its free: the object moves in one task and is
+// freed in a later one (the free then reaches a block the earlier task left behind).
+void realloc_before_free(std::vector<Event>& t, Prng& rng) {
+  std::size_t at = 0;
+  if (!pick(t, rng, [](const Event& e) { return e.op == Op::Free && e.id >= 0; }, at)) return;
+  Event r{.op = Op::Realloc, .id = t[at].id, .size = rng.chance(1, 2) ? boundary_size(rng, 64) : rng.between(1, 4096)};
+  const std::size_t to = at - std::min<std::size_t>(at, rng.between(1, 12));
+  t.insert(t.begin() + static_cast<std::ptrdiff_t>(to), r);
+}
+
 // Two neighbouring instances become one, or one is split in two.
 void merge_or_split(std::vector<Event>& t, Prng& rng) {
   if (rng.chance(1, 2)) {
@@ -151,7 +164,9 @@ void insert_access(std::vector<Event>& t, Prng& rng) {
 }
 
 void mutate_once(RunCase& c, Prng& rng, bool faults) {
-  switch (rng.below(faults ? 10 : 9)) {
+  switch (rng.below(faults ? 12 : 11)) {
+    case 9:
+    case 10: realloc_before_free(c.trace, rng); break;
     case 0: nudge_size(c.trace, rng); break;
     case 1: move_free(c.trace, rng); break;
     case 2: swap_call(c.trace, rng); break;

@@ -10,7 +10,7 @@
 
 namespace pprsim {
 
-inline constexpr int kGuidedBatch = 100;
+inline constexpr int kGuidedBatch = 50;
 
 // The guided session over the indices `opt` selects; `jobs` worker processes
 // (props/fuzz_workers.h), or 0 to check the runs in this process. FuzzSession::coverage is the

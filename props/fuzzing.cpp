@@ -111,11 +111,11 @@ std::optional<RunCase> mutated_case(const FuzzOptions& opt, int index) {
   Prng rng(run_seed(opt.seed, index) ^ 0x6d75746174696f6eull);
   const bool faults = !opt.faults.any();
   std::optional<RunCase> c;
-  if (opt.corpus && !opt.corpus->empty() && rng.chance(3, 4)) {
+  if (opt.corpus && !opt.corpus->empty() && rng.chance(1, 2)) {
     // The newest kept cases first: the smaller of two draws counted from the end.
     const std::size_t n = opt.corpus->size();
     const std::size_t back = std::min(rng.below(n), rng.below(n));
-    c = mutate_case((*opt.corpus)[n - 1 - back], rng, 4, faults);
+    c = mutate_case((*opt.corpus)[n - 1 - back], rng, 2, faults);
   } else if (opt.from && !opt.from->empty()) {
     c = window_case((*opt.from)[static_cast<std::size_t>(index) % opt.from->size()], rng);
     if (rng.chance(3, 4)) c = mutate_case(*c, rng, 4, faults);
