@@ -1,7 +1,7 @@
 // Coverage-guided fuzzing (`pprsim fuzz --guided`): the campaign runs in batches of
 // kGuidedBatch runs; after each batch, every run whose case reached an allocator path (a probe
 // of alloc/probes.h) or a pair of paths one after the other that no earlier run reached is kept,
-// and most runs of the next batches mutate a kept case (props/fuzz_from.h), the newest most
+// and half the runs of the next batches mutate a kept case (props/fuzz_from.h), the newest most
 // often, instead of generating one. Which cases a batch checks depends only on the seed and the
 // batches before it, in index order, never on --jobs or on timing.
 #pragma once

@@ -61,7 +61,7 @@ struct FuzzOptions {
   std::function<void()> heartbeat;
   // fuzz --from: each run is a mutated window of one of these traces (props/fuzz_from.h).
   std::shared_ptr<const std::vector<SeedTrace>> from;
-  // Coverage-guided search (props/fuzz_guided.h): the cases kept so far, newest last; most runs
+  // Coverage-guided search (props/fuzz_guided.h): the cases kept so far, newest last; half the runs
   // mutate one of them, the newest most often.
   std::shared_ptr<const std::vector<RunCase>> corpus;
   bool keep_run_coverage = false;
