@@ -105,14 +105,14 @@ void insert_realloc(std::vector<Event>& t, Prng& rng) {
   std::size_t at = 0;
   if (!pick(t, rng, [](const Event& e) { return allocates(e.op); }, at)) return;
   Event r{.op = Op::Realloc, .id = t[at].id};
-  if (t[at].op == Op::Malloc && rng.chance(1, 2)) {
+  if (t[at].op == Op::Malloc && rng.chance(3, 4)) {
     // The object fills its block exactly, so that a copy that misses a byte misses one of its own.
     int k = 5;
     while (k < 18 && (std::uint64_t{1} << k) < t[at].size + 16) ++k;
     t[at].size = (std::uint64_t{1} << k) - 16;
   }
   const std::uint64_t old = request_of(t[at]);
-  r.size = rng.chance(1, 2) ? boundary_size(rng, old * 2 + 16) : std::max<std::uint64_t>(1, old / 2);
+  r.size = rng.chance(3, 4) ? boundary_size(rng, old * 2 + 16) : std::max<std::uint64_t>(1, old / 2);
   r.size = std::min(r.size, kMaxCaseSize);
   const std::size_t to = std::min(t.size(), at + 1 + rng.below(16));
   t.insert(t.begin() + static_cast<std::ptrdiff_t>(to), r);
@@ -125,6 +125,8 @@ void realloc_before_free(std::vector<Event>& t, Prng& rng) {
   if (!pick(t, rng, [](const Event& e) { return e.op == Op::Free && e.id >= 0; }, at)) return;
   Event r{.op = Op::Realloc, .id = t[at].id, .size = rng.chance(1, 2) ? boundary_size(rng, 64) : rng.between(1, 4096)};
   const std::size_t to = at - std::min<std::size_t>(at, rng.between(1, 12));
+  // Mostly in another instance than the free: an instance boundary just before the free.
+  if (rng.chance(2, 3)) t.insert(t.begin() + static_cast<std::ptrdiff_t>(at), {Event{.op = Op::PprEnd}, Event{.op = Op::PprBegin}});
   t.insert(t.begin() + static_cast<std::ptrdiff_t>(to), r);
 }
 
