@@ -46,6 +46,7 @@
 
 #include "alloc/census.h"
 #include "alloc/dlheap.h"
+#include "alloc/probes.h"
 #include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
 
@@ -75,20 +76,33 @@ class CoMalloc {
   // ---- The C API. A return of 0 means the request failed; in a task, check gave_up(). ----
 
   Addr malloc(std::uint64_t n) {
-    if (mode_ == Mode::Seq) return base_.malloc(n);
+    if (mode_ == Mode::Seq) {
+      probe(mem_, CoProbe::SeqCall);
+      return base_.malloc(n);
+    }
     if (gave_up_ || n > dl::kMaxRequest) return 0;
-    if (const Addr p = priv_.malloc(n); p != 0) return counted(priv_, p);
-    if (const Addr p = growth_.malloc(n); p != 0) return counted(growth_, p);
+    if (const Addr p = priv_.malloc(n); p != 0) {
+      probe(mem_, CoProbe::TaskPrivate);
+      return counted(priv_, p);
+    }
+    if (const Addr p = growth_.malloc(n); p != 0) {
+      probe(mem_, CoProbe::TaskGrowth);
+      return counted(growth_, p);
+    }
     return rescue(dl::request_to_size(n));
   }
 
-  Addr calloc(std::uint64_t count, std::uint64_t size) { return zeroed_malloc(*this, *mem_, count, size, dl::kMaxRequest); }
+  Addr calloc(std::uint64_t count, std::uint64_t size) {
+    probe(mem_, mode_ == Mode::Task ? CoProbe::CallocTask : CoProbe::CallocSeq);
+    return zeroed_malloc(*this, *mem_, count, size, dl::kMaxRequest);
+  }
 
   // requires: align is a power of two (else 0 is returned).
   Addr memalign(std::uint64_t align, std::uint64_t n) {
     if (mode_ == Mode::Seq) return base_.memalign(align, n);
     if (gave_up_ || !valid_alignment(align)) return 0;
     if (n > dl::kMaxRequest || align > dl::kMaxRequest) return 0;
+    probe(mem_, CoProbe::TaskMemalign);
     if (const Addr p = priv_.memalign(align, n); p != 0) return counted(priv_, p);
     if (const Addr p = growth_.memalign(align, n); p != 0) return counted(growth_, p);
     return rescue(dl::request_to_size(n) + align + dl::kMinChunk);
@@ -112,10 +126,12 @@ class CoMalloc {
         if (&heap == &growth_) return rescue(dl::request_to_size(n));
         const Addr r = growth_.malloc(n);
         if (r == 0) return rescue(dl::request_to_size(n));
+        probe(mem_, CoProbe::TaskReallocToGrowth);
         mem_->copy(r, p, std::min(before, n));
         priv_.free(p);
         return counted(growth_, r);
       }
+      probe(mem_, CoProbe::TaskReallocPrivate);
       const std::uint64_t after = heap.usable_size(q);
       if (q != p) {
         task_bytes_ += after + dl::kHeader;
@@ -135,6 +151,7 @@ class CoMalloc {
     }
     const Addr q = malloc(n);
     if (q == 0) return 0;
+    probe(mem_, CoProbe::TaskReallocBase);
     mem_->copy(q, p, std::min(old, n));
     deferred_.push_back(p);
     return q;
@@ -147,10 +164,13 @@ class CoMalloc {
     }
     if (p == 0) return;
     if (mine(p)) {
+      probe(mem_, CoProbe::FreePrivate);
       priv_.free(p);
     } else if (grown(p)) {
+      probe(mem_, CoProbe::FreeGrowth);
       growth_.free(p);  // an invalid free of its memory is counted there
     } else if (base_.owns(p)) {
+      probe(mem_, CoProbe::DeferredFree);
       deferred_.push_back(p);
     } else {
       ++invalid_frees_;
@@ -176,6 +196,7 @@ class CoMalloc {
     for (int k = 0; k < g; ++k) {
       const Addr c = base_.take_chunk(q);
       if (c == 0) {
+        probe(mem_, CoProbe::CarveRefused);
         return_heaps({}, 0);
         carve_.clear();
         reserved_ = 0;
@@ -186,6 +207,7 @@ class CoMalloc {
       carve_.push_back(Heap{c, size});
       reserved_ += size;
     }
+    probe(mem_, CoProbe::Carve);
     return true;
   }
 
@@ -205,6 +227,7 @@ class CoMalloc {
   // In the understudy's copy (and for any sequential re-execution from the group's start):
   // every private heap goes back to the base heap, and the copy runs in SEQ.
   void understudy_init() {
+    if (!carve_.empty()) probe(mem_, CoProbe::UnderstudyReturn);
     return_heaps({}, 0);
     reset_group_state();
   }
@@ -213,9 +236,15 @@ class CoMalloc {
   // tasks[0, committed) committed in order, the rest were aborted.
   void merge(std::span<const CoMalloc* const> tasks, std::size_t committed) {
     return_heaps(tasks, committed);
-    for (std::size_t k = 0; k < committed && k < tasks.size(); ++k) base_.adopt(tasks[k]->growth_);
     for (std::size_t k = 0; k < committed && k < tasks.size(); ++k) {
-      for (const Addr p : tasks[k]->deferred_) base_.free(p);
+      if (tasks[k]->growth_.obtained_bytes() != 0) probe(mem_, CoProbe::MergeAdopt);
+      base_.adopt(tasks[k]->growth_);
+    }
+    for (std::size_t k = 0; k < committed && k < tasks.size(); ++k) {
+      for (const Addr p : tasks[k]->deferred_) {
+        probe(mem_, CoProbe::MergeDeferred);
+        base_.free(p);
+      }
     }
     reset_group_state();
   }
@@ -379,6 +408,7 @@ class CoMalloc {
   }
 
   Addr rescue(std::uint64_t chunk_bytes) {
+    probe(mem_, CoProbe::Rescue);
     gave_up_ = true;
     need_ = priv_.used() + growth_.used() + chunk_bytes;
     return 0;
@@ -393,8 +423,10 @@ class CoMalloc {
     for (std::size_t k = 0; k < carve_.size(); ++k) {
       const Heap& heap = carve_[k];
       if (k < committed && k < tasks.size()) {
+        probe(mem_, CoProbe::MergeCommitted);
         convert(heap, runs);
       } else {
+        if (!tasks.empty()) probe(mem_, CoProbe::MergeAborted);
         // As carved. Its previous-in-use bit is the base heap's to keep (it is set at carve
         // time; only sequential frees between carve and now could have cleared it).
         mark_in_use(heap.start, heap.size, mem_->load64(heap.start) & dl::kPInUse);

@@ -44,6 +44,7 @@
 #include "alloc/census.h"
 #include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
+#include "alloc/probes.h"
 
 namespace pprsim {
 
@@ -160,6 +161,7 @@ class DlHeap {
     std::uint64_t size = dl::size_of(head(c));
     Addr p = round_up(c + dl::kHeader, align);
     if (p != c + dl::kHeader) {
+      probe(mem_, DlProbe::AlignLead);
       if (p - dl::kHeader - c < dl::kMinChunk) p += align;
       const std::uint64_t lead = p - dl::kHeader - c;
       const Addr c2 = c + lead;
@@ -191,6 +193,7 @@ class DlHeap {
     const std::uint64_t h = head(c);
     if (dl::kind(h) == dl::Kind::Direct) {
       const std::uint64_t usable = c + dl::size_of(h) - p;
+      probe(mem_, DlProbe::ReallocDirect);
       if (n <= usable) return p;
       // Grow with headroom, so that a growing object is not copied at every page.
       const Addr q = malloc(std::min(dl::kMaxRequest, n + n / 8));
@@ -202,11 +205,13 @@ class DlHeap {
     const std::uint64_t nb = dl::request_to_size(n);
     const std::uint64_t size = dl::size_of(h);
     if (nb <= size) {
+      probe(mem_, DlProbe::ReallocShrink);
       trim(c, size, nb);
       return p;
     }
     const Addr next = c + size;
     if (next == top_ && size + top_size_ >= nb + dl::kMinChunk) {
+      probe(mem_, DlProbe::ReallocIntoTop);
       set_head(c, chunk_head(nb, dl::kCInUse | (h & dl::kPInUse)));
       add_live(nb - size);
       top_size_ -= nb - size;
@@ -218,6 +223,7 @@ class DlHeap {
     if (next != limit_ && next != top_) {
       const std::uint64_t nh = head(next);
       if (is_free_chunk(nh) && size + dl::size_of(nh) >= nb) {
+        probe(mem_, DlProbe::ReallocIntoNext);
         unlink(next, dl::size_of(nh));
         add_live(dl::size_of(nh));
         set_head(c, chunk_head(size + dl::size_of(nh), h & (dl::kCInUse | dl::kPInUse)));
@@ -228,6 +234,7 @@ class DlHeap {
     }
     const Addr q = malloc(n);
     if (q == 0) return 0;
+    probe(mem_, DlProbe::ReallocMove);
     mem_->copy(q, p, size - dl::kHeader);
     free(p);
     return q;
@@ -242,6 +249,7 @@ class DlHeap {
     }
     const std::uint64_t h = head(c);
     if (dl::kind(h) == dl::Kind::Direct) {
+      probe(mem_, DlProbe::FreeDirect);
       const std::uint64_t lead = mem_->load64(c + 8);
       mem_->sys_free(c - lead, dl::size_of(h) + lead);
       footprint_ -= dl::size_of(h) + lead;
@@ -282,6 +290,7 @@ class DlHeap {
   // Only g's own lists are read and its free chunks re-linked: the cost is what the task grew.
   // requires: this heap grows from system memory (neither an arena nor a slice heap).
   void adopt(const DlHeap& g) {
+    if (!g.segments_.empty() || !g.directs_.empty()) probe(mem_, DlProbe::Adopt);
     for (const Segment& s : g.segments_) insert_region(segments_, s);
     footprint_ += g.footprint_;
     for (int i = 0; i < dl::kBins; ++i) {
@@ -742,10 +751,12 @@ class DlHeap {
     if (c != 0) {
       const std::uint64_t size = dl::size_of(head(c));
       if (size - nb >= dl::kMinChunk) {
+        probe(mem_, DlProbe::BinSplit);
         set_head(c, chunk_head(nb, dl::kCInUse | dl::kPInUse));
         set_free(c + nb, size - nb);
         insert(c + nb, size - nb);
       } else {
+        probe(mem_, DlProbe::BinExact);
         set_head(c, chunk_head(size, dl::kCInUse | dl::kPInUse));
         mark_next_in_use(c + size);
       }
@@ -761,11 +772,13 @@ class DlHeap {
     if (top_ == 0 || top_size_ < nb) return 0;
     const Addr c = top_;
     if (top_size_ >= nb + dl::kMinChunk) {
+      probe(mem_, DlProbe::TopCut);
       set_head(c, chunk_head(nb, dl::kCInUse | dl::kPInUse));
       top_ += nb;
       top_size_ -= nb;
       set_head(top_, chunk_head(top_size_, dl::kPInUse));
     } else {
+      probe(mem_, DlProbe::TopExhaust);
       set_head(c, chunk_head(top_size_, dl::kCInUse | dl::kPInUse));
       mark_next_in_use(c + top_size_);
       top_ = 0;
@@ -783,6 +796,7 @@ class DlHeap {
     const std::uint64_t size = round_up(std::max(nb + dl::kMinChunk + dl::kFence, gran), kPageSize);
     const Addr r = sys_alloc(size);
     if (r == 0) return false;
+    probe(mem_, DlProbe::Grow);
     if (slice_) slice_growth_ = std::min(2 * slice_growth_, dl::kGranularity);
     insert_region(segments_, Segment{r, size});
     if (top_ != 0) {
@@ -802,6 +816,7 @@ class DlHeap {
     const std::uint64_t size = round_up(n + dl::kHeader + (align > 16 ? align : 0), kPageSize);
     const Addr r = sys_alloc(size);
     if (r == 0) return 0;
+    probe(mem_, DlProbe::Direct);
     if (slice_) insert_region(directs_, Segment{r, size});
     const Addr p = round_up(r + dl::kHeader, align);
     const Addr c = p - dl::kHeader;
@@ -833,6 +848,7 @@ class DlHeap {
     sub_live(size);
     const Addr next = c + size;
     if ((h & dl::kPInUse) == 0) {
+      probe(mem_, DlProbe::CoalescePrev);
       const std::uint64_t prev_size = mem_->load64(c - 8);
       c -= prev_size;
       size += prev_size;
@@ -843,17 +859,20 @@ class DlHeap {
       top_size_ += size;
       if (!arena_ && segments_.size() > 1 && mem_->load64(top_ + top_size_ + 8) == top_) {
         // The top's segment is wholly free and there are others: give it back.
+        probe(mem_, DlProbe::ReleaseSegment);
         release_segment(top_, top_size_ + dl::kFence);
         top_ = 0;
         top_size_ = 0;
         return;
       }
+      probe(mem_, DlProbe::JoinTop);
       set_head(top_, chunk_head(top_size_, dl::kPInUse));
       return;
     }
     if (next != limit_) {
       const std::uint64_t nh = head(next);
       if (is_free_chunk(nh)) {
+        probe(mem_, DlProbe::CoalesceNext);
         unlink(next, dl::size_of(nh));
         size += dl::size_of(nh);
       } else {
@@ -863,15 +882,18 @@ class DlHeap {
     const Addr after = c + size;
     const bool last = arena_ ? after == limit_ : dl::kind(head(after)) == dl::Kind::Fence;
     if (last && !arena_ && mem_->load64(after + 8) == c) {
+      probe(mem_, DlProbe::ReleaseSegment);
       release_segment(c, size + dl::kFence);
       return;
     }
     if (last && top_ == 0) {  // the last chunk of a segment (or the arena) may be the top
+      probe(mem_, DlProbe::LastBecomesTop);
       top_ = c;
       top_size_ = size;
       set_head(top_, chunk_head(top_size_, dl::kPInUse));
       return;
     }
+    probe(mem_, DlProbe::Bin);
     set_free(c, size);
     insert(c, size);
   }

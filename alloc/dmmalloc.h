@@ -32,6 +32,7 @@
 #include "alloc/census.h"
 #include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
+#include "alloc/probes.h"
 
 namespace pprsim {
 
@@ -135,6 +136,7 @@ class DmMalloc {
       if (global_[ci(c)].head != 0) {
         const Addr b = pop(global_[ci(c)]);
         set_live(b, c, 0);
+        probe(mem_, DmProbe::FastMalloc);
         return b + dm::kHeader;
       }
     }
@@ -150,15 +152,16 @@ class DmMalloc {
     if (c == dm::kClasses) return large_alloc(n);
     Addr b = 0;
     if (mode_ == Mode::Task) {
-      b = pop_or_split(mine_, c);
+      b = pop_or_split(mine_, c, DmProbe::TaskPop, DmProbe::TaskSplit);
       if (b == 0 && dm::class_size(c) >= dm::kTaskRegionBlock) {
         // Out of partition memory for a block this large: a region of the object's own size,
         // which goes back to the system when the object is freed. A grown block would stay on
         // the free lists after the commit, for nobody.
         const Addr p = map_large(n, true);
+        if (p != 0) probe(mem_, DmProbe::TaskRegion);
         return p != 0 ? p : rescue(c);
       }
-      if (b == 0 && grow_task(c)) b = pop_or_split(mine_, c);
+      if (b == 0 && grow_task(c)) b = pop_or_split(mine_, c, DmProbe::TaskPop, DmProbe::TaskSplit);
       if (b == 0) return rescue(c);
       took(c);
     } else {
@@ -169,7 +172,10 @@ class DmMalloc {
     return b + dm::kHeader;
   }
 
-  Addr calloc(std::uint64_t count, std::uint64_t size) { return zeroed_malloc(*this, *mem_, count, size, dm::kMaxRequest); }
+  Addr calloc(std::uint64_t count, std::uint64_t size) {
+    probe(mem_, mode_ == Mode::Task ? DmProbe::CallocTask : DmProbe::CallocSeq);
+    return zeroed_malloc(*this, *mem_, count, size, dm::kMaxRequest);
+  }
 
   // requires: align is a power of two (else 0 is returned).
   Addr memalign(std::uint64_t align, std::uint64_t n) {
@@ -187,6 +193,7 @@ class DmMalloc {
   Addr align_within(Addr p, std::uint64_t align) {
     const Addr q = round_up(p, align);
     if (q == p) return p;
+    probe(mem_, DmProbe::MemalignShim);
     mem_->store64(q - dm::kHeader, dm::kMagic | dm::kLive | dm::kShim);
     mem_->store64(q - dm::kHeader + 8, q - dm::kHeader - (p - dm::kHeader));
     return q;
@@ -199,14 +206,25 @@ class DmMalloc {
       return 0;
     }
     const std::uint64_t old = usable_size(p);
-    if (n <= old) return p;
-    if (grow_into_top(p, n)) return p;
+    if (n <= old) {
+      probe(mem_, DmProbe::ReallocInPlace);
+      return p;
+    }
+    if (grow_into_top(p, n)) {
+      probe(mem_, DmProbe::ReallocIntoTop);
+      return p;
+    }
     const std::uint64_t ahead = dm::growth_request(old, n);
-    if (const Addr q = grow_large(p, ahead); q != 0) return q;
+    if (const Addr q = grow_large(p, ahead); q != 0) {
+      probe(mem_, DmProbe::ReallocGrowRegion);
+      return q;
+    }
     Addr q = region_for_growth(ahead);
+    if (q != 0) probe(mem_, DmProbe::ReallocToRegion);
     if (q == 0 && ahead > n) q = malloc(ahead);
     if (q == 0) q = malloc(n);
     if (q == 0) return 0;
+    probe(mem_, DmProbe::ReallocMove);
     mem_->copy(q, p, std::min(old, n));
     free(p);
     return q;
@@ -218,6 +236,7 @@ class DmMalloc {
       const std::uint64_t w0 = mem_->load64(p - dm::kHeader);
       if (small_live_header(w0)) {
         push(global_, static_cast<int>(class_index(w0)), p - dm::kHeader);
+        probe(mem_, DmProbe::FastFree);
         return;
       }
     }
@@ -236,13 +255,16 @@ class DmMalloc {
       // O(1) ownership: only blocks carrying this task's tag were allocated here.
       if ((w0 & dm::kLarge) == 0 && mem_->load64(b + 8) == tag()) {
         push(mine_, static_cast<int>(class_index(w0)), b);
+        probe(mem_, DmProbe::TaskFreeOwn);
         std::uint32_t& h = held_[class_index(w0)];
         if (h > 0) --h;
       } else if ((w0 & dm::kLarge) != 0 && forget_task_region(b)) {
         // A region this task mapped in its own slice: nobody else can hold it, so it goes
         // back to the system now rather than at the commit.
+        probe(mem_, DmProbe::TaskFreeOwnRegion);
         mem_->sys_free(b, mem_->load64(b + 8));
       } else {
+        probe(mem_, DmProbe::DeferredFree);
         deferred_.push_back(b);
       }
       return;
@@ -270,11 +292,16 @@ class DmMalloc {
       const std::uint64_t need = static_cast<std::uint64_t>(g) * quota(c);
       while (global_[ci(c)].count < need) {
         const Addr b = cut_shared(c);
-        if (b == 0) return false;
+        if (b == 0) {
+          probe(mem_, DmProbe::CarveRefused);
+          return false;
+        }
+        probe(mem_, DmProbe::CarveGrow);
         push(global_, c, b);
       }
     }
     const Shares share = task_shares(g);
+    probe(mem_, DmProbe::Carve);
     carve_.assign(static_cast<std::size_t>(g), Lists{});
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) {
@@ -305,6 +332,7 @@ class DmMalloc {
   // In the understudy's copy (and for any sequential re-execution from the group's start):
   // the partitions go back to the free lists, and it allocates from all of them.
   void understudy_init() {
+    if (!carve_.empty()) probe(mem_, DmProbe::UnderstudyReturn);
     for (auto& part : carve_) {
       for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], part[ci(c)]);
     }
@@ -318,10 +346,16 @@ class DmMalloc {
   void merge(std::span<const DmMalloc* const> tasks, std::size_t committed) {
     for (std::size_t k = 0; k < carve_.size(); ++k) {
       const Lists& rest = k < committed ? tasks[k]->mine_ : carve_[k];
+      probe(mem_, k < committed ? DmProbe::MergeCommitted : DmProbe::MergeAborted);
+      if (k < committed && tasks[k]->grown_ != 0) probe(mem_, DmProbe::MergeAdopt);
       for (int c = 0; c < dm::kClasses; ++c) splice(global_[ci(c)], rest[ci(c)]);
     }
     for (std::size_t k = 0; k < committed; ++k) {
-      for (const Addr b : tasks[k]->deferred_) release(b, mem_->load64(b));
+      for (const Addr b : tasks[k]->deferred_) {
+        const std::uint64_t w0 = mem_->load64(b);
+        probe(mem_, (w0 & dm::kLarge) != 0 ? DmProbe::MergeDeferredRegion : DmProbe::MergeDeferred);
+        release(b, w0);
+      }
     }
     reset_group_state();
   }
@@ -359,6 +393,7 @@ class DmMalloc {
     spare_budget_ = std::max(tasks.empty() ? 0 : bytes / tasks.size(), spare_budget_ / 2);
     for (const DmMalloc* t : tasks) {
       if (t->rescue_class_ >= 0 && t->rescue_class_ < dm::kClasses) {
+        probe(mem_, DmProbe::LearnRescue);
         std::uint32_t& e = estimate_[ci(t->rescue_class_)];
         e = std::max<std::uint32_t>(2, std::min<std::uint32_t>(e * 2, 1u << 16));
       }
@@ -619,6 +654,7 @@ class DmMalloc {
       const std::uint64_t extra = std::min({most > q ? most - q : 0, spare > q ? spare - q : 0,
                                             budget / dm::class_size(c)});
       budget -= extra * dm::class_size(c);
+      if (extra != 0) probe(mem_, DmProbe::CarveSpare);
       share[ci(c)] = q + extra;
     }
     return share;
@@ -647,6 +683,7 @@ class DmMalloc {
   }
 
   Addr rescue(int c) {
+    probe(mem_, DmProbe::Rescue);
     gave_up_ = true;
     rescue_class_ = c;
     return 0;
@@ -679,6 +716,16 @@ class DmMalloc {
   Addr pop_or_split(Lists& lists, int c) {
     if (lists[ci(c)].head != 0) return pop(lists[ci(c)]);
     return split_larger(lists, c);
+  }
+  // The same, marking which of the two paths served (a task's own partition).
+  Addr pop_or_split(Lists& lists, int c, DmProbe popped, DmProbe split) {
+    if (lists[ci(c)].head != 0) {
+      probe(mem_, popped);
+      return pop(lists[ci(c)]);
+    }
+    const Addr b = split_larger(lists, c);
+    if (b != 0) probe(mem_, split);
+    return b;
   }
 
   // A class-c block cut from the front of the smallest non-empty larger class's block; the rest
@@ -738,9 +785,17 @@ class DmMalloc {
   // A class-c block for SEQ that is on no list yet: split from a larger free block, else cut
   // from the top, else from a new chunk. 0 when system memory refuses to grow.
   Addr cut_shared(int c) {
-    if (const Addr b = split_larger(global_, c); b != 0) return b;
-    if (const Addr b = from_top(c); b != 0) return b;
-    return grow() ? from_top(c) : 0;
+    if (const Addr b = split_larger(global_, c); b != 0) {
+      probe(mem_, DmProbe::SeqSplit);
+      return b;
+    }
+    if (const Addr b = from_top(c); b != 0) {
+      probe(mem_, DmProbe::SeqTopCut);
+      return b;
+    }
+    if (!grow()) return 0;
+    probe(mem_, DmProbe::SeqNewChunk);
+    return from_top(c);
   }
 
   // The next class-c block of the top: the untouched rest of the newest chunk, handed out from
@@ -790,6 +845,7 @@ class DmMalloc {
     const std::uint64_t bytes = round_up(std::max(dm::class_size(c), task_grow_), kPageSize);
     const Addr r = mem_->task_sys_alloc(bytes);
     if (r == 0) return false;
+    probe(mem_, DmProbe::TaskGrow);
     grown_ += bytes;
     task_grow_ = std::min(2 * task_grow_, dm::kTopBlock);
     tile(mine_, r, bytes);
@@ -799,6 +855,7 @@ class DmMalloc {
   Addr large_alloc(std::uint64_t n) {
     if (mode_ == Mode::Task) {
       const Addr p = map_large(n, true);
+      if (p != 0) probe(mem_, DmProbe::TaskLarge);
       return p != 0 ? p : rescue(dm::kClasses);
     }
     return map_large(n, false);
@@ -809,10 +866,13 @@ class DmMalloc {
   Addr map_large(std::uint64_t n, bool in_task) {
     std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
     Addr r = in_task ? mem_->task_sys_alloc(size) : take_cached(size);
+    if (r != 0 && !in_task) probe(mem_, DmProbe::KeptReuse);
     if (r == 0 && !in_task) {
       idle_free_blocks();
       r = mem_->sys_alloc(size);
+      if (r != 0) probe(mem_, DmProbe::LargeSeq);
       if (r == 0 && cached_count_ > 0) {  // what the cache holds may be what the system lacks
+        probe(mem_, DmProbe::LargeRetry);
         while (cached_count_ > 0) evict_cached();
         r = mem_->sys_alloc(size);
       }
@@ -901,6 +961,7 @@ class DmMalloc {
           const Addr from = round_up(b + dm::kHeader, kPageSize);
           const Addr to = (b + dm::class_size(c)) / kPageSize * kPageSize;
           if (to > from) mem_->sys_idle(from, to - from);
+          probe(mem_, DmProbe::IdlePages);
           mem_->store64(b, w0 | dm::kIdle);
         }
         b = mem_->load64(b + 8);
@@ -933,10 +994,12 @@ class DmMalloc {
   // make room), or given back when it alone is more than the cache may hold.
   void keep_or_free_region(Addr b, std::uint64_t size) {
     if (size > dm::kCacheBytes / 2) {
+      probe(mem_, DmProbe::LargeFreeToSystem);
       mem_->sys_free(b, size);
       return;
     }
     while (cached_count_ == dm::kCachedRegions || cached_bytes_ + size > dm::kCacheBytes) evict_cached();
+    probe(mem_, DmProbe::KeptKeep);
     mem_->store64(b, dm::kMagic | dm::kLarge | dm::kClassMask);  // not live
     cached_[static_cast<std::size_t>(cached_count_++)] = Cached{b, size};
     cached_bytes_ += size;
@@ -944,6 +1007,7 @@ class DmMalloc {
 
   // The oldest kept region goes back to the system.
   void evict_cached() {
+    probe(mem_, DmProbe::KeptEvict);
     const Cached e = drop_cached(0);
     mem_->sys_free(e.base, e.size);
   }

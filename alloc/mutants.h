@@ -33,21 +33,22 @@ struct MutantInfo {
   Mutant mutant;
   std::string_view name;
   std::string_view what;
+  DmProbe guard;  // the probe point (alloc/probes.h) on the path the bug is in
 };
 
 inline constexpr std::array<MutantInfo, 12> kMutants{{
-    {Mutant::CarveOverlap, "carve-overlap", "carve gives two tasks overlapping partitions"},
-    {Mutant::CarveKeepsShared, "carve-keeps-shared", "carved blocks stay on the shared lists"},
-    {Mutant::EagerGlobalFree, "eager-global-free", "a global free in a task is applied at once, not deferred"},
-    {Mutant::SplitFromShared, "split-from-shared", "a split inside a task takes a block from the shared list"},
-    {Mutant::RescueTouchesShared, "rescue-touches-shared", "a large object in a task comes from shared system memory"},
-    {Mutant::MergeDropsDeferred, "merge-drops-deferred", "merge forgets deferred frees"},
-    {Mutant::MergeDropsUnused, "merge-drops-unused", "merge forgets the unused partitions"},
-    {Mutant::MergeDuplicates, "merge-duplicates", "merge returns a committed partition twice"},
-    {Mutant::UnderstudyOwnPart, "understudy-own-partition", "the understudy uses only its partition"},
-    {Mutant::ReallocShortCopy, "realloc-short-copy", "realloc copies one byte too few"},
-    {Mutant::UsableTooLarge, "usable-too-large", "usable_size is too large"},
-    {Mutant::GrowFromShared, "grow-from-shared", "a task out of memory grows from shared memory, not its slice"},
+    {Mutant::CarveOverlap, "carve-overlap", "carve gives two tasks overlapping partitions", DmProbe::TaskPop},
+    {Mutant::CarveKeepsShared, "carve-keeps-shared", "carved blocks stay on the shared lists", DmProbe::Carve},
+    {Mutant::EagerGlobalFree, "eager-global-free", "a global free in a task is applied at once, not deferred", DmProbe::DeferredFree},
+    {Mutant::SplitFromShared, "split-from-shared", "a split inside a task takes a block from the shared list", DmProbe::TaskGrow},
+    {Mutant::RescueTouchesShared, "rescue-touches-shared", "a large object in a task comes from shared system memory", DmProbe::TaskLarge},
+    {Mutant::MergeDropsDeferred, "merge-drops-deferred", "merge forgets deferred frees", DmProbe::MergeDeferred},
+    {Mutant::MergeDropsUnused, "merge-drops-unused", "merge forgets the unused partitions", DmProbe::MergeCommitted},
+    {Mutant::MergeDuplicates, "merge-duplicates", "merge returns a committed partition twice", DmProbe::MergeCommitted},
+    {Mutant::UnderstudyOwnPart, "understudy-own-partition", "the understudy uses only its partition", DmProbe::UnderstudyReturn},
+    {Mutant::ReallocShortCopy, "realloc-short-copy", "realloc copies one byte too few", DmProbe::ReallocMove},
+    {Mutant::UsableTooLarge, "usable-too-large", "usable_size is too large", DmProbe::ReallocInPlace},
+    {Mutant::GrowFromShared, "grow-from-shared", "a task out of memory grows from shared memory, not its slice", DmProbe::TaskGrow},
 }};
 
 // dmmalloc with the seeded bug `bug`. Each override below is DmMalloc's own operation with

@@ -1,5 +1,7 @@
 #include "props/fuzz_report.h"
 
+#include "sim/coverage.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,6 +65,7 @@ nlohmann::ordered_json fuzz_report_json(const FuzzReport& r) {
     list.push_back({{"run", f.run}, {"violated", f.violated}, {"events", f.events}, {"trace", f.trace}, {"command", f.command}});
   }
   j["counterexamples"] = std::move(list);
+  if (!r.coverage.is_null()) j["coverage"] = r.coverage;
   j["seconds"] = r.seconds;
   return j;
 }
@@ -86,6 +89,7 @@ FuzzReport read_fuzz_report(const nlohmann::json& j, const std::string& name) {
   }
   r.runs = field<int>(j, "runs", name);
   r.seconds = field<double>(j, "seconds", name);
+  if (j.contains("coverage")) r.coverage = nlohmann::ordered_json(j.at("coverage"));
   if (r.requested_runs < 1 || r.runs < 0 || r.runs > r.shard.size(r.requested_runs)) {
     throw ReportError(fmt::format("{}: {} runs checked, but shard {} of {} runs has {}", name, r.runs,
                                   r.shard.to_string(), r.requested_runs, r.shard.size(r.requested_runs)));
@@ -162,6 +166,8 @@ FuzzReport merge_fuzz_shards(const std::vector<FuzzReport>& shards, const std::v
   merged.counterexamples.clear();
   merged.seconds = 0;
   for (const FuzzReport& s : shards) merged.seconds = std::max(merged.seconds, s.seconds);
+  merged.coverage = nullptr;
+  for (const FuzzReport& s : shards) merged.coverage = merge_coverage_json(merged.coverage, s.coverage);
   for (const FuzzFinding* f : found) {
     if (f->run >= end) break;
     merged.counterexamples.push_back(*f);

@@ -49,6 +49,10 @@ struct FuzzReport {
   Shard shard;  // 1/1: the whole campaign
   int runs = 0;  // runs checked
   std::vector<FuzzFinding> counterexamples;
+  // The allocator paths the checked runs reached (sim/coverage.h's coverage_json); null when
+  // the report has none (an older pprsim). Merged shards: the hits summed over every run the
+  // shards checked, without pairs (they cannot be summed).
+  nlohmann::ordered_json coverage;
   double seconds = 0;
 };
 

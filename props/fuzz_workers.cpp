@@ -22,7 +22,8 @@ namespace pprsim {
 
 namespace {
 
-static_assert(std::is_trivially_copyable_v<Event> && std::is_trivially_copyable_v<FaultPlan>);
+static_assert(std::is_trivially_copyable_v<Event> && std::is_trivially_copyable_v<FaultPlan> &&
+              std::is_trivially_copyable_v<Coverage>);
 
 // --- The result message a worker sends for one run. Worker and parent are the same program
 // (a fork), so plain values travel as their bytes.
@@ -51,9 +52,10 @@ struct Cursor {
   }
 };
 
-std::string encode(int index, const std::optional<Counterexample>& c) {
+std::string encode(int index, const std::optional<Counterexample>& c, const Coverage& covered) {
   std::string out;
   put(out, static_cast<std::int32_t>(index));
+  put(out, covered);
   put(out, static_cast<std::uint8_t>(c ? 1 : 0));
   if (c) {
     const RunCase& rc = c->shrunk;
@@ -73,9 +75,10 @@ std::string encode(int index, const std::optional<Counterexample>& c) {
   return out;
 }
 
-std::pair<int, std::optional<Counterexample>> decode(const std::string& msg) {
+std::pair<int, std::optional<Counterexample>> decode(const std::string& msg, Coverage& covered) {
   Cursor in{msg};
   const int index = in.get<std::int32_t>();
+  covered = in.get<Coverage>();
   if (in.get<std::uint8_t>() == 0) return {index, std::nullopt};
   Counterexample c;
   c.run = index;
@@ -148,7 +151,9 @@ constexpr auto kBeat = std::chrono::milliseconds(50);
   std::int32_t index = 0;
   while (read_full(in, &index, sizeof index)) {
     beat = Clock::now();
-    const std::string msg = encode(index, check_run(mine, index));
+    Coverage covered;
+    std::optional<Counterexample> result = check_run(mine, index, &covered);
+    const std::string msg = encode(index, result, covered);
     const auto len = static_cast<std::uint64_t>(msg.size());
     if (!write_full(out, &len, sizeof len) || !write_full(out, msg.data(), msg.size())) ::_exit(1);
   }
@@ -191,6 +196,7 @@ class Pool {
 
  private:
   std::size_t position_of(int index) const { return static_cast<std::size_t>((index - opt_.first) / opt_.stride); }
+  int run_at(std::size_t position) const { return opt_.first + static_cast<int>(position) * opt_.stride; }
 
   bool out_of_time() const { return deadline_ && Clock::now() >= *deadline_; }
 
@@ -239,8 +245,10 @@ class Pool {
       Worker& w = *busy[k];
       const int index = w.run;
       std::optional<Counterexample> result;
-      if (receive(w, result)) {
+      Coverage covered;
+      if (receive(w, result, covered)) {
         done_[position_of(index)] = std::move(result);
+        covered_[position_of(index)] = covered;
         w.run = -1;
       } else {
         w.progress = Clock::now();
@@ -267,6 +275,13 @@ class Pool {
   void take_results() {
     for (auto it = done_.find(reported_); !stop_ && it != done_.end(); it = done_.find(reported_)) {
       ++session_.runs;
+      if (const auto cov = covered_.find(reported_); cov != covered_.end()) {
+        session_.coverage.merge(cov->second);
+        if (opt_.keep_run_coverage) session_.run_coverage.emplace_back(it->second ? it->second->run : run_at(reported_), cov->second);
+        covered_.erase(cov);
+      } else if (opt_.keep_run_coverage) {
+        session_.run_coverage.emplace_back(run_at(reported_), Coverage{});  // hung: nothing reported
+      }
       const bool failed = it->second.has_value();
       if (failed) session_.found.push_back(std::move(*it->second));
       done_.erase(it);
@@ -331,13 +346,13 @@ class Pool {
   // False for a sign of progress. Else true with the result of w's run; when the worker died
   // instead, a failure made of the generated case and how it ended (and w is reset, to be
   // started again when there is work).
-  bool receive(Worker& w, std::optional<Counterexample>& result) {
+  bool receive(Worker& w, std::optional<Counterexample>& result, Coverage& covered) {
     std::uint64_t len = 0;
     if (read_full(w.from, &len, sizeof len) && len < (std::uint64_t{1} << 40)) {
       if (len == 0) return false;
       std::string msg(len, '\0');
       if (read_full(w.from, msg.data(), msg.size())) {
-        auto [index, got] = decode(msg);
+        auto [index, got] = decode(msg, covered);
         if (index == w.run) {
           result = std::move(got);
           return true;
@@ -398,6 +413,7 @@ class Pool {
   std::size_t next_ = 0;      // position of the next index to hand out
   std::size_t reported_ = 0;  // position of the next result to take
   std::map<std::size_t, std::optional<Counterexample>> done_;  // results not yet taken, by position
+  std::map<std::size_t, Coverage> covered_;  // their runs' coverage (none for a hung or crashed run)
   FuzzSession session_;
   bool stop_ = false;
 };

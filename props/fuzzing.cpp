@@ -106,8 +106,46 @@ std::vector<int> run_indices(const FuzzOptions& opt) {
 
 // Checks one generated case; on failure RapidCheck shrinks it, and the smallest failing case is
 // the last one the property saw fail.
-std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
+std::optional<RunCase> mutated_case(const FuzzOptions& opt, int index) {
+  if (!opt.from && !opt.corpus) return std::nullopt;
+  Prng rng(run_seed(opt.seed, index) ^ 0x6d75746174696f6eull);
+  const bool faults = !opt.faults.any();
+  std::optional<RunCase> c;
+  if (opt.corpus && !opt.corpus->empty() && rng.chance(1, 2)) {
+    // The newest kept cases first: the smaller of two draws counted from the end.
+    const std::size_t n = opt.corpus->size();
+    const std::size_t back = std::min(rng.below(n), rng.below(n));
+    c = mutate_case((*opt.corpus)[n - 1 - back], rng, 2, faults);
+  } else if (opt.from && !opt.from->empty()) {
+    c = window_case((*opt.from)[static_cast<std::size_t>(index) % opt.from->size()], rng);
+    if (rng.chance(3, 4)) c = mutate_case(*c, rng, 4, faults);
+  }
+  if (c && !faults) c->faults = opt.faults;
+  return c;
+}
+
+namespace {
+
+// Checks one mutated case (no RapidCheck: the minimizer alone shrinks it).
+std::optional<Counterexample> check_case(const FuzzOptions& opt, int index, const RunCase& c, Coverage* covered) {
+  std::vector<std::string> v;
+  try {
+    const RunStats s = replay_case(c, opt);
+    if (covered != nullptr) *covered = s.coverage;
+    v = violations(c, s, opt.allocator, false);
+  } catch (const std::exception& e) {
+    v.push_back(std::string("the run threw an exception: ") + e.what());
+  }
+  if (v.empty()) return std::nullopt;
+  return minimized(Counterexample{c, v, index}, opt);
+}
+
+}  // namespace
+
+std::optional<Counterexample> check_run(const FuzzOptions& opt, int index, Coverage* covered) {
+  if (std::optional<RunCase> m = mutated_case(opt, index)) return check_case(opt, index, *m, covered);
   const int size = run_size(index);
+  bool first_replay = true;
   std::optional<Counterexample> last;
   const RunCaseOptions gen_opt = generator_options(opt);
   bool hung = false;
@@ -119,6 +157,8 @@ std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
     std::vector<std::string> v;
     try {
       const RunStats s = replay_case(c, opt);
+      if (covered != nullptr && first_replay) *covered = s.coverage;
+      first_replay = false;
       v = violations(c, s, opt.allocator, false);
       hung = s.stop == StopKind::Hang;
     } catch (const std::exception& e) {
@@ -139,6 +179,7 @@ std::optional<Counterexample> check_run(const FuzzOptions& opt, int index) {
 }
 
 RunCase generated_case(const FuzzOptions& opt, int index) {
+  if (std::optional<RunCase> m = mutated_case(opt, index)) return *m;
   // The same draw check_run's property makes first, from the same seed and size.
   const int size = run_size(index);
   std::optional<RunCase> first;
@@ -164,8 +205,11 @@ FuzzSession fuzz(const FuzzOptions& opt) {
   quiet_rapidcheck_banner();
   FuzzSession session;
   for (const int i : run_indices(opt)) {
-    std::optional<Counterexample> c = check_run(opt, i);
+    Coverage covered;
+    std::optional<Counterexample> c = check_run(opt, i, &covered);
     ++session.runs;
+    session.coverage.merge(covered);
+    if (opt.keep_run_coverage) session.run_coverage.emplace_back(i, covered);
     const bool failed = c.has_value();
     if (c) session.found.push_back(std::move(*c));
     if (opt.progress && !opt.progress(session)) break;

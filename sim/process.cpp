@@ -84,6 +84,7 @@ std::unique_ptr<Process> Process::fork(std::unique_ptr<Process> into) {
   std::unique_ptr<Process> child = into ? std::move(into) : std::make_unique<Process>(sys.limit());
   child->space.fork_from(space);
   child->sys = sys.fork();
+  child->mem.set_coverage(mem.coverage());
   child->alloc = alloc ? alloc->clone(child->mem) : nullptr;
   child->objects.reset(&objects);
   return child;

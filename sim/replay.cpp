@@ -91,6 +91,7 @@ class Replayer {
     main_ = std::make_unique<Process>(cfg.memory_limit);
     main_->sys.set_slice_bytes(round_up(cfg.task_slice, kPageSize));
     main_->alloc = make_allocator(cfg.allocator, main_->mem);
+    main_->mem.set_coverage(&st_.coverage);
     if (cfg.faults.oom != 0) {
       // Requests made for a group (the carve, growth inside a task) may be refused.
       main_->sys.set_refuse([this](std::uint64_t) { return for_group_ && inject(cfg_.faults.oom); });

@@ -12,6 +12,7 @@
 
 #include "sim/conflict_sample.h"
 #include "sim/conflicts.h"
+#include "sim/coverage.h"
 #include "sim/faults.h"
 #include "sim/findings.h"
 #include "sim/run_report.h"
@@ -142,6 +143,9 @@ struct RunStats {
     std::string where;  // "at the commit of group 2 (task 0 committed, then the merge)"
   };
   std::vector<LostOrigin> lost_block_origins;
+
+  // The allocator paths the run exercised (alloc/probes.h), over every process.
+  Coverage coverage;
 
   bool verified = false;  // no falsifying finding
   double seconds = 0;

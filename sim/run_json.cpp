@@ -1,5 +1,7 @@
 #include "sim/run_json.h"
 
+#include "sim/coverage_report.h"
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <fmt/ranges.h>
@@ -184,6 +186,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["stop"] = std::string(stop_kind_name(s.stop));
   j["findings"] = findings_json(s.findings);
   j["checks"] = s.checks;
+  j["coverage"] = coverage_json(s.coverage, s.allocator);
   j["verified"] = s.verified;
   j["seconds"] = s.seconds;
   if (!s.heap_maps.empty()) {
@@ -232,6 +235,7 @@ void print_summary(std::ostream& out, const RunStats& s) {
   } else if (std::find(s.checks.begin(), s.checks.end(), "verify") != s.checks.end()) {
     fmt::print(out, "  checks: {}\n", fmt::join(s.checks, ", "));
   }
+  print_coverage(out, s.coverage, s.allocator);
   if (s.group_size > 1 && s.groups == 0 && s.events > 0) {
     fmt::print(out, "  note: the trace has no PPR markers; cut it into PPR instances with --ppr-every N\n");
   }

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "alloc/memory.h"
+#include "sim/coverage.h"
 
 namespace pprsim {
 
@@ -33,8 +34,24 @@ class SimMemory {
   // at `stamp` (sim/pattern.h): recorded as one write; whole pages cost no bytes.
   void fill_pattern(Addr a, std::uint64_t n, std::int64_t id, std::uint32_t stamp, Addr base);
 
+  // A probe point of alloc/probes.h reached by the allocator working on this memory: recorded
+  // in the run's coverage, if any, after this process's previous probe.
+  void probe(unsigned id) {
+    if (coverage_ == nullptr) return;
+    coverage_->hit(last_probe_, id);
+    last_probe_ = id;
+  }
+  // Where this process's probes go (nullptr: nowhere); a fork records into its parent's.
+  void set_coverage(Coverage* c) {
+    coverage_ = c;
+    last_probe_ = kNoProbe;
+  }
+  Coverage* coverage() const { return coverage_; }
+
  private:
   Process* p_;
+  Coverage* coverage_ = nullptr;
+  unsigned last_probe_ = kNoProbe;
 };
 
 static_assert(Memory<SimMemory>);

@@ -14,15 +14,18 @@
 #include <iostream>
 #include <memory>
 
+#include "props/fuzz_guided.h"
 #include "props/fuzz_report.h"
 #include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
 #include "sim/json_text.h"
+#include "sim/coverage_report.h"
 #include "sim/faults.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "tools/progress_line.h"
 #include "traces/output_file.h"
+#include "traces/trace_reader.h"
 
 namespace pprsim {
 
@@ -41,6 +44,8 @@ struct FuzzArgs {
   int jobs = 0;  // 0: every core
   std::string shard = "1/1";
   bool quiet = false;
+  std::vector<std::string> from;  // traces the runs are cut from and mutated (empty: generated)
+  bool guided = false;
 };
 
 std::string file_safe(std::string name) {
@@ -114,6 +119,17 @@ int run_fuzz(const FuzzArgs& args) {
       return 2;
     }
   }
+  if (!args.from.empty()) {
+    try {
+      opt.from = std::make_shared<const std::vector<SeedTrace>>(load_seed_traces(args.from));
+    } catch (const TraceError& e) {
+      fmt::print(stderr, "pprsim: {}\n", e.what());
+      return 2;
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "pprsim: --from: {}\n", e.what());
+      return 2;
+    }
+  }
   const int jobs = args.jobs > 0 ? args.jobs : available_cores();
   ProgressLine line(args.quiet);
   auto elapsed = [&] { return line.elapsed(); };
@@ -152,7 +168,7 @@ int run_fuzz(const FuzzArgs& args) {
   };
   FuzzSession s;
   try {
-    s = fuzz_in_workers(opt, jobs);
+    s = args.guided ? fuzz_guided(opt, jobs) : fuzz_in_workers(opt, jobs);
   } catch (const std::runtime_error& e) {
     line.clear();
     fmt::print(stderr, "pprsim: {}\n", e.what());
@@ -164,6 +180,8 @@ int run_fuzz(const FuzzArgs& args) {
     fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(),
                args.seed, opt.faults.any() ? ", faults " + opt.faults.to_string() : "",
                s.cut > 0 ? fmt::format(", {} cut at the time limit", s.cut) : "", elapsed());
+    print_coverage(std::cout, s.coverage, args.alloc);
+    std::cout.flush();
   }
   if (!args.json.empty()) {
     FuzzReport r;
@@ -179,6 +197,7 @@ int run_fuzz(const FuzzArgs& args) {
       r.counterexamples.push_back(
           {s.found[i].run, s.found[i].violated, s.found[i].shrunk.operations(), paths[i], commands[i]});
     }
+    r.coverage = coverage_json(s.coverage, args.alloc);
     r.seconds = elapsed();
     json_out->stream() << json_text(fuzz_report_json(r), 2) << "\n";
     if (!json_out->commit()) {
@@ -210,6 +229,11 @@ Command add_fuzz_command(CLI::App& app) {
       ->check(exact_number<double>(0.001, 1e6))
       ->capture_default_str();
   cmd->add_flag("--keep-going", args->keep_going, "Go on after the first counterexample");
+  cmd->add_option("--from", args->from,
+                  "Cut each run from one of these traces (a window, made PPR groups) and mutate it, keeping its shape")
+;
+  cmd->add_flag("--guided", args->guided,
+                "Coverage-guided: keep the runs that reach new allocator paths or pairs of paths, and mutate them");
   cmd->add_flag("--quiet", args->quiet, "No progress line (it is shown only when standard error is a terminal)");
   cmd->add_option("--jobs", args->jobs, "Worker processes (default: every core); the results do not depend on it")
       ->check(exact_number<int>(1, 4096));

@@ -1,6 +1,7 @@
 #include "sim/json_text.h"
 #include "tools/html_report.h"
 #include "tools/html_parts.h"
+#include "tools/html_coverage.h"
 
 #include <fmt/format.h>
 
@@ -268,6 +269,7 @@ class Page {
     heap_maps(out, r, index, budget);
     timeline(r, index, by_group);
     conflicts(r, index, details);
+    out += html_coverage(r);
     out += "</section>\n";
   }
 

@@ -6,12 +6,16 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "sim/json_text.h"
 #include "alloc/mutants.h"
+#include "props/fuzz_guided.h"
 #include "props/fuzzing.h"
+#include "tools/trace_coverage.h"
+#include "traces/trace_reader.h"
 #include "sim/sim_allocator.h"
 #include "tools/commands.h"
 #include "traces/output_set.h"
@@ -25,7 +29,23 @@ struct SelftestArgs {
   std::uint64_t seed = 1;
   std::string json;
   std::string alloc;  // empty: the mutants of dmmalloc
+  std::vector<std::string> from;  // fuzz --from these traces instead of generating runs
+  bool guided = false;            // coverage-guided fuzzing
+  std::string traces;  // a folder of .rep traces: does dmmalloc reach each mutant's guard there?
 };
+
+// The fuzzing options of the self-test's campaigns (--from and --guided as given).
+FuzzOptions campaign_options(const SelftestArgs& args, std::shared_ptr<const std::vector<SeedTrace>> from) {
+  FuzzOptions opt;
+  opt.seed = args.seed;
+  opt.runs = args.runs;
+  opt.from = std::move(from);
+  return opt;
+}
+
+FuzzSession run_campaign(const SelftestArgs& args, const FuzzOptions& opt) {
+  return args.guided ? fuzz_guided(opt, 0) : fuzz(opt);
+}
 
 // selftest --alloc A: the property suite on A, with A's own verify() after every call (the
 // paranoid level), until a counterexample turns up or --runs pass.
@@ -82,6 +102,24 @@ int run_selftest(const SelftestArgs& args) {
     return 2;
   }
   if (!args.alloc.empty()) return run_allocator_selftest(args, json_out);
+  std::shared_ptr<const std::vector<SeedTrace>> from;
+  std::optional<TraceCoverage> reach;
+  try {
+    if (!args.from.empty()) from = std::make_shared<const std::vector<SeedTrace>>(load_seed_traces(args.from));
+    // The traces' reach first, so that a bad folder costs no fuzzing.
+    if (!args.traces.empty()) reach = trace_coverage(args.traces, ".rep", "dmmalloc", 4, 50);
+  } catch (const TraceError& e) {
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "pprsim: {}\n", e.what());
+    return 2;
+  }
+  const auto reached_text = [&](const MutantInfo& m) -> std::string {
+    if (!reach) return "-";
+    const std::uint32_t n = reach->traces_reaching[probe_id(m.guard)];
+    return fmt::format("{}/{}", n, reach->traces.size());
+  };
   struct Row {
     const MutantInfo* mutant;
     FuzzSession session;
@@ -91,26 +129,33 @@ int run_selftest(const SelftestArgs& args) {
   bool all = true;
   const bool table = args.json != "-";
   if (table) {
-    fmt::print("{:<26} {:<7} {:>6} {:>7} {:>8}  {}\n", "mutant", "caught", "runs", "events", "seconds", "seeded bug");
+    fmt::print("{:<26} {:<7} {:>6} {:>7} {:>8}  {:<18} {:>7}  {}\n", "mutant", "caught", "runs", "events", "seconds",
+               "guarding probe", "traces", "seeded bug");
   }
   for (const MutantInfo& m : kMutants) {
-    FuzzOptions opt;
+    FuzzOptions opt = campaign_options(args, from);
     opt.allocator = std::string(kMutantPrefix) + std::string(m.name);
-    opt.seed = args.seed;
-    opt.runs = args.runs;
     const auto t0 = std::chrono::steady_clock::now();
-    FuzzSession session = fuzz(opt);
+    FuzzSession session = run_campaign(args, opt);
     Row row{&m, std::move(session), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
     const bool caught = !row.session.found.empty();
     all = all && caught;
     if (table) {
-      fmt::print("{:<26} {:<7} {:>6} {:>7} {:>8.1f}  {}\n", m.name, caught ? "yes" : "NO", row.session.runs,
-                 caught ? fmt::format("{}", row.session.found.front().shrunk.operations()) : "-", row.seconds, m.what);
+      fmt::print("{:<26} {:<7} {:>6} {:>7} {:>8.1f}  {:<18} {:>7}  {}\n", m.name, caught ? "yes" : "NO",
+                 row.session.runs, caught ? fmt::format("{}", row.session.found.front().shrunk.operations()) : "-",
+                 row.seconds, probe_info(probe_id(m.guard)).name, reached_text(m), m.what);
       std::fflush(stdout);
     }
     rows.push_back(std::move(row));
   }
-  if (table) fmt::print("{}: {} mutants, seed {}\n", all ? "every mutant caught" : "SOME MUTANTS SURVIVED", rows.size(), args.seed);
+  if (table) {
+    fmt::print("{}: {} mutants, seed {}\n", all ? "every mutant caught" : "SOME MUTANTS SURVIVED", rows.size(), args.seed);
+    if (reach) {
+      fmt::print("traces: of the {} traces in {} (dmmalloc, group size 4, a PPR every 50 operations), how many reach "
+                 "the guarding probe\n",
+                 reach->traces.size(), args.traces);
+    }
+  }
   if (json_out != nullptr) {
     nlohmann::ordered_json j;
     j["seed"] = args.seed;
@@ -121,6 +166,8 @@ int run_selftest(const SelftestArgs& args) {
       e["mutant"] = r.mutant->name;
       e["caught"] = !r.session.found.empty();
       e["runs"] = r.session.runs;  // runs up to and including the first failing one
+      e["guard"] = probe_info(probe_id(r.mutant->guard)).name;
+      if (reach) e["traces_reaching_guard"] = reach->traces_reaching[probe_id(r.mutant->guard)];
       e["seconds"] = r.seconds;
       if (!r.session.found.empty()) {
         const Counterexample& c = r.session.found.front();
@@ -151,6 +198,10 @@ Command add_selftest_command(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Seed of the fuzzing sessions")->check(non_negative())->capture_default_str();
   cmd->add_option("--json", args->json, "Write the results as JSON to FILE, or to standard output with -")
       ->check(non_empty());
+  cmd->add_option("--from", args->from, "Fuzz from these traces (as fuzz --from) instead of generated runs");
+  cmd->add_flag("--guided", args->guided, "Coverage-guided fuzzing (as fuzz --guided)");
+  cmd->add_option("--traces", args->traces,
+                  "A folder of CS:APP .rep traces: report how many of them reach each mutant's guarding probe");
   cmd->add_option("--alloc", args->alloc,
                   "Instead of the mutants: fuzz this allocator with its verify() after every call: " + allocator_help());
   return {cmd, [args] { return run_selftest(*args); }};

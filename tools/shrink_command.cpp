@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "props/minimize.h"
+#include "sim/coverage_report.h"
 #include "sim/plugin_allocator.h"
 #include "sim/faults.h"
 #include "sim/sim_allocator.h"
@@ -163,6 +165,16 @@ int run_shrink(const ShrinkArgs& args) {
   fmt::print("{}: {} with {}: {} -> {} operations in {} replays{}\n  written: {}\n  {}\n", args.trace,
              finding_info(keep).name, args.alloc, before, after, r.tests,
              r.minimal ? "" : " (stopped by --max-replays: not minimal)", args.out, command);
+  // The allocator paths the counterexample takes (one more replay, of the shrunk trace).
+  try {
+    std::istringstream in(render(r.trace, first, command));
+    auto reader = read_native(in, args.out);
+    std::cout.flush();
+    print_coverage(std::cout, replay(*reader, cfg).coverage, args.alloc);
+    std::cout.flush();
+  } catch (const std::exception&) {
+    // It replayed as a candidate already; nothing to add if it cannot be read again.
+  }
   return 1;
 }
 

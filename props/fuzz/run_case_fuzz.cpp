@@ -4,6 +4,7 @@
 // included). A violated property (props/run_case.h `violations`) writes the case as a native
 // trace into PPRSIM_FUZZ_OUT (default: the current folder), prints the `pprsim replay` command
 // that reproduces it, and aborts. Built with -DPPRSIM_FUZZ=ON and clang (tools/run_fuzzers.sh).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -64,9 +65,20 @@ std::string write_case(const pprsim::RunCase& c, const std::string& hash) {
 
 }  // namespace
 
+// The allocator paths (alloc/probes.h) a case reached, as libFuzzer's extra counters: an input
+// that reaches a probe, or reaches it a new number of times (libFuzzer buckets the counts), is
+// kept like one that reaches new code. libFuzzer clears them before each input.
+extern "C" {
+__attribute__((used, section("__libfuzzer_extra_counters"))) std::uint8_t pprsim_probe_counters[pprsim::kProbeCount];
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const pprsim::RunCase c = pprsim::run_case_from_bytes(data, size);
-  const std::vector<std::string> v = pprsim::violations(c, pprsim::run_case(c, allocator()), allocator(), false);
+  const pprsim::RunStats s = pprsim::run_case(c, allocator());
+  for (unsigned i = 0; i < pprsim::kProbeCount; ++i) {
+    pprsim_probe_counters[i] = static_cast<std::uint8_t>(std::min<std::uint64_t>(s.coverage.hits(i), 255));
+  }
+  const std::vector<std::string> v = pprsim::violations(c, s, allocator(), false);
   if (v.empty()) return 0;
   std::fprintf(stderr, "\n== pprsim: %s violated %zu propert%s on a case of %llu events:\n", allocator().c_str(),
                v.size(), v.size() == 1 ? "y" : "ies", static_cast<unsigned long long>(c.operations()));

@@ -1,0 +1,20 @@
+// Coverage-guided fuzzing (`pprsim fuzz --guided`): the campaign runs in batches of
+// kGuidedBatch runs; after each batch, every run whose case reached an allocator path (a probe
+// of alloc/probes.h) or a pair of paths one after the other that no earlier run reached is kept,
+// and half the runs of the next batches mutate a kept case (props/fuzz_from.h), the newest most
+// often, instead of generating one. Which cases a batch checks depends only on the seed and the
+// batches before it, in index order, never on --jobs or on timing.
+#pragma once
+
+#include "props/fuzzing.h"
+
+namespace pprsim {
+
+inline constexpr int kGuidedBatch = 50;
+
+// The guided session over the indices `opt` selects; `jobs` worker processes
+// (props/fuzz_workers.h), or 0 to check the runs in this process. FuzzSession::coverage is the
+// campaign's. Throws std::runtime_error when a worker cannot be started.
+FuzzSession fuzz_guided(const FuzzOptions& opt, int jobs);
+
+}  // namespace pprsim

@@ -1,0 +1,73 @@
+#include "tools/html_coverage.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace pprsim {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string esc(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string str(const Json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::uint64_t count(const Json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+}  // namespace
+
+std::string html_coverage(const Json& r) {
+  if (!r.is_object()) return "";
+  const auto cov = r.find("coverage");
+  if (cov == r.end() || !cov->is_object()) return "";
+  const auto probes = cov->find("probes");
+  if (probes == cov->end() || !probes->is_array() || probes->empty()) return "";
+  std::vector<const Json*> rows;
+  for (const Json& p : *probes) {
+    if (p.is_object()) rows.push_back(&p);
+  }
+  // Never reached first (in probe order), then the rest, most hits first.
+  std::stable_sort(rows.begin(), rows.end(), [](const Json* a, const Json* b) {
+    const std::uint64_t ha = count(*a, "hits");
+    const std::uint64_t hb = count(*b, "hits");
+    if ((ha == 0) != (hb == 0)) return ha == 0;
+    return ha != 0 && ha > hb;
+  });
+  std::string out = fmt::format(
+      "<section class=\"coverage\"><h3>allocator paths: {} of {} exercised, {} pairs</h3>\n"
+      "<table class=\"coverage\"><thead><tr><th>path</th><th>of</th><th>hits</th><th>what it guards</th></tr></thead><tbody>\n",
+      count(*cov, "exercised"), count(*cov, "paths"), count(*cov, "pairs"));
+  for (const Json* p : rows) {
+    const std::uint64_t hits = count(*p, "hits");
+    out += fmt::format("<tr class=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", hits == 0 ? "never" : "hit", hits == 0 ? " style=\"color:#c62828\"" : "",
+                       esc(str(*p, "probe")), esc(str(*p, "family")), hits == 0 ? std::string("never") : fmt::format("{}", hits),
+                       esc(str(*p, "guards")));
+  }
+  out += "</tbody></table></section>\n";
+  return out;
+}
+
+}  // namespace pprsim
