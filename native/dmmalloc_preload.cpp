@@ -35,6 +35,8 @@
 
 #include "alloc/dmmalloc.h"
 #include "alloc/native_memory.h"
+#include "native/dropin_thread_cache.h"
+#include "native/retained_regions.h"
 #include "native/pprsim_dmmalloc.h"
 
 #define PPRSIM_EXPORT extern "C" __attribute__((visibility("default")))
@@ -44,6 +46,7 @@ namespace {
 using pprsim::Addr;
 using pprsim::NativeMemory;
 namespace dm = pprsim::dm;
+namespace dropin = pprsim::dropin;
 
 #ifdef PPRSIM_DMMALLOC_NO_MISUSE_CHECK
 constexpr bool kCheckMisuse = false;
@@ -54,27 +57,48 @@ constexpr bool kCheckMisuse = true;
 // The span of addresses the library has mapped memory in, in this process (both instances and
 // the tasks' slices): every object it hands out lies in [g_first, g_end), g_first being the
 // lowest mapping plus a block header. Written under the lock; it only widens.
-Addr g_first = ~Addr{0};
-Addr g_end = 0;
+// Atomic (relaxed) because the lock-free fast paths read it: a pointer a thread frees reached it
+// through the program's own synchronisation, which orders the widening that covered it.
+std::atomic<Addr> g_first{~Addr{0}};
+std::atomic<Addr> g_end{0};
 
 void note_mapped(Addr a, std::uint64_t n) {
-  g_first = std::min(g_first, a + dm::kHeader);
-  g_end = std::max(g_end, a + n);
+  g_first.store(std::min(g_first.load(std::memory_order_relaxed), a + dm::kHeader), std::memory_order_relaxed);
+  g_end.store(std::max(g_end.load(std::memory_order_relaxed), a + n), std::memory_order_relaxed);
 }
+Addr span_first() { return g_first.load(std::memory_order_relaxed); }
+Addr span_end() { return g_end.load(std::memory_order_relaxed); }
 
-// Native memory that widens the span with every region it maps.
+// Native memory that widens the span with every region it maps, and keeps regions given back
+// for the next request (native/retained_regions.h) instead of unmapping them at once.
 class DropInMemory : public NativeMemory {
  public:
   Addr sys_alloc(std::uint64_t n) {
+    if (const Addr kept = retained_.take(n); kept != 0) return kept;  // inside the span already
     const Addr r = NativeMemory::sys_alloc(n);
     if (r != 0) note_mapped(r, n);
     return r;
   }
+  void sys_free(Addr a, std::uint64_t n) {
+    if (in_slice(a)) {  // a task's slice: back to reserved address space, as the core expects
+      NativeMemory::sys_free(a, n);
+      return;
+    }
+    // Its header word no longer says live: a second free of it is found as misuse.
+    store64(a, 0);
+    retained_.keep(a, n);
+  }
+  // Free blocks the core has not handed out again that may stay resident (the core idles the
+  // pages of its large free blocks only beyond this, DmMalloc::idle_free_blocks).
+  static constexpr std::uint64_t idle_keep() { return std::uint64_t{16} << 20; }
   Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
     const Addr r = NativeMemory::sys_grow(a, n, v);
     if (r != 0) note_mapped(r, v);
     return r;
   }
+
+ private:
+  dropin::RetainedRegions retained_;
 };
 static_assert(pprsim::Memory<DropInMemory>);
 
@@ -151,6 +175,27 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   Addr slice_used = 0;  // of an imported state
 
   std::uint64_t serial() const { return serial_; }
+
+  // Up to n free class-c blocks moved onto a thread's list (growing the heap if need be),
+  // outside groups only; how many it moved.
+  std::uint32_t fill(int c, std::uint32_t n, dropin::ClassList& l) {
+    std::uint32_t got = 0;
+    for (; got < n; ++got) {
+      const Addr b = take_shared(c);
+      if (b == 0) break;
+      dropin::push_cached(l, c, b);
+    }
+    return got;
+  }
+
+  // A thread's chain of free class-c blocks (word1 links, 0-terminated) back on the free lists.
+  void take_back(int c, Addr chain) {
+    while (chain != 0) {
+      const Addr next = mem_->load64(chain + 8);
+      push(global_, c, chain);
+      chain = next;
+    }
+  }
 };
 
 std::atomic<int> g_lock{0};
@@ -254,9 +299,10 @@ bool inside_live_block(const int fds[2], Addr a) {
   constexpr Addr kPage = pprsim::kPageSize;
   constexpr std::uint64_t kLargeScanPages = std::uint64_t{1} << 18;  // 1 GiB back at most
   static std::uint64_t page[kPage / 8];  // one caller at a time: it holds the allocator's lock
-  if (a < g_first) return false;
+  const Addr first = span_first();
+  if (a < first) return false;
   const Addr top = (a - dm::kHeader) & ~Addr{15};  // the highest header that could hold a
-  const Addr lowest = g_first - dm::kHeader;
+  const Addr lowest = first - dm::kHeader;
   for (Addr p = top & ~(kPage - 1), n = 0; p >= lowest && n < kLargeScanPages; p -= kPage, ++n) {
     const bool near = a - p <= dm::kTopBlock + kPage;  // small blocks' headers are this close
     if (near) {
@@ -287,7 +333,7 @@ const char* misuse_of(Addr a, bool freeing) {
   const char* const freed = freeing ? "double free" : "block already freed";
   const char* const foreign = "not a block this allocator handed out";
   int fds[2];
-  if (a < g_first || a >= g_end || ::pipe(fds) != 0) return foreign;
+  if (a < span_first() || a >= span_end() || ::pipe(fds) != 0) return foreign;
   const char* why = foreign;
   std::uint64_t w[2];
   if ((a & 15) == 0 && read_safely(fds, a - dm::kHeader, w, sizeof w)) {
@@ -341,7 +387,8 @@ const char* misuse_of(Addr a, bool freeing) {
 inline void check_object(DropIn& h, void* p, const char* fn) {
   if constexpr (kCheckMisuse) {
     const Addr a = as_addr(p);
-    if (__builtin_expect(a - g_first < g_end - g_first && (a & 15) == 0, 1)) {
+    const Addr first = span_first();
+    if (__builtin_expect(a - first < span_end() - first && (a & 15) == 0, 1)) {
       const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
       if (__builtin_expect(DropIn::small_live_header(w0), 1)) return;
       if (h.holds(a)) return;
@@ -381,17 +428,135 @@ void release_slices(const std::vector<Addr>& used) {
   g_mem->confine(0, 0);
 }
 
+// ---- Per-thread caches (native/dropin_thread_cache.h): the paths without the lock. ----
+
+__attribute__((tls_model("initial-exec"))) thread_local dropin::ThreadCache t_cache;
+dropin::ThreadCache* g_caches = nullptr;  // the registered ones (under the lock)
+pthread_key_t g_exit_key;                 // its destructor hands an exiting thread's cache back
+// Whether threads may use their caches: not while a group is open (the core's free lists are
+// carved then, and a task's blocks carry its tag). Set under the lock by the group hooks, which
+// run with the process's threads quiescent; the fast paths read it relaxed.
+std::atomic<bool> g_caching{true};
+
+inline bool cache_usable() {
+  return t_depth == 0 && g_caching.load(std::memory_order_relaxed) && t_cache.state != dropin::CacheState::Dead;
+}
+
+// Every block of cache t back on the core's free lists. Under the lock.
+void drain(dropin::ThreadCache& t) {
+  for (int c = 0; c < dropin::kCachedClasses; ++c) {
+    g_core->take_back(c, dropin::cut_after(t.lists[c], 0));
+  }
+}
+
+void unregister(dropin::ThreadCache& t) {
+  if (t.prev != nullptr) t.prev->next = t.next;
+  if (t.next != nullptr) t.next->prev = t.prev;
+  if (g_caches == &t) g_caches = t.next;
+  t.prev = t.next = nullptr;
+}
+
+// Before a group hook changes the core: every thread's cache goes back (the threads are
+// quiescent), and the caches stay off until the group closes. Under the lock.
+void caches_off() {
+  g_caching.store(false, std::memory_order_relaxed);
+  for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) drain(*t);
+}
+void caches_on() { g_caching.store(true, std::memory_order_relaxed); }
+
+void thread_exit(void*) {
+  Inside in;
+  drain(t_cache);
+  unregister(t_cache);
+  t_cache.state = dropin::CacheState::Dead;
+}
+
+// Class c's list was empty: up to refill_count(c) blocks from the core, under the lock; then
+// one of them for the caller (0 when the core has none or caching is off).
+[[gnu::noinline]] Addr refill(int c) {
+  Inside in;
+  if (!g_caching.load(std::memory_order_relaxed) || g_core->in_group()) return 0;
+  if (t_cache.state == dropin::CacheState::Unregistered) {
+    t_cache.state = dropin::CacheState::Active;
+    t_cache.next = g_caches;
+    if (g_caches != nullptr) g_caches->prev = &t_cache;
+    g_caches = &t_cache;
+    pthread_setspecific(g_exit_key, &t_cache);
+  }
+  dropin::ClassList& l = t_cache.lists[c];
+  if (g_core->fill(c, dropin::refill_count(c), l) == 0) return 0;
+  return dropin::pop_cached(l);
+}
+
+// Class c's list is full: all but its first half goes back to the core, under the lock.
+[[gnu::noinline]] void spill(int c) {
+  Inside in;
+  g_core->take_back(c, dropin::cut_after(t_cache.lists[c], dropin::cap(c) / 2));
+}
+
+// malloc(n) from the thread's cache, or 0 when it does not apply (the caller takes the lock).
+inline void* cached_malloc(std::size_t n) {
+  if (n > dropin::kCachedRequest || !cache_usable()) return nullptr;
+  const int c = dm::class_of(n);
+  dropin::ClassList& l = t_cache.lists[c];
+  const Addr b = l.head != 0 ? dropin::pop_cached(l) : refill(c);
+  if (b == 0) return nullptr;
+  *reinterpret_cast<std::uint64_t*>(b) = dm::kMagic | dm::kLive | static_cast<std::uint64_t>(c);
+  *reinterpret_cast<std::uint64_t*>(b + 8) = 0;  // the owner tag outside groups
+  return as_ptr(b + dm::kHeader);
+}
+
+// free(p) into the thread's cache when p is a live small block of a cached class; false when
+// the caller must take the lock (which also reports misuse).
+inline bool cached_free(void* p) {
+  if (!cache_usable()) return false;
+  const Addr a = as_addr(p);
+  const Addr first = span_first();
+  if (a - first >= span_end() - first || (a & 15) != 0) return false;
+  const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
+  if (!DropIn::small_live_header(w0)) return false;
+  const int c = static_cast<int>(w0 & dm::kClassMask);
+  if (c >= dropin::kCachedClasses) return false;
+  dropin::ClassList& l = t_cache.lists[c];
+  if (l.count >= dropin::cap(c)) spill(c);
+  dropin::push_cached(l, c, a - dm::kHeader);
+  return true;
+}
+
+// The usable size of p when it is a live block of a cached class, else 0.
+inline std::uint64_t cached_usable_size(void* p) {
+  const Addr a = as_addr(p);
+  const Addr first = span_first();
+  if (a - first >= span_end() - first || (a & 15) != 0) return 0;
+  const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
+  if (!DropIn::small_live_header(w0)) return 0;
+  const int c = static_cast<int>(w0 & dm::kClassMask);
+  return c < dropin::kCachedClasses ? dm::class_size(c) - dm::kHeader : 0;
+}
+
 void prepare_fork() { lock(); }
-void after_fork() { unlock(); }
+void after_fork_parent() { unlock(); }
+// The child has one thread: the others' caches stay with them (at most a few hundred KiB each,
+// never handed out again: they might have been mid-update at the fork).
+void after_fork_child() {
+  for (dropin::ThreadCache* t = g_caches; t != nullptr;) {
+    dropin::ThreadCache* next = t->next;
+    if (t != &t_cache) unregister(*t);
+    t = next;
+  }
+  unlock();
+}
 
 __attribute__((constructor)) void register_fork_handlers() {
-  pthread_atfork(&prepare_fork, &after_fork, &after_fork);
+  pthread_key_create(&g_exit_key, &thread_exit);
+  pthread_atfork(&prepare_fork, &after_fork_parent, &after_fork_child);
 }
 
 }  // namespace
 
 PPRSIM_EXPORT void* malloc(std::size_t n) {
-  void* p;
+  void* p = cached_malloc(n);
+  if (__builtin_expect(p != nullptr, 1)) return p;
   try {
     Inside in;
     p = as_ptr(heap().malloc(n));
@@ -403,7 +568,7 @@ PPRSIM_EXPORT void* malloc(std::size_t n) {
 }
 
 PPRSIM_EXPORT void free(void* p) {
-  if (p == nullptr) return;
+  if (p == nullptr || cached_free(p)) return;
   try {
     Inside in;
     DropIn& h = heap();
@@ -415,7 +580,12 @@ PPRSIM_EXPORT void free(void* p) {
 }
 
 PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
-  void* p;
+  std::size_t n;
+  void* p = nullptr;
+  if (!__builtin_mul_overflow(count, size, &n) && (p = cached_malloc(n)) != nullptr) {
+    std::memset(p, 0, n);
+    return p;
+  }
   try {
     Inside in;
     p = as_ptr(heap().calloc(count, size));
@@ -427,6 +597,21 @@ PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
 }
 
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
+  if (p != nullptr && n != 0 && cache_usable()) {
+    if (const std::uint64_t old = cached_usable_size(p); old != 0) {
+      if (n <= old) return p;
+      // The core's growth policy, from and to cached classes: no lock.
+      const std::uint64_t ahead = dm::growth_request(old, n);
+      if (ahead <= dropin::kCachedRequest) {
+        void* q = cached_malloc(ahead);
+        if (q != nullptr) {
+          std::memcpy(q, p, old);
+          if (!cached_free(p)) free(p);
+          return q;
+        }
+      }
+    }
+  }
   void* q;
   try {
     Inside in;
@@ -480,6 +665,7 @@ PPRSIM_EXPORT void* pvalloc(std::size_t n) {
 
 PPRSIM_EXPORT std::size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
+  if (const std::uint64_t n = cached_usable_size(p); n != 0) return n;
   try {
     Inside in;
     DropIn& h = heap();
@@ -507,8 +693,9 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
       err = EINVAL;
     } else if (!(reserved = reserve_slices(static_cast<std::size_t>(tasks)))) {
       err = ENOMEM;
-    } else if (!g_core->group_init(tasks)) {  // false or a throw: no partition made
-      err = ENOMEM;
+    } else {
+      caches_off();  // the carve divides every free block; none may stay in a thread's cache
+      if (!g_core->group_init(tasks)) err = ENOMEM;  // false or a throw: no partition made
     }
   } catch (...) {
     err = ENOMEM;
@@ -516,6 +703,7 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
   if (err == ENOMEM && reserved) {
     Inside in;
     release_slices({});
+    caches_on();
   }
   if (err != 0) errno = err;
   return err != 0 ? -1 : 0;
@@ -549,6 +737,7 @@ PPRSIM_EXPORT int pprsim_dm_understudy_init(void) {
     if (ok) {
       g_core->understudy_init();
       release_slices({});
+      caches_on();
     }
   } catch (...) {  // it allocates nothing: never here
     ok = false;
@@ -609,6 +798,7 @@ PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* 
         g_core->learn(ptrs);
         g_core->merge(ptrs, committed);
         release_slices(used);
+        caches_on();
       }
     }
   } catch (...) {
