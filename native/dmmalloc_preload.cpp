@@ -24,6 +24,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -176,9 +177,18 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
 
   std::uint64_t serial() const { return serial_; }
 
-  // Up to n free class-c blocks moved onto a thread's list (growing the heap if need be),
-  // outside groups only; how many it moved.
+  // Free class-c blocks moved onto a thread's empty list, outside groups only; nonzero when it
+  // moved any. A listed class moves whole (one splice, nothing walked or rewritten: walking a
+  // segment off a long list of cold blocks cost more than the lock it saved); an empty one
+  // gets n blocks cut afresh (growing the heap if need be). A thread holds more than its cap
+  // only until its next free of that class, which hands the whole list back.
   std::uint32_t fill(int c, std::uint32_t n, dropin::ClassList& l) {
+    List& g = global_[ci(c)];
+    if (g.count > 0) {
+      l = dropin::ClassList{g.head, g.tail, g.count};
+      g = List{};
+      return 1;
+    }
     std::uint32_t got = 0;
     for (; got < n; ++got) {
       const Addr b = take_shared(c);
@@ -188,18 +198,29 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
     return got;
   }
 
-  // A thread's chain of free class-c blocks (word1 links, 0-terminated) back on the free lists.
-  void take_back(int c, Addr chain) {
-    while (chain != 0) {
-      const Addr next = mem_->load64(chain + 8);
-      push(global_, c, chain);
-      chain = next;
-    }
+  // A thread's list of free class-c blocks back on the core's list: one splice.
+  void take_back(int c, const dropin::ClassList& l) {
+    if (l.count > 0) splice(global_[ci(c)], List{l.head, l.tail, l.count});
   }
 };
 
 std::atomic<int> g_lock{0};
 __attribute__((tls_model("initial-exec"))) thread_local int t_depth = 0;
+__attribute__((tls_model("initial-exec"))) thread_local bool t_unlocked = false;  // this entry took no lock
+
+// Per-thread caches (native/dropin_thread_cache.h).
+__attribute__((tls_model("initial-exec"))) thread_local dropin::ThreadCache t_cache;
+dropin::ThreadCache* g_caches = nullptr;  // the registered ones (under the lock)
+pthread_key_t g_exit_key;                 // its destructor hands an exiting thread's cache back
+// Whether threads may use their caches: not while a group is open (the core's free lists are
+// carved then, and a task's blocks carry its tag). Changed under the lock by the group hooks,
+// which run with the process's threads quiescent.
+bool g_caching = true;
+
+// What t_cache.on is for cache t outside the allocator.
+std::uint32_t cache_on(const dropin::ThreadCache& t) {
+  return g_caching && t.state == dropin::CacheState::Active ? 1 : 0;
+}
 
 alignas(DropInMemory) unsigned char g_mem_buf[sizeof(DropInMemory)];
 alignas(DropInMemory) unsigned char g_meta_mem_buf[sizeof(DropInMemory)];
@@ -228,7 +249,10 @@ void unlock() { g_lock.store(0, std::memory_order_release); }
 // as inside the allocator; builds it on first use.
 struct Inside {
   Inside() {
-    if (t_depth++ == 0) lock();
+    t_cache.on = 0;  // the allocator's own calls (its bookkeeping) go to the internal instance
+    // A process that has never had a second thread needs no lock (as glibc's own malloc does):
+    // the flag turns false, for good, before a second thread can run, and never inside here.
+    if (t_depth++ == 0 && !(t_unlocked = __libc_single_threaded != 0)) lock();
     if (__builtin_expect(g_core == nullptr, 0)) {
       g_mem = new (g_mem_buf) DropInMemory();
       g_core = new (g_core_buf) DropIn(g_mem);
@@ -236,7 +260,10 @@ struct Inside {
     }
   }
   ~Inside() {
-    if (--t_depth == 0) unlock();
+    if (--t_depth == 0) {
+      t_cache.on = cache_on(t_cache);
+      if (!t_unlocked) unlock();
+    }
   }
   Inside(const Inside&) = delete;
   Inside& operator=(const Inside&) = delete;
@@ -430,22 +457,11 @@ void release_slices(const std::vector<Addr>& used) {
 
 // ---- Per-thread caches (native/dropin_thread_cache.h): the paths without the lock. ----
 
-__attribute__((tls_model("initial-exec"))) thread_local dropin::ThreadCache t_cache;
-dropin::ThreadCache* g_caches = nullptr;  // the registered ones (under the lock)
-pthread_key_t g_exit_key;                 // its destructor hands an exiting thread's cache back
-// Whether threads may use their caches: not while a group is open (the core's free lists are
-// carved then, and a task's blocks carry its tag). Set under the lock by the group hooks, which
-// run with the process's threads quiescent; the fast paths read it relaxed.
-std::atomic<bool> g_caching{true};
-
-inline bool cache_usable() {
-  return t_depth == 0 && g_caching.load(std::memory_order_relaxed) && t_cache.state != dropin::CacheState::Dead;
-}
 
 // Every block of cache t back on the core's free lists. Under the lock.
 void drain(dropin::ThreadCache& t) {
   for (int c = 0; c < dropin::kCachedClasses; ++c) {
-    g_core->take_back(c, dropin::cut_after(t.lists[c], 0));
+    g_core->take_back(c, dropin::take_all(t.lists[c]));
   }
 }
 
@@ -459,10 +475,16 @@ void unregister(dropin::ThreadCache& t) {
 // Before a group hook changes the core: every thread's cache goes back (the threads are
 // quiescent), and the caches stay off until the group closes. Under the lock.
 void caches_off() {
-  g_caching.store(false, std::memory_order_relaxed);
-  for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) drain(*t);
+  g_caching = false;
+  for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) {
+    drain(*t);
+    t->on = 0;
+  }
 }
-void caches_on() { g_caching.store(true, std::memory_order_relaxed); }
+void caches_on() {
+  g_caching = true;
+  for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) t->on = t != &t_cache ? cache_on(*t) : 0;
+}
 
 void thread_exit(void*) {
   Inside in;
@@ -475,7 +497,7 @@ void thread_exit(void*) {
 // one of them for the caller (0 when the core has none or caching is off).
 [[gnu::noinline]] Addr refill(int c) {
   Inside in;
-  if (!g_caching.load(std::memory_order_relaxed) || g_core->in_group()) return 0;
+  if (!g_caching || g_core->in_group() || t_cache.state == dropin::CacheState::Dead) return 0;
   if (t_cache.state == dropin::CacheState::Unregistered) {
     t_cache.state = dropin::CacheState::Active;
     t_cache.next = g_caches;
@@ -488,50 +510,72 @@ void thread_exit(void*) {
   return dropin::pop_cached(l);
 }
 
-// Class c's list is full: all but its first half goes back to the core, under the lock.
+// Class c's list is full: it goes back to the core whole, under the lock.
 [[gnu::noinline]] void spill(int c) {
   Inside in;
-  g_core->take_back(c, dropin::cut_after(t_cache.lists[c], dropin::cap(c) / 2));
+  g_core->take_back(c, dropin::take_all(t_cache.lists[c]));
 }
 
-// malloc(n) from the thread's cache, or 0 when it does not apply (the caller takes the lock).
-inline void* cached_malloc(std::size_t n) {
-  if (n > dropin::kCachedRequest || !cache_usable()) return nullptr;
-  const int c = dm::class_of(n);
-  dropin::ClassList& l = t_cache.lists[c];
-  const Addr b = l.head != 0 ? dropin::pop_cached(l) : refill(c);
-  if (b == 0) return nullptr;
+// Whether a thread outside the allocator may take the lock-free paths, or start to (its first
+// refill registers its cache).
+inline bool may_cache() {
+  return t_cache.on != 0 || (t_depth == 0 && t_cache.state == dropin::CacheState::Unregistered);
+}
+
+inline void* hand_out(Addr b, int c) {
   *reinterpret_cast<std::uint64_t*>(b) = dm::kMagic | dm::kLive | static_cast<std::uint64_t>(c);
   *reinterpret_cast<std::uint64_t*>(b + 8) = 0;  // the owner tag outside groups
   return as_ptr(b + dm::kHeader);
 }
 
-// free(p) into the thread's cache when p is a live small block of a cached class; false when
-// the caller must take the lock (which also reports misuse).
-inline bool cached_free(void* p) {
-  if (!cache_usable()) return false;
+// malloc(n) from the thread's cache without the lock; 0 when the list is empty or the cache
+// may not be used.
+inline void* cached_malloc(std::size_t n) {
+  if (t_cache.on == 0 || n > dropin::kCachedRequest) return nullptr;
+  const int c = dm::class_of(n);
+  dropin::ClassList& l = t_cache.lists[c];
+  if (l.head == 0) return nullptr;
+  return hand_out(dropin::pop_cached(l), c);
+}
+
+// cached_malloc's way when the list was empty: a refill under the lock (0 when it does not apply).
+[[gnu::noinline]] void* refilled_malloc(std::size_t n) {
+  if (n > dropin::kCachedRequest || !may_cache()) return nullptr;
+  const int c = dm::class_of(n);
+  const Addr b = refill(c);
+  return b != 0 ? hand_out(b, c) : nullptr;
+}
+
+// The class of p when it is a live block of a cached class and this thread's cache may take
+// it; -1 otherwise.
+inline int cached_class(void* p) {
   const Addr a = as_addr(p);
   const Addr first = span_first();
-  if (a - first >= span_end() - first || (a & 15) != 0) return false;
+  if (a - first >= span_end() - first || (a & 15) != 0) return -1;
   const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
-  if (!DropIn::small_live_header(w0)) return false;
+  if (!DropIn::small_live_header(w0)) return -1;
   const int c = static_cast<int>(w0 & dm::kClassMask);
-  if (c >= dropin::kCachedClasses) return false;
+  return c < dropin::kCachedClasses ? c : -1;
+}
+
+// free(p) into the thread's cache; false when the caller must take the lock (which also
+// reports misuse).
+inline bool cached_free(void* p) {
+  if (t_cache.on == 0) return false;
+  const int c = cached_class(p);
+  if (c < 0) return false;
   dropin::ClassList& l = t_cache.lists[c];
-  if (l.count >= dropin::cap(c)) spill(c);
-  dropin::push_cached(l, c, a - dm::kHeader);
+  // A process with one thread keeps every free block in its cache (the cache is then simply the
+  // heap's free list); once it has more, a full list goes back at its next free (free_slow).
+  if (l.count >= dropin::kCap[static_cast<std::size_t>(c)] && __libc_single_threaded == 0) return false;
+  dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
   return true;
 }
 
 // The usable size of p when it is a live block of a cached class, else 0.
 inline std::uint64_t cached_usable_size(void* p) {
-  const Addr a = as_addr(p);
-  const Addr first = span_first();
-  if (a - first >= span_end() - first || (a & 15) != 0) return 0;
-  const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
-  if (!DropIn::small_live_header(w0)) return 0;
-  const int c = static_cast<int>(w0 & dm::kClassMask);
-  return c < dropin::kCachedClasses ? dm::class_size(c) - dm::kHeader : 0;
+  const int c = cached_class(p);
+  return c >= 0 ? dm::class_size(c) - dm::kHeader : 0;
 }
 
 void prepare_fork() { lock(); }
@@ -552,11 +596,10 @@ __attribute__((constructor)) void register_fork_handlers() {
   pthread_atfork(&prepare_fork, &after_fork_parent, &after_fork_child);
 }
 
-}  // namespace
-
-PPRSIM_EXPORT void* malloc(std::size_t n) {
-  void* p = cached_malloc(n);
-  if (__builtin_expect(p != nullptr, 1)) return p;
+// Everything the lock-free paths of malloc and free do not serve.
+[[gnu::noinline]] void* malloc_slow(std::size_t n) {
+  void* p = refilled_malloc(n);
+  if (p != nullptr) return p;
   try {
     Inside in;
     p = as_ptr(heap().malloc(n));
@@ -567,8 +610,15 @@ PPRSIM_EXPORT void* malloc(std::size_t n) {
   return p != nullptr ? p : fail(ENOMEM);
 }
 
-PPRSIM_EXPORT void free(void* p) {
-  if (p == nullptr || cached_free(p)) return;
+[[gnu::noinline]] void free_slow(void* p) {
+  if (p == nullptr) return;
+  if (t_cache.on != 0) {
+    if (const int c = cached_class(p); c >= 0) {  // the list is full: it goes back first
+      spill(c);
+      dropin::push_cached(t_cache.lists[c], c, as_addr(p) - dm::kHeader);
+      return;
+    }
+  }
   try {
     Inside in;
     DropIn& h = heap();
@@ -579,10 +629,21 @@ PPRSIM_EXPORT void free(void* p) {
   }
 }
 
+}  // namespace
+
+PPRSIM_EXPORT void* malloc(std::size_t n) {
+  void* p = cached_malloc(n);
+  return __builtin_expect(p != nullptr, 1) ? p : malloc_slow(n);
+}
+
+PPRSIM_EXPORT void free(void* p) {
+  if (__builtin_expect(!cached_free(p), 0)) free_slow(p);
+}
+
 PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
   std::size_t n;
   void* p = nullptr;
-  if (!__builtin_mul_overflow(count, size, &n) && (p = cached_malloc(n)) != nullptr) {
+  if (!__builtin_mul_overflow(count, size, &n) && ((p = cached_malloc(n)) != nullptr || (p = refilled_malloc(n)) != nullptr)) {
     std::memset(p, 0, n);
     return p;
   }
@@ -597,16 +658,17 @@ PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
 }
 
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
-  if (p != nullptr && n != 0 && cache_usable()) {
+  if (p != nullptr && n != 0 && t_cache.on != 0) {
     if (const std::uint64_t old = cached_usable_size(p); old != 0) {
       if (n <= old) return p;
       // The core's growth policy, from and to cached classes: no lock.
       const std::uint64_t ahead = dm::growth_request(old, n);
       if (ahead <= dropin::kCachedRequest) {
         void* q = cached_malloc(ahead);
+        if (q == nullptr) q = refilled_malloc(ahead);
         if (q != nullptr) {
           std::memcpy(q, p, old);
-          if (!cached_free(p)) free(p);
+          free(p);
           return q;
         }
       }

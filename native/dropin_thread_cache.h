@@ -3,21 +3,26 @@
 //
 // A cached block is a free block of the core in the core's own format (word0 = magic | class,
 // word1 = next block of the same list), only on a thread's list instead of the core's: heap
-// misuse checks read it as freed, and handing the list back to the core is one push per block.
-// Each class holds at most cap(c) blocks (at most kClassBytes of them, at most kMaxCount), so a
-// thread keeps at most ~200 KiB the rest of the process cannot use; an empty list takes
-// cap(c) / 2 blocks from the core under the lock, a full one gives half back under the lock.
+// misuse checks read it as freed, and a list moves to and from the core in one splice. In a
+// process with more than one thread each class holds at most cap(c) blocks (at most kClassBytes
+// of them, at most kMaxCount, at least one), so a thread keeps at most ~400 KiB the rest of the
+// process cannot use (a list it took whole from the core is over its cap only until its next
+// free of that class); a process with one thread has no cap. Both moves are batches under
+// the lock: an empty list takes cap(c) / 2 blocks from the core (a segment of the core's list,
+// or blocks cut afresh), a full one goes back whole (one splice onto the core's list).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "alloc/dmmalloc.h"
 
 namespace pprsim::dropin {
 
-// Classes up to 32 KiB are cached; larger blocks go through the lock (their own work dwarfs it).
-inline constexpr int kCachedClasses = dm::class_of((std::uint64_t{32} << 10) - dm::kHeader) + 1;
+// Every class is cached (the larger ones one block deep): a program of large objects gained
+// as much from leaving the lock out as one of small ones.
+inline constexpr int kCachedClasses = dm::kClasses;
 inline constexpr std::uint64_t kCachedRequest = dm::class_size(kCachedClasses - 1) - dm::kHeader;
 inline constexpr std::uint32_t kMaxCount = 32;
 inline constexpr std::uint64_t kClassBytes = std::uint64_t{32} << 10;
@@ -26,13 +31,19 @@ constexpr std::uint32_t cap(int c) {
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(kClassBytes / dm::class_size(c), 1, kMaxCount));
 }
 constexpr std::uint32_t refill_count(int c) { return std::max<std::uint32_t>(1, cap(c) / 2); }
+// cap(c) per class, looked up rather than computed on the free path.
+inline constexpr auto kCap = [] {
+  std::array<std::uint32_t, kCachedClasses> t{};
+  for (int c = 0; c < kCachedClasses; ++c) t[static_cast<std::size_t>(c)] = cap(c);
+  return t;
+}();
 
-static_assert(dm::class_size(kCachedClasses - 1) == std::uint64_t{32} << 10);
 static_assert(kCachedClasses <= dm::kClasses);
 
 struct ClassList {
   Addr head;
-  std::uint32_t count;
+  Addr tail;  // valid while count > 0
+  std::uint64_t count;
 };
 
 enum class CacheState : std::uint8_t { Unregistered, Active, Dead };
@@ -40,10 +51,13 @@ enum class CacheState : std::uint8_t { Unregistered, Active, Dead };
 // One thread's cache: zero-initialised thread-local storage, registered (a doubly linked list
 // the lock guards) the first time it takes blocks from the core.
 struct ThreadCache {
+  // Nonzero exactly when the lock-free paths may use this cache: it is registered, caching is
+  // on (no group open), and the thread is not inside the allocator. One load decides.
+  std::uint32_t on;
+  CacheState state;
   ClassList lists[kCachedClasses];
   ThreadCache* prev;
   ThreadCache* next;
-  CacheState state;
 };
 
 inline Addr pop_cached(ClassList& l) {
@@ -56,25 +70,16 @@ inline Addr pop_cached(ClassList& l) {
 inline void push_cached(ClassList& l, int c, Addr b) {
   *reinterpret_cast<std::uint64_t*>(b) = dm::kMagic | static_cast<std::uint64_t>(c);
   *reinterpret_cast<Addr*>(b + 8) = l.head;
+  if (l.count == 0) l.tail = b;
   l.head = b;
   ++l.count;
 }
 
-// The list past its first `keep` blocks, cut off (returned as its head; 0 when none).
-inline Addr cut_after(ClassList& l, std::uint32_t keep) {
-  if (l.count <= keep) return 0;
-  if (keep == 0) {
-    const Addr all = l.head;
-    l.head = 0;
-    l.count = 0;
-    return all;
-  }
-  Addr b = l.head;
-  for (std::uint32_t i = 1; i < keep; ++i) b = *reinterpret_cast<const Addr*>(b + 8);
-  const Addr rest = *reinterpret_cast<const Addr*>(b + 8);
-  *reinterpret_cast<Addr*>(b + 8) = 0;
-  l.count = keep;
-  return rest;
+// The whole list, taken out (the cache's list is left empty).
+inline ClassList take_all(ClassList& l) {
+  const ClassList all = l;
+  l = ClassList{0, 0, 0};
+  return all;
 }
 
 }  // namespace pprsim::dropin
