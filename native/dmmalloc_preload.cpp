@@ -661,9 +661,10 @@ PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
   if (p != nullptr && n != 0 && t_cache.on != 0) {
     if (const std::uint64_t old = cached_usable_size(p); old != 0) {
       if (n <= old) return p;
-      // The core's growth policy, from and to cached classes: no lock.
+      // The core's growth policy, from and to cached classes: no lock. An object growing past
+      // dm::kGrowIntoRegion goes to the core, which moves it to a region that grows in place.
       const std::uint64_t ahead = dm::growth_request(old, n);
-      if (ahead <= dropin::kCachedRequest) {
+      if (ahead < dm::kGrowIntoRegion) {
         void* q = cached_malloc(ahead);
         if (q == nullptr) q = refilled_malloc(ahead);
         if (q != nullptr) {
