@@ -506,7 +506,7 @@ void thread_exit(void*) {
     pthread_setspecific(g_exit_key, &t_cache);
   }
   dropin::ClassList& l = t_cache.lists[c];
-  if (g_core->fill(c, dropin::refill_count(c), l) == 0) return 0;
+  if (g_core->fill(c, __libc_single_threaded != 0 ? 1 : dropin::refill_count(c), l) == 0) return 0;
   return dropin::pop_cached(l);
 }
 
