@@ -56,19 +56,23 @@ constexpr bool kCheckMisuse = true;
 #endif
 
 // The span of addresses the library has mapped memory in, in this process (both instances and
-// the tasks' slices): every object it hands out lies in [g_first, g_end), g_first being the
-// lowest mapping plus a block header. Written under the lock; it only widens.
+// the tasks' slices): every object it hands out lies in [first, end), first being the
+// lowest mapping plus a block header. Written under the lock (or with one thread); it only widens.
 // Atomic (relaxed) because the lock-free fast paths read it: a pointer a thread frees reached it
 // through the program's own synchronisation, which orders the widening that covered it.
-std::atomic<Addr> g_first{~Addr{0}};
-std::atomic<Addr> g_end{0};
+// Both ends in one cache line: free reads them together.
+struct alignas(64) Span {
+  std::atomic<Addr> first{~Addr{0}};
+  std::atomic<Addr> end{0};
+};
+Span g_span;
 
 void note_mapped(Addr a, std::uint64_t n) {
-  g_first.store(std::min(g_first.load(std::memory_order_relaxed), a + dm::kHeader), std::memory_order_relaxed);
-  g_end.store(std::max(g_end.load(std::memory_order_relaxed), a + n), std::memory_order_relaxed);
+  g_span.first.store(std::min(g_span.first.load(std::memory_order_relaxed), a + dm::kHeader), std::memory_order_relaxed);
+  g_span.end.store(std::max(g_span.end.load(std::memory_order_relaxed), a + n), std::memory_order_relaxed);
 }
-Addr span_first() { return g_first.load(std::memory_order_relaxed); }
-Addr span_end() { return g_end.load(std::memory_order_relaxed); }
+Addr span_first() { return g_span.first.load(std::memory_order_relaxed); }
+Addr span_end() { return g_span.end.load(std::memory_order_relaxed); }
 
 // Native memory that widens the span with every region it maps, and keeps regions given back
 // for the next request (native/retained_regions.h) instead of unmapping them at once.

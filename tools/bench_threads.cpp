@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint64_t kServerObjects = 400000;
 constexpr std::size_t kServerSlots = 8192;
 constexpr std::uint64_t kMessages = 400000;
-constexpr std::size_t kQueue = 256;
+constexpr std::size_t kQueue = 1024;
 constexpr std::uint64_t kShareObjects = 400000;
 constexpr int kShareWindow = 8;
 constexpr int kShareWrites = 32;
