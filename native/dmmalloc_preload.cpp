@@ -32,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "alloc/dmmalloc.h"
@@ -182,17 +183,20 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   std::uint64_t serial() const { return serial_; }
 
   // Free class-c blocks moved onto a thread's empty list, outside groups only; nonzero when it
-  // moved any. A listed class moves whole (one splice, nothing walked or rewritten: walking a
-  // segment off a long list of cold blocks cost more than the lock it saved); an empty one
-  // gets n blocks cut afresh (growing the heap if need be). A thread holds more than its cap
-  // only until its next free of that class, which hands the whole list back.
+  // moved any. With one thread a listed class moves whole (one splice: walking a segment off a
+  // long list of cold blocks cost more than the lock it saved, and nobody else needs them);
+  // with more, at most n of them (a thread that only allocates, a producer, would otherwise
+  // keep what every other thread freed while they cut fresh memory). An empty class gets
+  // blocks cut afresh (growing the heap if need be): n, or one with one thread.
   std::uint32_t fill(int c, std::uint32_t n, dropin::ClassList& l) {
+    const bool alone = __libc_single_threaded != 0;
     List& g = global_[ci(c)];
     if (g.count > 0) {
-      l = dropin::ClassList{g.head, g.tail, g.count};
-      g = List{};
+      const List seg = alone ? std::exchange(g, List{}) : take_segment(g, std::min<std::uint64_t>(n, g.count));
+      l = dropin::ClassList{seg.head, seg.tail, seg.count};
       return 1;
     }
+    if (alone) n = 1;
     std::uint32_t got = 0;
     for (; got < n; ++got) {
       const Addr b = take_shared(c);
@@ -510,7 +514,7 @@ void thread_exit(void*) {
     pthread_setspecific(g_exit_key, &t_cache);
   }
   dropin::ClassList& l = t_cache.lists[c];
-  if (g_core->fill(c, __libc_single_threaded != 0 ? 1 : dropin::refill_count(c), l) == 0) return 0;
+  if (g_core->fill(c, dropin::refill_count(c), l) == 0) return 0;
   return dropin::pop_cached(l);
 }
 
