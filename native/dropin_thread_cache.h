@@ -8,8 +8,8 @@
 // of them, at most kMaxCount, at least one), so a thread keeps at most ~400 KiB the rest of the
 // process cannot use (a list it took whole from the core is over its cap only until its next
 // free of that class); a process with one thread has no cap. Both moves are batches under
-// the lock: an empty list takes cap(c) / 2 blocks from the core (a segment of the core's list,
-// or blocks cut afresh), a full one goes back whole (one splice onto the core's list).
+// the lock: an empty list takes up to cap(c) blocks from the core (a segment of the core's
+// list, or blocks cut afresh), a full one goes back whole (one splice onto the core's list).
 #pragma once
 
 #include <algorithm>
@@ -30,7 +30,7 @@ inline constexpr std::uint64_t kClassBytes = std::uint64_t{32} << 10;
 constexpr std::uint32_t cap(int c) {
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(kClassBytes / dm::class_size(c), 1, kMaxCount));
 }
-constexpr std::uint32_t refill_count(int c) { return std::max<std::uint32_t>(1, cap(c) / 2); }
+constexpr std::uint32_t refill_count(int c) { return cap(c); }
 // cap(c) per class, looked up rather than computed on the free path.
 inline constexpr auto kCap = [] {
   std::array<std::uint32_t, kCachedClasses> t{};
