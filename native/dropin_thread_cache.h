@@ -1,13 +1,13 @@
-// The per-thread caches of the drop-in (native/dmmalloc_preload.cpp): free blocks of the small
-// size classes that one thread may take and give back without the process-wide lock.
+// The per-thread caches of the drop-in (native/dmmalloc_preload.cpp): free blocks of every size
+// class that one thread may take and give back without the process-wide lock.
 //
 // A cached block is a free block of the core in the core's own format (word0 = magic | class,
 // word1 = next block of the same list), only on a thread's list instead of the core's: heap
 // misuse checks read it as freed, and a list moves to and from the core in one splice. In a
 // process with more than one thread each class holds at most cap(c) blocks (at most kClassBytes
 // of them, at most kMaxCount, at least one), so a thread keeps at most ~400 KiB the rest of the
-// process cannot use (a list it took whole from the core is over its cap only until its next
-// free of that class); a process with one thread has no cap. Both moves are batches under
+// process cannot use; a process with one thread has no cap and takes the core's whole list of a
+// class at once (when a second thread starts, such a list goes back at its next free). Both moves are batches under
 // the lock: an empty list takes up to cap(c) blocks from the core (a segment of the core's
 // list, or blocks cut afresh), a full one goes back whole (one splice onto the core's list).
 #pragma once
