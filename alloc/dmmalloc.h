@@ -952,8 +952,16 @@ class DmMalloc {
   // class stayed resident for good. Giving pages back at every such free instead cost a page
   // fault per page whenever a replay reused the block (realloc-bal 0.74x glibc's speed, against
   // 0.99x this way).
+  // A Memory with idle_keep() keeps that many bytes of such blocks resident (the drop-in: no
+  // madvise and page faults for a program that frees and reallocates the same sizes).
   void idle_free_blocks() {
-    for (int c = dm::class_of(dm::kIdleBlock - dm::kHeader); c < dm::kClasses; ++c) {
+    const int from = dm::class_of(dm::kIdleBlock - dm::kHeader);
+    if constexpr (requires { Mem::idle_keep(); }) {
+      std::uint64_t held = 0;
+      for (int c = from; c < dm::kClasses; ++c) held += global_[ci(c)].count * dm::class_size(c);
+      if (held <= Mem::idle_keep()) return;
+    }
+    for (int c = from; c < dm::kClasses; ++c) {
       Addr b = global_[ci(c)].head;
       for (std::uint64_t i = 0; i < global_[ci(c)].count; ++i) {
         const std::uint64_t w0 = mem_->load64(b);

@@ -57,6 +57,7 @@ class NativeMemory {
     slice_end_ = base + bytes;
   }
   Addr slice_cursor() const { return slice_next_; }  // where the next slice region goes; 0: none
+  bool in_slice(Addr a) const { return a >= slice_base_ && a < slice_end_; }
   Addr task_sys_alloc(std::uint64_t n) {
     if (slice_next_ >= slice_end_ || n > slice_end_ - slice_next_) return 0;
     if (limit_ != 0 && (n > limit_ || in_use_ > limit_ - n)) return 0;

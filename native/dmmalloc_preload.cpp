@@ -24,6 +24,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,10 +32,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "alloc/dmmalloc.h"
 #include "alloc/native_memory.h"
+#include "native/dropin_thread_cache.h"
+#include "native/retained_regions.h"
 #include "native/pprsim_dmmalloc.h"
 
 #define PPRSIM_EXPORT extern "C" __attribute__((visibility("default")))
@@ -44,6 +48,7 @@ namespace {
 using pprsim::Addr;
 using pprsim::NativeMemory;
 namespace dm = pprsim::dm;
+namespace dropin = pprsim::dropin;
 
 #ifdef PPRSIM_DMMALLOC_NO_MISUSE_CHECK
 constexpr bool kCheckMisuse = false;
@@ -52,29 +57,54 @@ constexpr bool kCheckMisuse = true;
 #endif
 
 // The span of addresses the library has mapped memory in, in this process (both instances and
-// the tasks' slices): every object it hands out lies in [g_first, g_end), g_first being the
-// lowest mapping plus a block header. Written under the lock; it only widens.
-Addr g_first = ~Addr{0};
-Addr g_end = 0;
+// the tasks' slices): every object it hands out lies in [first, end), first being the
+// lowest mapping plus a block header. Written under the lock (or with one thread); it only widens.
+// Atomic (relaxed) because the lock-free fast paths read it: a pointer a thread frees reached it
+// through the program's own synchronisation, which orders the widening that covered it.
+// Both ends in one cache line: free reads them together.
+struct alignas(64) Span {
+  std::atomic<Addr> first{~Addr{0}};
+  std::atomic<Addr> end{0};
+};
+Span g_span;
 
 void note_mapped(Addr a, std::uint64_t n) {
-  g_first = std::min(g_first, a + dm::kHeader);
-  g_end = std::max(g_end, a + n);
+  g_span.first.store(std::min(g_span.first.load(std::memory_order_relaxed), a + dm::kHeader), std::memory_order_relaxed);
+  g_span.end.store(std::max(g_span.end.load(std::memory_order_relaxed), a + n), std::memory_order_relaxed);
 }
+Addr span_first() { return g_span.first.load(std::memory_order_relaxed); }
+Addr span_end() { return g_span.end.load(std::memory_order_relaxed); }
 
-// Native memory that widens the span with every region it maps.
+// Native memory that widens the span with every region it maps, and keeps regions given back
+// for the next request (native/retained_regions.h) instead of unmapping them at once.
 class DropInMemory : public NativeMemory {
  public:
   Addr sys_alloc(std::uint64_t n) {
+    if (const Addr kept = retained_.take(n); kept != 0) return kept;  // inside the span already
     const Addr r = NativeMemory::sys_alloc(n);
     if (r != 0) note_mapped(r, n);
     return r;
   }
+  void sys_free(Addr a, std::uint64_t n) {
+    if (in_slice(a)) {  // a task's slice: back to reserved address space, as the core expects
+      NativeMemory::sys_free(a, n);
+      return;
+    }
+    // Its header word no longer says live: a second free of it is found as misuse.
+    store64(a, 0);
+    retained_.keep(a, n);
+  }
+  // Free blocks the core has not handed out again that may stay resident (the core idles the
+  // pages of its large free blocks only beyond this, DmMalloc::idle_free_blocks).
+  static constexpr std::uint64_t idle_keep() { return std::uint64_t{16} << 20; }
   Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
     const Addr r = NativeMemory::sys_grow(a, n, v);
     if (r != 0) note_mapped(r, v);
     return r;
   }
+
+ private:
+  dropin::RetainedRegions retained_;
 };
 static_assert(pprsim::Memory<DropInMemory>);
 
@@ -151,10 +181,54 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   Addr slice_used = 0;  // of an imported state
 
   std::uint64_t serial() const { return serial_; }
+
+  // Free class-c blocks moved onto a thread's empty list, outside groups only; nonzero when it
+  // moved any. With one thread a listed class moves whole (one splice: walking a segment off a
+  // long list of cold blocks cost more than the lock it saved, and nobody else needs them);
+  // with more, at most n of them (a thread that only allocates, a producer, would otherwise
+  // keep what every other thread freed while they cut fresh memory). An empty class gets
+  // blocks cut afresh (growing the heap if need be): n, or one with one thread.
+  std::uint32_t fill(int c, std::uint32_t n, dropin::ClassList& l) {
+    const bool alone = __libc_single_threaded != 0;
+    List& g = global_[ci(c)];
+    if (g.count > 0) {
+      const List seg = alone ? std::exchange(g, List{}) : take_segment(g, std::min<std::uint64_t>(n, g.count));
+      l = dropin::ClassList{seg.head, seg.tail, seg.count};
+      return 1;
+    }
+    if (alone) n = 1;
+    std::uint32_t got = 0;
+    for (; got < n; ++got) {
+      const Addr b = take_shared(c);
+      if (b == 0) break;
+      dropin::push_cached(l, c, b);
+    }
+    return got;
+  }
+
+  // A thread's list of free class-c blocks back on the core's list: one splice.
+  void take_back(int c, const dropin::ClassList& l) {
+    if (l.count > 0) splice(global_[ci(c)], List{l.head, l.tail, l.count});
+  }
 };
 
 std::atomic<int> g_lock{0};
 __attribute__((tls_model("initial-exec"))) thread_local int t_depth = 0;
+__attribute__((tls_model("initial-exec"))) thread_local bool t_unlocked = false;  // this entry took no lock
+
+// Per-thread caches (native/dropin_thread_cache.h).
+__attribute__((tls_model("initial-exec"))) thread_local dropin::ThreadCache t_cache;
+dropin::ThreadCache* g_caches = nullptr;  // the registered ones (under the lock)
+pthread_key_t g_exit_key;                 // its destructor hands an exiting thread's cache back
+// Whether threads may use their caches: not while a group is open (the core's free lists are
+// carved then, and a task's blocks carry its tag). Changed under the lock by the group hooks,
+// which run with the process's threads quiescent.
+bool g_caching = true;
+
+// What t_cache.on is for cache t outside the allocator.
+std::uint32_t cache_on(const dropin::ThreadCache& t) {
+  return g_caching && t.state == dropin::CacheState::Active ? 1 : 0;
+}
 
 alignas(DropInMemory) unsigned char g_mem_buf[sizeof(DropInMemory)];
 alignas(DropInMemory) unsigned char g_meta_mem_buf[sizeof(DropInMemory)];
@@ -183,7 +257,10 @@ void unlock() { g_lock.store(0, std::memory_order_release); }
 // as inside the allocator; builds it on first use.
 struct Inside {
   Inside() {
-    if (t_depth++ == 0) lock();
+    t_cache.on = 0;  // the allocator's own calls (its bookkeeping) go to the internal instance
+    // A process that has never had a second thread needs no lock (as glibc's own malloc does):
+    // the flag turns false, for good, before a second thread can run, and never inside here.
+    if (t_depth++ == 0 && !(t_unlocked = __libc_single_threaded != 0)) lock();
     if (__builtin_expect(g_core == nullptr, 0)) {
       g_mem = new (g_mem_buf) DropInMemory();
       g_core = new (g_core_buf) DropIn(g_mem);
@@ -191,7 +268,10 @@ struct Inside {
     }
   }
   ~Inside() {
-    if (--t_depth == 0) unlock();
+    if (--t_depth == 0) {
+      t_cache.on = cache_on(t_cache);
+      if (!t_unlocked) unlock();
+    }
   }
   Inside(const Inside&) = delete;
   Inside& operator=(const Inside&) = delete;
@@ -254,9 +334,10 @@ bool inside_live_block(const int fds[2], Addr a) {
   constexpr Addr kPage = pprsim::kPageSize;
   constexpr std::uint64_t kLargeScanPages = std::uint64_t{1} << 18;  // 1 GiB back at most
   static std::uint64_t page[kPage / 8];  // one caller at a time: it holds the allocator's lock
-  if (a < g_first) return false;
+  const Addr first = span_first();
+  if (a < first) return false;
   const Addr top = (a - dm::kHeader) & ~Addr{15};  // the highest header that could hold a
-  const Addr lowest = g_first - dm::kHeader;
+  const Addr lowest = first - dm::kHeader;
   for (Addr p = top & ~(kPage - 1), n = 0; p >= lowest && n < kLargeScanPages; p -= kPage, ++n) {
     const bool near = a - p <= dm::kTopBlock + kPage;  // small blocks' headers are this close
     if (near) {
@@ -287,7 +368,7 @@ const char* misuse_of(Addr a, bool freeing) {
   const char* const freed = freeing ? "double free" : "block already freed";
   const char* const foreign = "not a block this allocator handed out";
   int fds[2];
-  if (a < g_first || a >= g_end || ::pipe(fds) != 0) return foreign;
+  if (a < span_first() || a >= span_end() || ::pipe(fds) != 0) return foreign;
   const char* why = foreign;
   std::uint64_t w[2];
   if ((a & 15) == 0 && read_safely(fds, a - dm::kHeader, w, sizeof w)) {
@@ -341,7 +422,8 @@ const char* misuse_of(Addr a, bool freeing) {
 inline void check_object(DropIn& h, void* p, const char* fn) {
   if constexpr (kCheckMisuse) {
     const Addr a = as_addr(p);
-    if (__builtin_expect(a - g_first < g_end - g_first && (a & 15) == 0, 1)) {
+    const Addr first = span_first();
+    if (__builtin_expect(a - first < span_end() - first && (a & 15) == 0, 1)) {
       const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
       if (__builtin_expect(DropIn::small_live_header(w0), 1)) return;
       if (h.holds(a)) return;
@@ -381,17 +463,151 @@ void release_slices(const std::vector<Addr>& used) {
   g_mem->confine(0, 0);
 }
 
-void prepare_fork() { lock(); }
-void after_fork() { unlock(); }
+// ---- Per-thread caches (native/dropin_thread_cache.h): the paths without the lock. ----
 
-__attribute__((constructor)) void register_fork_handlers() {
-  pthread_atfork(&prepare_fork, &after_fork, &after_fork);
+
+// Every block of cache t back on the core's free lists. Under the lock.
+void drain(dropin::ThreadCache& t) {
+  for (int c = 0; c < dropin::kCachedClasses; ++c) {
+    g_core->take_back(c, dropin::take_all(t.lists[c]));
+  }
 }
 
-}  // namespace
+void unregister(dropin::ThreadCache& t) {
+  if (t.prev != nullptr) t.prev->next = t.next;
+  if (t.next != nullptr) t.next->prev = t.prev;
+  if (g_caches == &t) g_caches = t.next;
+  t.prev = t.next = nullptr;
+}
 
-PPRSIM_EXPORT void* malloc(std::size_t n) {
-  void* p;
+// Before a group hook changes the core: every thread's cache goes back (the threads are
+// quiescent), and the caches stay off until the group closes. Under the lock.
+void caches_off() {
+  g_caching = false;
+  for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) {
+    drain(*t);
+    t->on = 0;
+  }
+}
+void caches_on() {
+  g_caching = true;
+  for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) t->on = t != &t_cache ? cache_on(*t) : 0;
+}
+
+void thread_exit(void*) {
+  Inside in;
+  drain(t_cache);
+  unregister(t_cache);
+  t_cache.state = dropin::CacheState::Dead;
+}
+
+// Class c's list was empty: up to refill_count(c) blocks from the core, under the lock; then
+// one of them for the caller (0 when the core has none or caching is off).
+[[gnu::noinline]] Addr refill(int c) {
+  Inside in;
+  if (!g_caching || g_core->in_group() || t_cache.state == dropin::CacheState::Dead) return 0;
+  if (t_cache.state == dropin::CacheState::Unregistered) {
+    t_cache.state = dropin::CacheState::Active;
+    t_cache.next = g_caches;
+    if (g_caches != nullptr) g_caches->prev = &t_cache;
+    g_caches = &t_cache;
+    pthread_setspecific(g_exit_key, &t_cache);
+  }
+  dropin::ClassList& l = t_cache.lists[c];
+  if (g_core->fill(c, dropin::refill_count(c), l) == 0) return 0;
+  return dropin::pop_cached(l);
+}
+
+// Class c's list is full: it goes back to the core whole, under the lock.
+[[gnu::noinline]] void spill(int c) {
+  Inside in;
+  g_core->take_back(c, dropin::take_all(t_cache.lists[c]));
+}
+
+// Whether a thread outside the allocator may take the lock-free paths, or start to (its first
+// refill registers its cache).
+inline bool may_cache() {
+  return t_cache.on != 0 || (t_depth == 0 && t_cache.state == dropin::CacheState::Unregistered);
+}
+
+inline void* hand_out(Addr b, int c) {
+  *reinterpret_cast<std::uint64_t*>(b) = dm::kMagic | dm::kLive | static_cast<std::uint64_t>(c);
+  *reinterpret_cast<std::uint64_t*>(b + 8) = 0;  // the owner tag outside groups
+  return as_ptr(b + dm::kHeader);
+}
+
+// malloc(n) from the thread's cache without the lock; 0 when the list is empty or the cache
+// may not be used.
+inline void* cached_malloc(std::size_t n) {
+  if (t_cache.on == 0 || n > dropin::kCachedRequest) return nullptr;
+  const int c = dm::class_of(n);
+  dropin::ClassList& l = t_cache.lists[c];
+  if (l.head == 0) return nullptr;
+  return hand_out(dropin::pop_cached(l), c);
+}
+
+// cached_malloc's way when the list was empty: a refill under the lock (0 when it does not apply).
+[[gnu::noinline]] void* refilled_malloc(std::size_t n) {
+  if (n > dropin::kCachedRequest || !may_cache()) return nullptr;
+  const int c = dm::class_of(n);
+  const Addr b = refill(c);
+  return b != 0 ? hand_out(b, c) : nullptr;
+}
+
+// The class of p when it is a live block of a cached class and this thread's cache may take
+// it; -1 otherwise.
+inline int cached_class(void* p) {
+  const Addr a = as_addr(p);
+  const Addr first = span_first();
+  if (a - first >= span_end() - first || (a & 15) != 0) return -1;
+  const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
+  if (!DropIn::small_live_header(w0)) return -1;
+  const int c = static_cast<int>(w0 & dm::kClassMask);
+  return c < dropin::kCachedClasses ? c : -1;
+}
+
+// free(p) into the thread's cache; false when the caller must take the lock (which also
+// reports misuse).
+inline bool cached_free(void* p) {
+  if (t_cache.on == 0) return false;
+  const int c = cached_class(p);
+  if (c < 0) return false;
+  dropin::ClassList& l = t_cache.lists[c];
+  // A process with one thread keeps every free block in its cache (the cache is then simply the
+  // heap's free list); once it has more, a full list goes back at its next free (free_slow).
+  if (l.count >= dropin::kCap[static_cast<std::size_t>(c)] && __libc_single_threaded == 0) return false;
+  dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
+  return true;
+}
+
+// The usable size of p when it is a live block of a cached class, else 0.
+inline std::uint64_t cached_usable_size(void* p) {
+  const int c = cached_class(p);
+  return c >= 0 ? dm::class_size(c) - dm::kHeader : 0;
+}
+
+void prepare_fork() { lock(); }
+void after_fork_parent() { unlock(); }
+// The child has one thread: the others' caches stay with them (at most a few hundred KiB each,
+// never handed out again: they might have been mid-update at the fork).
+void after_fork_child() {
+  for (dropin::ThreadCache* t = g_caches; t != nullptr;) {
+    dropin::ThreadCache* next = t->next;
+    if (t != &t_cache) unregister(*t);
+    t = next;
+  }
+  unlock();
+}
+
+__attribute__((constructor)) void register_fork_handlers() {
+  pthread_key_create(&g_exit_key, &thread_exit);
+  pthread_atfork(&prepare_fork, &after_fork_parent, &after_fork_child);
+}
+
+// Everything the lock-free paths of malloc and free do not serve.
+[[gnu::noinline]] void* malloc_slow(std::size_t n) {
+  void* p = refilled_malloc(n);
+  if (p != nullptr) return p;
   try {
     Inside in;
     p = as_ptr(heap().malloc(n));
@@ -402,8 +618,15 @@ PPRSIM_EXPORT void* malloc(std::size_t n) {
   return p != nullptr ? p : fail(ENOMEM);
 }
 
-PPRSIM_EXPORT void free(void* p) {
+[[gnu::noinline]] void free_slow(void* p) {
   if (p == nullptr) return;
+  if (t_cache.on != 0) {
+    if (const int c = cached_class(p); c >= 0) {  // the list is full: it goes back first
+      spill(c);
+      dropin::push_cached(t_cache.lists[c], c, as_addr(p) - dm::kHeader);
+      return;
+    }
+  }
   try {
     Inside in;
     DropIn& h = heap();
@@ -414,8 +637,24 @@ PPRSIM_EXPORT void free(void* p) {
   }
 }
 
+}  // namespace
+
+PPRSIM_EXPORT void* malloc(std::size_t n) {
+  void* p = cached_malloc(n);
+  return __builtin_expect(p != nullptr, 1) ? p : malloc_slow(n);
+}
+
+PPRSIM_EXPORT void free(void* p) {
+  if (__builtin_expect(!cached_free(p), 0)) free_slow(p);
+}
+
 PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
-  void* p;
+  std::size_t n;
+  void* p = nullptr;
+  if (!__builtin_mul_overflow(count, size, &n) && ((p = cached_malloc(n)) != nullptr || (p = refilled_malloc(n)) != nullptr)) {
+    std::memset(p, 0, n);
+    return p;
+  }
   try {
     Inside in;
     p = as_ptr(heap().calloc(count, size));
@@ -427,6 +666,23 @@ PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
 }
 
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
+  if (p != nullptr && n != 0 && t_cache.on != 0) {
+    if (const std::uint64_t old = cached_usable_size(p); old != 0) {
+      if (n <= old) return p;
+      // The core's growth policy, from and to cached classes: no lock. An object growing past
+      // dm::kGrowIntoRegion goes to the core, which moves it to a region that grows in place.
+      const std::uint64_t ahead = dm::growth_request(old, n);
+      if (ahead < dm::kGrowIntoRegion) {
+        void* q = cached_malloc(ahead);
+        if (q == nullptr) q = refilled_malloc(ahead);
+        if (q != nullptr) {
+          std::memcpy(q, p, old);
+          free(p);
+          return q;
+        }
+      }
+    }
+  }
   void* q;
   try {
     Inside in;
@@ -480,6 +736,7 @@ PPRSIM_EXPORT void* pvalloc(std::size_t n) {
 
 PPRSIM_EXPORT std::size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
+  if (const std::uint64_t n = cached_usable_size(p); n != 0) return n;
   try {
     Inside in;
     DropIn& h = heap();
@@ -507,8 +764,9 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
       err = EINVAL;
     } else if (!(reserved = reserve_slices(static_cast<std::size_t>(tasks)))) {
       err = ENOMEM;
-    } else if (!g_core->group_init(tasks)) {  // false or a throw: no partition made
-      err = ENOMEM;
+    } else {
+      caches_off();  // the carve divides every free block; none may stay in a thread's cache
+      if (!g_core->group_init(tasks)) err = ENOMEM;  // false or a throw: no partition made
     }
   } catch (...) {
     err = ENOMEM;
@@ -516,6 +774,7 @@ PPRSIM_EXPORT int pprsim_dm_group_init(int tasks) {
   if (err == ENOMEM && reserved) {
     Inside in;
     release_slices({});
+    caches_on();
   }
   if (err != 0) errno = err;
   return err != 0 ? -1 : 0;
@@ -549,6 +808,7 @@ PPRSIM_EXPORT int pprsim_dm_understudy_init(void) {
     if (ok) {
       g_core->understudy_init();
       release_slices({});
+      caches_on();
     }
   } catch (...) {  // it allocates nothing: never here
     ok = false;
@@ -609,6 +869,7 @@ PPRSIM_EXPORT int pprsim_dm_merge(const void* const* states, const std::size_t* 
         g_core->learn(ptrs);
         g_core->merge(ptrs, committed);
         release_slices(used);
+        caches_on();
       }
     }
   } catch (...) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -67,11 +68,14 @@ struct Core {
 }  // namespace
 
 const std::vector<std::string>& bench_allocator_names() {
-  // The C library's, the project's cores, then the packaged ones.
+  // The C library's, the project's cores (dmmalloc's drop-in library beside it), then the
+  // packaged ones.
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out{"glibc"};
     for (const BuiltinAllocator& b : kBuiltinAllocators) {
-      if (b.benched) out.emplace_back(b.name);
+      if (!b.benched) continue;
+      out.emplace_back(b.name);
+      if (b.name == "dmmalloc") out.emplace_back("dropin");
     }
     for (const Packaged& p : kPackaged) out.emplace_back(p.name);
     return out;
@@ -82,6 +86,23 @@ const std::vector<std::string>& bench_allocator_names() {
 BenchAllocator find_bench_allocator(std::string_view name) {
   BenchAllocator b;
   b.name = std::string(name);
+  if (name == "dropin") {
+    // The drop-in as users run it: the library built beside this binary, preloaded.
+    b.table = "glibc";
+#if defined(__SANITIZE_ADDRESS__)
+    b.skip_note = "not measured in a sanitizer build (the sanitizer owns malloc)";
+    return b;
+#endif
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::string lib = ec ? std::string() : (exe.parent_path() / "libpprsim_dmmalloc.so").string();
+    if (!lib.empty() && ::access(lib.c_str(), R_OK) == 0) {
+      b.library = lib;
+    } else {
+      b.skip_note = "libpprsim_dmmalloc.so is not built beside pprsim";
+    }
+    return b;
+  }
   for (const Packaged& p : kPackaged) {
     if (p.name != name) continue;
 #if defined(__SANITIZE_ADDRESS__)

@@ -28,6 +28,7 @@
 #include "sim/json_text.h"
 #include "sim/replay.h"
 #include "tools/bench_allocators.h"
+#include "tools/bench_threads.h"
 #include "tools/commands.h"
 #include "tools/native_replay.h"
 #include "traces/output_set.h"
@@ -45,6 +46,7 @@ struct BenchOptions {
   std::vector<std::string> traces;
   std::string alloc = "all";
   std::vector<std::string> preload;  // NAME=LIBRARY
+  std::vector<int> threads;          // --threads: thread counts of the multi-threaded workloads
   bool sim = false;
   int group_size = 8;
   std::uint64_t ppr_every = 50;
@@ -57,6 +59,8 @@ struct BenchOptions {
 
 struct ChildOptions {
   int program_fd = -1;
+  std::string workload;  // a multi-threaded workload instead of a trace program
+  int threads = 1;
   std::string alloc;
   int repetitions = 5;
   double min_time = 0.02;
@@ -76,6 +80,22 @@ std::string basename_of(const std::string& path) {
 
 // ---- The child. ----
 
+// A multi-threaded workload: its calls per run, the seconds of each run, the peak resident growth.
+int run_thread_child(const ChildOptions& opt, const NativeAllocator& alloc) {
+  Json out;
+  const std::uint64_t base_kib = status_kib("VmRSS");
+  const ThreadRun r = run_thread_workload(opt.workload, opt.threads, opt.repetitions, alloc);
+  const std::uint64_t peak_kib = status_kib("VmHWM");
+  out["ok"] = r.ok;
+  if (!r.ok) out["failure"] = r.failure;
+  out["passes"] = 1;
+  out["calls_per_pass"] = r.calls;
+  out["seconds"] = r.seconds;
+  out["footprint_bytes"] = peak_kib > base_kib ? (peak_kib - base_kib) * 1024 : 0;
+  std::cout << json_text(out) << "\n";
+  return r.ok ? 0 : 1;
+}
+
 int run_child(const ChildOptions& opt) {
   Json out;
   const auto alloc = native_allocator(opt.alloc);
@@ -83,6 +103,8 @@ int run_child(const ChildOptions& opt) {
   std::string error;
   if (!alloc) {
     error = fmt::format("unknown allocator '{}'", opt.alloc);
+  } else if (!opt.workload.empty()) {
+    return run_thread_child(opt, *alloc);
   } else if (map_program(opt.program_fd, prog, error)) {
     const NativeRun r = run_native(prog.ops, prog.n_ops, prog.slots, *alloc, opt.repetitions, opt.min_time);
     out["ok"] = r.ok;
@@ -111,13 +133,15 @@ struct ChildResult {
   std::uint64_t footprint = 0;
 };
 
-// Runs one measurement in a child process.
-ChildResult spawn_child(const BenchAllocator& a, int program_fd, const BenchOptions& opt) {
+// Runs one measurement in a child process: `job` names what it runs (a trace program's
+// descriptor, or a multi-threaded workload).
+ChildResult spawn_child(const BenchAllocator& a, const std::vector<std::string>& job, const BenchOptions& opt) {
   ChildResult res;
-  std::vector<std::string> args{"pprsim",        "bench-child", "--program-fd", std::to_string(program_fd),
+  std::vector<std::string> args{"pprsim",        "bench-child",
                                 "--alloc",       a.table.empty() ? a.name : a.table,
                                 "--repetitions", std::to_string(opt.repetitions),
                                 "--min-time",    fmt::format("{}", opt.min_time)};
+  args.insert(args.end(), job.begin(), job.end());
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::string_view(*e).starts_with("LD_PRELOAD=")) continue;
@@ -197,7 +221,10 @@ struct Row {
   std::vector<double> ratios;          // per round, to glibc in the same round
   std::vector<double> pass_seconds;
   std::vector<double> footprints;
+  std::vector<double> footprint_ratios;  // per round, to glibc's in the same round
   std::uint64_t calls_per_pass = 0;
+  std::string workload;  // a multi-threaded one (empty for a trace) and its thread count
+  int threads = 0;
   double ops() const { return median(ops_per_second); }
   std::optional<double> ratio() const {
     if (ratios.empty()) return std::nullopt;
@@ -253,7 +280,134 @@ std::map<std::string, SimGeomean> sim_geomeans(const std::vector<SimRow>& sims) 
   return out;
 }
 
+// The rounds of one job (a trace, or a workload at a thread count) over rows[first, first + n),
+// one row per allocator: each round runs every allocator once, starting one further along.
+void measure_rounds(std::vector<Row>& rows, std::size_t first, std::size_t n, const std::vector<std::string>& job,
+                    const BenchOptions& opt) {
+  for (int round = 0; round < opt.rounds; ++round) {
+    std::optional<double> glibc;
+    double glibc_footprint = 0;
+    std::vector<std::pair<std::size_t, double>> measured;
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = first + (k + static_cast<std::size_t>(round)) % n;
+      Row& r = rows[i];
+      if (r.status != "ok") continue;
+      const ChildResult c = spawn_child(*r.alloc, job, opt);
+      if (!c.ok) {
+        r.status = "failed";
+        r.note = c.failure;
+        continue;
+      }
+      r.ops_per_second.push_back(c.ops_per_second);
+      r.pass_seconds.push_back(c.pass_seconds);
+      r.footprints.push_back(static_cast<double>(c.footprint));
+      r.calls_per_pass = c.calls_per_pass;
+      measured.emplace_back(i, c.ops_per_second);
+      if (r.alloc->name == "glibc") glibc = c.ops_per_second, glibc_footprint = static_cast<double>(c.footprint);
+    }
+    if (glibc) {
+      for (const auto& [i, ops] : measured) {
+        rows[i].ratios.push_back(ops / *glibc);
+        if (glibc_footprint > 0) rows[i].footprint_ratios.push_back(rows[i].footprints.back() / glibc_footprint);
+      }
+    }
+  }
+}
+
+// The multi-threaded workloads at every thread count of --threads, in rounds like a trace.
+std::vector<Row> measure_threads(const std::vector<BenchAllocator>& allocs, const BenchOptions& opt) {
+  std::vector<Row> rows;
+  for (const std::string& w : thread_workload_names()) {
+    for (const int t : opt.threads) {
+      const std::size_t first = rows.size();
+      for (const BenchAllocator& a : allocs) {
+        Row r;
+        r.trace = fmt::format("{} x{}", w, t);
+        r.workload = w;
+        r.threads = t;
+        r.alloc = &a;
+        if (!a.skip_note.empty()) {
+          r.status = "skipped";
+          r.note = a.skip_note;
+        } else if (has_simulated_version(a.name)) {
+          r.status = "skipped";
+          r.note = "the core alone serves one thread (the drop-in is its thread-safe form)";
+        }
+        rows.push_back(std::move(r));
+      }
+      measure_rounds(rows, first, allocs.size(), {"--workload", w, "--threads", std::to_string(t)}, opt);
+      if (opt.json != "-") {
+        for (std::size_t i = first; i < rows.size(); ++i) {
+          if (rows[i].status == "failed") {
+            fmt::print(stderr, "pprsim: {} on {}: {}\n", rows[i].alloc->name, rows[i].trace, rows[i].note);
+          }
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+void print_threads(const std::vector<Row>& rows, const std::vector<BenchAllocator>& allocs, int rounds) {
+  if (rows.empty()) return;
+  fmt::print("\nthreads: million allocator calls per second (ratio to glibc within a round, median of {} rounds)\n",
+             rounds);
+  fmt::print("{:<16}", "workload");
+  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+  fmt::print("\n");
+  for (std::size_t i = 0; i < rows.size(); i += allocs.size()) {
+    fmt::print("{:<16}", rows[i].trace);
+    for (std::size_t k = 0; k < allocs.size(); ++k) {
+      const Row& r = rows[i + k];
+      std::string cell = r.status == "ok" ? fmt::format("{:.1f}", r.ops() / 1e6) : r.status;
+      if (r.status == "ok" && r.ratio()) cell += fmt::format(" ({:.2f})", *r.ratio());
+      fmt::print(" {:>16}", cell);
+    }
+    fmt::print("\n");
+  }
+  fmt::print("\nthreads: peak resident growth (ratio to glibc within a round, median)\n");
+  fmt::print("{:<16}", "workload");
+  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+  fmt::print("\n");
+  for (std::size_t i = 0; i < rows.size(); i += allocs.size()) {
+    fmt::print("{:<16}", rows[i].trace);
+    for (std::size_t k = 0; k < allocs.size(); ++k) {
+      const Row& r = rows[i + k];
+      std::string cell = r.status == "ok" ? human_bytes(r.footprint()) : r.status;
+      if (r.status == "ok" && !r.footprint_ratios.empty()) cell += fmt::format(" ({:.2f})", median(r.footprint_ratios));
+      fmt::print(" {:>16}", cell);
+    }
+    fmt::print("\n");
+  }
+}
+
+Json threads_json(const std::vector<Row>& rows) {
+  Json out = Json::array();
+  for (const Row& r : rows) {
+    const bool ok = r.status == "ok";
+    Json e;
+    e["workload"] = r.workload;
+    e["threads"] = r.threads;
+    e["allocator"] = r.alloc->name;
+    e["status"] = r.status;
+    e["note"] = r.note;
+    e["operations"] = ok ? Json(r.calls_per_pass) : Json(nullptr);
+    e["ops_per_second"] = ok ? Json(r.ops()) : Json(nullptr);
+    e["ratio_to_glibc"] = ok ? number_or_null(r.ratio()) : Json(nullptr);
+    e["peak_resident_bytes"] = ok ? Json(static_cast<std::uint64_t>(r.footprint())) : Json(nullptr);
+    e["resident_ratio_to_glibc"] =
+        ok && !r.footprint_ratios.empty() ? Json(median(r.footprint_ratios)) : Json(nullptr);
+    e["rounds_ops_per_second"] = r.ops_per_second;
+    out.push_back(e);
+  }
+  return out;
+}
+
 int run_bench(const BenchOptions& opt) {
+  if (opt.traces.empty() && opt.threads.empty()) {
+    fmt::print(stderr, "pprsim: bench: no trace given, and no --threads\n");
+    return 2;
+  }
   // Allocators.
   std::vector<std::string> names;
   if (opt.alloc == "all") {
@@ -351,30 +505,7 @@ int run_bench(const BenchOptions& opt) {
       }
       rows.push_back(std::move(r));
     }
-    for (int round = 0; round < opt.rounds; ++round) {
-      std::optional<double> glibc;
-      std::vector<std::pair<std::size_t, double>> measured;
-      for (std::size_t k = 0; k < allocs.size(); ++k) {
-        const std::size_t i = first + (k + static_cast<std::size_t>(round)) % allocs.size();
-        Row& r = rows[i];
-        if (r.status != "ok") continue;
-        const ChildResult c = spawn_child(*r.alloc, fd, opt);
-        if (!c.ok) {
-          r.status = "failed";
-          r.note = c.failure;
-          continue;
-        }
-        r.ops_per_second.push_back(c.ops_per_second);
-        r.pass_seconds.push_back(c.pass_seconds);
-        r.footprints.push_back(static_cast<double>(c.footprint));
-        r.calls_per_pass = c.calls_per_pass;
-        measured.emplace_back(i, c.ops_per_second);
-        if (r.alloc->name == "glibc") glibc = c.ops_per_second;
-      }
-      if (glibc) {
-        for (const auto& [i, ops] : measured) rows[i].ratios.push_back(ops / *glibc);
-      }
-    }
+    measure_rounds(rows, first, allocs.size(), {"--program-fd", std::to_string(fd)}, opt);
     ::close(fd);
     if (table) {
       for (std::size_t i = first; i < rows.size(); ++i) {
@@ -383,6 +514,8 @@ int run_bench(const BenchOptions& opt) {
       }
     }
   }
+
+  const std::vector<Row> thread_rows = measure_threads(allocs, opt);
 
   // The simulator against native replay of the same allocator.
   std::vector<SimRow> sims;
@@ -428,6 +561,7 @@ int run_bench(const BenchOptions& opt) {
 
   bool all_ok = true;
   for (const Row& r : rows) all_ok = all_ok && r.status != "failed";
+  for (const Row& r : thread_rows) all_ok = all_ok && r.status != "failed";
   for (const SimRow& s : sims) all_ok = all_ok && s.verified;
 
   // Geomeans per allocator, over the traces it ran.
@@ -449,7 +583,7 @@ int run_bench(const BenchOptions& opt) {
     return static_cast<std::size_t>(std::find(opt.traces.begin(), opt.traces.end(), trace) - opt.traces.begin());
   };
 
-  if (table) {
+  if (table && !opt.traces.empty()) {
     std::size_t w = 5;
     for (const std::string& t : opt.traces) w = std::max(w, basename_of(t).size());
     fmt::print("speed: million allocator calls per second (ratio to glibc within a round, median of {} rounds)\n",
@@ -515,6 +649,8 @@ int run_bench(const BenchOptions& opt) {
     }
   }
 
+  if (table) print_threads(thread_rows, allocs, opt.rounds);
+
   if (!opt.json.empty()) {
     Json j;
     j["command"] = "bench";
@@ -564,6 +700,7 @@ int run_bench(const BenchOptions& opt) {
       gm.push_back(e);
     }
     j["geomean"] = gm;
+    if (!opt.threads.empty()) j["threads"] = threads_json(thread_rows);
     if (opt.sim) {
       Json sj = Json::array();
       for (const SimRow& s : sims) {
@@ -605,9 +742,14 @@ int run_bench(const BenchOptions& opt) {
 Command add_bench_command(CLI::App& app) {
   auto opt = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure allocators natively on traces (and the simulator against them)");
-  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)")->required();
+  cmd->add_option("traces", opt->traces, "Trace files (native, CS:APP .rep, glibc mtrace)");
+  cmd->add_option("--threads", opt->threads,
+                  "Also run the multi-threaded workloads (server, prodcons, falseshare) at these thread counts, "
+                  "e.g. 1,2,4,8")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--alloc", opt->alloc,
-                  "Allocators, a comma list or all: glibc, dmmalloc, comalloc, jemalloc, mimalloc, tcmalloc")
+                  "Allocators, a comma list or all: glibc, dmmalloc, dropin (the built libpprsim_dmmalloc.so, preloaded), comalloc, jemalloc, mimalloc, tcmalloc")
       ->capture_default_str();
   cmd->add_option("--preload", opt->preload,
                   "NAME=LIBRARY: one more allocator, measured through the C library's functions with LIBRARY "
@@ -639,7 +781,9 @@ Command add_bench_child_command(CLI::App& app) {
   auto opt = std::make_shared<ChildOptions>();
   CLI::App* cmd = app.add_subcommand("bench-child", "One native measurement of `pprsim bench` (internal)");
   cmd->group("");  // hidden from --help
-  cmd->add_option("--program-fd", opt->program_fd)->required();
+  cmd->add_option("--program-fd", opt->program_fd);
+  cmd->add_option("--workload", opt->workload);
+  cmd->add_option("--threads", opt->threads)->check(CLI::Range(1, 64));
   cmd->add_option("--alloc", opt->alloc)->required();
   cmd->add_option("--repetitions", opt->repetitions)->check(exact_number<int>(1, 1000));
   cmd->add_option("--min-time", opt->min_time)->check(exact_number<double>(0, 60));

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make librapidcheck-dev libfmt-dev libcli11-dev nlohmann-json3-dev libabsl-dev
-          libgtest-dev libbenchmark-dev libxml2-dev python3)
+          libgtest-dev libbenchmark-dev libxml2-dev python3
+          libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4)  # the allocators `pprsim bench` compares
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,19 +13,6 @@
 
 namespace pprsim {
 
-namespace {
-
-constexpr std::uint64_t kProgramMagic = 0x3148434E45425050ull;  // "PPBENCH1"
-
-struct ProgramHeader {
-  std::uint64_t magic;
-  std::uint64_t n_ops;
-  std::uint64_t slots;
-};
-
-// The byte written at both ends of a block of slot s.
-unsigned char mark(std::uint32_t slot) { return static_cast<unsigned char>(slot * 31u + 7u); }
-
 // Reads a "Name:   N kB" line of /proc/self/status without allocating; 0 when absent.
 std::uint64_t status_kib(const char* key) {
   char buf[4096];
@@ -43,6 +30,19 @@ std::uint64_t status_kib(const char* key) {
   while (*p >= '0' && *p <= '9') v = v * 10 + static_cast<std::uint64_t>(*p++ - '0');
   return v;
 }
+
+namespace {
+
+constexpr std::uint64_t kProgramMagic = 0x3148434E45425050ull;  // "PPBENCH1"
+
+struct ProgramHeader {
+  std::uint64_t magic;
+  std::uint64_t n_ops;
+  std::uint64_t slots;
+};
+
+// The byte written at both ends of a block of slot s.
+unsigned char mark(std::uint32_t slot) { return static_cast<unsigned char>(slot * 31u + 7u); }
 
 // Resets the resident-set high-water mark (Linux: "5" into clear_refs); false when refused.
 bool reset_peak_rss() {

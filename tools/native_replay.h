@@ -39,6 +39,10 @@ struct NativeProgram {
 NativeProgram compile_native(TraceReader& reader);
 
 // The C allocator a native replay calls, as plain function pointers.
+// Reads a "Name:   N kB" line of /proc/self/status (VmRSS, VmHWM) without allocating; 0 when
+// absent.
+std::uint64_t status_kib(const char* key);
+
 struct NativeAllocator {
   void* (*malloc)(std::size_t);
   void (*free)(void*);

@@ -4,15 +4,18 @@
 # Allocators are interleaved within each round; a program's time per allocator is the median
 # over the rounds, and the ratio is glibc's median time over that allocator's (above 1 = faster).
 # Each program's output must be the same under every allocator (else it stops with exit 1).
-# Usage: bash tools/realprog_bench.sh [ROUNDS]   (default 5; needs build/libpprsim_dmmalloc.so)
+# Usage: bash tools/realprog_bench.sh [ROUNDS]   (default 5; needs build/libpprsim_dmmalloc.so, or
+# the library named by PPRSIM_DMMALLOC_LIB; PPRSIM_DMMALLOC_BEFORE=LIB adds a row "before" for
+# another build of it, measured in the same rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
-lib=$PWD/build/libpprsim_dmmalloc.so
+lib=${PPRSIM_DMMALLOC_LIB:-$PWD/build/libpprsim_dmmalloc.so}
 [ -f "$lib" ] || { echo "realprog_bench: $lib not built (bash tools/bootstrap.sh)" >&2; exit 2; }
 arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 declare -A preload=([glibc]="" [dmmalloc]="$lib")
 order=(glibc dmmalloc)
+if [ -n "${PPRSIM_DMMALLOC_BEFORE:-}" ]; then preload[before]=$PPRSIM_DMMALLOC_BEFORE; order+=(before); fi
 for spec in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4; do
   name=${spec%%:*} so=${spec#*:}
   if [ -f "/usr/lib/$arch/$so" ]; then preload[$name]="/usr/lib/$arch/$so"; order+=("$name")
@@ -42,6 +45,8 @@ programs=(
   "awk|awk 'BEGIN { for (i = 0; i < 600000; i++) a[i] = i \"x\" i; n = 0; for (k in a) n += length(a[k]); print n }'"
   "sort|sort -r -k1,1n $work/lines | md5sum"
   "g++|g++ -O2 -S -o - $work/prog.cpp | md5sum"
+  "xz|xz -T4 -6 -c $work/lines | md5sum"
+  "git|git -C $PWD log -p -n 300 --no-color | md5sum"
 )
 
 now() { date +%s%N; }

@@ -30,7 +30,7 @@ TEST(Bench, JsonHasOneResultPerTraceAndAllocatorWithTheContractKeys) {
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_TRUE(j.contains("results"));
-  ASSERT_EQ(j["results"].size(), 6u);
+  ASSERT_EQ(j["results"].size(), 7u);
   std::set<std::string> names;
   for (const auto& e : j["results"]) {
     for (const char* key : {"trace", "allocator", "status", "note", "events", "operations", "ops_per_second",
@@ -47,19 +47,52 @@ TEST(Bench, JsonHasOneResultPerTraceAndAllocatorWithTheContractKeys) {
     } else {
       // Only a packaged allocator that is not installed (or a sanitizer build) is skipped.
       EXPECT_EQ(status, "skipped") << e.dump();
-      EXPECT_TRUE(e["allocator"] == "jemalloc" || e["allocator"] == "mimalloc" || e["allocator"] == "tcmalloc");
+      EXPECT_TRUE(e["allocator"] == "jemalloc" || e["allocator"] == "mimalloc" || e["allocator"] == "tcmalloc" ||
+                  e["allocator"] == "dropin");
       EXPECT_FALSE(e["note"].get<std::string>().empty());
       EXPECT_TRUE(e["ops_per_second"].is_null());
     }
   }
-  EXPECT_EQ(names, (std::set<std::string>{"glibc", "dmmalloc", "comalloc", "jemalloc", "mimalloc", "tcmalloc"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"glibc", "dmmalloc", "dropin", "comalloc", "jemalloc", "mimalloc", "tcmalloc"}));
   for (const auto& e : j["results"]) {
     if (e["allocator"] == "glibc") {
       EXPECT_DOUBLE_EQ(e["ratio_to_glibc"].get<double>(), 1.0);
     }
   }
-  ASSERT_EQ(j["geomean"].size(), 6u);
+  ASSERT_EQ(j["geomean"].size(), 7u);
   EXPECT_FALSE(j.contains("sim"));
+  EXPECT_FALSE(j.contains("threads"));
+}
+
+// The drop-in as users run it (the built library preloaded) on the multi-threaded workloads,
+// beside glibc; the core alone, which serves one thread, is a skipped row.
+TEST(Bench, ThreadsRunsEveryWorkloadAtEveryThreadCountPerAllocator) {
+  const Result r = pprsim("bench --threads 1,2 --alloc glibc,dmmalloc,dropin --rounds 1 --repetitions 1 --json -", false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("threads"));
+  ASSERT_EQ(j["threads"].size(), 3u * 2u * 3u);
+  std::set<std::string> workloads;
+  for (const auto& e : j["threads"]) {
+    for (const char* key : {"workload", "threads", "allocator", "status", "note", "operations", "ops_per_second",
+                            "ratio_to_glibc", "peak_resident_bytes", "resident_ratio_to_glibc"}) {
+      EXPECT_TRUE(e.contains(key)) << key;
+    }
+    workloads.insert(e["workload"].get<std::string>());
+    if (e["allocator"] == "dmmalloc") {
+      EXPECT_EQ(e["status"], "skipped");
+      continue;
+    }
+    ASSERT_EQ(e["status"], "ok") << e.dump();
+    EXPECT_GT(e["ops_per_second"].get<double>(), 0);
+    EXPECT_GT(e["operations"].get<double>(), 0);
+    if (e["allocator"] == "glibc") {
+      EXPECT_DOUBLE_EQ(e["ratio_to_glibc"].get<double>(), 1.0);
+    }
+  }
+  EXPECT_EQ(workloads, (std::set<std::string>{"server", "prodcons", "falseshare"}));
+  EXPECT_EQ(pprsim("bench --threads 0").status, 2);
 }
 
 TEST(Bench, SimComparesTheSimulatorWithNativeReplayOfTheSameAllocator) {

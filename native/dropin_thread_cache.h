@@ -1,0 +1,85 @@
+// The per-thread caches of the drop-in (native/dmmalloc_preload.cpp): free blocks of every size
+// class that one thread may take and give back without the process-wide lock.
+//
+// A cached block is a free block of the core in the core's own format (word0 = magic | class,
+// word1 = next block of the same list), only on a thread's list instead of the core's: heap
+// misuse checks read it as freed, and a list moves to and from the core in one splice. In a
+// process with more than one thread each class holds at most cap(c) blocks (at most kClassBytes
+// of them, at most kMaxCount, at least one), so a thread keeps at most ~400 KiB the rest of the
+// process cannot use; a process with one thread has no cap and takes the core's whole list of a
+// class at once (when a second thread starts, such a list goes back at its next free). Both moves are batches under
+// the lock: an empty list takes up to cap(c) blocks from the core (a segment of the core's
+// list, or blocks cut afresh), a full one goes back whole (one splice onto the core's list).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+#include "alloc/dmmalloc.h"
+
+namespace pprsim::dropin {
+
+// Every class is cached (the larger ones one block deep): a program of large objects gained
+// as much from leaving the lock out as one of small ones.
+inline constexpr int kCachedClasses = dm::kClasses;
+inline constexpr std::uint64_t kCachedRequest = dm::class_size(kCachedClasses - 1) - dm::kHeader;
+inline constexpr std::uint32_t kMaxCount = 32;
+inline constexpr std::uint64_t kClassBytes = std::uint64_t{32} << 10;
+
+constexpr std::uint32_t cap(int c) {
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(kClassBytes / dm::class_size(c), 1, kMaxCount));
+}
+constexpr std::uint32_t refill_count(int c) { return cap(c); }
+// cap(c) per class, looked up rather than computed on the free path.
+inline constexpr auto kCap = [] {
+  std::array<std::uint32_t, kCachedClasses> t{};
+  for (int c = 0; c < kCachedClasses; ++c) t[static_cast<std::size_t>(c)] = cap(c);
+  return t;
+}();
+
+static_assert(kCachedClasses <= dm::kClasses);
+
+struct ClassList {
+  Addr head;
+  Addr tail;  // valid while count > 0
+  std::uint64_t count;
+};
+
+enum class CacheState : std::uint8_t { Unregistered, Active, Dead };
+
+// One thread's cache: zero-initialised thread-local storage, registered (a doubly linked list
+// the lock guards) the first time it takes blocks from the core.
+struct ThreadCache {
+  // Nonzero exactly when the lock-free paths may use this cache: it is registered, caching is
+  // on (no group open), and the thread is not inside the allocator. One load decides.
+  std::uint32_t on;
+  CacheState state;
+  ClassList lists[kCachedClasses];
+  ThreadCache* prev;
+  ThreadCache* next;
+};
+
+inline Addr pop_cached(ClassList& l) {
+  const Addr b = l.head;
+  l.head = *reinterpret_cast<const Addr*>(b + 8);
+  --l.count;
+  return b;
+}
+
+inline void push_cached(ClassList& l, int c, Addr b) {
+  *reinterpret_cast<std::uint64_t*>(b) = dm::kMagic | static_cast<std::uint64_t>(c);
+  *reinterpret_cast<Addr*>(b + 8) = l.head;
+  if (l.count == 0) l.tail = b;
+  l.head = b;
+  ++l.count;
+}
+
+// The whole list, taken out (the cache's list is left empty).
+inline ClassList take_all(ClassList& l) {
+  const ClassList all = l;
+  l = ClassList{0, 0, 0};
+  return all;
+}
+
+}  // namespace pprsim::dropin
