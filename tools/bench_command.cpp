@@ -403,12 +403,8 @@ Json threads_json(const std::vector<Row>& rows) {
   return out;
 }
 
-int run_bench(const BenchOptions& opt) {
-  if (opt.traces.empty() && opt.threads.empty()) {
-    fmt::print(stderr, "pprsim: bench: no trace given, and no --threads\n");
-    return 2;
-  }
-  // Allocators.
+// The allocators --alloc and --preload name, in table order; nullopt after saying what is wrong.
+std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& opt) {
   std::vector<std::string> names;
   if (opt.alloc == "all") {
     names = bench_allocator_names();
@@ -419,13 +415,13 @@ int run_bench(const BenchOptions& opt) {
       const auto& known = bench_allocator_names();
       if (std::find(known.begin(), known.end(), n) == known.end()) {
         fmt::print(stderr, "pprsim: --alloc: unknown allocator '{}' (known: {}, all)\n", n, fmt::join(known, ", "));
-        return 2;
+        return std::nullopt;
       }
       if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
     }
     if (names.empty()) {
       fmt::print(stderr, "pprsim: --alloc: no allocator named\n");
-      return 2;
+      return std::nullopt;
     }
   }
   std::vector<BenchAllocator> allocs;
@@ -439,23 +435,23 @@ int run_bench(const BenchOptions& opt) {
     b.table = "glibc";
     if (eq == std::string::npos || b.name.empty() || eq + 1 == p.size()) {
       fmt::print(stderr, "pprsim: --preload: '{}' is not NAME=LIBRARY\n", p);
-      return 2;
+      return std::nullopt;
     }
     const auto& known = bench_allocator_names();
     if (std::find(known.begin(), known.end(), b.name) != known.end() ||
         std::any_of(allocs.begin(), allocs.end(), [&](const BenchAllocator& a) { return a.name == b.name; })) {
       fmt::print(stderr, "pprsim: --preload: the name '{}' is taken\n", b.name);
-      return 2;
+      return std::nullopt;
     }
     std::error_code ec;
     b.library = std::filesystem::absolute(p.substr(eq + 1), ec).string();
     if (ec || ::access(b.library.c_str(), R_OK) != 0) {
       fmt::print(stderr, "pprsim: --preload: cannot read {}\n", p.substr(eq + 1));
-      return 2;
+      return std::nullopt;
     }
     if (b.library.find_first_of(": \t\n") != std::string::npos) {
       fmt::print(stderr, "pprsim: --preload: LD_PRELOAD cannot carry the path {}\n", b.library);
-      return 2;
+      return std::nullopt;
     }
 #if defined(__SANITIZE_ADDRESS__)
     b.skip_note = "not measured in a sanitizer build (the sanitizer owns malloc)";
@@ -463,6 +459,228 @@ int run_bench(const BenchOptions& opt) {
     allocs.push_back(std::move(b));
   }
 
+  return allocs;
+}
+
+// The simulator against native replay of the same allocator (--sim), `rounds` times a trace.
+// Throws TraceError or std::invalid_argument on bad input.
+std::vector<SimRow> measure_sim(const BenchOptions& opt, const std::vector<BenchAllocator>& allocs,
+                                const std::vector<Row>& rows, std::vector<TraceSource>& sources) {
+  std::vector<SimRow> sims;
+  for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+    for (const BenchAllocator& a : allocs) {
+      if (!has_simulated_version(a.name)) continue;
+      const Row* native = nullptr;
+      for (const Row& r : rows) {
+        if (r.trace == opt.traces[t] && r.alloc == &a && r.status == "ok") native = &r;
+      }
+      SimRow s;
+      s.trace = opt.traces[t];
+      s.alloc = a.name;
+      for (int round = 0; round < opt.rounds; ++round) {
+        ReplayConfig cfg;
+        cfg.allocator = a.name;
+        cfg.group_size = opt.group_size;
+        cfg.ppr_every = opt.ppr_every;
+        cfg.seed = opt.seed;
+        auto reader = sources[t].open();
+        const auto t0 = std::chrono::steady_clock::now();
+        const RunStats st = replay(*reader, cfg);
+        s.sim_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        s.events = st.events;
+        s.verified = s.verified && st.verified;
+      }
+      if (native != nullptr) {
+        s.native_events_per_second = static_cast<double>(s.events) / median(native->pass_seconds);
+      }
+      sims.push_back(std::move(s));
+    }
+  }
+  return sims;
+}
+
+struct Mean {
+  std::vector<double> ops, ratio, util;
+};
+
+// Geomeans per allocator, over the traces it ran.
+std::vector<Mean> bench_means(const BenchOptions& opt, const std::vector<BenchAllocator>& allocs,
+                              const std::vector<Row>& rows, const std::vector<NativeProgram>& programs) {
+  std::vector<Mean> means(allocs.size());
+  for (const Row& r : rows) {
+    if (r.status != "ok") continue;
+    Mean& m = means[static_cast<std::size_t>(r.alloc - allocs.data())];
+    m.ops.push_back(r.ops());
+    if (r.ratio()) m.ratio.push_back(*r.ratio());
+    const std::uint64_t live = programs[static_cast<std::size_t>(
+        std::find(opt.traces.begin(), opt.traces.end(), r.trace) - opt.traces.begin())].peak_live_bytes;
+    if (r.footprint() > 0 && live > 0) m.util.push_back(static_cast<double>(live) / r.footprint());
+  }
+  return means;
+}
+
+// The speed and memory tables, and the simulator's when --sim.
+void print_tables(const BenchOptions& opt, const std::vector<BenchAllocator>& allocs, const std::vector<Row>& rows,
+                  const std::vector<NativeProgram>& programs, const std::vector<Mean>& means,
+                  const std::vector<SimRow>& sims) {
+  std::size_t w = 5;
+  for (const std::string& t : opt.traces) w = std::max(w, basename_of(t).size());
+  fmt::print("speed: million allocator calls per second (ratio to glibc within a round, median of {} rounds)\n",
+             opt.rounds);
+  fmt::print("{:<{}}", "trace", w);
+  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+  fmt::print("\n");
+  for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+    fmt::print("{:<{}}", basename_of(opt.traces[t]), w);
+    for (std::size_t k = 0; k < allocs.size(); ++k) {
+      const Row& r = rows[t * allocs.size() + k];
+      std::string cell = r.status == "ok" ? fmt::format("{:.1f}", r.ops() / 1e6) : r.status;
+      if (r.status == "ok" && r.ratio()) cell += fmt::format(" ({:.2f})", *r.ratio());
+      fmt::print(" {:>16}", cell);
+    }
+    fmt::print("\n");
+  }
+  fmt::print("{:<{}}", "geomean", w);
+  for (const Mean& m : means) {
+    std::string cell = m.ops.empty() ? "-" : fmt::format("{:.1f}", geomean(m.ops) / 1e6);
+    if (!m.ratio.empty()) cell += fmt::format(" ({:.2f})", geomean(m.ratio));
+    fmt::print(" {:>16}", cell);
+  }
+  fmt::print("\n\nmemory: peak footprint (resident growth), utilization = peak live requested bytes / footprint\n");
+  fmt::print("{:<{}}", "trace", w);
+  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+  fmt::print("\n");
+  for (std::size_t t = 0; t < opt.traces.size(); ++t) {
+    fmt::print("{:<{}}", basename_of(opt.traces[t]), w);
+    for (std::size_t k = 0; k < allocs.size(); ++k) {
+      const Row& r = rows[t * allocs.size() + k];
+      std::string cell = r.status;
+      if (r.status == "ok") {
+        const double f = r.footprint();
+        cell = f > 0 ? fmt::format("{} {:.2f}", human_bytes(f), static_cast<double>(programs[t].peak_live_bytes) / f)
+                     : "0K -";
+      }
+      fmt::print(" {:>16}", cell);
+    }
+    fmt::print("\n");
+  }
+  fmt::print("{:<{}}", "geomean", w);
+  for (const Mean& m : means) fmt::print(" {:>16}", m.util.empty() ? "-" : fmt::format("{:.2f}", geomean(m.util)));
+  fmt::print("\n");
+  for (const BenchAllocator& a : allocs) {
+    if (!a.skip_note.empty()) fmt::print("skipped {}: {}\n", a.name, a.skip_note);
+    if (!a.library.empty()) fmt::print("{}: LD_PRELOAD={}\n", a.name, a.library);
+  }
+  if (opt.sim) {
+    fmt::print("\nsimulator: group size {}, a PPR every {} events, seed {}; events/s, simulated against native\n",
+               opt.group_size, opt.ppr_every, opt.seed);
+    fmt::print("{:<{}} {:>10} {:>8} {:>14} {:>14} {:>10} {:>9}\n", "trace", w, "allocator", "events", "sim events/s",
+               "native ev/s", "sim/native", "verified");
+    for (const SimRow& s : sims) {
+      const double n = s.native_events_per_second;
+      fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", basename_of(s.trace), w, s.alloc, s.events,
+                 s.sim_eps(), n, n > 0 ? fmt::format("{:.5f}", s.sim_eps() / n) : "-", s.verified ? "yes" : "NO");
+    }
+    for (const auto& [alloc, g] : sim_geomeans(sims)) {
+      fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", "geomean", w, alloc, "", g.sim, g.native,
+                 g.native > 0 ? fmt::format("{:.5f}", g.sim / g.native) : "-", "");
+    }
+  }
+}
+
+Json bench_json(const BenchOptions& opt, const std::vector<BenchAllocator>& allocs, const std::vector<Row>& rows,
+                const std::vector<NativeProgram>& programs, const std::vector<Mean>& means,
+                const std::vector<Row>& thread_rows, const std::vector<SimRow>& sims) {
+  auto trace_index = [&](const std::string& trace) {
+    return static_cast<std::size_t>(std::find(opt.traces.begin(), opt.traces.end(), trace) - opt.traces.begin());
+  };
+  Json j;
+  j["command"] = "bench";
+  j["rounds"] = opt.rounds;
+  j["repetitions"] = opt.repetitions;
+  j["min_time"] = opt.min_time;
+  Json al = Json::array();
+  for (const BenchAllocator& a : allocs) {
+    Json e;
+    e["name"] = a.name;
+    e["library"] = a.library;
+    e["skipped"] = !a.skip_note.empty();
+    e["note"] = a.skip_note;
+    al.push_back(e);
+  }
+  j["allocators"] = al;
+  Json res = Json::array();
+  for (const Row& r : rows) {
+    const NativeProgram& p = programs[trace_index(r.trace)];
+    Json e;
+    e["trace"] = r.trace;
+    e["allocator"] = r.alloc->name;
+    e["status"] = r.status;
+    e["note"] = r.note;
+    e["events"] = p.events;
+    e["peak_live_bytes"] = p.peak_live_bytes;
+    const bool ok = r.status == "ok";
+    e["operations"] = ok ? Json(r.calls_per_pass) : Json(nullptr);
+    e["ops_per_second"] = ok ? Json(r.ops()) : Json(nullptr);
+    e["ratio_to_glibc"] = ok ? number_or_null(r.ratio()) : Json(nullptr);
+    e["peak_footprint_bytes"] = ok ? Json(static_cast<std::uint64_t>(r.footprint())) : Json(nullptr);
+    e["utilization"] = ok && r.footprint() > 0 ? Json(static_cast<double>(p.peak_live_bytes) / r.footprint())
+                                               : Json(nullptr);
+    e["rounds_ops_per_second"] = r.ops_per_second;
+    res.push_back(e);
+  }
+  j["results"] = res;
+  Json gm = Json::array();
+  for (std::size_t k = 0; k < allocs.size(); ++k) {
+    const Mean& m = means[k];
+    Json e;
+    e["allocator"] = allocs[k].name;
+    e["traces"] = m.ops.size();
+    e["ops_per_second"] = m.ops.empty() ? Json(nullptr) : Json(geomean(m.ops));
+    e["ratio_to_glibc"] = m.ratio.empty() ? Json(nullptr) : Json(geomean(m.ratio));
+    e["utilization"] = m.util.empty() ? Json(nullptr) : Json(geomean(m.util));
+    gm.push_back(e);
+  }
+  j["geomean"] = gm;
+  if (!opt.threads.empty()) j["threads"] = threads_json(thread_rows);
+  if (opt.sim) {
+    Json sj = Json::array();
+    for (const SimRow& s : sims) {
+      Json e;
+      e["trace"] = s.trace;
+      e["allocator"] = s.alloc;
+      e["group_size"] = opt.group_size;
+      e["ppr_every"] = opt.ppr_every;
+      e["seed"] = opt.seed;
+      e["events"] = s.events;
+      e["sim_seconds"] = median(s.sim_seconds);
+      e["sim_events_per_second"] = s.sim_eps();
+      const double n = s.native_events_per_second;
+      e["native_events_per_second"] = n > 0 ? Json(n) : Json(nullptr);
+      e["ratio"] = n > 0 ? Json(s.sim_eps() / n) : Json(nullptr);
+      e["verified"] = s.verified;
+      sj.push_back(e);
+    }
+    j["sim"] = sj;
+    Json sg = Json::object();
+    for (const auto& [alloc, g] : sim_geomeans(sims)) {
+      sg[alloc] = {{"sim_events_per_second", g.sim},
+                   {"native_events_per_second", g.native > 0 ? Json(g.native) : Json(nullptr)},
+                   {"ratio", g.native > 0 ? Json(g.sim / g.native) : Json(nullptr)}};
+    }
+    j["sim_geomean"] = sg;
+  }
+  return j;
+}
+
+int run_bench(const BenchOptions& opt) {
+  if (opt.traces.empty() && opt.threads.empty()) {
+    fmt::print(stderr, "pprsim: bench: no trace given, and no --threads\n");
+    return 2;
+  }
+  const auto chosen = bench_allocators(opt);
+  if (!chosen) return 2;
+  const std::vector<BenchAllocator>& allocs = *chosen;
   // The output is opened before anything is measured: one that is a trace, or cannot be
   // written, is refused at once.
   OutputSet outputs(opt.traces);
@@ -521,35 +739,7 @@ int run_bench(const BenchOptions& opt) {
   std::vector<SimRow> sims;
   if (opt.sim) {
     try {
-      for (std::size_t t = 0; t < opt.traces.size(); ++t) {
-        for (const BenchAllocator& a : allocs) {
-          if (!has_simulated_version(a.name)) continue;
-          const Row* native = nullptr;
-          for (const Row& r : rows) {
-            if (r.trace == opt.traces[t] && r.alloc == &a && r.status == "ok") native = &r;
-          }
-          SimRow s;
-          s.trace = opt.traces[t];
-          s.alloc = a.name;
-          for (int round = 0; round < opt.rounds; ++round) {
-            ReplayConfig cfg;
-            cfg.allocator = a.name;
-            cfg.group_size = opt.group_size;
-            cfg.ppr_every = opt.ppr_every;
-            cfg.seed = opt.seed;
-            auto reader = sources[t].open();
-            const auto t0 = std::chrono::steady_clock::now();
-            const RunStats st = replay(*reader, cfg);
-            s.sim_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-            s.events = st.events;
-            s.verified = s.verified && st.verified;
-          }
-          if (native != nullptr) {
-            s.native_events_per_second = static_cast<double>(s.events) / median(native->pass_seconds);
-          }
-          sims.push_back(std::move(s));
-        }
-      }
+      sims = measure_sim(opt, allocs, rows, sources);
     } catch (const TraceError& e) {
       fmt::print(stderr, "pprsim: {}\n", e.what());
       return 2;
@@ -564,170 +754,13 @@ int run_bench(const BenchOptions& opt) {
   for (const Row& r : thread_rows) all_ok = all_ok && r.status != "failed";
   for (const SimRow& s : sims) all_ok = all_ok && s.verified;
 
-  // Geomeans per allocator, over the traces it ran.
-  struct Mean {
-    std::vector<double> ops, ratio, util;
-  };
-  std::vector<Mean> means(allocs.size());
-  for (const Row& r : rows) {
-    if (r.status != "ok") continue;
-    Mean& m = means[static_cast<std::size_t>(r.alloc - allocs.data())];
-    m.ops.push_back(r.ops());
-    if (r.ratio()) m.ratio.push_back(*r.ratio());
-    const std::uint64_t live = programs[static_cast<std::size_t>(
-        std::find(opt.traces.begin(), opt.traces.end(), r.trace) - opt.traces.begin())].peak_live_bytes;
-    if (r.footprint() > 0 && live > 0) m.util.push_back(static_cast<double>(live) / r.footprint());
-  }
+  const std::vector<Mean> means = bench_means(opt, allocs, rows, programs);
 
-  auto trace_index = [&](const std::string& trace) {
-    return static_cast<std::size_t>(std::find(opt.traces.begin(), opt.traces.end(), trace) - opt.traces.begin());
-  };
-
-  if (table && !opt.traces.empty()) {
-    std::size_t w = 5;
-    for (const std::string& t : opt.traces) w = std::max(w, basename_of(t).size());
-    fmt::print("speed: million allocator calls per second (ratio to glibc within a round, median of {} rounds)\n",
-               opt.rounds);
-    fmt::print("{:<{}}", "trace", w);
-    for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
-    fmt::print("\n");
-    for (std::size_t t = 0; t < opt.traces.size(); ++t) {
-      fmt::print("{:<{}}", basename_of(opt.traces[t]), w);
-      for (std::size_t k = 0; k < allocs.size(); ++k) {
-        const Row& r = rows[t * allocs.size() + k];
-        std::string cell = r.status == "ok" ? fmt::format("{:.1f}", r.ops() / 1e6) : r.status;
-        if (r.status == "ok" && r.ratio()) cell += fmt::format(" ({:.2f})", *r.ratio());
-        fmt::print(" {:>16}", cell);
-      }
-      fmt::print("\n");
-    }
-    fmt::print("{:<{}}", "geomean", w);
-    for (const Mean& m : means) {
-      std::string cell = m.ops.empty() ? "-" : fmt::format("{:.1f}", geomean(m.ops) / 1e6);
-      if (!m.ratio.empty()) cell += fmt::format(" ({:.2f})", geomean(m.ratio));
-      fmt::print(" {:>16}", cell);
-    }
-    fmt::print("\n\nmemory: peak footprint (resident growth), utilization = peak live requested bytes / footprint\n");
-    fmt::print("{:<{}}", "trace", w);
-    for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
-    fmt::print("\n");
-    for (std::size_t t = 0; t < opt.traces.size(); ++t) {
-      fmt::print("{:<{}}", basename_of(opt.traces[t]), w);
-      for (std::size_t k = 0; k < allocs.size(); ++k) {
-        const Row& r = rows[t * allocs.size() + k];
-        std::string cell = r.status;
-        if (r.status == "ok") {
-          const double f = r.footprint();
-          cell = f > 0 ? fmt::format("{} {:.2f}", human_bytes(f), static_cast<double>(programs[t].peak_live_bytes) / f)
-                       : "0K -";
-        }
-        fmt::print(" {:>16}", cell);
-      }
-      fmt::print("\n");
-    }
-    fmt::print("{:<{}}", "geomean", w);
-    for (const Mean& m : means) fmt::print(" {:>16}", m.util.empty() ? "-" : fmt::format("{:.2f}", geomean(m.util)));
-    fmt::print("\n");
-    for (const BenchAllocator& a : allocs) {
-      if (!a.skip_note.empty()) fmt::print("skipped {}: {}\n", a.name, a.skip_note);
-      if (!a.library.empty()) fmt::print("{}: LD_PRELOAD={}\n", a.name, a.library);
-    }
-    if (opt.sim) {
-      fmt::print("\nsimulator: group size {}, a PPR every {} events, seed {}; events/s, simulated against native\n",
-                 opt.group_size, opt.ppr_every, opt.seed);
-      fmt::print("{:<{}} {:>10} {:>8} {:>14} {:>14} {:>10} {:>9}\n", "trace", w, "allocator", "events", "sim events/s",
-                 "native ev/s", "sim/native", "verified");
-      for (const SimRow& s : sims) {
-        const double n = s.native_events_per_second;
-        fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", basename_of(s.trace), w, s.alloc, s.events,
-                   s.sim_eps(), n, n > 0 ? fmt::format("{:.5f}", s.sim_eps() / n) : "-", s.verified ? "yes" : "NO");
-      }
-      for (const auto& [alloc, g] : sim_geomeans(sims)) {
-        fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", "geomean", w, alloc, "", g.sim, g.native,
-                   g.native > 0 ? fmt::format("{:.5f}", g.sim / g.native) : "-", "");
-      }
-    }
-  }
-
+  if (table && !opt.traces.empty()) print_tables(opt, allocs, rows, programs, means, sims);
   if (table) print_threads(thread_rows, allocs, opt.rounds);
 
   if (!opt.json.empty()) {
-    Json j;
-    j["command"] = "bench";
-    j["rounds"] = opt.rounds;
-    j["repetitions"] = opt.repetitions;
-    j["min_time"] = opt.min_time;
-    Json al = Json::array();
-    for (const BenchAllocator& a : allocs) {
-      Json e;
-      e["name"] = a.name;
-      e["library"] = a.library;
-      e["skipped"] = !a.skip_note.empty();
-      e["note"] = a.skip_note;
-      al.push_back(e);
-    }
-    j["allocators"] = al;
-    Json res = Json::array();
-    for (const Row& r : rows) {
-      const NativeProgram& p = programs[trace_index(r.trace)];
-      Json e;
-      e["trace"] = r.trace;
-      e["allocator"] = r.alloc->name;
-      e["status"] = r.status;
-      e["note"] = r.note;
-      e["events"] = p.events;
-      e["peak_live_bytes"] = p.peak_live_bytes;
-      const bool ok = r.status == "ok";
-      e["operations"] = ok ? Json(r.calls_per_pass) : Json(nullptr);
-      e["ops_per_second"] = ok ? Json(r.ops()) : Json(nullptr);
-      e["ratio_to_glibc"] = ok ? number_or_null(r.ratio()) : Json(nullptr);
-      e["peak_footprint_bytes"] = ok ? Json(static_cast<std::uint64_t>(r.footprint())) : Json(nullptr);
-      e["utilization"] = ok && r.footprint() > 0 ? Json(static_cast<double>(p.peak_live_bytes) / r.footprint())
-                                                 : Json(nullptr);
-      e["rounds_ops_per_second"] = r.ops_per_second;
-      res.push_back(e);
-    }
-    j["results"] = res;
-    Json gm = Json::array();
-    for (std::size_t k = 0; k < allocs.size(); ++k) {
-      const Mean& m = means[k];
-      Json e;
-      e["allocator"] = allocs[k].name;
-      e["traces"] = m.ops.size();
-      e["ops_per_second"] = m.ops.empty() ? Json(nullptr) : Json(geomean(m.ops));
-      e["ratio_to_glibc"] = m.ratio.empty() ? Json(nullptr) : Json(geomean(m.ratio));
-      e["utilization"] = m.util.empty() ? Json(nullptr) : Json(geomean(m.util));
-      gm.push_back(e);
-    }
-    j["geomean"] = gm;
-    if (!opt.threads.empty()) j["threads"] = threads_json(thread_rows);
-    if (opt.sim) {
-      Json sj = Json::array();
-      for (const SimRow& s : sims) {
-        Json e;
-        e["trace"] = s.trace;
-        e["allocator"] = s.alloc;
-        e["group_size"] = opt.group_size;
-        e["ppr_every"] = opt.ppr_every;
-        e["seed"] = opt.seed;
-        e["events"] = s.events;
-        e["sim_seconds"] = median(s.sim_seconds);
-        e["sim_events_per_second"] = s.sim_eps();
-        const double n = s.native_events_per_second;
-        e["native_events_per_second"] = n > 0 ? Json(n) : Json(nullptr);
-        e["ratio"] = n > 0 ? Json(s.sim_eps() / n) : Json(nullptr);
-        e["verified"] = s.verified;
-        sj.push_back(e);
-      }
-      j["sim"] = sj;
-      Json sg = Json::object();
-      for (const auto& [alloc, g] : sim_geomeans(sims)) {
-        sg[alloc] = {{"sim_events_per_second", g.sim},
-                     {"native_events_per_second", g.native > 0 ? Json(g.native) : Json(nullptr)},
-                     {"ratio", g.native > 0 ? Json(g.sim / g.native) : Json(nullptr)}};
-      }
-      j["sim_geomean"] = sg;
-    }
+    const Json j = bench_json(opt, allocs, rows, programs, means, thread_rows, sims);
     json_out->stream() << json_text(j, 2) << '\n';
     if (!json_out->commit()) {
       fmt::print(stderr, "pprsim: --json: {}\n", json_out->error());
