@@ -30,95 +30,14 @@
 #include <vector>
 
 #include "alloc/census.h"
+#include "alloc/dm/kept_regions.h"
+#include "alloc/dm/layout.h"
 #include "alloc/malloc_helpers.h"
 #include "alloc/memory.h"
 #include "alloc/probes.h"
 
 namespace pprsim {
 
-namespace dm {
-// Size classes: kPerDoubling classes per doubling of size (2^k times 1 + i / kPerDoubling), in
-// 32-byte steps while those are finer, up to 256 KiB. Every class is a multiple of 32 bytes, so
-// any remainder of a split tiles exactly into smaller classes.
-// One class per doubling (powers of two) it is. Four per doubling lost less to rounding (pprsim
-// bench over the 20 CS:APP traces: utilization 0.80 against 0.70), but blocks are never joined,
-// and a carve asks for blocks of every class its tasks used: spread over four times as many
-// classes, free memory stopped fitting what groups asked for. A 3M-event generated trace
-// (`pprsim gen --seed 3 --events 3000000`) at G=8 then held 23.8 MB of simulated memory at its
-// peak, growing with the trace's length, in 13.8 s; with powers of two, 2.9 MB in 4.9 s (two per
-// doubling: 12.3 MB, 0.76).
-inline constexpr int kPerDoublingLog = 0;
-inline constexpr int kPerDoubling = 1 << kPerDoublingLog;
-inline constexpr int kStepShift = 5;
-inline constexpr int kStepClasses = kPerDoubling;  // 32, 64, ..., 32 * kPerDoubling
-inline constexpr int kFirstDoubling = kStepShift + kPerDoublingLog;
-inline constexpr int kMaxShift = 18;
-inline constexpr int kClasses = kStepClasses + (kMaxShift - kFirstDoubling) * kPerDoubling;
-inline constexpr std::uint64_t kHeader = 16;
-inline constexpr std::uint64_t kMinBlock = std::uint64_t{1} << kStepShift;
-inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
-// A task out of partition memory for a block of at least this size maps the object a region of
-// its own instead of growing a block (DmMalloc::malloc).
-inline constexpr std::uint64_t kTaskRegionBlock = kPageSize;
-inline constexpr std::uint64_t kMaxRequest = std::uint64_t{1} << 40;
-inline constexpr std::uint64_t kMagic = std::uint64_t{0xD1A7} << 48;
-inline constexpr std::uint64_t kMagicMask = std::uint64_t{0xFFFF} << 48;
-inline constexpr std::uint64_t kLive = 1u << 8;
-inline constexpr std::uint64_t kLarge = 1u << 9;
-inline constexpr std::uint64_t kShim = 1u << 10;
-inline constexpr std::uint64_t kTop = 1u << 11;
-inline constexpr std::uint64_t kIdle = 1u << 12;  // a free block whose interior pages went back
-inline constexpr std::uint64_t kClassMask = 0xFF;
-// A free block of at least this size gives its interior pages back when the heap grows
-// (DmMalloc::idle_free_blocks).
-inline constexpr std::uint64_t kIdleBlock = std::uint64_t{64} << 10;
-inline constexpr int kCachedRegions = 8;
-inline constexpr std::uint64_t kCacheBytes = std::uint64_t{32} << 20;
-
-constexpr std::uint64_t class_size(int c) {
-  if (c < kStepClasses) return static_cast<std::uint64_t>(c + 1) << kStepShift;
-  const int j = c - kStepClasses;
-  const int k = kFirstDoubling + j / kPerDoubling;
-  return (std::uint64_t{1} << k) + (static_cast<std::uint64_t>(j % kPerDoubling + 1) << (k - kPerDoublingLog));
-}
-
-// The smallest class whose block holds `n` payload bytes; kClasses when none does. O(1).
-constexpr int class_of(std::uint64_t n) {
-  if (n > kTopBlock - kHeader) return kClasses;
-  const std::uint64_t m = n + kHeader;  // the block it needs
-  if (m <= class_size(kStepClasses - 1)) return static_cast<int>((m + kMinBlock - 1) >> kStepShift) - 1;
-  const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
-  const int step_shift = k - kPerDoublingLog;  // a shift, not a division: this is malloc's fast path
-  const auto sub = static_cast<int>((m - (std::uint64_t{1} << k) + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
-  return kStepClasses + (k - kFirstDoubling) * kPerDoubling + sub - 1;
-}
-
-// The largest class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
-constexpr int class_within(std::uint64_t bytes) {
-  int c = std::min(class_of(bytes - kHeader), kClasses - 1);
-  while (class_size(c) > bytes) --c;
-  return c;
-}
-
-static_assert(class_size(kClasses - 1) == kTopBlock);
-static_assert(class_size(kStepClasses - 1) == std::uint64_t{1} << kFirstDoubling);
-
-// What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
-// as the old size once the object is past a kilobyte, so that a run of small growths copies each
-// byte a bounded number of times (as a growing vector does) instead of once per class or, above
-// the largest class, once per growth.
-inline constexpr std::uint64_t kGeometricFrom = 1024;
-// A growing object this large moves to a region of its own (DmMalloc::region_for_growth).
-inline constexpr std::uint64_t kGrowIntoRegion = std::uint64_t{64} << 10;
-constexpr std::uint64_t growth_request(std::uint64_t old, std::uint64_t n) {
-  if (old < kGeometricFrom) return n;
-  const std::uint64_t ahead = old + old / 2;
-  return ahead > n && ahead <= kMaxRequest ? ahead : n;
-}
-static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1);
-static_assert(class_of(kTopBlock - kHeader) == kClasses - 1 && class_of(kTopBlock) == kClasses);
-static_assert(kTopBlock % kPageSize == 0);
-}  // namespace dm
 
 template <Memory Mem>
 class DmMalloc {
@@ -461,7 +380,7 @@ class DmMalloc {
     walk(global_);
     if (mode_ == Mode::Task) walk(mine_);
     for (const auto& part : carve_) walk(part);
-    for (int i = 0; i < cached_count_; ++i) visit(FreeEntry{cached_[static_cast<std::size_t>(i)].base, -1});
+    for (int i = 0; i < kept_.count(); ++i) visit(FreeEntry{kept_[i].base, -1});
     if (top_ != 0) visit(FreeEntry{top_, -1});
   }
 
@@ -569,8 +488,8 @@ class DmMalloc {
     }
     names.emplace_back("kept large regions");
     std::uint64_t kept = 0;
-    for (int i = 0; i < cached_count_; ++i) {
-      const Cached& e = cached_[static_cast<std::size_t>(i)];
+    for (int i = 0; i < kept_.count(); ++i) {
+      const dm::KeptRegions::Region& e = kept_[i];
       const std::uint64_t w0 = mem_->load64(e.base);
       if (w0 != (dm::kMagic | dm::kLarge | dm::kClassMask) || mem_->load64(e.base + 8) != e.size) {
         return fmt::format("kept large region {:#x} has no free large-region header of {} bytes (words {:#x} {:#x})",
@@ -579,8 +498,8 @@ class DmMalloc {
       seen.push_back(Seen{e.base, names.size() - 1, -1});
       kept += e.size;
     }
-    if (kept != cached_bytes_) {
-      return fmt::format("kept large regions hold {} bytes, the count says {}", kept, cached_bytes_);
+    if (kept != kept_.bytes()) {
+      return fmt::format("kept large regions hold {} bytes, the count says {}", kept, kept_.bytes());
     }
     if (top_ != 0) {
       const std::uint64_t w0 = mem_->load64(top_);
@@ -865,15 +784,15 @@ class DmMalloc {
   // largest class.
   Addr map_large(std::uint64_t n, bool in_task) {
     std::uint64_t size = round_up(n + dm::kHeader, kPageSize);
-    Addr r = in_task ? mem_->task_sys_alloc(size) : take_cached(size);
+    Addr r = in_task ? mem_->task_sys_alloc(size) : kept_.take(size);
     if (r != 0 && !in_task) probe(mem_, DmProbe::KeptReuse);
     if (r == 0 && !in_task) {
       idle_free_blocks();
       r = mem_->sys_alloc(size);
       if (r != 0) probe(mem_, DmProbe::LargeSeq);
-      if (r == 0 && cached_count_ > 0) {  // what the cache holds may be what the system lacks
+      if (r == 0 && kept_.count() > 0) {  // what the cache holds may be what the system lacks
         probe(mem_, DmProbe::LargeRetry);
-        while (cached_count_ > 0) evict_cached();
+        while (kept_.count() > 0) evict_cached();
         r = mem_->sys_alloc(size);
       }
     }
@@ -977,26 +896,7 @@ class DmMalloc {
     }
   }
 
-  // ---- Freed large regions kept for reuse (outside tasks only: the cache is shared state). ----
-
-  struct Cached {
-    Addr base;
-    std::uint64_t size;
-  };
-
-  // The smallest kept region of at least `size` bytes, taken out of the cache, with `size` set
-  // to its size (its header is the caller's to write); 0 when none is that large.
-  Addr take_cached(std::uint64_t& size) {
-    int best = -1;
-    for (int i = 0; i < cached_count_; ++i) {
-      const Cached& e = cached_[static_cast<std::size_t>(i)];
-      if (e.size >= size && (best < 0 || e.size < cached_[static_cast<std::size_t>(best)].size)) best = i;
-    }
-    if (best < 0) return 0;
-    const Cached e = drop_cached(best);
-    size = e.size;
-    return e.base;
-  }
+  // ---- Freed large regions kept for reuse (outside tasks only: shared state; dm::KeptRegions) ----
 
   // A large region freed outside a task: kept (the oldest kept ones go back to the system to
   // make room), or given back when it alone is more than the cache may hold.
@@ -1006,27 +906,17 @@ class DmMalloc {
       mem_->sys_free(b, size);
       return;
     }
-    while (cached_count_ == dm::kCachedRegions || cached_bytes_ + size > dm::kCacheBytes) evict_cached();
+    while (!kept_.has_room(size)) evict_cached();
     probe(mem_, DmProbe::KeptKeep);
     mem_->store64(b, dm::kMagic | dm::kLarge | dm::kClassMask);  // not live
-    cached_[static_cast<std::size_t>(cached_count_++)] = Cached{b, size};
-    cached_bytes_ += size;
+    kept_.add(b, size);
   }
 
   // The oldest kept region goes back to the system.
   void evict_cached() {
     probe(mem_, DmProbe::KeptEvict);
-    const Cached e = drop_cached(0);
+    const dm::KeptRegions::Region e = kept_.drop_oldest();
     mem_->sys_free(e.base, e.size);
-  }
-
-  // Kept region i, out of the cache.
-  Cached drop_cached(int i) {
-    const Cached e = cached_[static_cast<std::size_t>(i)];
-    std::copy(cached_.begin() + i + 1, cached_.begin() + cached_count_, cached_.begin() + i);
-    --cached_count_;
-    cached_bytes_ -= e.size;
-    return e;
   }
 
   // The block start of payload address p (following a shim), or 0 when p is no live object.
@@ -1094,12 +984,9 @@ class DmMalloc {
   //   top_ == 0 exactly when there is none, and then top_end_ == 0.
   Addr top_ = 0;
   Addr top_end_ = 0;
-  // * The first cached_count_ entries of cached_ are kept large regions, oldest first, each
-  //   with a free large-region header of its size; cached_bytes_ is their total, at most
-  //   dm::kCacheBytes.
-  std::array<Cached, dm::kCachedRegions> cached_{};
-  int cached_count_ = 0;
-  std::uint64_t cached_bytes_ = 0;
+  // * Every kept region has a free large-region header of its size (dm::KeptRegions holds the
+  //   rest of its invariants).
+  dm::KeptRegions kept_;
   std::uint64_t serial_ = 0;  // groups started: the group part of every owner tag
   std::uint64_t invalid_frees_ = 0;
 
