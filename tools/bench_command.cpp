@@ -239,6 +239,7 @@ struct SimRow {
   std::uint64_t events = 0;
   std::vector<double> sim_seconds;
   bool verified = true;
+  Coverage coverage;  // the allocator paths the replay exercised (the same every round)
   double native_events_per_second = 0;
   double sim_eps() const {
     const double s = median(sim_seconds);
@@ -489,6 +490,7 @@ std::vector<SimRow> measure_sim(const BenchOptions& opt, const std::vector<Bench
         s.sim_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         s.events = st.events;
         s.verified = s.verified && st.verified;
+        s.coverage = st.coverage;
       }
       if (native != nullptr) {
         s.native_events_per_second = static_cast<double>(s.events) / median(native->pass_seconds);
@@ -585,6 +587,15 @@ void print_tables(const BenchOptions& opt, const std::vector<BenchAllocator>& al
       fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", "geomean", w, alloc, "", g.sim, g.native,
                  g.native > 0 ? fmt::format("{:.5f}", g.sim / g.native) : "-", "");
     }
+    // The paths the simulated runs exercised, over all the traces.
+    std::map<std::string, Coverage> over;
+    for (const SimRow& s : sims) over[s.alloc].merge(s.coverage);
+    for (const auto& [alloc, c] : over) {
+      std::istringstream lines(coverage_text(c, alloc));
+      for (std::string line; std::getline(lines, line);) {
+        if (!line.empty()) fmt::print("coverage of {} over these traces: {}\n", alloc, line);
+      }
+    }
   }
 }
 
@@ -659,6 +670,7 @@ Json bench_json(const BenchOptions& opt, const std::vector<BenchAllocator>& allo
       e["native_events_per_second"] = n > 0 ? Json(n) : Json(nullptr);
       e["ratio"] = n > 0 ? Json(s.sim_eps() / n) : Json(nullptr);
       e["verified"] = s.verified;
+      e["coverage"] = coverage_json(s.coverage, s.alloc);
       sj.push_back(e);
     }
     j["sim"] = sj;

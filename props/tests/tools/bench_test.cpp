@@ -109,6 +109,11 @@ TEST(Bench, SimComparesTheSimulatorWithNativeReplayOfTheSameAllocator) {
   EXPECT_GT(s["sim_events_per_second"].get<double>(), 0);
   EXPECT_GT(s["native_events_per_second"].get<double>(), 0);
   EXPECT_GT(s["ratio"].get<double>(), 0);
+  // The paths the simulated replay exercised, as replay's JSON has them.
+  ASSERT_TRUE(s.contains("coverage")) << s.dump();
+  EXPECT_EQ(s["coverage"]["paths"], 40) << s["coverage"].dump();
+  EXPECT_GT(s["coverage"]["exercised"].get<int>(), 0) << s["coverage"].dump();
+  EXPECT_EQ(s["coverage"]["probes"].size(), 40u);
 }
 
 TEST(Bench, TablePrintsEveryAllocatorAndTheSkipNotes) {
