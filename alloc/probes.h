@@ -1,7 +1,7 @@
 // Named probe points: the paths through a built-in allocator that matter for PPR safety and for
 // the oracle (the carve, a rescue, a deferred free, each kind of list the merge returns, ...).
 // A run reports which of them it exercised, so that a user reading VERIFIED learns what the
-// verdict covers, and the fuzzer can prefer cases that reach new ones (docs/DESIGN.md 3.9).
+// verdict covers, and the fuzzer can prefer cases that reach new ones (docs/DESIGN.md section 3.10).
 //
 // An allocator marks a path with probe(mem_, DmProbe::X). The call reaches the memory only when
 // the Memory type has a member `probe(unsigned)`: the simulator's does (sim/sim_memory.h), native
