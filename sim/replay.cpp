@@ -52,6 +52,9 @@ namespace {
 // Problems kept of regions taken outside a slice (they are all counted).
 constexpr std::size_t kMaxOutsideSliceProblems = 20;
 
+// Raised to end a run that only maps the heap before a group (Replayer::map_before).
+struct MappedBefore {};
+
 // Raised to stop the run: the allocator failed in a way the run cannot go on from.
 struct RunFailure {
   std::string why;
@@ -109,6 +112,10 @@ class Replayer {
     if (paranoid_ && main_->alloc->has_verify()) st_.checks.push_back("verify");
   }
 
+  // Make this run one that stops as group `group` starts, with a map of MAIN's heap then (the
+  // "before" of a group whose failure only the heap check after it found).
+  void map_before(std::int64_t group) { map_before_ = group; }
+
   RunStats run(TraceReader& reader) {
     const auto t0 = std::chrono::steady_clock::now();
     set_call_time_limit(cfg_.call_time_limit);
@@ -118,6 +125,10 @@ class Replayer {
         look_in_sequential_code();  // the sequential code after the last check, if any
         check(true);
       }
+    } catch (const MappedBefore&) {
+      // A run that only maps MAIN's heap as a group starts (map_before): done there.
+      st_.heap_maps = std::move(recorder_.heap_maps());
+      return std::move(st_);
     } catch (const RunFailure& f) {
       stop(f.kind, f.why);
     } catch (const AllocatorCrash& c) {
@@ -311,6 +322,10 @@ class Replayer {
   // ---- Groups ----
 
   void run_group(const std::vector<Instance>& instances) {
+    if (map_before_ >= 0 && st_.groups == static_cast<std::uint64_t>(map_before_)) {
+      recorder_.map_heap(*main_, "before the first failing group", st_.groups);
+      throw MappedBefore{};
+    }
     look_in_sequential_code();
     const int n = static_cast<int>(instances.size());
     for (const Instance& in : instances) {
@@ -643,6 +658,7 @@ class Replayer {
   bool paranoid_;
   bool for_group_ = false;  // a system-memory request now is made for a group (carve or task)
   std::int64_t in_group_ = -1;  // the group running or last run (-1: sequential code), for findings
+  std::int64_t map_before_ = -1;  // see map_before
   Where where_;             // what the run is doing now (for a failure's message)
   std::unique_ptr<Process> main_;
   std::vector<std::unique_ptr<Process>> spare_;  // recycled task and understudy processes
@@ -715,6 +731,31 @@ void locate_lost_blocks(RunStats& s, const ReplayConfig& cfg) {
   s.lost_block_origins = std::move(search.found);
 }
 
+// The heap map before the first failing group, when the run took none (a failure that only the
+// heap check after the group found): the run again from a fresh reader, to where that group
+// starts. Without a way to read the trace again, the report has the map after it only.
+void map_before_failing_group(RunStats& s, const ReplayConfig& cfg) {
+  constexpr std::string_view kBefore = "before the first failing group";
+  for (const HeapMap& m : s.heap_maps) {
+    if (m.when == kBefore) return;
+  }
+  if (!cfg.reopen) return;
+  ReplayConfig again = cfg;
+  again.progress = nullptr;
+  again.reopen = nullptr;
+  try {
+    std::unique_ptr<TraceReader> reader = cfg.reopen();
+    Replayer r(*reader, again);
+    r.map_before(s.first_failing_group);
+    RunStats second = r.run(*reader);
+    for (HeapMap& m : second.heap_maps) {
+      if (m.when == kBefore) s.heap_maps.insert(s.heap_maps.begin(), std::move(m));
+    }
+  } catch (const std::exception&) {
+    // The trace cannot be read again as it was (a pipe read once, a file that changed).
+  }
+}
+
 }  // namespace
 
 RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
@@ -726,6 +767,7 @@ RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
   }
   count_the_rest(reader, s);
   if (s.count(FindingKind::LostBlock) != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
+  if (cfg.record_report && s.first_failing_group >= 0) map_before_failing_group(s, cfg);
   return s;
 }
 

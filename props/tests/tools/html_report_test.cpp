@@ -163,6 +163,26 @@ TEST(HtmlReport, TheSharedControlsFailureReadsAsItsJson) {
   EXPECT_EQ(rest.find("http"), std::string::npos) << "a URL in the page";
 }
 
+// A failure only the heap check after a group finds (no conflict marks the group while it
+// runs): the report still has the heap before that group beside the heap where the run stopped,
+// taken by a second run of the trace to where the group starts.
+TEST(HtmlReport, AHeapCheckFailureHasTheHeapBeforeItsGroupToo) {
+  test::TempDir d("html");
+  const Drawn r = draw(d, "deferred", std::string(PPRSIM_SOURCE_DIR) +
+                                          "/traces/samples/ppr-demo.trace --alloc mutant:merge-drops-deferred --group-size 4");
+  ASSERT_EQ(r.status, 1);
+  ASSERT_EQ(r.run["stop"], "heap-check") << r.run.dump();
+  const std::int64_t failing = r.run["first_failing_group"].get<std::int64_t>();
+  ASSERT_GE(failing, 0);
+  const Json& maps = r.run["heap_maps"];
+  ASSERT_EQ(maps.size(), 2u) << maps.dump();
+  EXPECT_EQ(maps[0]["when"], "before the first failing group");
+  EXPECT_EQ(maps[0]["group"].get<std::int64_t>(), failing);
+  EXPECT_EQ(maps[1]["when"], "where the run stopped");
+  EXPECT_EQ(maps[1]["group"].get<std::int64_t>(), failing + 1);
+  EXPECT_NE(r.html.find("data-when=\"before the first failing group\""), std::string::npos);
+}
+
 TEST(HtmlReport, ReportDrawsTheSamePageFromTheSavedJson) {
   test::TempDir d("html");
   const fs::path t = gen(d, "--events 2000 --seed 8 --ppr 0.5");
