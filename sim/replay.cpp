@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -693,66 +694,66 @@ void count_the_rest(TraceReader& reader, RunStats& s) {
   }
 }
 
+// The run of `cfg` once more, from a fresh reader of the same trace (cfg.reopen), without
+// progress or picture unless `record_report`: with `search`, to find where lost blocks went
+// missing (read to the trace's end, so that its `events` compare); with `map_before` >= 0, to
+// map the heap as that group starts (and stop there). nullopt when the trace cannot be read
+// again as it was (a pipe read once, a file that changed).
+std::optional<RunStats> run_again(const ReplayConfig& cfg, bool record_report, LostSearch* search,
+                                  std::int64_t map_before) {
+  if (!cfg.reopen) return std::nullopt;
+  ReplayConfig again = cfg;
+  again.record_report = record_report;
+  again.progress = nullptr;
+  again.reopen = nullptr;
+  try {
+    std::unique_ptr<TraceReader> reader = cfg.reopen();
+    Replayer r(*reader, again, search);
+    if (map_before >= 0) {
+      r.map_before(map_before);
+      return r.run(*reader);
+    }
+    RunStats second = r.run(*reader);
+    count_the_rest(*reader, second);
+    return second;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // Where the lost blocks of `s` went missing: the run again from a fresh reader, with a census
 // after every step from the last clean full check on. Without a way to read the trace again, the
 // stretch of groups is named instead.
 void locate_lost_blocks(RunStats& s, const ReplayConfig& cfg) {
-  const RunStats::LostOrigin stretch{
-      0, 0,
-      fmt::format("in groups {} to {} or the sequential code around them", s.lost_since_group,
-                  s.lost_found_group - 1)};
-  if (!cfg.reopen) {
-    s.lost_block_origins.push_back(stretch);
-    return;
-  }
-  ReplayConfig again = cfg;
-  again.record_report = false;
-  again.progress = nullptr;
-  again.reopen = nullptr;
   LostSearch search;
   search.from_group = static_cast<std::uint64_t>(s.lost_since_group);
   search.to_group = static_cast<std::uint64_t>(s.lost_found_group);
-  RunStats second;
-  try {
-    std::unique_ptr<TraceReader> reader = cfg.reopen();
-    Replayer r(*reader, again, &search);
-    second = r.run(*reader);
-    count_the_rest(*reader, second);
-  } catch (const std::exception&) {
-    // The trace cannot be read again as it was (a pipe read once, a file that changed).
-  }
+  const std::optional<RunStats> second = run_again(cfg, false, &search, -1);
   // The same run, or its findings say nothing of this one; and a search that placed nothing
   // says no more than the stretch.
-  if (second.events != s.events || second.count(FindingKind::LostBlock) != s.count(FindingKind::LostBlock) ||
-      search.found.empty()) {
-    s.lost_block_origins.push_back(stretch);
+  if (!second || second->events != s.events ||
+      second->count(FindingKind::LostBlock) != s.count(FindingKind::LostBlock) || search.found.empty()) {
+    s.lost_block_origins.push_back(
+        {0, 0,
+         fmt::format("in groups {} to {} or the sequential code around them", s.lost_since_group,
+                     s.lost_found_group - 1)});
     return;
   }
   s.lost_block_origins = std::move(search.found);
 }
 
 // The heap map before the first failing group, when the run took none (a failure that only the
-// heap check after the group found): the run again from a fresh reader, to where that group
-// starts. Without a way to read the trace again, the report has the map after it only.
+// heap check after the group found), from the run again to where that group starts. Without a
+// way to read the trace again, the report has the map after it only.
 void map_before_failing_group(RunStats& s, const ReplayConfig& cfg) {
   constexpr std::string_view kBefore = "before the first failing group";
   for (const HeapMap& m : s.heap_maps) {
     if (m.when == kBefore) return;
   }
-  if (!cfg.reopen) return;
-  ReplayConfig again = cfg;
-  again.progress = nullptr;
-  again.reopen = nullptr;
-  try {
-    std::unique_ptr<TraceReader> reader = cfg.reopen();
-    Replayer r(*reader, again);
-    r.map_before(s.first_failing_group);
-    RunStats second = r.run(*reader);
-    for (HeapMap& m : second.heap_maps) {
-      if (m.when == kBefore) s.heap_maps.insert(s.heap_maps.begin(), std::move(m));
-    }
-  } catch (const std::exception&) {
-    // The trace cannot be read again as it was (a pipe read once, a file that changed).
+  std::optional<RunStats> second = run_again(cfg, true, nullptr, s.first_failing_group);
+  if (!second) return;
+  for (HeapMap& m : second->heap_maps) {
+    if (m.when == kBefore) s.heap_maps.insert(s.heap_maps.begin(), std::move(m));
   }
 }
 

@@ -349,37 +349,37 @@ std::vector<Row> measure_threads(const std::vector<BenchAllocator>& allocs, cons
   return rows;
 }
 
+// One table of the thread workloads: a row per workload and thread count, a cell per allocator.
+template <class Cell>
+void print_thread_table(const std::vector<Row>& rows, const std::vector<BenchAllocator>& allocs, Cell&& cell) {
+  fmt::print("{:<16}", "workload");
+  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
+  fmt::print("\n");
+  for (std::size_t i = 0; i < rows.size(); i += allocs.size()) {
+    fmt::print("{:<16}", rows[i].trace);
+    for (std::size_t k = 0; k < allocs.size(); ++k) {
+      const Row& r = rows[i + k];
+      fmt::print(" {:>16}", r.status == "ok" ? cell(r) : r.status);
+    }
+    fmt::print("\n");
+  }
+}
+
 void print_threads(const std::vector<Row>& rows, const std::vector<BenchAllocator>& allocs, int rounds) {
   if (rows.empty()) return;
   fmt::print("\nthreads: million allocator calls per second (ratio to glibc within a round, median of {} rounds)\n",
              rounds);
-  fmt::print("{:<16}", "workload");
-  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
-  fmt::print("\n");
-  for (std::size_t i = 0; i < rows.size(); i += allocs.size()) {
-    fmt::print("{:<16}", rows[i].trace);
-    for (std::size_t k = 0; k < allocs.size(); ++k) {
-      const Row& r = rows[i + k];
-      std::string cell = r.status == "ok" ? fmt::format("{:.1f}", r.ops() / 1e6) : r.status;
-      if (r.status == "ok" && r.ratio()) cell += fmt::format(" ({:.2f})", *r.ratio());
-      fmt::print(" {:>16}", cell);
-    }
-    fmt::print("\n");
-  }
+  print_thread_table(rows, allocs, [](const Row& r) {
+    std::string cell = fmt::format("{:.1f}", r.ops() / 1e6);
+    if (r.ratio()) cell += fmt::format(" ({:.2f})", *r.ratio());
+    return cell;
+  });
   fmt::print("\nthreads: peak resident growth (ratio to glibc within a round, median)\n");
-  fmt::print("{:<16}", "workload");
-  for (const BenchAllocator& a : allocs) fmt::print(" {:>16}", a.name);
-  fmt::print("\n");
-  for (std::size_t i = 0; i < rows.size(); i += allocs.size()) {
-    fmt::print("{:<16}", rows[i].trace);
-    for (std::size_t k = 0; k < allocs.size(); ++k) {
-      const Row& r = rows[i + k];
-      std::string cell = r.status == "ok" ? human_bytes(r.footprint()) : r.status;
-      if (r.status == "ok" && !r.footprint_ratios.empty()) cell += fmt::format(" ({:.2f})", median(r.footprint_ratios));
-      fmt::print(" {:>16}", cell);
-    }
-    fmt::print("\n");
-  }
+  print_thread_table(rows, allocs, [](const Row& r) {
+    std::string cell = human_bytes(r.footprint());
+    if (!r.footprint_ratios.empty()) cell += fmt::format(" ({:.2f})", median(r.footprint_ratios));
+    return cell;
+  });
 }
 
 Json threads_json(const std::vector<Row>& rows) {

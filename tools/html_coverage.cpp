@@ -7,35 +7,22 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/html_parts.h"
+
 namespace pprsim {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
+using html::esc;
+using html::field;
 
-std::string esc(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
+// j[key] as a string ("" when it is none), and as a count (html_parts.h).
 std::string str(const Json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  const Json& v = field(j, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
 }
-
-std::uint64_t count(const Json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
-}
+std::uint64_t count(const Json& j, const char* key) { return html::u64(j, key); }
 
 }  // namespace
 
