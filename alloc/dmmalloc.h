@@ -4,6 +4,9 @@
 // blocks it does not own are deferred, and at commit the partitions and deferred frees are
 // merged back. One source for native and simulated memory (a template over `Memory`).
 //
+// Its census walks and describe() are in alloc/dm/census.h, its invariants check in
+// alloc/dm/verify.h, its layout constants in alloc/dm/layout.h.
+//
 // Block layout (block sizes are the size classes below, 32 B .. 256 KiB, tiling 256 KiB chunks):
 //   +0  word0: magic | flags | size class
 //   +8  word1: free: next block on the free list; live: owner tag (group serial, task + 1)
@@ -330,93 +333,15 @@ class DmMalloc {
   // Walks the blocks of one system region in address order. Stops at the first invalid header
   // (reported as one Corrupt piece up to the region's end) and returns false then.
   template <class Visit>
-  bool walk_region(Addr base, std::uint64_t size, Visit&& visit) {
-    const std::uint64_t w = mem_->load64(base);
-    if ((w & dm::kMagicMask) == dm::kMagic && (w & dm::kLarge) != 0) {
-      if (mem_->load64(base + 8) != size) return corrupt(base, size, visit);
-      if ((w & dm::kLive) == 0) {  // kept for reuse
-        visit(BlockInfo{base, size, BlockInfo::Kind::Free, 0, 0, -1});
-      } else {
-        visit(BlockInfo{base, size, BlockInfo::Kind::Live, base + dm::kHeader, size - dm::kHeader, -1});
-      }
-      return true;
-    }
-    Addr a = base;
-    const Addr end = base + size;
-    while (a < end) {
-      const std::uint64_t w0 = mem_->load64(a);
-      if (w0 == (dm::kMagic | dm::kTop)) {  // the top runs to the end of its chunk
-        if (mem_->load64(a + 8) != end - a) return corrupt(a, end - a, visit);
-        visit(BlockInfo{a, end - a, BlockInfo::Kind::Free, 0, 0, -1});
-        return true;
-      }
-      const std::uint64_t c = w0 & dm::kClassMask;
-      if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & (dm::kLarge | dm::kShim)) != 0 ||
-          c >= dm::kClasses || dm::class_size(static_cast<int>(c)) > end - a) {
-        return corrupt(a, end - a, visit);
-      }
-      const std::uint64_t bs = dm::class_size(static_cast<int>(c));
-      const bool live = (w0 & dm::kLive) != 0;
-      visit(BlockInfo{a, bs, live ? BlockInfo::Kind::Live : BlockInfo::Kind::Free,
-                      live ? a + dm::kHeader : 0, live ? bs - dm::kHeader : 0, static_cast<int>(c)});
-      a += bs;
-    }
-    return true;
-  }
+  bool walk_region(Addr base, std::uint64_t size, Visit&& visit);
 
   // Visits every block its free lists (and partitions) reach; a list is followed for at most
   // `max_steps` links, so a cycle in a corrupted heap cannot hang the walk.
   template <class Visit>
-  void walk_free(std::uint64_t max_steps, Visit&& visit) {
-    auto walk = [&](const Lists& lists) {
-      for (int c = 0; c < dm::kClasses; ++c) {
-        Addr b = lists[ci(c)].head;
-        for (std::uint64_t i = 0; b != 0 && i < max_steps; ++i) {
-          visit(FreeEntry{b, c});
-          b = mem_->load64(b + 8);
-        }
-      }
-    };
-    walk(global_);
-    if (mode_ == Mode::Task) walk(mine_);
-    for (const auto& part : carve_) walk(part);
-    for (int i = 0; i < kept_.count(); ++i) visit(FreeEntry{kept_[i].base, -1});
-    if (top_ != 0) visit(FreeEntry{top_, -1});
-  }
+  void walk_free(std::uint64_t max_steps, Visit&& visit);
 
   // What allocator structure holds address `a` of the region [base, base + size).
-  std::string describe(Addr base, std::uint64_t size, Addr a) {
-    std::string out;
-    walk_region(base, size, [&](const BlockInfo& b) {
-      if (a < b.start || a >= b.start + b.size) return;
-      const std::uint64_t off = a - b.start;
-      if (b.kind == BlockInfo::Kind::Corrupt) {
-        out = fmt::format("corrupt heap bytes at {:#x}", b.start);
-      } else if (b.size_class < 0 && b.kind == BlockInfo::Kind::Free && b.start == top_) {
-        out = fmt::format("unused top of the heap at {:#x}", b.start);
-      } else if (b.size_class < 0 && b.kind == BlockInfo::Kind::Free) {
-        out = fmt::format("freed large-object region kept for reuse at {:#x}", b.start);
-      } else if (b.size_class < 0) {
-        out = off < dm::kHeader ? fmt::format("large-object header at {:#x}", b.start)
-                                : fmt::format("payload of large object at {:#x}", b.start);
-      } else if (off < 8) {
-        out = fmt::format("size class {} ({} B) size/flags word in block header at {:#x}",
-                          b.size_class, b.size, b.start);
-      } else if (off < dm::kHeader) {
-        out = b.kind == BlockInfo::Kind::Free
-                  ? fmt::format("size class {} ({} B) free-list link in block header at {:#x}",
-                                b.size_class, b.size, b.start)
-                  : fmt::format("size class {} ({} B) owner tag in block header at {:#x}",
-                                b.size_class, b.size, b.start);
-      } else {
-        out = fmt::format("payload of {} size class {} ({} B) block at {:#x}",
-                          b.kind == BlockInfo::Kind::Free ? "free" : "live", b.size_class, b.size,
-                          b.start);
-      }
-    });
-    if (out.empty()) out = fmt::format("allocator memory at {:#x}", a);
-    return out;
-  }
+  std::string describe(Addr base, std::uint64_t size, Addr a);
 
   // The allocator's own invariants (alloc/ppr_allocator.h), in whatever state this copy is:
   //  - every free list (the shared lists, each partition as carved, a task's own partition)
@@ -427,117 +352,7 @@ class DmMalloc {
   //  - in a task: each deferred free names a distinct live block that is not on a list, and is
   //    large or carries another owner's tag (a block of this task's own is freed at once).
   // Returns "" or the first broken invariant.
-  std::string verify() {
-    struct Seen {
-      Addr block;
-      std::size_t list;  // index into names
-      int size_class;
-    };
-    std::vector<Seen> seen;
-    std::vector<std::string> names;
-    std::string err;
-    auto check = [&](const List& l, int c, const std::string& name, std::size_t index) {
-      if ((l.head == 0) != (l.count == 0) || (l.tail == 0) != (l.head == 0)) {
-        err = fmt::format("{} list of class {}: head {:#x}, tail {:#x} and count {} disagree", name, c,
-                          l.head, l.tail, l.count);
-        return false;
-      }
-      Addr b = l.head;
-      Addr last = 0;
-      for (std::uint64_t i = 0; i < l.count; ++i) {
-        if (b == 0) {
-          err = fmt::format("{} list of class {}: ends after {} of its {} blocks", name, c, i, l.count);
-          return false;
-        }
-        const std::uint64_t w0 = (b & 15) == 0 ? mem_->load64(b) : 0;
-        if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & (dm::kLive | dm::kLarge | dm::kShim)) != 0 ||
-            (w0 & dm::kClassMask) != static_cast<std::uint64_t>(c)) {
-          err = fmt::format("{} list of class {}: block {:#x} has no free class-{} header (word {:#x})",
-                            name, c, b, c, w0);
-          return false;
-        }
-        seen.push_back(Seen{b, index, c});
-        last = b;
-        b = mem_->load64(b + 8);
-      }
-      if (l.count != 0 && last != l.tail) {
-        err = fmt::format("{} list of class {}: tail is {:#x} but block {} is {:#x}", name, c, l.tail,
-                          l.count, last);
-        return false;
-      }
-      if (l.count != 0 && b != 0) {
-        err = fmt::format("{} list of class {}: holds more than its count {} (the tail links to {:#x})",
-                          name, c, l.count, b);
-        return false;
-      }
-      return true;
-    };
-    auto check_all = [&](const Lists& lists, std::string name) {
-      names.push_back(std::move(name));
-      for (int c = 0; c < dm::kClasses; ++c) {
-        if (!check(lists[ci(c)], c, names.back(), names.size() - 1)) return false;
-      }
-      return true;
-    };
-    if (!check_all(global_, "shared")) return err;
-    if (mode_ == Mode::Task && !check_all(mine_, "task's own")) return err;
-    for (std::size_t k = 0; k < carve_.size(); ++k) {
-      // A task's own partition as carved is stale: it lives on as the task's list.
-      if (mode_ == Mode::Task && static_cast<int>(k) == task_) continue;
-      if (!check_all(carve_[k], fmt::format("partition {}", k))) return err;
-    }
-    names.emplace_back("kept large regions");
-    std::uint64_t kept = 0;
-    for (int i = 0; i < kept_.count(); ++i) {
-      const dm::KeptRegions::Region& e = kept_[i];
-      const std::uint64_t w0 = mem_->load64(e.base);
-      if (w0 != (dm::kMagic | dm::kLarge | dm::kClassMask) || mem_->load64(e.base + 8) != e.size) {
-        return fmt::format("kept large region {:#x} has no free large-region header of {} bytes (words {:#x} {:#x})",
-                           e.base, e.size, w0, mem_->load64(e.base + 8));
-      }
-      seen.push_back(Seen{e.base, names.size() - 1, -1});
-      kept += e.size;
-    }
-    if (kept != kept_.bytes()) {
-      return fmt::format("kept large regions hold {} bytes, the count says {}", kept, kept_.bytes());
-    }
-    if (top_ != 0) {
-      const std::uint64_t w0 = mem_->load64(top_);
-      if (top_end_ <= top_ || w0 != (dm::kMagic | dm::kTop) || mem_->load64(top_ + 8) != top_end_ - top_) {
-        return fmt::format("the top {:#x} has no top header of {} bytes (words {:#x} {:#x})", top_, top_end_ - top_,
-                           w0, mem_->load64(top_ + 8));
-      }
-      names.emplace_back("top");
-      seen.push_back(Seen{top_, names.size() - 1, -1});
-    }
-    std::stable_sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) { return a.block < b.block; });
-    for (std::size_t i = 1; i < seen.size(); ++i) {
-      if (seen[i].block == seen[i - 1].block) {
-        return fmt::format("block {:#x} is on two free lists: the {} list of class {} and the {} list of class {}",
-                           seen[i].block, names[seen[i - 1].list], seen[i - 1].size_class, names[seen[i].list],
-                           seen[i].size_class);
-      }
-    }
-    if (mode_ == Mode::Task) {
-      std::vector<Addr> deferred = deferred_;
-      std::sort(deferred.begin(), deferred.end());
-      for (std::size_t i = 0; i < deferred.size(); ++i) {
-        const Addr b = deferred[i];
-        if (i > 0 && deferred[i - 1] == b) return fmt::format("block {:#x} is deferred twice", b);
-        const std::uint64_t w0 = mem_->load64(b);
-        if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & dm::kLive) == 0 || (w0 & dm::kShim) != 0) {
-          return fmt::format("deferred free of {:#x}, which is no live block (word {:#x})", b, w0);
-        }
-        if ((w0 & dm::kLarge) == 0 && mem_->load64(b + 8) == tag()) {
-          return fmt::format("deferred free of {:#x}, a block this task owns (it is freed at once)", b);
-        }
-        const auto it = std::lower_bound(seen.begin(), seen.end(), b,
-                                         [](const Seen& s, Addr a) { return s.block < a; });
-        if (it != seen.end() && it->block == b) return fmt::format("deferred block {:#x} is on a free list", b);
-      }
-    }
-    return "";
-  }
+  std::string verify();
 
  protected:
   // Protected rather than private so that the seeded-bug variants of alloc/mutants.h can be
@@ -1025,3 +840,7 @@ class DmMalloc {
 };
 
 }  // namespace pprsim
+
+// The census walks and the invariants check, by concept in files of their own.
+#include "alloc/dm/census.h"  // IWYU pragma: export
+#include "alloc/dm/verify.h"  // IWYU pragma: export
