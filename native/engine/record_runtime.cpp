@@ -48,7 +48,7 @@ std::size_t round_to_page(std::size_t n) { return (n + kPageSize - 1) & ~(kPageS
 
 void release(Range& r) {
   if (r.shadow != nullptr) munmap(r.shadow, r.shadow_map_len);
-  if (r.page_state != nullptr) munmap(r.page_state, r.page_map_len);
+  if (r.page_slot != nullptr) munmap(r.page_slot, r.slot_map_len);
   r = Range{};
 }
 
@@ -61,16 +61,29 @@ void append_run(Buffer<pprsim_rec_span>& runs, std::uintptr_t addr, std::size_t 
   }
 }
 
-// The runs of shadow bytes with `bit` set in [first, last) of range r, appended to `runs`.
-void collect_runs(const Range& r, std::uintptr_t first, std::uintptr_t last, std::uint8_t bit,
-                  Buffer<pprsim_rec_span>& runs) {
-  const std::uint8_t* sh = r.shadow;
-  std::uintptr_t a = first;
-  while (a < last) {
-    while (a < last && (sh[a - r.lo] & bit) == 0) ++a;
-    const std::uintptr_t start = a;
-    while (a < last && (sh[a - r.lo] & bit) != 0) ++a;
-    if (a > start) append_run(runs, start, a - start);
+// The read and written runs of [first, last) of range r, appended in address order. A shadow
+// word with no bit set is skipped whole: most of a line is often untouched.
+void collect_runs(const Range& r, std::uintptr_t first, std::uintptr_t last,
+                  Buffer<pprsim_rec_span>& reads, Buffer<pprsim_rec_span>& writes) {
+  for (std::uintptr_t a = first; a < last;) {
+    std::uint64_t word = 0;
+    if (a + 8 <= last && (std::memcpy(&word, r.shadow + (a - r.lo), 8), word == 0)) {
+      a += 8;
+      continue;
+    }
+    const std::uintptr_t stop = std::min(last, a + 8);
+    if (stop == a + 8 && word == (word & 0xff) * 0x0101010101010101u) {
+      // Eight bytes alike, as a word access leaves them.
+      if ((word & kRead) != 0) append_run(reads, a, 8);
+      if ((word & kWritten) != 0) append_run(writes, a, 8);
+      a = stop;
+      continue;
+    }
+    for (; a < stop; ++a) {
+      const std::uint8_t s = r.shadow[a - r.lo];
+      if ((s & kRead) != 0) append_run(reads, a, 1);
+      if ((s & kWritten) != 0) append_run(writes, a, 1);
+    }
   }
 }
 
@@ -79,7 +92,7 @@ Buffer<pprsim_rec_span> g_reads;
 Buffer<pprsim_rec_span> g_writes;
 
 // Scans the task's touched pages in address order into g_reads and g_writes, and clears their
-// shadow and page state for the next task.
+// shadow and page slots for the next task.
 void scan_touched() {
   TouchedPage* t = g_state.touched.data();
   std::sort(t, t + g_state.touched.size(), [](const TouchedPage& a, const TouchedPage& b) {
@@ -89,13 +102,16 @@ void scan_touched() {
   g_writes.clear();
   for (std::size_t i = 0; i < g_state.touched.size(); ++i) {
     const Range& r = g_state.ranges[t[i].range];
-    std::uintptr_t first = 0;
-    std::uintptr_t last = 0;
-    page_bounds(r, t[i].page, &first, &last);
-    collect_runs(r, first, last, kRead, g_reads);
-    collect_runs(r, first, last, kWritten, g_writes);
-    std::memset(r.shadow + (first - r.lo), 0, last - first);
-    r.page_state[t[i].page] = 0;
+    const std::uintptr_t page = r.page_base + std::uintptr_t{t[i].page} * kPageSize;
+    for (std::uint64_t lines = t[i].lines; lines != 0; lines &= lines - 1) {
+      const std::uintptr_t line = page + static_cast<std::uintptr_t>(__builtin_ctzll(lines)) * kLineSize;
+      // The line clipped to the range: only the first and last lines of a range stick out.
+      const std::uintptr_t first = std::max(line, r.lo);
+      const std::uintptr_t last = std::min(line + kLineSize, r.lo + r.len);
+      collect_runs(r, first, last, g_reads, g_writes);
+      std::memset(r.shadow + (first - r.lo), 0, last - first);
+    }
+    r.page_slot[t[i].page] = 0;
   }
   g_state.touched.clear();
 }
@@ -157,10 +173,10 @@ int pprsim_rec_track(const void* lo, const void* hi) {
   r.near_len = b - r.near_lo;
   r.page_base = a & ~(kPageSize - 1);
   r.shadow_map_len = round_to_page(r.len);
-  r.page_map_len = round_to_page((b - r.page_base + kPageSize - 1) / kPageSize);
+  r.slot_map_len = round_to_page((b - r.page_base + kPageSize - 1) / kPageSize * sizeof(std::uint32_t));
   r.shadow = static_cast<std::uint8_t*>(map_zeroed(r.shadow_map_len));
-  r.page_state = static_cast<std::uint8_t*>(map_zeroed(r.page_map_len));
-  if (r.shadow == nullptr || r.page_state == nullptr) {
+  r.page_slot = static_cast<std::uint32_t*>(map_zeroed(r.slot_map_len));
+  if (r.shadow == nullptr || r.page_slot == nullptr) {
     release(r);
     return PPRSIM_REC_ENOMEM;
   }
@@ -219,8 +235,9 @@ int pprsim_rec_rollback(void) {
     scan_touched();  // clears the shadow for the next task; the runs are not needed
   }
   if (!g_state.can_roll_back) return PPRSIM_REC_ENOTASK;
-  for (std::size_t i = 0; i < g_state.saved.size(); ++i) {
-    const SavedPage& s = g_state.saved[i];
+  // Newest first: where a byte was copied twice, its oldest copy is written last.
+  for (std::size_t i = g_state.saved.size(); i-- > 0;) {
+    const SavedBytes& s = g_state.saved[i];
     std::memcpy(reinterpret_cast<void*>(s.addr), g_state.undo.data() + s.offset, s.len);
   }
   drop_undo();

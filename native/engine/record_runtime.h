@@ -10,7 +10,7 @@
  * One task at a time, run in place:
  *
  *     pprsim_rec_begin();             the task starts: reads and writes are recorded per byte,
- *     ... allocator calls ...         and each page is copied before its first write
+ *     ... allocator calls ...         and old bytes are copied before their first write
  *     log = pprsim_rec_end();         what it read before writing, what it wrote and the bytes
  *     pprsim_rec_rollback();          every tracked byte back to its value at begin
  *     ...
@@ -91,9 +91,10 @@ int pprsim_rec_recording(void);
 /* Stops recording and returns the task's log, owned by the caller (pprsim_rec_log_free), or
  * NULL when no task records or memory ran out. The task can still be rolled back. */
 pprsim_rec_log *pprsim_rec_end(void);
-/* Puts every tracked byte the last task wrote back to its value at pprsim_rec_begin (whole
- * pages: the runtime copies a page before the task's first write to it). Ends the task first if
- * it still records. PPRSIM_REC_ENOTASK when there is nothing to roll back. */
+/* Puts every tracked byte the last task wrote back to its value at pprsim_rec_begin (the
+ * runtime copies the old bytes of each write that reaches a byte the task had not written).
+ * Ends the task first if it still records. PPRSIM_REC_ENOTASK when there is nothing to roll
+ * back. */
 int pprsim_rec_rollback(void);
 /* Writes a log's bytes into memory (a committed task's writes, again). Not recorded, and not
  * allowed while a task records. */

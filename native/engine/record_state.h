@@ -3,16 +3,17 @@
 // the C API of record_runtime.h.
 //
 // Per tracked byte a shadow byte holds two bits: kRead (the task read it while it had not written
-// it) and kWritten. Per tracked page a state byte holds kTouched (the page is in the task's list
-// of pages to scan at end) and kSaved (its old bytes are in the undo copy). Pages are counted
-// from the range's start rounded down to a page, and clipped to the range, so an undo copy never
-// covers a byte outside the range.
+// it) and kWritten. The pages the task accessed are listed with the 64-byte lines it accessed in
+// each, so that end() scans only those. Before a write that reaches a byte the task
+// had not written yet, the write's old bytes are copied to the undo log: tasks of a few
+// allocator calls write a few words per page, and copying those costs less than copying pages.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "native/engine/record_runtime.h"
 
@@ -21,8 +22,6 @@ namespace pprsim::rec {
 constexpr std::uintptr_t kPageSize = 4096;
 constexpr std::uint8_t kRead = 1;
 constexpr std::uint8_t kWritten = 2;
-constexpr std::uint8_t kTouched = 1;
-constexpr std::uint8_t kSaved = 2;
 // The widest single access a hook reports (__tsan_read16): the fast range test accepts an access
 // that starts up to this many bytes before a range, and the slow path clips it.
 constexpr std::uintptr_t kWidestHook = 16;
@@ -83,18 +82,23 @@ struct Range {
   std::uintptr_t near_len = 0;
   std::uintptr_t page_base = 0;  // lo rounded down to a page
   std::uint8_t* shadow = nullptr;      // one byte per tracked byte, shadow[addr - lo]
-  std::uint8_t* page_state = nullptr;  // one byte per page from page_base
+  std::uint32_t* page_slot = nullptr;  // per page from page_base: 1 + its index in touched, or 0
   std::size_t shadow_map_len = 0;
-  std::size_t page_map_len = 0;
+  std::size_t slot_map_len = 0;
 };
 
+// A page the task accessed, and which of its 64-byte lines it accessed: end() scans only those,
+// so a task that touches a word here and there pays for a line each.
+constexpr std::uintptr_t kLineSize = kPageSize / 64;
 struct TouchedPage {
   std::uint32_t range;
   std::uint32_t page;
+  std::uint64_t lines;  // bit k: bytes [k * kLineSize, (k + 1) * kLineSize) of the page
 };
 
-// One page's bytes before the task's first write to it: [addr, addr + len) at undo[offset].
-struct SavedPage {
+// The bytes [addr, addr + len) as they were before a write, at undo[offset]. Rollback restores
+// them newest first, so only the oldest copy of a byte counts and a byte may be copied twice.
+struct SavedBytes {
   std::uintptr_t addr;
   std::size_t len;
   std::size_t offset;
@@ -109,7 +113,7 @@ struct State {
   bool recording = false;
   bool can_roll_back = false;
   Buffer<TouchedPage> touched;
-  Buffer<SavedPage> saved;
+  Buffer<SavedBytes> saved;
   Buffer<unsigned char> undo;
 };
 
@@ -118,62 +122,100 @@ extern State g_state;
 // Whether a task records and there is a range to record into.
 inline bool any_active() { return g_state.active != 0; }
 
-// The page of `r` that holds `addr`, clipped to the range: [first, last).
-inline void page_bounds(const Range& r, std::uintptr_t page, std::uintptr_t* first,
-                        std::uintptr_t* last) {
-  const std::uintptr_t start = r.page_base + page * kPageSize;
-  *first = start < r.lo ? r.lo : start;
-  const std::uintptr_t end = start + kPageSize;
-  *last = end > r.lo + r.len ? r.lo + r.len : end;
+// Notes that [addr, addr + n), inside one page of range ri, was accessed.
+inline void touch(std::uint32_t ri, std::uintptr_t addr, std::size_t n) {
+  const Range& r = g_state.ranges[ri];
+  const std::uintptr_t page = (addr - r.page_base) / kPageSize;
+  const std::uintptr_t first = (addr % kPageSize) / kLineSize;
+  const std::uintptr_t last = ((addr + n - 1) % kPageSize) / kLineSize;
+  // Bits first..last; the shift by 64 is avoided when the access reaches the last line.
+  const std::uint64_t upto = last == 63 ? ~std::uint64_t{0} : (std::uint64_t{2} << last) - 1;
+  const std::uint64_t lines = upto & ~((std::uint64_t{1} << first) - 1);
+  std::uint32_t& slot = r.page_slot[page];
+  if (slot == 0) {
+    g_state.touched.push(TouchedPage{ri, static_cast<std::uint32_t>(page), lines});
+    slot = static_cast<std::uint32_t>(g_state.touched.size());
+    return;
+  }
+  g_state.touched[slot - 1].lines |= lines;
 }
 
-inline void touch_page(std::uint32_t ri, std::uintptr_t page) {
-  std::uint8_t& s = g_state.ranges[ri].page_state[page];
-  if ((s & kTouched) == 0) {
-    s |= kTouched;
-    g_state.touched.push(TouchedPage{ri, static_cast<std::uint32_t>(page)});
+// Notes an access of [addr, addr + n) inside range ri, page by page.
+inline void touch_span(std::uint32_t ri, std::uintptr_t addr, std::size_t n) {
+  while (n > 0) {
+    const std::size_t room = kPageSize - (addr % kPageSize);
+    const std::size_t part = n < room ? n : room;
+    touch(ri, addr, part);
+    addr += part;
+    n -= part;
   }
 }
 
-inline void save_page(std::uint32_t ri, std::uintptr_t page) {
-  const Range& r = g_state.ranges[ri];
-  std::uint8_t& s = r.page_state[page];
-  if ((s & kSaved) != 0) return;
-  touch_page(ri, page);
-  s |= kSaved;
-  std::uintptr_t first = 0;
-  std::uintptr_t last = 0;
-  page_bounds(r, page, &first, &last);
+// Copies the old bytes of [addr, addr + n) before the task writes them.
+inline void save_bytes(std::uintptr_t addr, std::size_t n) {
   const std::size_t offset = g_state.undo.size();
-  std::memcpy(g_state.undo.extend(last - first), reinterpret_cast<const void*>(first), last - first);
-  g_state.saved.push(SavedPage{first, last - first, offset});
+  std::memcpy(g_state.undo.extend(n), reinterpret_cast<const void*>(addr), n);
+  g_state.saved.push(SavedBytes{addr, n, offset});
 }
 
 // Records a read of [addr, addr + n), which lies inside range ri.
 inline void record_read_in(std::uint32_t ri, std::uintptr_t addr, std::size_t n) {
   const Range& r = g_state.ranges[ri];
-  const std::uintptr_t off = addr - r.lo;
-  const std::uintptr_t p0 = (addr - r.page_base) / kPageSize;
-  const std::uintptr_t p1 = (addr + n - 1 - r.page_base) / kPageSize;
-  for (std::uintptr_t p = p0; p <= p1; ++p) touch_page(ri, p);
-  std::uint8_t* sh = r.shadow + off;
+  touch_span(ri, addr, n);
+  std::uint8_t* sh = r.shadow + (addr - r.lo);
   // A byte counts as read before written only if the task has not written it yet.
   for (std::size_t i = 0; i < n; ++i) sh[i] = static_cast<std::uint8_t>(sh[i] | ((~sh[i] >> 1) & kRead));
 }
 
-// Records a write of [addr, addr + n), which lies inside range ri; copies each page first.
+// Records a write of [addr, addr + n), which lies inside range ri; copies the old bytes first
+// unless the task wrote all of them already.
 inline void record_write_in(std::uint32_t ri, std::uintptr_t addr, std::size_t n) {
   const Range& r = g_state.ranges[ri];
-  const std::uintptr_t off = addr - r.lo;
-  const std::uintptr_t p0 = (addr - r.page_base) / kPageSize;
-  const std::uintptr_t p1 = (addr + n - 1 - r.page_base) / kPageSize;
-  for (std::uintptr_t p = p0; p <= p1; ++p) save_page(ri, p);
-  std::uint8_t* sh = r.shadow + off;
-  for (std::size_t i = 0; i < n; ++i) sh[i] |= kWritten;
+  touch_span(ri, addr, n);
+  std::uint8_t* sh = r.shadow + (addr - r.lo);
+  std::uint8_t all = kWritten;
+  for (std::size_t i = 0; i < n; ++i) {
+    all &= sh[i];
+    sh[i] |= kWritten;
+  }
+  if (all == 0) save_bytes(addr, n);
 }
 
 // Any access: the parts of [addr, addr + n) inside tracked ranges, each recorded.
 void record_span(std::uintptr_t addr, std::size_t n, bool write);
+
+// The shadow bytes of an access of N bytes (1, 2, 4, 8 or 16), updated a word at a time.
+template <std::size_t N>
+struct ShadowWord {
+  using Word = std::conditional_t<N == 1, std::uint8_t,
+               std::conditional_t<N == 2, std::uint16_t,
+               std::conditional_t<N == 4, std::uint32_t, std::uint64_t>>>;
+  static constexpr std::size_t kWords = N == 16 ? 2 : 1;
+  static constexpr Word kEach = static_cast<Word>(static_cast<Word>(~Word{0}) / 0xff);  // 0x0101...01
+
+  // Sets kRead on the bytes without kWritten.
+  static void read(std::uint8_t* sh) {
+    for (std::size_t k = 0; k < kWords; ++k) {
+      Word w;
+      std::memcpy(&w, sh + k * sizeof(Word), sizeof(Word));
+      w = static_cast<Word>(w | ((~w >> 1) & static_cast<Word>(kEach * kRead)));
+      std::memcpy(sh + k * sizeof(Word), &w, sizeof(Word));
+    }
+  }
+  // Sets kWritten on all; true if some byte did not have it yet.
+  static bool write(std::uint8_t* sh) {
+    constexpr auto kAll = static_cast<Word>(kEach * kWritten);
+    bool fresh = false;
+    for (std::size_t k = 0; k < kWords; ++k) {
+      Word w;
+      std::memcpy(&w, sh + k * sizeof(Word), sizeof(Word));
+      fresh = fresh || (w & kAll) != kAll;
+      w = static_cast<Word>(w | kAll);
+      std::memcpy(sh + k * sizeof(Word), &w, sizeof(Word));
+    }
+    return fresh;
+  }
+};
 
 // The hooks' path for an access of at most kWidestHook bytes.
 template <std::size_t N, bool Write>
@@ -181,18 +223,23 @@ inline void record_small(const void* p) {
   const auto addr = reinterpret_cast<std::uintptr_t>(p);
   for (std::uint32_t i = 0; i < g_state.active; ++i) {
     const Range& r = g_state.ranges[i];
-    if (addr - r.near_lo < r.near_len) {
-      if (addr >= r.lo && addr - r.lo + N <= r.len) {
-        if constexpr (Write) {
-          record_write_in(i, addr, N);
-        } else {
-          record_read_in(i, addr, N);
-        }
-      } else {
-        record_span(addr, N, Write);  // straddles a range's edge
-      }
+    if (addr - r.near_lo >= r.near_len) continue;
+    if (addr < r.lo || addr - r.lo + N > r.len) {
+      record_span(addr, N, Write);  // straddles a range's edge
       return;
     }
+    if (addr % kPageSize + N <= kPageSize) {
+      touch(i, addr, N);
+    } else {
+      touch_span(i, addr, N);
+    }
+    std::uint8_t* sh = r.shadow + (addr - r.lo);
+    if constexpr (Write) {
+      if (ShadowWord<N>::write(sh)) save_bytes(addr, N);
+    } else {
+      ShadowWord<N>::read(sh);
+    }
+    return;
   }
 }
 
