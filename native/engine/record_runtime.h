@@ -32,6 +32,12 @@
  * Single-threaded: the runtime keeps one global state, and hooks, begin, end, rollback and apply
  * must all be called from one thread (the worker runs one allocator call at a time). Atomic
  * operations (__tsan_atomic*) are not defined here: an object that uses them does not link.
+ * Other library calls that read or write memory (strlen, strcpy, read(2) into the arena) are not
+ * recorded unless renamed to a recording function too.
+ *
+ * The order of hooks is the order of the instrumented accesses, with one exception: for a struct
+ * copy GCC reports the destination's write before the source's read. A copy of a struct onto
+ * itself is therefore logged as a write only.
  */
 #ifndef PPRSIM_NATIVE_ENGINE_RECORD_RUNTIME_H
 #define PPRSIM_NATIVE_ENGINE_RECORD_RUNTIME_H

@@ -93,4 +93,15 @@ __attribute__((visibility("default"))) void* pprsim_shim_memset(void* dst, int c
   return n == 0 ? dst : std::memset(dst, c, n);
 }
 
+// Newer compilers may call these in place of memcpy, memmove and memset: the same shims.
+__attribute__((visibility("default"))) void* __tsan_memcpy(void* dst, const void* src, std::size_t n) {
+  return pprsim_shim_memcpy(dst, src, n);
+}
+__attribute__((visibility("default"))) void* __tsan_memmove(void* dst, const void* src, std::size_t n) {
+  return pprsim_shim_memmove(dst, src, n);
+}
+__attribute__((visibility("default"))) void* __tsan_memset(void* dst, int c, std::size_t n) {
+  return pprsim_shim_memset(dst, c, n);
+}
+
 }  // extern "C"
