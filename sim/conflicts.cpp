@@ -67,6 +67,7 @@ std::string describe_meta(Process& p, Addr a) {
       }
     }
   }
+  if (std::string own = p.alloc->describe_outside(a); !own.empty()) return own;
   return fmt::format("memory at {:#x} outside the heap", a);
 }
 

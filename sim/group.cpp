@@ -132,9 +132,14 @@ std::vector<const SimAllocator*> task_allocators(const std::vector<Runner>& task
   return allocs;
 }
 
-CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m) {
+CommitResult commit_memory(Process& parent, std::vector<Runner>& tasks, std::size_t m) {
   CommitResult out;
   for (std::size_t k = 0; k < m; ++k) apply_writes(parent, static_cast<int>(k), *tasks[k].proc, out);
+  return out;
+}
+
+CommitResult commit_tasks(Process& parent, std::vector<Runner>& tasks, std::size_t m) {
+  CommitResult out = commit_memory(parent, tasks, m);
   parent.alloc = tasks[m - 1].proc->alloc->clone(parent.mem);
   parent.alloc->merge(task_allocators(tasks), m);
   return out;

@@ -67,6 +67,10 @@ struct CommitResult {
   Findings findings;                  // a region a task obtained outside its slice
 };
 
+// The memory part of a commit: tasks 0..m-1's system-memory changes, written bytes and object
+// changes, into `parent` in spec order (what commit_tasks does before the allocator's merge).
+CommitResult commit_memory(Process& parent, std::vector<Runner>& tasks, std::size_t m);
+
 // Commits tasks 0..m-1 into `parent` in spec order (system-memory changes: what a task obtained
 // in its slice is adopted whole, what it released is released; written bytes; object changes),
 // then the allocator state of task m-1 with the allocator's merge. The cost is what the tasks

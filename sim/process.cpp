@@ -22,6 +22,8 @@ void SimMemory::read(Addr a, void* out, std::uint64_t n) {
   p_->space.read(a, out, n);
 }
 
+void SimMemory::peek(Addr a, void* out, std::uint64_t n) { p_->space.read(a, out, n); }
+
 void SimMemory::write(Addr a, const void* in, std::uint64_t n) {
   if (p_->log) p_->log->on_write(a, n);
   p_->space.write(a, in, n);

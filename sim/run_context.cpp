@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "sim/executor.h"
+#include "sim/native_engine.h"
 #include "sim/sim_allocator.h"
 
 namespace pprsim {
@@ -17,6 +18,17 @@ namespace {
 bool paranoid_from_environment() {
   const char* v = std::getenv("PPRSIM_PARANOID");
   return v != nullptr && std::string_view(v) == "1";
+}
+
+// The engine the allocator's name asks for, MAIN with its allocator made.
+std::unique_ptr<Engine> make_engine(const ReplayConfig& cfg) {
+  const std::uint64_t slice = round_up(cfg.task_slice, kPageSize);
+  if (std::string_view(cfg.allocator).starts_with(kNativePrefix)) {
+    return make_native_engine(std::string_view(cfg.allocator).substr(kNativePrefix.size()), cfg.memory_limit, slice);
+  }
+  std::unique_ptr<Engine> e = make_sim_engine(cfg.memory_limit, slice);
+  e->main().alloc = make_allocator(cfg.allocator, e->main().mem);
+  return e;
 }
 
 const ReplayConfig& checked(const ReplayConfig& cfg) {
@@ -40,12 +52,11 @@ RunContext::RunContext(const ReplayConfig& config, LostSearch* lost_search)
       sched(Prng::derive(cfg.seed, "scheduler")),
       faults(Prng::derive(cfg.seed, "faults")),
       paranoid(cfg.paranoid || paranoid_from_environment()),
-      engine(make_sim_engine(cfg.memory_limit, round_up(cfg.task_slice, kPageSize))),
+      engine(make_engine(cfg)),
       pacer(cfg.check_every, cfg.full_check_every),
       sample(cfg.max_conflict_details),
       recorder(cfg.record_report) {
   Process& m = main();
-  m.alloc = make_allocator(cfg.allocator, m.mem);
   m.mem.set_coverage(&st.coverage);
   if (cfg.faults.oom != 0) {
     // Requests made for a group (the carve, growth inside a task) may be refused.

@@ -8,6 +8,7 @@
 #include "alloc/builtin.h"
 #include "alloc/mutants.h"
 #include "alloc/ppr_allocator.h"
+#include "sim/native_engine.h"
 #include "sim/plugin_allocator.h"
 
 namespace pprsim {
@@ -102,6 +103,7 @@ std::string allocator_name_error(std::string_view name) {
     }
     return fmt::format("unknown mutant '{}' (selftest lists them)", name.substr(kMutantPrefix.size()));
   }
+  if (name.starts_with(kNativePrefix)) return native_spec_error(name.substr(kNativePrefix.size()));
   if (name.starts_with(kPluginPrefix)) {
     try {
       check_plugin(std::string(name.substr(kPluginPrefix.size())));
@@ -116,8 +118,8 @@ std::string allocator_name_error(std::string_view name) {
 std::string allocator_help() {
   std::vector<std::string_view> mutants;
   for (const MutantInfo& m : kMutants) mutants.push_back(m.name);
-  return fmt::format("{}, {}, {}NAME (NAME: {}), {}PATH.so", fmt::join(allocator_names(), ", "), kExampleName,
-                     kMutantPrefix, fmt::join(mutants, ", "), kPluginPrefix);
+  return fmt::format("{}, {}, {}NAME (NAME: {}), {}PATH.so, {}PATH.so", fmt::join(allocator_names(), ", "),
+                     kExampleName, kMutantPrefix, fmt::join(mutants, ", "), kPluginPrefix, kNativePrefix);
 }
 
 bool is_allocator_name(std::string_view name) { return allocator_name_error(name).empty(); }

@@ -50,6 +50,9 @@ class SimAllocator {
   virtual bool walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) = 0;
   virtual void walk_free(std::uint64_t max_steps, const FreeVisit& visit) = 0;
   virtual std::string describe(Addr base, std::uint64_t size, Addr a) = 0;
+  // What holds address `a`, which lies in none of the process's system regions: memory the
+  // allocator has of its own (a native allocator's globals); "" when it has none there.
+  virtual std::string describe_outside(Addr) { return ""; }
   // The allocator's own invariants: "" or the first broken one (alloc/ppr_allocator.h).
   virtual std::string verify() = 0;
 

@@ -18,6 +18,8 @@ class SimMemory {
   std::uint64_t load64(Addr a);
   void store64(Addr a, std::uint64_t v);
   void read(Addr a, void* out, std::uint64_t n);
+  // As read, but not the process's access: pprsim looking (nothing is logged).
+  void peek(Addr a, void* out, std::uint64_t n);
   void write(Addr a, const void* in, std::uint64_t n);
   void zero(Addr a, std::uint64_t n);
   void copy(Addr dst, Addr src, std::uint64_t n);

@@ -1,0 +1,86 @@
+/* The port of an allocator verified natively: `pprsim replay --alloc native:SPEC`.
+ *
+ * pprsim runs the allocator, compiled with its instrumentation, as native code in worker
+ * processes: one for MAIN, one forked per task and for the understudy, exactly as a fork-based
+ * speculative runtime would. Everything the allocator reads and writes in its heap and in its
+ * globals is recorded byte-exact and judged by the same commit check, oracle and reports as the
+ * simulator's allocators (docs/DESIGN.md section 3.11).
+ *
+ * The allocator's author writes a port: a small C file that includes this header and defines
+ * the one symbol
+ *
+ *     const struct pprsim_port *pprsim_port(void);
+ *
+ * naming the allocator's entry points and, if it is PPR-aware, its group hooks. A PPR-unaware
+ * allocator (plain malloc/free) leaves the hooks NULL: pprsim then shows what speculation does
+ * to it (the conflicts its metadata causes).
+ *
+ * System memory comes from pprsim, at fixed addresses, so that every run of a seed sees the same
+ * addresses: the allocator calls pprsim_sys_alloc (or mmap/sbrk renamed to pprsim's versions by
+ * the build) instead of the system's. Inside a task, pprsim_sys_alloc gives memory from the
+ * task's own slice of address space, which a commit adopts whole.
+ *
+ * Globals are the allocator's own memory: they are recorded like the heap, so a PPR-unaware
+ * allocator's free-list head in a global shows as the conflict it is, named by symbol and
+ * offset.
+ */
+#ifndef PPRSIM_PORT_H
+#define PPRSIM_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PPRSIM_PORT_VERSION 1u
+
+struct pprsim_port {
+  uint32_t version; /* PPRSIM_PORT_VERSION */
+  const char *name; /* for reports */
+
+  /* Called once in MAIN before anything else (optional). */
+  void (*init)(void);
+
+  /* The C API. calloc and memalign are optional: without them pprsim runs malloc and zeroes the
+   * block (calloc), or refuses the request (memalign). usable_size is required. */
+  void *(*malloc)(size_t n);
+  void (*free)(void *p);
+  void *(*realloc)(void *p, size_t n);
+  void *(*calloc)(size_t count, size_t size);
+  void *(*memalign)(size_t align, size_t n);
+  size_t (*usable_size)(void *p);
+
+  /* The group hooks (all optional; a PPR-unaware allocator has none). group_init: in MAIN before
+   * the tasks fork, nonzero on success (0: the group runs smaller or serially, nothing changed).
+   * task_init(k): in task k's process after the fork. understudy_init: in the understudy's
+   * process, or in MAIN to re-run a group sequentially. merge: in MAIN after the writes of
+   * tasks 0..committed-1 were copied in, in order (ntasks tasks ran). */
+  int (*group_init)(int ntasks);
+  void (*task_init)(int k);
+  void (*understudy_init)(void);
+  void (*merge)(int ntasks, int committed);
+  /* Nonzero when the task gave up speculation (a rescue) in its last call (optional). */
+  int (*gave_up)(void);
+};
+
+const struct pprsim_port *pprsim_port(void);
+
+/* Where this process stands, kept by pprsim outside the allocator's memory (so reading it is no
+ * access to shared state, as a speculative runtime's own status variables are not): the task
+ * number k in task k (from task_init on), -1 in MAIN and the understudy; the number of tasks of
+ * the group from group_init on, 0 before the first group. */
+int pprsim_task(void);
+int pprsim_group_size(void);
+
+/* System memory from pprsim: page-aligned, zero-filled regions of a multiple of 4096 bytes; NULL
+ * when refused. Inside a task: from the task's own slice. */
+void *pprsim_sys_alloc(size_t n);
+void pprsim_sys_free(void *p, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PPRSIM_PORT_H */

@@ -1,0 +1,407 @@
+// The native worker: one process of a native run (MAIN, a task or the understudy), running the
+// allocator under test as native code with the recording runtime, one request from pprsim at a
+// time (native/engine/worker_protocol.h). A Fork request makes a child worker, a copy-on-write
+// copy of this one, as a fork-based speculative runtime makes its tasks.
+//
+//     pprsim_native_worker FD LIBRARY
+//
+// FD is the socket to pprsim, LIBRARY the allocator built with its port (native/engine/
+// pprsim_port.h). A fatal signal in the allocator is reported on the socket as the process dies;
+// pprsim turns it into a finding. Nothing here is built with the project's sanitizers: their
+// shadow memory would sit where the allocator's heap must be (wire::kArenaBase).
+
+#include <dlfcn.h>
+#include <link.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "native/engine/pprsim_port.h"
+#include "native/engine/record_runtime.h"
+#include "native/engine/worker_protocol.h"
+
+namespace {
+
+using namespace pprsim;
+
+int g_fd = -1;
+const struct pprsim_port* g_port = nullptr;
+int g_task = -1;       // pprsim_task()
+int g_group_size = 0;  // pprsim_group_size()
+
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "pprsim native worker: %s: %s\n", what, std::strerror(errno));
+  _exit(3);
+}
+
+bool read_exact(int fd, void* to, std::size_t n) {
+  auto* p = static_cast<unsigned char*>(to);
+  while (n > 0) {
+    const ssize_t got = ::read(fd, p, n);
+    if (got == 0) return false;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += got;
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+void write_exact(const void* from, std::size_t n) {
+  const auto* p = static_cast<const unsigned char*>(from);
+  while (n > 0) {
+    const ssize_t put = ::write(g_fd, p, n);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      _exit(0);  // pprsim is gone: nothing is waiting for this worker any more
+    }
+    p += put;
+    n -= static_cast<std::size_t>(put);
+  }
+}
+
+// Reads one request, and the socket it carries if any (Fork). EOF: pprsim let this worker go.
+wire::Request next_request(int* passed_fd) {
+  wire::Request r;
+  char control[CMSG_SPACE(sizeof(int))];
+  iovec iov{&r, sizeof r};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t got;
+  do {
+    got = ::recvmsg(g_fd, &msg, 0);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) _exit(0);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(passed_fd, CMSG_DATA(c), sizeof(int));
+  }
+  if (static_cast<std::size_t>(got) < sizeof r && !read_exact(g_fd, reinterpret_cast<char*>(&r) + got, sizeof r - static_cast<std::size_t>(got))) {
+    _exit(0);
+  }
+  return r;
+}
+
+void send(const wire::Message& m) { write_exact(&m, sizeof m); }
+
+// A reply with the access log of the call that produced `result`.
+void reply(std::uint64_t result, pprsim_rec_log* log, const void* extra = nullptr, std::size_t extra_len = 0) {
+  wire::Message m;
+  m.kind = wire::Kind::Reply;
+  m.gave_up = g_port->gave_up != nullptr && g_port->gave_up() != 0 ? 1 : 0;
+  m.result = result;
+  m.reads = log != nullptr ? log->read_count : 0;
+  m.writes = log != nullptr ? log->write_count : 0;
+  m.payload = (log != nullptr ? log->data_len : 0) + extra_len;
+  send(m);
+  if (log != nullptr) {
+    std::vector<wire::Span> spans;
+    spans.reserve(log->read_count + log->write_count);
+    for (std::size_t i = 0; i < log->read_count; ++i) spans.push_back({log->reads[i].addr, log->reads[i].len});
+    for (std::size_t i = 0; i < log->write_count; ++i) spans.push_back({log->writes[i].addr, log->writes[i].len});
+    write_exact(spans.data(), spans.size() * sizeof(wire::Span));
+    write_exact(log->data, log->data_len);
+  }
+  if (extra_len != 0) write_exact(extra, extra_len);
+}
+
+// Runs f() with the recording on and replies with its result and log.
+template <class F>
+void recorded(F&& f) {
+  if (pprsim_rec_begin() != PPRSIM_REC_OK) fail("the recording runtime would not start a call");
+  const std::uint64_t result = f();
+  pprsim_rec_log* log = pprsim_rec_end();
+  if (log == nullptr) fail("the recording runtime lost a call's log");
+  reply(result, log);
+  pprsim_rec_log_free(log);
+}
+
+std::uint64_t addr_of(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+void* ptr(std::uint64_t a) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(a)); }
+
+// ---- Fatal signals: told to pprsim, then the process dies of them ----
+
+void on_fatal(int sig, siginfo_t* info, void*) {
+  wire::Message m;
+  m.kind = wire::Kind::Crash;
+  m.a = static_cast<std::uint64_t>(sig);
+  const bool has_address = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL;
+  m.b = has_address && info != nullptr ? addr_of(info->si_addr) : ~std::uint64_t{0};
+  // write(2) only: async-signal-safe, and a short write is as good as none to pprsim.
+  const ssize_t ignored = ::write(g_fd, &m, sizeof m);
+  (void)ignored;
+  _exit(128 + sig);
+}
+
+void install_crash_handlers() {
+  // Its own stack, so that a stack overflow in the allocator is reported too.
+  static std::vector<char> alt(1 << 16);
+  stack_t ss{};
+  ss.ss_sp = alt.data();
+  ss.ss_size = alt.size();
+  if (sigaltstack(&ss, nullptr) != 0) fail("sigaltstack");
+  struct sigaction sa {};
+  sa.sa_sigaction = on_fatal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) sigaction(sig, &sa, nullptr);
+  // Task workers are this process's children: nobody waits for them, so the kernel reaps them.
+  signal(SIGCHLD, SIG_IGN);
+}
+
+// ---- The allocator's globals: its writable segments ----
+
+struct Window {
+  std::uintptr_t lo = 0;
+  std::uintptr_t hi = 0;
+};
+
+Window writable_segments(void* handle) {
+  link_map* map = nullptr;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr) fail("dlinfo");
+  struct Search {
+    std::uintptr_t base;
+    Window w;
+  } s{map->l_addr, {}};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        auto* s = static_cast<Search*>(data);
+        if (info->dlpi_addr != s->base) return 0;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) == 0) continue;
+          const std::uintptr_t lo = (info->dlpi_addr + ph.p_vaddr) & ~std::uintptr_t{4095};
+          const std::uintptr_t hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + 4095) & ~std::uintptr_t{4095};
+          if (s->w.hi == 0 || lo < s->w.lo) s->w.lo = lo;
+          if (hi > s->w.hi) s->w.hi = hi;
+        }
+        return 1;
+      },
+      &s);
+  return s.w;
+}
+
+Window g_globals;
+
+void hello() {
+  if (pprsim_rec_begin() != PPRSIM_REC_OK) fail("the recording runtime would not start");
+  if (g_port->init != nullptr) g_port->init();
+  pprsim_rec_log* log = pprsim_rec_end();
+  const char* name = g_port->name != nullptr ? g_port->name : "native";
+  std::vector<unsigned char> extra(name, name + std::strlen(name) + 1);
+  extra.insert(extra.end(), reinterpret_cast<const unsigned char*>(g_globals.lo),
+               reinterpret_cast<const unsigned char*>(g_globals.hi));
+  // The Reply's a and b are the globals' window; result the port's version.
+  wire::Message m;
+  m.kind = wire::Kind::Reply;
+  m.result = g_port->version;
+  m.a = g_globals.lo;
+  m.b = g_globals.hi;
+  m.reads = log->read_count;
+  m.writes = log->write_count;
+  m.payload = log->data_len + extra.size();
+  send(m);
+  std::vector<wire::Span> spans;
+  for (std::size_t i = 0; i < log->read_count; ++i) spans.push_back({log->reads[i].addr, log->reads[i].len});
+  for (std::size_t i = 0; i < log->write_count; ++i) spans.push_back({log->writes[i].addr, log->writes[i].len});
+  write_exact(spans.data(), spans.size() * sizeof(wire::Span));
+  write_exact(log->data, log->data_len);
+  write_exact(extra.data(), extra.size());
+  pprsim_rec_log_free(log);
+}
+
+void fork_worker(int child_fd) {
+  if (child_fd < 0) fail("a fork request without a socket");
+  const pid_t pid = fork();
+  if (pid < 0) fail("fork");
+  if (pid == 0) {
+    close(g_fd);
+    g_fd = child_fd;
+    return;  // the child serves its own socket from now on
+  }
+  close(child_fd);
+  reply(static_cast<std::uint64_t>(pid), nullptr);
+}
+
+std::uint64_t calloc_call(std::uint64_t count, std::uint64_t size) {
+  if (g_port->calloc != nullptr) return addr_of(g_port->calloc(count, size));
+  if (size != 0 && count > SIZE_MAX / size) return 0;
+  void* p = g_port->malloc(count * size);
+  if (p != nullptr) pprsim_shim_memset(p, 0, count * size);
+  return addr_of(p);
+}
+
+void serve(const wire::Request& r, const std::vector<unsigned char>& payload, int passed_fd) {
+  const struct pprsim_port& port = *g_port;
+  switch (r.op) {
+    case wire::Op::Hello: hello(); break;
+    case wire::Op::Malloc: recorded([&] { return addr_of(port.malloc(r.a)); }); break;
+    case wire::Op::Calloc: recorded([&] { return calloc_call(r.a, r.b); }); break;
+    case wire::Op::Memalign:
+      recorded([&] { return port.memalign != nullptr ? addr_of(port.memalign(r.a, r.b)) : 0; });
+      break;
+    case wire::Op::Realloc: recorded([&] { return addr_of(port.realloc(ptr(r.a), r.b)); }); break;
+    case wire::Op::Free:
+      recorded([&] {
+        port.free(ptr(r.a));
+        return std::uint64_t{0};
+      });
+      break;
+    case wire::Op::UsableSize:
+      // flags 1: pprsim asking (before it copies the program's bytes in), not the program.
+      if (r.flags == 1) {
+        reply(port.usable_size(ptr(r.a)), nullptr);
+      } else {
+        recorded([&] { return std::uint64_t(port.usable_size(ptr(r.a))); });
+      }
+      break;
+    case wire::Op::GroupInit:
+      g_group_size = static_cast<int>(r.a);
+      // No hook: an allocator that knows nothing of groups lets them run (and meets what it meets).
+      recorded([&] { return port.group_init != nullptr ? std::uint64_t(port.group_init(static_cast<int>(r.a)) != 0) : 1; });
+      break;
+    case wire::Op::TaskInit:
+      g_task = static_cast<int>(r.a);
+      recorded([&] {
+        if (port.task_init != nullptr) port.task_init(static_cast<int>(r.a));
+        return std::uint64_t{0};
+      });
+      break;
+    case wire::Op::UnderstudyInit:
+      g_task = -1;
+      recorded([&] {
+        if (port.understudy_init != nullptr) port.understudy_init();
+        return std::uint64_t{0};
+      });
+      break;
+    case wire::Op::Merge:
+      g_task = -1;
+      recorded([&] {
+        if (port.merge != nullptr) port.merge(static_cast<int>(r.a), static_cast<int>(r.b));
+        return std::uint64_t{0};
+      });
+      break;
+    case wire::Op::Fork: fork_worker(passed_fd); break;
+    case wire::Op::Poke: {
+      // r.a spans, then their bytes one after another.
+      const std::size_t head = r.a * sizeof(wire::Span);
+      if (head > payload.size()) fail("a short poke");
+      std::size_t off = head;
+      for (std::uint64_t i = 0; i < r.a; ++i) {
+        wire::Span s;
+        std::memcpy(&s, payload.data() + i * sizeof s, sizeof s);
+        if (s.len > payload.size() - off) fail("a short poke");
+        std::memcpy(ptr(s.addr), payload.data() + off, s.len);
+        off += s.len;
+      }
+      reply(0, nullptr);
+      break;
+    }
+    case wire::Op::Map:
+      if (mmap(ptr(r.a), r.b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+        fail("mapping an adopted region");
+      }
+      reply(0, nullptr);
+      break;
+    case wire::Op::Unmap:
+      munmap(ptr(r.a), r.b);
+      reply(0, nullptr);
+      break;
+    case wire::Op::Describe: {
+      Dl_info info{};
+      char text[256] = "";
+      if (dladdr(ptr(r.a), &info) != 0 && info.dli_sname != nullptr && info.dli_saddr != nullptr) {
+        std::snprintf(text, sizeof text, "global %s+%#llx", info.dli_sname,
+                      static_cast<unsigned long long>(r.a - addr_of(info.dli_saddr)));
+      }
+      reply(0, nullptr, text, std::strlen(text) + 1);
+      break;
+    }
+    case wire::Op::SysAnswer: fail("an answer nobody asked for");
+  }
+}
+
+// A system-memory request to pprsim, answered with the region's address (0: refused).
+std::uint64_t ask(wire::Kind kind, std::uint64_t a, std::uint64_t b) {
+  wire::Message m;
+  m.kind = kind;
+  m.a = a;
+  m.b = b;
+  send(m);
+  int ignored_fd = -1;
+  const wire::Request answer = next_request(&ignored_fd);
+  if (answer.op != wire::Op::SysAnswer) fail("a request while system memory was asked for");
+  return answer.a;
+}
+
+}  // namespace
+
+extern "C" int pprsim_task(void) { return g_task; }
+extern "C" int pprsim_group_size(void) { return g_group_size; }
+
+extern "C" void* pprsim_sys_alloc(std::size_t n) {
+  n = (n + 4095) & ~std::size_t{4095};
+  if (n == 0) return nullptr;
+  const std::uint64_t a = ask(wire::Kind::SysAlloc, n, 0);
+  if (a == 0) return nullptr;
+  void* p = mmap(ptr(a), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != ptr(a)) fail("mapping system memory where pprsim placed it");
+  return p;
+}
+
+extern "C" void pprsim_sys_free(void* p, std::size_t n) {
+  n = (n + 4095) & ~std::size_t{4095};
+  if (p == nullptr || n == 0) return;
+  ask(wire::Kind::SysFree, addr_of(p), n);
+  munmap(p, n);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: pprsim_native_worker FD LIBRARY (started by pprsim, not by hand)\n");
+    return 2;
+  }
+  g_fd = std::atoi(argv[1]);
+  install_crash_handlers();
+  void* handle = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    std::fprintf(stderr, "pprsim native worker: %s\n", dlerror());
+    return 3;
+  }
+  using PortFn = const struct pprsim_port* (*)();
+  auto fn = reinterpret_cast<PortFn>(dlsym(handle, "pprsim_port"));
+  g_port = fn != nullptr ? fn() : nullptr;
+  if (g_port == nullptr || g_port->malloc == nullptr || g_port->free == nullptr || g_port->realloc == nullptr ||
+      g_port->usable_size == nullptr) {
+    std::fprintf(stderr, "pprsim native worker: %s has no complete pprsim_port()\n", argv[2]);
+    return 3;
+  }
+  g_globals = writable_segments(handle);
+  if (pprsim_rec_track(ptr(wire::kArenaBase), ptr(wire::kArenaBase + wire::kArenaBytes)) != PPRSIM_REC_OK) {
+    fail("tracking the heap's addresses");
+  }
+  if (g_globals.hi > g_globals.lo &&
+      pprsim_rec_track(reinterpret_cast<void*>(g_globals.lo), reinterpret_cast<void*>(g_globals.hi)) != PPRSIM_REC_OK) {
+    fail("tracking the allocator's globals");
+  }
+  std::vector<unsigned char> payload;
+  for (;;) {
+    int passed_fd = -1;
+    const wire::Request r = next_request(&passed_fd);
+    payload.resize(r.payload);
+    if (r.payload != 0 && !read_exact(g_fd, payload.data(), payload.size())) _exit(0);
+    serve(r, payload, passed_fd);
+  }
+}

@@ -1,0 +1,82 @@
+// The conversation between pprsim and a native worker process (native/engine/worker_main.cpp),
+// over a stream socket, one request at a time:
+//
+//   pprsim  -> worker   Request (+ payload bytes; a Fork request carries a socket as well)
+//   worker  -> pprsim   zero or more system-memory requests (SysAlloc, SysFree), each answered
+//                       by a Request of op SysAnswer, then one Reply (+ the call's access log)
+//                       or, if the allocator crashed, a Crash message as the process dies.
+//
+// A Reply's payload is the access log of the call (native/engine/record_runtime.h): `reads`
+// spans (bytes read before the call wrote them), `writes` spans, then the written bytes, in
+// the order of the spans. Addresses are the worker's own (real) ones; pprsim maps the
+// allocator's globals to a fixed place of its own (kGlobalsBase) so that reports stay the same
+// from run to run whatever address the loader chose.
+#pragma once
+
+#include <cstdint>
+
+namespace pprsim::wire {
+
+inline constexpr std::uint32_t kVersion = 1;
+
+// Where the allocator's heap lives in every worker: system memory is mapped at the addresses the
+// simulated system memory hands out (sim/system_memory.h starts there), so the worker and pprsim
+// agree on every heap address. The recording runtime tracks this much of it.
+inline constexpr std::uint64_t kArenaBase = std::uint64_t{1} << 40;
+inline constexpr std::uint64_t kArenaBytes = std::uint64_t{2} << 40;
+// Where pprsim places the allocator's globals in its own picture of a worker: above the heap's
+// addresses (below kArenaBase is the program's data, sim/system_memory.h).
+inline constexpr std::uint64_t kGlobalsBase = kArenaBase + kArenaBytes;
+
+enum class Op : std::uint32_t {
+  Hello = 1,       // -> Reply: result = port version, a/b = globals [lo, hi); payload: name, then the globals' bytes
+  Malloc,          // a = n
+  Calloc,          // a = count, b = size
+  Memalign,        // a = align, b = n
+  Realloc,         // a = p, b = n
+  Free,            // a = p
+  UsableSize,      // a = p (not recorded)
+  GroupInit,       // a = ntasks; result nonzero on success
+  TaskInit,        // a = k
+  UnderstudyInit,  //
+  Merge,           // a = ntasks, b = committed
+  Fork,            // carries the child's socket; -> Reply: result = the child's pid
+  Poke,            // a = address; payload: bytes to write there (not recorded)
+  Map,             // a = address, b = bytes: map zeroed memory there (a region adopted at commit)
+  Unmap,           // a = address, b = bytes
+  Describe,        // a = address; -> Reply: payload = what is there, in words
+  SysAnswer,       // the answer to a system-memory request: a = the region's address (0: refused)
+};
+
+struct Request {
+  Op op = Op::Hello;
+  std::uint32_t flags = 0;
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::uint64_t payload = 0;  // bytes that follow
+};
+
+enum class Kind : std::uint32_t {
+  Reply = 1,
+  SysAlloc,  // a = bytes
+  SysFree,   // a = address, b = bytes
+  Crash,     // a = signal, b = fault address (or ~0)
+};
+
+struct Message {
+  Kind kind = Kind::Reply;
+  std::uint32_t gave_up = 0;  // Reply: the port's gave_up() after the call
+  std::uint64_t result = 0;
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::uint64_t reads = 0;    // Reply: spans of the access log that follow
+  std::uint64_t writes = 0;
+  std::uint64_t payload = 0;  // bytes after the spans
+};
+
+struct Span {
+  std::uint64_t addr = 0;
+  std::uint64_t len = 0;
+};
+
+}  // namespace pprsim::wire

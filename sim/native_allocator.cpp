@@ -1,0 +1,182 @@
+#include "sim/native_allocator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace pprsim {
+
+std::uint64_t NativeLayout::to_real(Addr a) const {
+  if (a >= wire::kGlobalsBase && a - wire::kGlobalsBase < globals_hi - globals_lo) return globals_lo + (a - wire::kGlobalsBase);
+  return a;
+}
+
+Addr NativeLayout::to_sim(std::uint64_t a) const {
+  if (a >= globals_lo && a < globals_hi) return wire::kGlobalsBase + (a - globals_lo);
+  return a;
+}
+
+bool NativeLayout::in_worker(Addr a) const {
+  return (a >= wire::kArenaBase && a - wire::kArenaBase < wire::kArenaBytes) ||
+         (a >= wire::kGlobalsBase && a - wire::kGlobalsBase < globals_hi - globals_lo);
+}
+
+NativeAllocator::NativeAllocator(std::unique_ptr<NativeWorker> worker, SimMemory& mem,
+                                 std::shared_ptr<const NativeLayout> layout, int task)
+    : worker_(std::move(worker)), mem_(&mem), layout_(std::move(layout)), task_(task) {}
+
+std::unique_ptr<SimAllocator> NativeAllocator::clone(SimMemory& mem) const {
+  auto copy = std::make_unique<NativeAllocator>(worker_->fork("fork"), mem, layout_, task_);
+  copy->gave_up_ = gave_up_;
+  return copy;
+}
+
+std::uint64_t NativeAllocator::answer_sys(const wire::Message& m) {
+  if (m.kind == wire::Kind::SysFree) {
+    mem_->sys_free(m.a, m.b);
+    return 0;
+  }
+  // Inside a task, the port's system memory comes from the task's own slice (pprsim_port.h).
+  const Addr a = task_ >= 0 ? mem_->task_sys_alloc(m.a) : mem_->sys_alloc(m.a);
+  if (a != 0 && !layout_->in_worker(a + m.a - 1)) {
+    mem_->sys_free(a, m.a);
+    throw AllocatorFailure(fmt::format("system memory at {:#x} ({} B) lies outside the native heap's addresses", a, m.a));
+  }
+  return a;
+}
+
+NativeWorker::Reply NativeAllocator::call(const char* name, wire::Op op, std::uint64_t a, std::uint64_t b) {
+  wire::Request r;
+  r.op = op;
+  r.a = a;
+  r.b = b;
+  NativeWorker::Reply rep =
+      worker_->call(name, r, nullptr, 0, [this](const wire::Message& m) { return answer_sys(m); });
+  gave_up_ = rep.msg.gave_up != 0;
+  replay(rep);
+  return rep;
+}
+
+void NativeAllocator::replay(const NativeWorker::Reply& r) {
+  // Reads first: each was a read of a byte the call had not written yet, so the access log sees
+  // it before the call's own writes, as it happened.
+  std::vector<std::uint8_t> scratch;
+  for (const wire::Span& s : r.reads) {
+    scratch.resize(s.len);
+    mem_->read(layout_->to_sim(s.addr), scratch.data(), s.len);
+  }
+  std::uint64_t off = 0;
+  for (const wire::Span& s : r.writes) {
+    mem_->write(layout_->to_sim(s.addr), r.data.data() + off, s.len);
+    off += s.len;
+  }
+}
+
+Addr NativeAllocator::malloc(std::uint64_t n) { return result(call("malloc", wire::Op::Malloc, n)); }
+
+Addr NativeAllocator::calloc(std::uint64_t count, std::uint64_t size) {
+  return result(call("calloc", wire::Op::Calloc, count, size));
+}
+
+Addr NativeAllocator::memalign(std::uint64_t align, std::uint64_t n) {
+  return result(call("memalign", wire::Op::Memalign, align, n));
+}
+
+Addr NativeAllocator::realloc(Addr p, std::uint64_t n) {
+  if (p != 0) {
+    // The worker has the allocator's bytes but not the program's: what the program wrote into
+    // the block goes there first, so that the allocator copies what the simulator holds.
+    wire::Request q;
+    q.op = wire::Op::UsableSize;
+    q.a = layout_->to_real(p);
+    q.flags = 1;  // not recorded: pprsim asking, not the program
+    const std::uint64_t usable = worker_->call("malloc_usable_size", q, nullptr, 0, nullptr).msg.result;
+    if (usable != 0 && usable < (std::uint64_t{1} << 34)) {
+      Pokes program;
+      program.spans.push_back({p, usable});
+      program.data.resize(usable);
+      mem_->peek(p, program.data.data(), usable);
+      poke(program);
+    }
+  }
+  return result(call("realloc", wire::Op::Realloc, layout_->to_real(p), n));
+}
+
+void NativeAllocator::free(Addr p) { call("free", wire::Op::Free, layout_->to_real(p)); }
+
+std::uint64_t NativeAllocator::usable_size(Addr p) {
+  return call("malloc_usable_size", wire::Op::UsableSize, layout_->to_real(p)).msg.result;
+}
+
+bool NativeAllocator::group_init(int g) {
+  return call("group_init", wire::Op::GroupInit, static_cast<std::uint64_t>(g)).msg.result != 0;
+}
+
+void NativeAllocator::task_init(int k) {
+  task_ = k;
+  call("task_init", wire::Op::TaskInit, static_cast<std::uint64_t>(k));
+}
+
+void NativeAllocator::understudy_init() {
+  task_ = -1;
+  call("understudy_init", wire::Op::UnderstudyInit);
+}
+
+void NativeAllocator::merge(std::span<const SimAllocator* const> tasks, std::size_t committed) {
+  task_ = -1;
+  call("merge", wire::Op::Merge, tasks.size(), committed);
+}
+
+std::string NativeAllocator::describe(Addr, std::uint64_t, Addr a) { return fmt::format("heap memory at {:#x}", a); }
+
+std::string NativeAllocator::describe_outside(Addr a) {
+  const std::uint64_t globals = layout_->globals_hi - layout_->globals_lo;
+  if (a < wire::kGlobalsBase || a - wire::kGlobalsBase >= globals) return "";
+  wire::Request q;
+  q.op = wire::Op::Describe;
+  q.a = layout_->to_real(a);
+  try {
+    const NativeWorker::Reply r = worker_->call("describe", q, nullptr, 0, nullptr);
+    const auto* text = reinterpret_cast<const char*>(r.extra.data());
+    const std::string named(text, strnlen(text, r.extra.size()));
+    if (!named.empty()) return fmt::format("allocator {}", named);
+  } catch (const AllocatorFailure&) {
+    // A worker that is gone names nothing; the offset says where.
+  }
+  return fmt::format("allocator globals at offset {:#x}", a - wire::kGlobalsBase);
+}
+
+void NativeAllocator::poke(const Pokes& pokes) {
+  if (pokes.spans.empty()) return;
+  std::vector<std::uint8_t> payload(pokes.spans.size() * sizeof(wire::Span));
+  for (std::size_t i = 0; i < pokes.spans.size(); ++i) {
+    const wire::Span s{layout_->to_real(pokes.spans[i].addr), pokes.spans[i].len};
+    std::memcpy(payload.data() + i * sizeof s, &s, sizeof s);
+  }
+  payload.insert(payload.end(), pokes.data.begin(), pokes.data.end());
+  wire::Request q;
+  q.op = wire::Op::Poke;
+  q.a = pokes.spans.size();
+  q.payload = payload.size();
+  worker_->call("commit", q, payload.data(), payload.size(), nullptr);
+}
+
+void NativeAllocator::map(Addr a, std::uint64_t n) {
+  wire::Request q;
+  q.op = wire::Op::Map;
+  q.a = a;
+  q.b = n;
+  worker_->call("commit", q, nullptr, 0, nullptr);
+}
+
+void NativeAllocator::unmap(Addr a, std::uint64_t n) {
+  wire::Request q;
+  q.op = wire::Op::Unmap;
+  q.a = a;
+  q.b = n;
+  worker_->call("commit", q, nullptr, 0, nullptr);
+}
+
+}  // namespace pprsim

@@ -1,0 +1,102 @@
+#include "sim/native_engine.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "sim/native_allocator.h"
+#include "sim/sim_engine.h"
+
+namespace pprsim {
+
+namespace {
+
+std::string library_of(std::string_view spec) { return std::string(spec); }
+
+class NativeEngine final : public SimEngine {
+ public:
+  NativeEngine(const std::string& library, std::uint64_t memory_limit, std::uint64_t slice_bytes)
+      : SimEngine(memory_limit, slice_bytes) {
+    Process& m = main();
+    std::unique_ptr<NativeWorker> worker = NativeWorker::start(library);
+    // The port's name and init, the globals' window and bytes.
+    wire::Request hello;
+    hello.op = wire::Op::Hello;
+    NativeWorker::Reply r = worker->call("init", hello, nullptr, 0, nullptr);
+    if (r.msg.result != 1) {
+      throw std::runtime_error(fmt::format("{}: port version {} (this pprsim reads version 1)", library, r.msg.result));
+    }
+    const auto* text = reinterpret_cast<const char*>(r.extra.data());
+    const std::size_t name_len = strnlen(text, r.extra.size());
+    auto layout = std::make_shared<NativeLayout>();
+    layout->name = fmt::format("native:{}", std::string_view(text, name_len));
+    layout->globals_lo = r.msg.a;
+    layout->globals_hi = r.msg.b;
+    const std::uint64_t globals = layout->globals_hi - layout->globals_lo;
+    if (name_len == r.extra.size() || r.extra.size() - name_len - 1 != globals) {
+      throw std::runtime_error(fmt::format("{}: the worker's greeting is malformed", library));
+    }
+    if (globals != 0) {
+      m.space.map(wire::kGlobalsBase, globals);
+      m.space.write(wire::kGlobalsBase, r.extra.data() + name_len + 1, globals);
+    }
+    layout_ = layout;
+    auto alloc = std::make_unique<NativeAllocator>(std::move(worker), m.mem, std::move(layout), -1);
+    alloc->replay(r);  // what init did in the heap
+    m.alloc = std::move(alloc);
+  }
+
+  // The simulator's commit of the tasks' memory, then the same changes in MAIN's worker, task by
+  // task, and the port's merge there.
+  CommitResult commit(std::vector<Runner>& tasks, std::size_t m) override {
+    Process& main_proc = main();
+    CommitResult out = commit_memory(main_proc, tasks, m);
+    auto& native = static_cast<NativeAllocator&>(*main_proc.alloc);
+    for (std::size_t k = 0; k < m; ++k) {
+      Process& t = *tasks[k].proc;
+      for (const auto& [base, size] : t.sys.obtained()) native.map(base, size);
+      native.poke(written(t));
+      for (const auto& [base, size] : t.sys.released()) native.unmap(base, size);
+    }
+    main_proc.alloc->merge(task_allocators(tasks), m);
+    return out;
+  }
+
+ private:
+  // What task `t` wrote where the worker holds memory, from its access log and its memory.
+  NativeAllocator::Pokes written(Process& t) const {
+    NativeAllocator::Pokes out;
+    if (!t.log) return out;
+    for (const auto& [pn, plog] : t.log->pages()) {
+      const Addr page = pn * kPageSize;
+      if (!plog->write_line.any() || !layout_->in_worker(page) || !t.space.is_mapped(page)) continue;
+      const std::uint8_t* bytes = t.space.page_bytes(pn);
+      plog->write_line.for_each_run([&](std::uint64_t from, std::uint64_t to) {
+        out.add(page + from, bytes + from, to - from);
+      });
+    }
+    return out;
+  }
+
+  std::shared_ptr<const NativeLayout> layout_;
+};
+
+}  // namespace
+
+std::string native_spec_error(std::string_view spec) {
+  const std::string library = library_of(spec);
+  struct stat st {};
+  if (library.empty()) return "native: names no library (native:PATH.so)";
+  if (::stat(library.c_str(), &st) != 0) return fmt::format("native:{}: {}", library, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fmt::format("native:{}: not a regular file", library);
+  return "";
+}
+
+std::unique_ptr<Engine> make_native_engine(std::string_view spec, std::uint64_t memory_limit,
+                                           std::uint64_t slice_bytes) {
+  return std::make_unique<NativeEngine>(library_of(spec), memory_limit, slice_bytes);
+}
+
+}  // namespace pprsim
