@@ -96,7 +96,8 @@ std::string native_spec_error(std::string_view spec) {
 
 std::unique_ptr<Engine> make_native_engine(std::string_view spec, std::uint64_t memory_limit,
                                            std::uint64_t slice_bytes) {
-  return std::make_unique<NativeEngine>(library_of(spec), memory_limit, slice_bytes);
+  return std::make_unique<NativeEngine>(library_of(spec), memory_limit,
+                                        slice_bytes != 0 ? slice_bytes : wire::kNativeSliceBytes);
 }
 
 }  // namespace pprsim

@@ -25,7 +25,8 @@ inline constexpr std::string_view kNativePrefix = "native:";
 std::string native_spec_error(std::string_view spec);
 
 // An engine whose MAIN runs the native allocator `spec` (after kNativePrefix), with MAIN's
-// system memory limited to `memory_limit` bytes and `slice_bytes` per task. Throws
+// system memory limited to `memory_limit` bytes and `slice_bytes` per task (0: 1 GiB,
+// wire::kNativeSliceBytes). Throws
 // std::runtime_error when the worker cannot start or the library has no usable port.
 std::unique_ptr<Engine> make_native_engine(std::string_view spec, std::uint64_t memory_limit, std::uint64_t slice_bytes);
 

@@ -23,10 +23,16 @@ inline constexpr std::uint32_t kVersion = 1;
 // simulated system memory hands out (sim/system_memory.h starts there), so the worker and pprsim
 // agree on every heap address. The recording runtime tracks this much of it.
 inline constexpr std::uint64_t kArenaBase = std::uint64_t{1} << 40;
-inline constexpr std::uint64_t kArenaBytes = std::uint64_t{2} << 40;
-// Where pprsim places the allocator's globals in its own picture of a worker: above the heap's
-// addresses (below kArenaBase is the program's data, sim/system_memory.h).
-inline constexpr std::uint64_t kGlobalsBase = kArenaBase + kArenaBytes;
+// Slices climb: each group's tasks get slices above everything MAIN holds, including what earlier
+// commits adopted, so a long run needs room (16 TiB: with 1 GiB slices, thousands of groups).
+inline constexpr std::uint64_t kArenaBytes = std::uint64_t{16} << 40;
+// A task's slice in a native run unless --task-slice says otherwise (the simulator's default, as
+// much as the memory limit, would climb 16 GiB per task and group).
+inline constexpr std::uint64_t kNativeSliceBytes = std::uint64_t{1} << 30;
+// Where pprsim places the allocator's globals in its own picture of a worker (only there: no
+// worker has memory at this address): above the heap's addresses (below kArenaBase is the
+// program's data, sim/system_memory.h).
+inline constexpr std::uint64_t kGlobalsBase = std::uint64_t{1} << 52;
 
 enum class Op : std::uint32_t {
   Hello = 1,       // -> Reply: result = port version, a/b = globals [lo, hi); payload: name, then the globals' bytes

@@ -1,0 +1,130 @@
+// The native engine (sim/native_engine.h) from the command line, on allocators in plain C built
+// for recording: the speculation-aware example (native/examples/partitioned.c) verifies; the
+// unaware fixture (props/tests/native/fixtures/plain_freelist.c) is falsified at its global
+// free-list heads, named by symbol; the same crashing in a task or hanging in free stops the run
+// as FAILED with the call, the line and the task, and pprsim lives on; a seed gives the same
+// JSON every time.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "props/tests/tools/cli_support.h"
+
+namespace pprsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+const fs::path kCsapp = fs::path(PPRSIM_SOURCE_DIR) / ".." / "shared" / "traces" / "cs-app";
+
+std::string native(const std::string& name) { return "native:" + std::string(PPRSIM_PLUGIN_DIR) + "/" + name + ".so"; }
+
+struct Dir {
+  fs::path path;
+  Dir() {
+    path = fs::temp_directory_path() / ("pprsim_native_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~Dir() { fs::remove_all(path); }
+};
+
+nlohmann::json run_json(const Dir& d, const std::string& args, int expect_status) {
+  const auto r = test::run_pprsim(d.path, args + " --json -", "2>/dev/null");
+  EXPECT_EQ(r.status, expect_status) << args << "\n" << r.out;
+  return nlohmann::json::parse(r.out);
+}
+
+TEST(NativeEngine, ASpeculationAwareCAllocatorVerifiesWithCommittedTasks) {
+  const Dir d;
+  for (const int g : {1, 4, 8}) {
+    const auto j = run_json(d, "replay " + kSample + " --alloc " + native("pprsim_native_partitioned") +
+                                   " --group-size " + std::to_string(g), 0);
+    EXPECT_TRUE(j["verified"].get<bool>()) << j.dump();
+    EXPECT_EQ(j["allocator"], "native:partitioned");
+    EXPECT_EQ(j["conflicts"]["allocator_induced"], 0);
+    if (g > 1) {
+      EXPECT_GT(j["committed"].get<int>(), 0);
+      // It grew inside its tasks' slices, and the commits adopted what the committed ones grew.
+      EXPECT_GT(j["adopted_bytes"].get<std::uint64_t>(), 0u);
+      EXPECT_LE(j["adopted_bytes"].get<std::uint64_t>(), j["task_grown_bytes"].get<std::uint64_t>());
+    }
+  }
+}
+
+TEST(NativeEngine, AnUnawareAllocatorIsFalsifiedAtItsGlobalFreeListHead) {
+  const Dir d;
+  const auto r = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + native("pprsim_native_plain") +
+                                              " --group-size 4");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("FAILED with native:plain-freelist"), std::string::npos) << r.out;
+  // Two tasks popped the same head of the same class: a read of what the other wrote, at the
+  // global, named by its symbol.
+  EXPECT_NE(r.out.find("(allocator-induced, raw): 8 bytes at 0x10000000001088: allocator global free_heads+0x8"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("block handed out twice"), std::string::npos) << r.out;
+  // Alone, the same allocator is correct: what fails is speculation.
+  const auto alone = run_json(d, "replay " + kSample + " --alloc " + native("pprsim_native_plain"), 0);
+  EXPECT_TRUE(alone["verified"].get<bool>());
+}
+
+TEST(NativeEngine, ACrashInATaskIsAFailedRunNamingTheCallTheLineAndTheTask) {
+  const Dir d;
+  const auto r = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + native("pprsim_native_plain_crash") +
+                                              " --group-size 4 --json run.json");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("stopped: the allocator crashed in malloc at line 21 in task 1: signal 11 (SIGSEGV"),
+            std::string::npos)
+      << r.out;
+  const auto j = nlohmann::json::parse(test::read_all(d.path / "run.json"));
+  EXPECT_EQ(j["stop"], "crash");
+  EXPECT_EQ(j["findings"]["counts"]["crashed"], 1) << j["findings"].dump();
+}
+
+TEST(NativeEngine, AHangIsAFailedRunWithinTheCallTimeLimit) {
+  const Dir d;
+  const auto r = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + native("pprsim_native_plain_hang") +
+                                              " --call-timeout 1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("stopped: the allocator hung in realloc at line 31: no return within 1 s"), std::string::npos)
+      << r.out;
+  // The killed worker is gone: nothing of it is left running.
+  EXPECT_EQ(test::run_shell("pgrep -f 'pprsim_native_worke[r] .*pprsim_native_plain_hang' | wc -l").out, "0\n");
+}
+
+TEST(NativeEngine, OneSeedGivesTheSameJsonEveryTime) {
+  const Dir d;
+  const std::string args = "replay " + kSample + " --alloc " + native("pprsim_native_plain") + " --group-size 4 --seed 7";
+  auto a = run_json(d, args, 1);
+  auto b = run_json(d, args, 1);
+  a.erase("seconds");
+  b.erase("seconds");
+  EXPECT_EQ(a.dump(), b.dump());
+}
+
+TEST(NativeEngine, ALibraryThatIsNotThereIsBadUsage) {
+  const Dir d;
+  const auto r = test::run_pprsim(d.path, "replay " + kSample + " --alloc native:nowhere/none.so");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("native:nowhere/none.so: No such file or directory"), std::string::npos) << r.out;
+}
+
+TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
+  if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": skipped";
+  const Dir d;
+  for (const char* t : {"amptjp-bal.rep", "realloc-bal.rep"}) {
+    const auto j = run_json(d, "replay " + (kCsapp / t).string() + " --alloc " + native("pprsim_native_partitioned") +
+                                   " --group-size 4 --ppr-every 50", 0);
+    EXPECT_TRUE(j["verified"].get<bool>()) << t;
+    EXPECT_EQ(j["conflicts"]["allocator_induced"], 0) << t;
+    EXPECT_GT(j["committed"].get<int>(), 0) << t;
+  }
+}
+
+}  // namespace
+}  // namespace pprsim
