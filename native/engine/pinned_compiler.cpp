@@ -51,6 +51,9 @@ const std::vector<std::string>& cxx_compile_flags() {
     // An allocator's entry points are called from C: an exception could only cross them
     // badly, and its machinery (__cxa_*, the unwinder) would escape tracking.
     f.push_back("-fno-exceptions");
+    // A function-local static is then guarded by a plain flag the allocator's own code reads
+    // and writes (instrumented), not by the C++ runtime's guard calls: a task runs alone.
+    f.push_back("-fno-threadsafe-statics");
     return f;
   }();
   return flags;
@@ -69,6 +72,8 @@ const std::vector<std::string>& link_flags() {
       // Every symbol is bound at load time: a missing hook fails the load with its name, and no
       // lazy binding runs for the first time inside whichever task calls first.
       "-Wl,-z,now",
+      // Only the libraries it calls are loaded with it (clang++ adds the C++ runtime otherwise).
+      "-Wl,--as-needed",
   };
   return flags;
 }
@@ -76,7 +81,7 @@ const std::vector<std::string>& link_flags() {
 std::string printed_flags() {
   std::string s;
   for (const std::string& f : c_compile_flags()) s += (s.empty() ? "" : " ") + f;
-  return s + " (C++ also -fno-exceptions)";
+  return s + " (C++ also -fno-exceptions -fno-threadsafe-statics)";
 }
 
 std::string cxx_driver_for(const std::string& c_driver) {
