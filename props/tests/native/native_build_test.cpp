@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -194,6 +195,16 @@ TEST(NativeBuild, AFunctionTheAllocatorDefinesItselfIsNotRenamed) {
   EXPECT_TRUE(undefined.contains("pprsim_shim_memcpy"));
   EXPECT_FALSE(undefined.contains("pprsim_shim_memset")) << "copying.c defines memset";
   EXPECT_FALSE(undefined.contains("memset"));
+}
+
+TEST(NativeBuild, ACxxSourceBuildsWithClangxxAndItsFlags) {
+  SKIP_WITHOUT_CLANG();
+  TempDir cache;
+  const NativeBuildResult r = build(fixture("tiny_cxx.cpp") + ",port=" + fixture("cxx_port.c"), cache.path);
+  EXPECT_NE(std::find(r.cxx_flags.begin(), r.cxx_flags.end(), "-fno-exceptions"), r.cxx_flags.end());
+  const std::set<std::string> undefined = undefined_symbols(r.shared_object);
+  for (const std::string& s : undefined) EXPECT_TRUE(symbol_allowed(s)) << s;
+  EXPECT_TRUE(undefined.contains("pprsim_shim_memcpy"));
 }
 
 TEST(NativeBuild, ASourceThatDoesNotCompileGivesTheFirstErrorLine) {
