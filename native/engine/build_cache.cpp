@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,17 @@ void make_folders(const std::filesystem::path& p) {
   std::error_code ec;
   std::filesystem::create_directories(p, ec);
   if (ec && !std::filesystem::is_directory(p)) io_error("create the cache folder", p, ec.message());
+}
+
+// A build killed outright (SIGKILL, a power cut) leaves its staging folder: the next build
+// removes any older than a day, which no build in progress can be.
+void sweep_stale_staging(const std::filesystem::path& tmp) {
+  std::error_code ec;
+  const auto day_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24);
+  for (const auto& e : std::filesystem::directory_iterator(tmp, ec)) {
+    std::error_code ignored;
+    if (e.last_write_time(ignored) < day_ago && !ignored) std::filesystem::remove_all(e.path(), ignored);
+  }
 }
 
 }  // namespace
@@ -71,6 +83,7 @@ bool entry_present(const std::filesystem::path& root, const std::string& key) {
 
 std::filesystem::path make_staging(const std::filesystem::path& root, const std::string& key) {
   make_folders(root / "tmp");
+  sweep_stale_staging(root / "tmp");
   const auto staging = root / "tmp" / fmt::format("{}.{}", key.substr(0, 16), unique_suffix());
   std::error_code ec;
   if (!std::filesystem::create_directory(staging, ec)) io_error("create", staging, ec ? ec.message() : "it exists");

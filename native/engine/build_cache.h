@@ -4,6 +4,7 @@
 //   ROOT/KEY/build.txt             the compiler and flags it was built with, for people
 //   ROOT/deps/BASE                 the headers the sources of BASE included, one path a line
 //   ROOT/tmp/                      folders being built, renamed into place when complete
+//                                  (one left by a killed build is removed a day later)
 //
 // BASE hashes what the spec names (each input's path and bytes, in spec order), the compiler's
 // version line, the flags, the rename table and the build version; KEY adds the bytes of the

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -295,6 +296,18 @@ TEST(NativeBuild, TheSecondBuildIsACacheHitAndAChangedByteIsAMiss) {
   EXPECT_FALSE(header.cached) << "a changed header is a new build";
   EXPECT_NE(header.key, changed.key);
   EXPECT_EQ(cache_entries(cache.path), 3u);
+}
+
+TEST(NativeBuild, AStagingFolderLeftByAKilledBuildIsRemovedADayLater) {
+  SKIP_WITHOUT_CLANG();
+  TempDir cache;
+  const fs::path old_one = cache.path / "tmp" / "left-by-a-killed-build", new_one = cache.path / "tmp" / "in-progress";
+  fs::create_directories(old_one);
+  fs::create_directories(new_one);
+  fs::last_write_time(old_one, fs::file_time_type::clock::now() - std::chrono::hours(25));
+  build(kTiny, cache.path);
+  EXPECT_FALSE(fs::exists(old_one));
+  EXPECT_TRUE(fs::exists(new_one)) << "another build may still be filling it";
 }
 
 TEST(NativeBuild, TheSpecsOrderIsPartOfTheKey) {
