@@ -255,6 +255,13 @@ TEST(NativeBuild, PrebuiltObjectsAndArchivesAreCheckedToo) {
   const NativeBuildResult r = build((work.path / "tiny.o").string() + ",port=" + fixture("tiny_port.c"), cache.path);
   EXPECT_TRUE(undefined_symbols(r.shared_object).contains("pprsim_shim_memcpy"));
 
+  const auto tiny_archive = work.path / "libtiny.a";
+  ASSERT_EQ(run_process({"ar", "rcs", tiny_archive.string(), (work.path / "tiny.o").string()}, work.path).status, 0);
+  const NativeBuildResult from_archive = build(tiny_archive.string() + ",port=" + fixture("tiny_port.c"), cache.path);
+  const std::set<std::string> undefined = undefined_symbols(from_archive.shared_object);
+  EXPECT_TRUE(undefined.contains("pprsim_shim_sbrk")) << "the archive's members are renamed too";
+  EXPECT_FALSE(undefined.contains("sbrk"));
+
   const auto archive = work.path / "liblock.a";
   ASSERT_EQ(run_process({"ar", "rcs", archive.string(), (work.path / "locking.o").string()}, work.path).status, 0);
   const NativeBuildError e = build_error(archive.string() + ",port=" + fixture("tiny_port.c") + "," +
