@@ -22,6 +22,10 @@ const std::vector<std::string>& c_compile_flags() {
       // entry and exit). Atomics stay instrumented too, so that nm sees them and pprsim can
       // refuse them, rather than have them run unseen as plain instructions.
       "-fsanitize=thread",
+      // Clang reports a load followed by a store to the same place in one block (x += 1) as a
+      // write only; a task's read-before-write, which decides conflicts, would be missed.
+      "-mllvm",
+      "-tsan-compound-read-before-write",
       // Frames stay walkable for the reports of a crash inside the allocator.
       "-fno-omit-frame-pointer",
       // The allocator defines malloc, free and the string functions itself or calls them by
