@@ -50,8 +50,8 @@ std::vector<ObjectSymbols> read_symbols(const std::filesystem::path& file, const
 
 void rename_symbols(const std::filesystem::path& file, const std::map<std::string, std::string>& renames,
                     const std::filesystem::path& scratch) {
-  // objcopy refuses two renames to the same target in one run (memcpy and __tsan_memcpy both
-  // go to the memcpy shim), so each pass takes at most one rename per target.
+  // objcopy refuses two renames to the same target in one run (should the table ever send two
+  // names to one shim), so each pass takes at most one rename per target.
   std::map<std::string, std::string> left = renames;
   while (!left.empty()) {
     std::vector<std::string> argv = {"objcopy"};

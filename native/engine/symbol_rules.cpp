@@ -19,11 +19,6 @@ constexpr std::array kRenamed = {
     RenamedSymbol{"strcmp", "pprsim_shim_strcmp"},    // reads both strings
     RenamedSymbol{"strcpy", "pprsim_shim_strcpy"},    // reads the source, writes the target
     RenamedSymbol{"strncpy", "pprsim_shim_strncpy"},  // reads the source, writes n bytes
-    // Newer clang calls these for copies and fills it emits itself (struct assignment, zeroing
-    // a header); older clang calls memcpy, memset and memmove, renamed above.
-    RenamedSymbol{"__tsan_memcpy", "pprsim_shim_memcpy"},
-    RenamedSymbol{"__tsan_memmove", "pprsim_shim_memmove"},
-    RenamedSymbol{"__tsan_memset", "pprsim_shim_memset"},
     // System memory comes from pprsim's arena at fixed addresses, so that the allocator's
     // addresses are the same in every run and every byte it obtains is tracked.
     RenamedSymbol{"sbrk", "pprsim_shim_sbrk"},        // grows the arena's break
@@ -62,7 +57,10 @@ bool tracked_hook(std::string_view s) {
   for (std::string_view family : {"__tsan_read", "__tsan_write", "__tsan_unaligned_read", "__tsan_unaligned_write",
                                   "__tsan_volatile_read", "__tsan_volatile_write", "__tsan_vptr_"})
     if (starts_with(s, family)) return true;
-  return s == "__tsan_func_entry" || s == "__tsan_func_exit" || s == "__tsan_init";
+  // Newer clang calls __tsan_memcpy and kin for the copies and fills it emits itself (struct
+  // assignment, zeroing a header); the recording runtime defines them as its shims.
+  return s == "__tsan_func_entry" || s == "__tsan_func_exit" || s == "__tsan_init" || s == "__tsan_memcpy" ||
+         s == "__tsan_memmove" || s == "__tsan_memset";
 }
 
 }  // namespace
@@ -96,7 +94,7 @@ std::string refusal_reason(std::string_view s) {
 }
 
 std::string allowed_summary() {
-  std::string s = fmt::format("__tsan_ load, store and function hooks, {}*, {}*, {}*", kShimPrefix, kPortPrefix,
+  std::string s = fmt::format("__tsan_ load, store, copy and function hooks, {}*, {}*, {}*", kShimPrefix, kPortPrefix,
                               kServicePrefix);
   for (std::string_view l : kAllowedLibc) s += fmt::format(", {}", l);
   return s;
