@@ -33,7 +33,9 @@
  * must all be called from one thread (the worker runs one allocator call at a time). Atomic
  * operations (__tsan_atomic*) are not defined here: an object that uses them does not link.
  * Other library calls that read or write memory (strlen, strcpy, read(2) into the arena) are not
- * recorded unless renamed to a recording function too.
+ * recorded unless renamed to a recording function too. The runtime keeps its own buffers with
+ * the process's malloc: the allocator under test must not be that malloc (a port renames its
+ * entry points), or a hook would re-enter the runtime.
  *
  * The order of hooks is the order of the instrumented accesses, with one exception: for a struct
  * copy GCC reports the destination's write before the source's read. A copy of a struct onto
