@@ -5,7 +5,8 @@
  * load and store of the instrumented code; this runtime defines those entry points itself. Only
  * accesses inside the address ranges registered with pprsim_rec_track (the arena, the
  * allocator's globals) are recorded; the stack and everything else is ignored at the cost of one
- * subtraction and one comparison.
+ * subtraction and one comparison per tracked range, and outside a task a hook returns after one
+ * comparison.
  *
  * One task at a time, run in place:
  *
