@@ -5,7 +5,8 @@
  * load and store of the instrumented code; this runtime defines those entry points itself. Only
  * accesses inside the address ranges registered with pprsim_rec_track (the arena, the
  * allocator's globals) are recorded; the stack and everything else is ignored at the cost of one
- * subtraction and one comparison.
+ * subtraction and one comparison per tracked range, and outside a task a hook returns after one
+ * comparison.
  *
  * One task at a time, run in place:
  *
@@ -33,7 +34,9 @@
  * must all be called from one thread (the worker runs one allocator call at a time). Atomic
  * operations (__tsan_atomic*) are not defined here: an object that uses them does not link.
  * Other library calls that read or write memory (strlen, strcpy, read(2) into the arena) are not
- * recorded unless renamed to a recording function too.
+ * recorded unless renamed to a recording function too. The runtime keeps its own buffers with
+ * the process's malloc: the allocator under test must not be that malloc (a port renames its
+ * entry points), or a hook would re-enter the runtime.
  *
  * The order of hooks is the order of the instrumented accesses, with one exception: for a struct
  * copy GCC reports the destination's write before the source's read. A copy of a struct onto

@@ -4,9 +4,9 @@
 //
 // Per tracked byte a shadow byte holds two bits: kRead (the task read it while it had not written
 // it) and kWritten. The pages the task accessed are listed with the 64-byte lines it accessed in
-// each, so that end() scans only those. Before a write that reaches a byte the task
-// had not written yet, the write's old bytes are copied to the undo log: tasks of a few
-// allocator calls write a few words per page, and copying those costs less than copying pages.
+// each, so that end() scans only those. Before a write that reaches a byte the task had not
+// written yet, the write's old bytes are copied to the undo log: a task of a few allocator calls
+// writes a few words per page, and copying those costs less than copying pages.
 #pragma once
 
 #include <cstddef>
