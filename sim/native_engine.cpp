@@ -2,31 +2,74 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
 
+#include "native/engine/native_build.h"
+#include "native/engine/native_build_error.h"
+#include "native/engine/native_spec.h"
 #include "sim/native_allocator.h"
+#include "sim/plugin_allocator.h"
 #include "sim/sim_engine.h"
 
 namespace pprsim {
 
 namespace {
 
-std::string library_of(std::string_view spec) { return std::string(spec); }
+// A spec of one shared object is an allocator built already (with the flags pprsim prints).
+bool prebuilt(std::string_view spec) { return spec.find(',') == std::string_view::npos && spec.ends_with(".so"); }
+
+// Where pprsim_port.h is, for the port's #include: the source tree pprsim was built from, else
+// an installed pprsim's include folder.
+std::string port_header_dir() {
+#ifdef PPRSIM_PORT_HEADER_DIR
+  if (::access(PPRSIM_PORT_HEADER_DIR "/pprsim_port.h", R_OK) == 0) return PPRSIM_PORT_HEADER_DIR;
+#endif
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string();
+  dir.resize(dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/'));
+  return dir + "/../include/pprsim";
+}
+
+// The library a spec names: a prebuilt one as it is, else pprsim's build of the sources (from its
+// cache when built before). Throws PluginError: a spec, a compile or a symbol pprsim refuses.
+std::string library_of(std::string_view spec) {
+  if (prebuilt(spec)) return std::string(spec);
+  try {
+    NativeSpec parsed = parse_native_spec(spec, {});
+    parsed.include_dirs.push_back(port_header_dir());
+    return build_native(parsed).shared_object.string();
+  } catch (const NativeBuildError& e) {
+    throw PluginError(e.what());
+  }
+}
 
 class NativeEngine final : public SimEngine {
  public:
   NativeEngine(const std::string& library, std::uint64_t memory_limit, std::uint64_t slice_bytes)
       : SimEngine(memory_limit, slice_bytes) {
     Process& m = main();
-    std::unique_ptr<NativeWorker> worker = NativeWorker::start(library);
+    std::unique_ptr<NativeWorker> worker;
+    try {
+      worker = NativeWorker::start(library);
+    } catch (const std::runtime_error& e) {
+      throw PluginError(fmt::format("native:{}: {}", library, e.what()));
+    }
     // The port's name and init, the globals' window and bytes.
     wire::Request hello;
     hello.op = wire::Op::Hello;
-    NativeWorker::Reply r = worker->call("init", hello, nullptr, 0, nullptr);
+    NativeWorker::Reply r;
+    try {
+      r = worker->call("init", hello, nullptr, 0, nullptr);
+    } catch (const AllocatorFailure& e) {
+      // The worker could not load the library, or its port is incomplete (it said so on stderr).
+      throw PluginError(fmt::format("native:{}: the worker could not start the allocator ({})", library, e.what()));
+    }
     if (r.msg.result != 1) {
-      throw std::runtime_error(fmt::format("{}: port version {} (this pprsim reads version 1)", library, r.msg.result));
+      throw PluginError(fmt::format("native:{}: port version {} (this pprsim reads version 1)", library, r.msg.result));
     }
     const auto* text = reinterpret_cast<const char*>(r.extra.data());
     const std::size_t name_len = strnlen(text, r.extra.size());
@@ -36,7 +79,7 @@ class NativeEngine final : public SimEngine {
     layout->globals_hi = r.msg.b;
     const std::uint64_t globals = layout->globals_hi - layout->globals_lo;
     if (name_len == r.extra.size() || r.extra.size() - name_len - 1 != globals) {
-      throw std::runtime_error(fmt::format("{}: the worker's greeting is malformed", library));
+      throw PluginError(fmt::format("native:{}: the worker's greeting is malformed", library));
     }
     if (globals != 0) {
       m.space.map(wire::kGlobalsBase, globals);
@@ -86,7 +129,12 @@ class NativeEngine final : public SimEngine {
 }  // namespace
 
 std::string native_spec_error(std::string_view spec) {
-  const std::string library = library_of(spec);
+  std::string library;
+  try {
+    library = library_of(spec);
+  } catch (const PluginError& e) {
+    return e.what();
+  }
   struct stat st {};
   if (library.empty()) return "native: names no library (native:PATH.so)";
   if (::stat(library.c_str(), &st) != 0) return fmt::format("native:{}: {}", library, std::strerror(errno));

@@ -17,6 +17,7 @@
 #include "tools/html_report.h"
 #include "tools/progress_line.h"
 #include "tools/provenance.h"
+#include "sim/native_engine.h"
 #include "traces/output_set.h"
 #include "traces/trace_source.h"
 
@@ -24,16 +25,29 @@ namespace pprsim {
 
 namespace {
 
+// A native spec has commas of its own (native:dm.c,util.c,port=port.c): a piece of the list that
+// names a source, an object, an archive or the port goes on the native spec before it.
+bool continues_native_spec(const std::string& piece) {
+  for (const char* end : {".c", ".cc", ".cpp", ".o", ".a"}) {
+    if (piece.ends_with(end)) return true;
+  }
+  return piece.starts_with("port=");
+}
+
 std::vector<std::string> split_allocators(const std::string& list) {
   if (list == "all") return allocator_names();
   std::vector<std::string> out;
   std::stringstream ss(list);
   std::string name;
   while (std::getline(ss, name, ',')) {
-    if (const std::string error = allocator_name_error(name); !error.empty()) {
-      throw CLI::ValidationError("--alloc", error);
+    if (!out.empty() && out.back().starts_with(kNativePrefix) && continues_native_spec(name)) {
+      out.back() += "," + name;
+    } else {
+      out.push_back(name);
     }
-    out.push_back(name);
+  }
+  for (const std::string& a : out) {
+    if (const std::string error = allocator_name_error(a); !error.empty()) throw CLI::ValidationError("--alloc", error);
   }
   if (out.empty()) throw CLI::ValidationError("--alloc", "no allocator named");
   return out;

@@ -54,12 +54,14 @@ std::vector<std::string> read_depfile(const std::filesystem::path& file) {
 
 std::filesystem::path absolute_path(const std::string& p) { return std::filesystem::absolute(p).lexically_normal(); }
 
-void compile_one(const PinnedCompiler& compiler, const std::string& source, bool cxx, const BuiltInput& out,
-                 const std::filesystem::path& work, std::set<std::filesystem::path>& headers) {
+void compile_one(const PinnedCompiler& compiler, const std::vector<std::string>& include_dirs, const std::string& source,
+                 bool cxx, const BuiltInput& out, const std::filesystem::path& work,
+                 std::set<std::filesystem::path>& headers) {
   const auto depfile = std::filesystem::path(out.file).replace_extension(".d");
   std::vector<std::string> argv = {cxx ? compiler.cxx_driver : compiler.c_driver};
   const auto& flags = cxx ? cxx_compile_flags() : c_compile_flags();
   argv.insert(argv.end(), flags.begin(), flags.end());
+  for (const std::string& dir : include_dirs) argv.insert(argv.end(), {"-I", dir});
   argv.insert(argv.end(), {"-MD", "-MF", depfile.string(), "-c", source, "-o", out.file.string()});
   const ProcessResult r = run_process(argv, work);
   if (r.status != 0) {
@@ -108,7 +110,7 @@ CompiledInputs compile_inputs(const NativeSpec& spec, const PinnedCompiler& comp
     b.cxx = in.kind == NativeInput::Kind::CxxSource;
     b.file = work / work_name(i, in.path, b.archive ? ".a" : ".o");
     if (in.kind == NativeInput::Kind::CSource || in.kind == NativeInput::Kind::CxxSource)
-      compile_one(compiler, in.path, b.cxx, b, work, headers);
+      compile_one(compiler, spec.include_dirs, in.path, b.cxx, b, work, headers);
     else
       copy_prebuilt(in.path, b.file);
     out.files.push_back(b);

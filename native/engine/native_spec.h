@@ -19,6 +19,9 @@ struct NativeSpec {
   std::vector<NativeInput> inputs;  // the allocator, in spec order; the port is not among them
   std::string port;                 // the port's C source (for port=bop, the shipped one)
   bool port_is_bop = false;         // port=bop: the shipped BOP-compatibility port
+  // Folders searched for headers by every source (-I), set by the caller: where pprsim's own
+  // pprsim_port.h is. Their headers' bytes are in the cache key like any included header's.
+  std::vector<std::string> include_dirs;
 };
 
 // Reads SPEC (the text after "native:"): comma-separated paths ending in .c, .cc, .cpp, .o or

@@ -16,8 +16,8 @@
  * to it (the conflicts its metadata causes).
  *
  * System memory comes from pprsim, at fixed addresses, so that every run of a seed sees the same
- * addresses: the allocator calls pprsim_sys_alloc (or mmap/sbrk renamed to pprsim's versions by
- * the build) instead of the system's. Inside a task, pprsim_sys_alloc gives memory from the
+ * addresses: the allocator calls pprsim_native_sys_alloc (or mmap/sbrk renamed to pprsim's versions by
+ * the build) instead of the system's. Inside a task, pprsim_native_sys_alloc gives memory from the
  * task's own slice of address space, which a commit adopts whole.
  *
  * Globals are the allocator's own memory: they are recorded like the heap, so a PPR-unaware
@@ -71,13 +71,13 @@ const struct pprsim_port *pprsim_port(void);
  * access to shared state, as a speculative runtime's own status variables are not): the task
  * number k in task k (from task_init on), -1 in MAIN and the understudy; the number of tasks of
  * the group from group_init on, 0 before the first group. */
-int pprsim_task(void);
-int pprsim_group_size(void);
+int pprsim_native_task(void);
+int pprsim_native_group_size(void);
 
 /* System memory from pprsim: page-aligned, zero-filled regions of a multiple of 4096 bytes; NULL
  * when refused. Inside a task: from the task's own slice. */
-void *pprsim_sys_alloc(size_t n);
-void pprsim_sys_free(void *p, size_t n);
+void *pprsim_native_sys_alloc(size_t n);
+void pprsim_native_sys_free(void *p, size_t n);
 
 #ifdef __cplusplus
 }

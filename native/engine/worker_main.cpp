@@ -34,8 +34,8 @@ using namespace pprsim;
 
 int g_fd = -1;
 const struct pprsim_port* g_port = nullptr;
-int g_task = -1;       // pprsim_task()
-int g_group_size = 0;  // pprsim_group_size()
+int g_task = -1;       // pprsim_native_task()
+int g_group_size = 0;  // pprsim_native_group_size()
 
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "pprsim native worker: %s: %s\n", what, std::strerror(errno));
@@ -348,10 +348,10 @@ std::uint64_t ask(wire::Kind kind, std::uint64_t a, std::uint64_t b) {
 
 }  // namespace
 
-extern "C" int pprsim_task(void) { return g_task; }
-extern "C" int pprsim_group_size(void) { return g_group_size; }
+extern "C" int pprsim_native_task(void) { return g_task; }
+extern "C" int pprsim_native_group_size(void) { return g_group_size; }
 
-extern "C" void* pprsim_sys_alloc(std::size_t n) {
+extern "C" void* pprsim_native_sys_alloc(std::size_t n) {
   n = (n + 4095) & ~std::size_t{4095};
   if (n == 0) return nullptr;
   const std::uint64_t a = ask(wire::Kind::SysAlloc, n, 0);
@@ -361,11 +361,103 @@ extern "C" void* pprsim_sys_alloc(std::size_t n) {
   return p;
 }
 
-extern "C" void pprsim_sys_free(void* p, std::size_t n) {
+extern "C" void pprsim_native_sys_free(void* p, std::size_t n) {
   n = (n + 4095) & ~std::size_t{4095};
   if (p == nullptr || n == 0) return;
   ask(wire::Kind::SysFree, addr_of(p), n);
   munmap(p, n);
+}
+
+// ---- The shims the build renames the allocator's library calls to (native/engine/
+// symbol_rules.h): the calls themselves, with what they read and write told to the recording
+// runtime, and system memory from pprsim. ----
+
+extern "C" void __tsan_read_range(void* p, unsigned long n);
+extern "C" void __tsan_write_range(void* p, unsigned long n);
+
+namespace {
+void reads(const void* p, std::size_t n) { __tsan_read_range(const_cast<void*>(p), n); }
+void writes(void* p, std::size_t n) { __tsan_write_range(p, n); }
+}  // namespace
+
+extern "C" void pprsim_shim_bzero(void* p, std::size_t n) { pprsim_shim_memset(p, 0, n); }
+
+extern "C" int pprsim_shim_memcmp(const void* a, const void* b, std::size_t n) {
+  reads(a, n);
+  reads(b, n);
+  return std::memcmp(a, b, n);
+}
+
+extern "C" std::size_t pprsim_shim_strlen(const char* s) {
+  const std::size_t n = std::strlen(s);
+  reads(s, n + 1);
+  return n;
+}
+
+extern "C" int pprsim_shim_strcmp(const char* a, const char* b) {
+  reads(a, std::strlen(a) + 1);
+  reads(b, std::strlen(b) + 1);
+  return std::strcmp(a, b);
+}
+
+extern "C" char* pprsim_shim_strcpy(char* to, const char* from) {
+  const std::size_t n = std::strlen(from) + 1;
+  reads(from, n);
+  writes(to, n);
+  return static_cast<char*>(std::memcpy(to, from, n));
+}
+
+extern "C" char* pprsim_shim_strncpy(char* to, const char* from, std::size_t n) {
+  const std::size_t len = strnlen(from, n);
+  reads(from, len < n ? len + 1 : n);
+  writes(to, n);
+  return std::strncpy(to, from, n);
+}
+
+// Anonymous private memory only, anywhere pprsim places it (MAP_FIXED refused): what an allocator
+// asks the system for. Everything else is no memory an allocator under test should have.
+extern "C" void* pprsim_shim_mmap(void* addr, std::size_t n, int prot, int flags, int fd, off_t off) {
+  (void)prot;
+  if ((flags & MAP_ANONYMOUS) == 0 || fd != -1 || off != 0 || (flags & MAP_FIXED) != 0 ||
+      (addr != nullptr && (flags & MAP_FIXED_NOREPLACE) != 0)) {
+    errno = ENOSYS;
+    return MAP_FAILED;
+  }
+  void* p = pprsim_native_sys_alloc(n);
+  if (p == nullptr) {
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  return p;
+}
+
+extern "C" int pprsim_shim_munmap(void* p, std::size_t n) {
+  pprsim_native_sys_free(p, n);
+  return 0;
+}
+
+// Regions do not grow in place here: an allocator that asks falls back to a new one.
+extern "C" void* pprsim_shim_mremap(void*, std::size_t, std::size_t, int, ...) {
+  errno = ENOMEM;
+  return MAP_FAILED;
+}
+
+// The pages given back read as zero afterwards: a write, recorded as one.
+extern "C" int pprsim_shim_madvise(void* p, std::size_t n, int advice) {
+  if (advice == MADV_DONTNEED) pprsim_shim_memset(p, 0, n);
+  return 0;
+}
+
+// No program break: the heap's regions come from pprsim at its addresses, which a contiguous
+// break cannot follow. Allocators that try sbrk first (dlmalloc does) fall back to mmap.
+extern "C" void* pprsim_shim_sbrk(std::intptr_t) {
+  errno = ENOMEM;
+  return reinterpret_cast<void*>(-1);
+}
+
+extern "C" int pprsim_shim_brk(void*) {
+  errno = ENOMEM;
+  return -1;
 }
 
 int main(int argc, char** argv) {

@@ -14,7 +14,7 @@
  *     an aborted task's partition is still as carved there, since its writes never arrived.
  *
  * So no two tasks ever write the same word, and pprsim verifies it. Task-dependent state is
- * indexed by pprsim_task(), which the runtime keeps outside the allocator's memory.
+ * indexed by pprsim_native_task(), which the runtime keeps outside the allocator's memory.
  *
  * Block: 16-byte header, then the payload. Word 0: the class (low 8 bits; kLarge for a region of
  * its own) and, from bit 8, how far the header sits from the block's start (an aligned payload);
@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "native/engine/pprsim_port.h"
+#include "pprsim_port.h"
 
 #define CLASSES 16 /* 32 B .. 1 MiB */
 #define HEADER 16
@@ -71,7 +71,7 @@ static char *carve(char **from, char **end, int c) {
   const size_t size = class_size(c);
   if (*from == NULL || (size_t)(*end - *from) < size) {
     const size_t want = size > CHUNK ? size : CHUNK;
-    char *r = pprsim_sys_alloc(want); /* in a task: from its own slice */
+    char *r = pprsim_native_sys_alloc(want); /* in a task: from its own slice */
     if (r == NULL) return NULL;
     *from = r;
     *end = r + want;
@@ -88,7 +88,7 @@ static char *block_of(void *p) {
 
 static void *large_alloc(size_t n) {
   const size_t size = (n + HEADER + 4095) & ~(size_t)4095;
-  char *b = pprsim_sys_alloc(size);
+  char *b = pprsim_native_sys_alloc(size);
   if (b == NULL) return NULL;
   *word(b, 0) = LARGE;
   *word(b, 1) = size;
@@ -96,7 +96,7 @@ static void *large_alloc(size_t n) {
 }
 
 static void *part_malloc(size_t n) {
-  const int k = pprsim_task();
+  const int k = pprsim_native_task();
   const int c = class_of(n);
   if (c == CLASSES) {
     void *p = n > ((size_t)1 << 40) ? NULL : large_alloc(n);
@@ -121,7 +121,7 @@ static void *part_malloc(size_t n) {
 static void part_free(void *p) {
   if (p == NULL) return;
   char *b = block_of(p);
-  const int k = pprsim_task();
+  const int k = pprsim_native_task();
   const int c = (int)(*word((char *)p - HEADER, 0) & 0xff);
   if (k >= 0 && (c == LARGE || *word(b, 1) != owner_tag(k))) {
     /* Not this task's own block: the free waits for the merge (its list links through word 1;
@@ -132,7 +132,7 @@ static void part_free(void *p) {
     return;
   }
   if (c == LARGE) {
-    pprsim_sys_free(b, *word(b, 1));
+    pprsim_native_sys_free(b, *word(b, 1));
     return;
   }
   *word(b, 0) = (uint64_t)c;
@@ -192,7 +192,7 @@ static void return_partitions(int g) {
   }
 }
 
-static void part_understudy_init(void) { return_partitions(pprsim_group_size()); }
+static void part_understudy_init(void) { return_partitions(pprsim_native_group_size()); }
 
 /* What is left of a committed task's slice, cut into blocks for the shared lists. */
 static void keep_rest(char *from, char *end) {
@@ -211,7 +211,7 @@ static void part_merge(int ntasks, int committed) {
       next = (char *)(uintptr_t)*word(b, 1);
       const int c = (int)(*word(b, 0) & 0xff);
       if (c == LARGE) {
-        pprsim_sys_free(b, (size_t)(*word(b, 0) >> 8) * 4096);
+        pprsim_native_sys_free(b, (size_t)(*word(b, 0) >> 8) * 4096);
       } else {
         push(&shared_lists[c], b);
       }
@@ -226,7 +226,7 @@ static void part_merge(int ntasks, int committed) {
 }
 
 static int part_gave_up(void) {
-  const int k = pprsim_task();
+  const int k = pprsim_native_task();
   return k >= 0 && gave[k];
 }
 
