@@ -35,7 +35,9 @@ std::unique_ptr<SimAllocator> NativeAllocator::clone(SimMemory& mem) const {
 
 std::uint64_t NativeAllocator::answer_sys(const wire::Message& m) {
   if (m.kind == wire::Kind::SysFree) {
-    mem_->sys_free(m.a, m.b);
+    // Released once the call's log is replayed: the log holds the call's accesses to the region
+    // before it let it go (its header, read to learn its size).
+    releases_.emplace_back(m.a, m.b);
     return 0;
   }
   // Inside a task, the port's system memory comes from the task's own slice (pprsim_port.h).
@@ -52,10 +54,13 @@ NativeWorker::Reply NativeAllocator::call(const char* name, wire::Op op, std::ui
   r.op = op;
   r.a = a;
   r.b = b;
+  releases_.clear();
   NativeWorker::Reply rep =
       worker_->call(name, r, nullptr, 0, [this](const wire::Message& m) { return answer_sys(m); });
   gave_up_ = rep.msg.gave_up != 0;
   replay(rep);
+  for (const auto& [base, size] : releases_) mem_->sys_free(base, size);
+  releases_.clear();
   return rep;
 }
 

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sim/native_worker.h"
 #include "sim/sim_allocator.h"
@@ -92,6 +94,7 @@ class NativeAllocator final : public SimAllocator {
   SimMemory* mem_;
   std::shared_ptr<const NativeLayout> layout_;
   int task_;  // this process's task number; -1: MAIN or the understudy
+  std::vector<std::pair<Addr, std::uint64_t>> releases_;  // regions the call in progress released
   bool gave_up_ = false;
 };
 

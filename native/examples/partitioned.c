@@ -7,8 +7,9 @@
  *   - group_init, in MAIN before the tasks fork, deals the shared lists' blocks round-robin into
  *     one partition per task (`part[k]`);
  *   - task k allocates from part[k] only, and when that runs dry from memory it obtains in its
- *     own slice (`task_top[k]`); it frees a block it allocated itself into part[k], and any other
- *     block onto its own list of deferred frees (`deferred[k]`);
+ *     own slice (`task_top[k]`); it frees a block it allocated itself into part[k], and notes any
+ *     other block in its own array of deferred frees (`deferred[k]`), touching nothing of the
+ *     block: another task may read its header;
  *   - merge, in MAIN after the committed tasks' writes were copied in, returns every partition,
  *     the committed tasks' deferred frees and what is left of their slices to the shared lists;
  *     an aborted task's partition is still as carved there, since its writes never arrived.
@@ -30,6 +31,7 @@
 #define LARGE 0xff
 #define CHUNK ((size_t)1 << 21)
 #define MAX_TASKS 64
+#define MAX_DEFERRED 1024 /* per task and group; a task that frees more gives up */
 
 typedef struct {
   char *head;
@@ -38,7 +40,8 @@ typedef struct {
 static list shared_lists[CLASSES];
 static char *top, *top_end;
 static list part[MAX_TASKS][CLASSES];
-static char *deferred[MAX_TASKS];
+static char *deferred[MAX_TASKS][MAX_DEFERRED];
+static int deferred_count[MAX_TASKS];
 static char *task_top[MAX_TASKS], *task_end[MAX_TASKS];
 static int gave[MAX_TASKS];
 static uint64_t serial;
@@ -124,11 +127,12 @@ static void part_free(void *p) {
   const int k = pprsim_native_task();
   const int c = (int)(*word((char *)p - HEADER, 0) & 0xff);
   if (k >= 0 && (c == LARGE || *word(b, 1) != owner_tag(k))) {
-    /* Not this task's own block: the free waits for the merge (its list links through word 1;
-     * a large region keeps its size in word 0 meanwhile, in pages). */
-    *word(b, 0) = c == LARGE ? LARGE | (*word(b, 1) / 4096) << 8 : (uint64_t)c;
-    *word(b, 1) = (uint64_t)(uintptr_t)deferred[k];
-    deferred[k] = b;
+    /* Not this task's own block: the free waits for the merge, the block untouched. */
+    if (deferred_count[k] == MAX_DEFERRED) {
+      gave[k] = 1;
+      return;
+    }
+    deferred[k][deferred_count[k]++] = b;
     return;
   }
   if (c == LARGE) {
@@ -181,7 +185,10 @@ static int part_group_init(int g) {
   return 1;
 }
 
-static void part_task_init(int k) { gave[k] = 0; }
+static void part_task_init(int k) {
+  gave[k] = 0;
+  deferred_count[k] = 0;
+}
 
 /* Every partition back to the shared lists (the understudy, or MAIN re-running the group). */
 static void return_partitions(int g) {
@@ -207,11 +214,11 @@ static void keep_rest(char *from, char *end) {
 
 static void part_merge(int ntasks, int committed) {
   for (int k = 0; k < committed; ++k) {
-    for (char *b = deferred[k], *next; b != NULL; b = next) {
-      next = (char *)(uintptr_t)*word(b, 1);
+    for (int i = 0; i < deferred_count[k]; ++i) {
+      char *b = deferred[k][i];
       const int c = (int)(*word(b, 0) & 0xff);
       if (c == LARGE) {
-        pprsim_native_sys_free(b, (size_t)(*word(b, 0) >> 8) * 4096);
+        pprsim_native_sys_free(b, *word(b, 1));
       } else {
         push(&shared_lists[c], b);
       }
@@ -220,7 +227,7 @@ static void part_merge(int ntasks, int committed) {
   }
   return_partitions(ntasks);
   for (int k = 0; k < ntasks; ++k) {
-    deferred[k] = NULL;
+    deferred_count[k] = 0;
     task_top[k] = task_end[k] = NULL;
   }
 }

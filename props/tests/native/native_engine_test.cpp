@@ -114,6 +114,36 @@ TEST(NativeEngine, ALibraryThatIsNotThereIsBadUsage) {
   EXPECT_NE(r.out.find("native:nowhere/none.so: No such file or directory"), std::string::npos) << r.out;
 }
 
+// `pprsim ARGS` with the native build cache in the test's folder.
+test::CliResult run_with_cache(const Dir& d, const std::string& args) {
+  return test::run_shell("cd '" + d.path.string() + "' && PPRSIM_CACHE_DIR='" + (d.path / "cache").string() +
+                         "' timeout -s KILL 120 " + PPRSIM_BINARY + " " + args + " 2>&1");
+}
+
+TEST(NativeEngine, ASpecOfSourcesIsBuiltByPprsimAndRun) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  const std::string src = std::string(PPRSIM_SOURCE_DIR) + "/native/examples/partitioned.c";
+  // The example is its own port (it defines pprsim_port), and goes in a list beside a built-in.
+  const auto r = run_with_cache(d, "replay " + kSample + " --alloc native:port=" + src + ",dmmalloc --group-size 4");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("native:partitioned"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dmmalloc"), std::string::npos) << r.out;
+  // Built once: the cache holds one entry, which the second run finds.
+  const auto again = run_with_cache(d, "replay " + kSample + " --alloc native:port=" + src + " --group-size 4");
+  EXPECT_EQ(again.status, 0) << again.out;
+}
+
+TEST(NativeEngine, ASourceThatDoesNotCompileIsBadUsageWithTheCompilersFirstError) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  test::write_all(d.path / "broken.c", "#include \"pprsim_port.h\"\nint f(void) { return missing; }\n");
+  const auto r = run_with_cache(d, "replay " + kSample + " --alloc native:port=broken.c");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("broken.c:2:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
+}
+
 TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
   if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": skipped";
   const Dir d;
