@@ -118,8 +118,9 @@ std::string allocator_name_error(std::string_view name) {
 std::string allocator_help() {
   std::vector<std::string_view> mutants;
   for (const MutantInfo& m : kMutants) mutants.push_back(m.name);
-  return fmt::format("{}, {}, {}NAME (NAME: {}), {}PATH.so, {}PATH.so", fmt::join(allocator_names(), ", "),
-                     kExampleName, kMutantPrefix, fmt::join(mutants, ", "), kPluginPrefix, kNativePrefix);
+  return fmt::format("{}, {}, {}NAME (NAME: {}), {}PATH.so, {}SOURCES,port=PORT.c (an unmodified C/C++ allocator)",
+                     fmt::join(allocator_names(), ", "), kExampleName, kMutantPrefix, fmt::join(mutants, ", "),
+                     kPluginPrefix, kNativePrefix);
 }
 
 bool is_allocator_name(std::string_view name) { return allocator_name_error(name).empty(); }

@@ -77,7 +77,9 @@ inline constexpr std::string_view kMutantPrefix = "mutant:";
 
 // "example" is the example allocator of alloc/README.md (alloc/example/slot_allocator.h).
 inline constexpr std::string_view kExampleName = "example";
-// And "plugin:PATH" is the C plugin at PATH (alloc/pprsim_plugin.h, sim/plugin_allocator.h).
+// And "plugin:PATH" is the C plugin at PATH (alloc/pprsim_plugin.h, sim/plugin_allocator.h);
+// "native:SPEC" an unmodified allocator run natively (sim/native_engine.h), which the run's
+// engine makes, not make_allocator.
 
 // True for the names make_allocator takes (allocator_names(), the mutants, loadable plugins).
 bool is_allocator_name(std::string_view name);

@@ -186,7 +186,7 @@ TEST(CommandLine, EveryHelpWithAnAllocatorNamesEveryAllocator) {
     ASSERT_EQ(r.status, 0) << command;
     // CLI11 folds long descriptions; compare without the line breaks and indentation.
     const std::string help = std::regex_replace(r.out, std::regex("\\s+"), " ");
-    for (const char* name : {"dmmalloc", "comalloc", "shared", "example", "mutant:NAME", "plugin:PATH.so"}) {
+    for (const char* name : {"dmmalloc", "comalloc", "shared", "example", "mutant:NAME", "plugin:PATH.so", "native:SOURCES,port=PORT.c"}) {
       EXPECT_NE(help.find(name), std::string::npos) << command << " --help lacks " << name << ":\n" << r.out;
     }
     for (const MutantInfo& m : kMutants) {
