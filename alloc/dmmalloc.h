@@ -354,6 +354,16 @@ class DmMalloc {
   // Returns "" or the first broken invariant.
   std::string verify();
 
+  // ---- A task's group state as bytes, for tasks that are processes (alloc/dm/task_state.h) ----
+  // In a task: writes what merge() and learn() read of it into buf (at most cap bytes), with
+  // `extra` riding along; returns the bytes it needs (nothing written when more than cap).
+  std::size_t export_task_state(void* buf, std::size_t cap, std::uint64_t extra = 0) const;
+  // Into a fresh copy, in the process that merges: task k's state exported in group `serial`.
+  // False (nothing usable) when the bytes are not such a state.
+  bool import_task_state(const void* buf, std::size_t n, std::uint64_t serial, std::size_t k,
+                         std::uint64_t* extra = nullptr);
+  std::uint64_t group_serial() const { return serial_; }
+
  protected:
   // Protected rather than private so that the seeded-bug variants of alloc/mutants.h can be
   // written as subclasses; nothing else derives from DmMalloc.
@@ -844,3 +854,4 @@ class DmMalloc {
 // The census walks and the invariants check, by concept in files of their own.
 #include "alloc/dm/census.h"  // IWYU pragma: export
 #include "alloc/dm/verify.h"  // IWYU pragma: export
+#include "alloc/dm/task_state.h"  // IWYU pragma: export

@@ -108,28 +108,14 @@ class DropInMemory : public NativeMemory {
 };
 static_assert(pprsim::Memory<DropInMemory>);
 
-constexpr std::uint64_t kStateMagic = 0x3245544154534D44ull;  // "DMSTATE2"
 // Address space each task of a group may grow into (reserved PROT_NONE by group_init).
 constexpr std::uint64_t kSliceBytes = std::uint64_t{1} << 30;
 
-// The core, with the group state of a task exported and imported as bytes.
+// The core, with the group state of a task exported and imported as bytes
+// (alloc/dm/task_state.h), the end of what the task mapped in its slice riding along.
 class DropIn : public pprsim::DmMalloc<DropInMemory> {
  public:
   using DmMalloc::DmMalloc;
-
-  struct StateHeader {
-    std::uint64_t magic;
-    std::uint64_t classes;
-    std::uint64_t serial;
-    std::uint64_t task;
-    std::int64_t rescue_class;
-    std::uint64_t deferred;
-    std::uint64_t slice_used;  // end of what the task mapped in its slice
-  };
-
-  static constexpr std::size_t fixed_size() {
-    return sizeof(StateHeader) + sizeof(Lists) + sizeof(taken_);
-  }
 
   bool in_group() const { return !carve_.empty(); }
   void give_up() { gave_up_ = true; }
@@ -141,41 +127,12 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   std::size_t group_tasks() const { return carve_.size(); }
 
   std::size_t export_state(void* buf, std::size_t cap) const {
-    const std::size_t need = fixed_size() + deferred_.size() * sizeof(Addr);
-    if (buf == nullptr || cap < need) return need;
-    const StateHeader h{kStateMagic, pprsim::dm::kClasses, serial_, static_cast<std::uint64_t>(task_),
-                        rescue_class_, deferred_.size(), mem_->slice_cursor()};
-    auto* out = static_cast<unsigned char*>(buf);
-    std::memcpy(out, &h, sizeof h);
-    out += sizeof h;
-    std::memcpy(out, &mine_, sizeof(Lists));
-    out += sizeof(Lists);
-    std::memcpy(out, &taken_, sizeof(taken_));
-    out += sizeof(taken_);
-    if (!deferred_.empty()) std::memcpy(out, deferred_.data(), deferred_.size() * sizeof(Addr));
-    return need;
+    return export_task_state(buf, cap, mem_->slice_cursor());
   }
 
   // Loads the state of task k exported in group `serial` into this fresh copy.
   bool import_state(const void* buf, std::size_t n, std::uint64_t serial, std::size_t k) {
-    if (buf == nullptr || n < fixed_size()) return false;
-    StateHeader h;
-    const auto* in = static_cast<const unsigned char*>(buf);
-    std::memcpy(&h, in, sizeof h);
-    if (h.magic != kStateMagic || h.classes != pprsim::dm::kClasses || h.serial != serial || h.task != k ||
-        h.deferred > (n - fixed_size()) / sizeof(Addr) || n != fixed_size() + h.deferred * sizeof(Addr)) {
-      return false;
-    }
-    in += sizeof h;
-    std::memcpy(&mine_, in, sizeof(Lists));
-    in += sizeof(Lists);
-    std::memcpy(&taken_, in, sizeof(taken_));
-    in += sizeof(taken_);
-    deferred_.resize(h.deferred);
-    if (h.deferred > 0) std::memcpy(deferred_.data(), in, h.deferred * sizeof(Addr));
-    rescue_class_ = static_cast<int>(h.rescue_class);
-    slice_used = h.slice_used;
-    return true;
+    return import_task_state(buf, n, serial, k, &slice_used);
   }
 
   Addr slice_used = 0;  // of an imported state

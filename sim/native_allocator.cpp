@@ -54,9 +54,14 @@ NativeWorker::Reply NativeAllocator::call(const char* name, wire::Op op, std::ui
   r.op = op;
   r.a = a;
   r.b = b;
+  return call(name, r, {});
+}
+
+NativeWorker::Reply NativeAllocator::call(const char* name, wire::Request r, const std::vector<std::uint8_t>& payload) {
+  r.payload = payload.size();
   releases_.clear();
-  NativeWorker::Reply rep =
-      worker_->call(name, r, nullptr, 0, [this](const wire::Message& m) { return answer_sys(m); });
+  NativeWorker::Reply rep = worker_->call(name, r, payload.data(), payload.size(),
+                                          [this](const wire::Message& m) { return answer_sys(m); });
   gave_up_ = rep.msg.gave_up != 0;
   replay(rep);
   for (const auto& [base, size] : releases_) mem_->sys_free(base, size);
@@ -129,9 +134,49 @@ void NativeAllocator::understudy_init() {
   call("understudy_init", wire::Op::UnderstudyInit);
 }
 
+std::vector<std::uint8_t> NativeAllocator::task_state() const {
+  if (!layout_->keeps_state) return {};
+  wire::Request q;
+  q.op = wire::Op::TaskState;
+  try {
+    return worker_->call("task_state", q, nullptr, 0, nullptr).extra;
+  } catch (const AllocatorFailure&) {
+    return {};  // a task whose worker is gone (it crashed) has no state to give
+  }
+}
+
+namespace {
+
+// Every task's state (empty where the port keeps none), their sizes first.
+std::vector<std::uint8_t> states_of(std::span<const SimAllocator* const> tasks) {
+  std::vector<std::uint8_t> payload(tasks.size() * sizeof(std::uint64_t));
+  for (std::size_t k = 0; k < tasks.size(); ++k) {
+    const std::vector<std::uint8_t> state = static_cast<const NativeAllocator*>(tasks[k])->task_state();
+    const std::uint64_t n = state.size();
+    std::memcpy(payload.data() + k * sizeof n, &n, sizeof n);
+    payload.insert(payload.end(), state.begin(), state.end());
+  }
+  return payload;
+}
+
+}  // namespace
+
+void NativeAllocator::learn(std::span<const SimAllocator* const> tasks) {
+  if (!layout_->learns || tasks.empty()) return;
+  wire::Request r;
+  r.op = wire::Op::Learn;
+  r.a = tasks.size();
+  call("learn", r, states_of(tasks));
+}
+
 void NativeAllocator::merge(std::span<const SimAllocator* const> tasks, std::size_t committed) {
   task_ = -1;
-  call("merge", wire::Op::Merge, tasks.size(), committed);
+  const std::vector<std::uint8_t> payload = layout_->keeps_state ? states_of(tasks) : std::vector<std::uint8_t>();
+  wire::Request r;
+  r.op = wire::Op::Merge;
+  r.a = tasks.size();
+  r.b = committed;
+  call("merge", r, payload);
 }
 
 std::string NativeAllocator::describe(Addr, std::uint64_t, Addr a) { return fmt::format("heap memory at {:#x}", a); }

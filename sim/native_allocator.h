@@ -23,6 +23,8 @@ struct NativeLayout {
   std::string name;
   std::uint64_t globals_lo = 0;  // the worker's writable segments [lo, hi)
   std::uint64_t globals_hi = 0;
+  bool keeps_state = false;  // the port has task_state: merge and learn carry the tasks' states
+  bool learns = false;       // the port has learn_states
 
   // The worker's address for one of the simulator's, and back: the globals sit at
   // wire::kGlobalsBase in the simulator's picture; every other address is the same in both.
@@ -53,7 +55,8 @@ class NativeAllocator final : public SimAllocator {
   // The port's merge hook, in MAIN: the committed tasks' writes are already there (the native
   // engine sent them).
   void merge(std::span<const SimAllocator* const> tasks, std::size_t committed) override;
-  void learn(std::span<const SimAllocator* const>) override {}
+  // The port's learn_states, with every task's state (nothing when the port has none).
+  void learn(std::span<const SimAllocator* const> tasks) override;
 
   bool gave_up() const override { return gave_up_; }
   std::uint64_t reserved_bytes() const override { return 0; }
@@ -84,9 +87,13 @@ class NativeAllocator final : public SimAllocator {
   void unmap(Addr a, std::uint64_t n);
   // Replays a call's access log into this process's memory.
   void replay(const NativeWorker::Reply& r);
+  // This task's state outside its heap (pprsim_port.h task_state); empty when it keeps none.
+  std::vector<std::uint8_t> task_state() const;
 
  private:
+  // One call of the allocator in this process's worker, its log replayed into this process.
   NativeWorker::Reply call(const char* name, wire::Op op, std::uint64_t a = 0, std::uint64_t b = 0);
+  NativeWorker::Reply call(const char* name, wire::Request r, const std::vector<std::uint8_t>& payload);
   Addr result(const NativeWorker::Reply& r) { return r.msg.result == 0 ? 0 : layout_->to_sim(r.msg.result); }
   std::uint64_t answer_sys(const wire::Message& m);
 

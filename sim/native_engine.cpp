@@ -77,6 +77,8 @@ class NativeEngine final : public SimEngine {
     layout->name = fmt::format("native:{}", std::string_view(text, name_len));
     layout->globals_lo = r.msg.a;
     layout->globals_hi = r.msg.b;
+    layout->keeps_state = (r.msg.gave_up & wire::kHasTaskState) != 0;
+    layout->learns = (r.msg.gave_up & wire::kHasLearnStates) != 0;
     const std::uint64_t globals = layout->globals_hi - layout->globals_lo;
     if (name_len == r.extra.size() || r.extra.size() - name_len - 1 != globals) {
       throw PluginError(fmt::format("native:{}: the worker's greeting is malformed", library));

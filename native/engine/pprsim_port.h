@@ -63,6 +63,18 @@ struct pprsim_port {
   void (*merge)(int ntasks, int committed);
   /* Nonzero when the task gave up speculation (a rescue) in its last call (optional). */
   int (*gave_up)(void);
+
+  /* Optional, task_state with either or both of the others: for an allocator whose bookkeeping
+   * lives outside its heap, in memory pprsim does not record (its C++ objects, tables from
+   * operator new), which each process keeps to itself as a forked process keeps its copy.
+   * task_state, in task k when its group ends: writes the task's state into buf (at most cap
+   * bytes) and returns the bytes it needs (more than cap: nothing is written and pprsim asks
+   * again with room). merge_states, in MAIN instead of merge: every task's state, states[k] NULL
+   * for a task that has none. learn_states, in MAIN after every group that forked tasks (merged,
+   * taken over by the understudy, or re-run): the same, to size the next group. */
+  size_t (*task_state)(void *buf, size_t cap);
+  void (*merge_states)(const void *const *states, const size_t *sizes, int ntasks, int committed);
+  void (*learn_states)(const void *const *states, const size_t *sizes, int ntasks);
 };
 
 const struct pprsim_port *pprsim_port(void);

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "native/engine/pprsim_port.h"
@@ -34,6 +35,9 @@ using namespace pprsim;
 
 int g_fd = -1;
 const struct pprsim_port* g_port = nullptr;
+// Regions the allocator released during the call in progress: unmapped once the call's log is
+// taken, since the log holds the bytes the call wrote there before it let them go.
+std::vector<std::pair<void*, std::size_t>> g_unmap_after_call;
 int g_task = -1;       // pprsim_native_task()
 int g_group_size = 0;  // pprsim_native_group_size()
 
@@ -117,6 +121,11 @@ void reply(std::uint64_t result, pprsim_rec_log* log, const void* extra = nullpt
   if (extra_len != 0) write_exact(extra, extra_len);
 }
 
+void unmap_released() {
+  for (const auto& [p, n] : g_unmap_after_call) munmap(p, n);
+  g_unmap_after_call.clear();
+}
+
 // Runs f() with the recording on and replies with its result and log.
 template <class F>
 void recorded(F&& f) {
@@ -124,6 +133,7 @@ void recorded(F&& f) {
   const std::uint64_t result = f();
   pprsim_rec_log* log = pprsim_rec_end();
   if (log == nullptr) fail("the recording runtime lost a call's log");
+  unmap_released();
   reply(result, log);
   pprsim_rec_log_free(log);
 }
@@ -199,6 +209,7 @@ void hello() {
   if (pprsim_rec_begin() != PPRSIM_REC_OK) fail("the recording runtime would not start");
   if (g_port->init != nullptr) g_port->init();
   pprsim_rec_log* log = pprsim_rec_end();
+  unmap_released();
   const char* name = g_port->name != nullptr ? g_port->name : "native";
   std::vector<unsigned char> extra(name, name + std::strlen(name) + 1);
   extra.insert(extra.end(), reinterpret_cast<const unsigned char*>(g_globals.lo),
@@ -207,6 +218,8 @@ void hello() {
   wire::Message m;
   m.kind = wire::Kind::Reply;
   m.result = g_port->version;
+  m.gave_up = (g_port->task_state != nullptr ? wire::kHasTaskState : 0) |
+              (g_port->learn_states != nullptr ? wire::kHasLearnStates : 0);
   m.a = g_globals.lo;
   m.b = g_globals.hi;
   m.reads = log->read_count;
@@ -241,6 +254,53 @@ std::uint64_t calloc_call(std::uint64_t count, std::uint64_t size) {
   void* p = g_port->malloc(count * size);
   if (p != nullptr) pprsim_shim_memset(p, 0, count * size);
   return addr_of(p);
+}
+
+// The tasks' states pprsim collected for Merge and Learn: r.a sizes, then the bytes.
+struct States {
+  std::vector<std::size_t> sizes;
+  std::vector<const void*> states;
+};
+
+States states_of(const wire::Request& r, const std::vector<unsigned char>& payload) {
+  States out{std::vector<std::size_t>(r.a), std::vector<const void*>(r.a, nullptr)};
+  std::size_t off = r.a * sizeof(std::uint64_t);
+  if (off > payload.size()) fail("a short list of task states");
+  for (std::size_t k = 0; k < r.a; ++k) {
+    std::uint64_t n = 0;
+    std::memcpy(&n, payload.data() + k * sizeof n, sizeof n);
+    if (n > payload.size() - off) fail("a short list of task states");
+    out.sizes[k] = n;
+    if (n != 0) out.states[k] = payload.data() + off;
+    off += n;
+  }
+  return out;
+}
+
+// The port's merge, or its merge_states with the tasks' states.
+void merge(const wire::Request& r, const std::vector<unsigned char>& payload) {
+  const int ntasks = static_cast<int>(r.a);
+  const int committed = static_cast<int>(r.b);
+  if (g_port->merge_states == nullptr) {
+    recorded([&] {
+      if (g_port->merge != nullptr) g_port->merge(ntasks, committed);
+      return std::uint64_t{0};
+    });
+    return;
+  }
+  const States s = states_of(r, payload);
+  recorded([&] {
+    g_port->merge_states(s.states.data(), s.sizes.data(), ntasks, committed);
+    return std::uint64_t{0};
+  });
+}
+
+void learn(const wire::Request& r, const std::vector<unsigned char>& payload) {
+  const States s = states_of(r, payload);
+  recorded([&] {
+    if (g_port->learn_states != nullptr) g_port->learn_states(s.states.data(), s.sizes.data(), static_cast<int>(r.a));
+    return std::uint64_t{0};
+  });
 }
 
 void serve(const wire::Request& r, const std::vector<unsigned char>& payload, int passed_fd) {
@@ -288,11 +348,20 @@ void serve(const wire::Request& r, const std::vector<unsigned char>& payload, in
       break;
     case wire::Op::Merge:
       g_task = -1;
-      recorded([&] {
-        if (port.merge != nullptr) port.merge(static_cast<int>(r.a), static_cast<int>(r.b));
-        return std::uint64_t{0};
-      });
+      merge(r, payload);
       break;
+    case wire::Op::Learn: learn(r, payload); break;
+    case wire::Op::TaskState: {
+      std::vector<unsigned char> state;
+      if (port.task_state != nullptr) {
+        for (std::size_t need = port.task_state(nullptr, 0); need > state.size();) {
+          state.resize(need);
+          need = port.task_state(state.data(), state.size());
+        }
+      }
+      reply(0, nullptr, state.data(), state.size());
+      break;
+    }
     case wire::Op::Fork: fork_worker(passed_fd); break;
     case wire::Op::Poke: {
       // r.a spans, then their bytes one after another.
@@ -365,7 +434,7 @@ extern "C" void pprsim_native_sys_free(void* p, std::size_t n) {
   n = (n + 4095) & ~std::size_t{4095};
   if (p == nullptr || n == 0) return;
   ask(wire::Kind::SysFree, addr_of(p), n);
-  munmap(p, n);
+  g_unmap_after_call.emplace_back(p, n);
 }
 
 // ---- The shims the build renames the allocator's library calls to (native/engine/

@@ -35,7 +35,8 @@ inline constexpr std::uint64_t kNativeSliceBytes = std::uint64_t{1} << 30;
 inline constexpr std::uint64_t kGlobalsBase = std::uint64_t{1} << 52;
 
 enum class Op : std::uint32_t {
-  Hello = 1,       // -> Reply: result = port version, a/b = globals [lo, hi); payload: name, then the globals' bytes
+  Hello = 1,       // -> Reply: result = port version, a/b = globals [lo, hi), gave_up = kHas* bits;
+                   //    payload: the init's log, the port's name, then the globals' bytes
   Malloc,          // a = n
   Calloc,          // a = count, b = size
   Memalign,        // a = align, b = n
@@ -45,7 +46,9 @@ enum class Op : std::uint32_t {
   GroupInit,       // a = ntasks; result nonzero on success
   TaskInit,        // a = k
   UnderstudyInit,  //
-  Merge,           // a = ntasks, b = committed
+  Merge,           // a = ntasks, b = committed; payload: the tasks' states (u64 sizes[a], then the bytes)
+  TaskState,       // -> Reply: payload = the task's state (empty: the port keeps none)
+  Learn,           // a = ntasks; payload: the tasks' states, as for Merge
   Fork,            // carries the child's socket; -> Reply: result = the child's pid
   Poke,            // a = address; payload: bytes to write there (not recorded)
   Map,             // a = address, b = bytes: map zeroed memory there (a region adopted at commit)
@@ -53,6 +56,10 @@ enum class Op : std::uint32_t {
   Describe,        // a = address; -> Reply: payload = what is there, in words
   SysAnswer,       // the answer to a system-memory request: a = the region's address (0: refused)
 };
+
+// What a port has, in the Hello Reply's gave_up field.
+inline constexpr std::uint32_t kHasTaskState = 1;
+inline constexpr std::uint32_t kHasLearnStates = 2;
 
 struct Request {
   Op op = Op::Hello;
