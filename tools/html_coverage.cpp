@@ -24,6 +24,35 @@ std::string str(const Json& j, const char* key) {
 }
 std::uint64_t count(const Json& j, const char* key) { return html::u64(j, key); }
 
+// The probes of a built-in allocator; "" when the record has none.
+std::string probe_table(const Json& cov) {
+  const auto probes = cov.find("probes");
+  if (probes == cov.end() || !probes->is_array() || probes->empty()) return "";
+  std::vector<const Json*> rows;
+  for (const Json& p : *probes) {
+    if (p.is_object()) rows.push_back(&p);
+  }
+  // Never reached first (in probe order), then the rest, most hits first.
+  std::stable_sort(rows.begin(), rows.end(), [](const Json* a, const Json* b) {
+    const std::uint64_t ha = count(*a, "hits");
+    const std::uint64_t hb = count(*b, "hits");
+    if ((ha == 0) != (hb == 0)) return ha == 0;
+    return ha != 0 && ha > hb;
+  });
+  std::string out = fmt::format(
+      "<section class=\"coverage\"><h3>allocator paths: {} of {} exercised, {} pairs</h3>\n"
+      "<table class=\"coverage\"><thead><tr><th>path</th><th>of</th><th>hits</th><th>what it guards</th></tr></thead><tbody>\n",
+      count(cov, "exercised"), count(cov, "paths"), count(cov, "pairs"));
+  for (const Json* p : rows) {
+    const std::uint64_t hits = count(*p, "hits");
+    out += fmt::format("<tr class=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", hits == 0 ? "never" : "hit", hits == 0 ? " style=\"color:#c62828\"" : "",
+                       esc(str(*p, "probe")), esc(str(*p, "family")), hits == 0 ? std::string("never") : fmt::format("{}", hits),
+                       esc(str(*p, "guards")));
+  }
+  out += "</tbody></table></section>\n";
+  return out;
+}
+
 // A plugin's edges per function (sim/coverage.h, edge_coverage_text): the functions never
 // reached first, then by name, as the JSON has them; "" when the record has no `edges`.
 std::string edge_table(const Json& cov) {
@@ -58,8 +87,6 @@ std::string edge_table(const Json& cov) {
   return out;
 }
 
-std::string probe_table(const Json& cov);
-
 }  // namespace
 
 std::string html_coverage(const Json& r) {
@@ -68,38 +95,5 @@ std::string html_coverage(const Json& r) {
   if (cov == r.end() || !cov->is_object()) return "";
   return probe_table(*cov) + edge_table(*cov);
 }
-
-namespace {
-
-std::string probe_table(const Json& c) {
-  const Json* cov = &c;
-  const auto probes = cov->find("probes");
-  if (probes == cov->end() || !probes->is_array() || probes->empty()) return "";
-  std::vector<const Json*> rows;
-  for (const Json& p : *probes) {
-    if (p.is_object()) rows.push_back(&p);
-  }
-  // Never reached first (in probe order), then the rest, most hits first.
-  std::stable_sort(rows.begin(), rows.end(), [](const Json* a, const Json* b) {
-    const std::uint64_t ha = count(*a, "hits");
-    const std::uint64_t hb = count(*b, "hits");
-    if ((ha == 0) != (hb == 0)) return ha == 0;
-    return ha != 0 && ha > hb;
-  });
-  std::string out = fmt::format(
-      "<section class=\"coverage\"><h3>allocator paths: {} of {} exercised, {} pairs</h3>\n"
-      "<table class=\"coverage\"><thead><tr><th>path</th><th>of</th><th>hits</th><th>what it guards</th></tr></thead><tbody>\n",
-      count(*cov, "exercised"), count(*cov, "paths"), count(*cov, "pairs"));
-  for (const Json* p : rows) {
-    const std::uint64_t hits = count(*p, "hits");
-    out += fmt::format("<tr class=\"{}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", hits == 0 ? "never" : "hit", hits == 0 ? " style=\"color:#c62828\"" : "",
-                       esc(str(*p, "probe")), esc(str(*p, "family")), hits == 0 ? std::string("never") : fmt::format("{}", hits),
-                       esc(str(*p, "guards")));
-  }
-  out += "</tbody></table></section>\n";
-  return out;
-}
-
-}  // namespace
 
 }  // namespace pprsim
