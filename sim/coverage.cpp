@@ -11,12 +11,13 @@ namespace pprsim {
 void Coverage::merge(const Coverage& other) {
   for (unsigned i = 0; i < kProbeCount; ++i) hits_[i] += other.hits_[i];
   pairs_ |= other.pairs_;
+  edges_ |= other.edges_;
 }
 
 std::size_t Coverage::new_over(const Coverage& seen) const {
   std::size_t n = 0;
   for (unsigned i = 0; i < kProbeCount; ++i) n += hits_[i] != 0 && seen.hits_[i] == 0 ? 1 : 0;
-  return n + (pairs_ & ~seen.pairs_).count();
+  return n + (pairs_ & ~seen.pairs_).count() + (edges_ & ~seen.edges_).count();
 }
 
 unsigned Coverage::reached_in(const ProbeFamily& family) const {
@@ -43,7 +44,7 @@ std::string coverage_text(const Coverage& c, std::string_view allocator) {
     out += fmt::format("exercised {} of {} {} paths", f->count - never.size(), f->count, f->name);
     out += never.empty() ? "\n" : fmt::format("; never: {}\n", fmt::join(never, ", "));
   }
-  return out;
+  return out + edge_coverage_text(c, allocator);
 }
 
 nlohmann::ordered_json coverage_json(const Coverage& c, std::string_view allocator) {
@@ -76,6 +77,7 @@ nlohmann::ordered_json coverage_json(const Coverage& c, std::string_view allocat
   }
   j["pairs"] = pairs;
   j["probes"] = std::move(list);
+  add_edge_coverage_json(j, c, allocator);
   return j;
 }
 
@@ -105,6 +107,7 @@ nlohmann::ordered_json merge_coverage_json(const nlohmann::ordered_json& a, cons
   }
   out["exercised"] = exercised;
   out["probes"] = std::move(list);
+  if (!merge_edge_coverage_json(a, b, out)) return nullptr;
   return out;
 }
 

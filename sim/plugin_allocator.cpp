@@ -16,6 +16,7 @@
 #include "alloc/pprsim_plugin.h"
 #include "sim/address_space.h"
 #include "sim/call_guard.h"
+#include "sim/plugin_edges.h"
 #include "sim/process.h"
 
 namespace pprsim {
@@ -78,6 +79,7 @@ const pprsim_allocator& load(const std::string& path) {
   if ((api->walk_region == nullptr) != (api->walk_free == nullptr)) {
     throw PluginError(where + ": walk_region and walk_free come together (give both or neither)");
   }
+  note_plugin_object(path, handle);  // for its edge coverage, if it was built with it
   loaded.emplace(path, api);
   return *api;
 }

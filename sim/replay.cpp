@@ -13,6 +13,7 @@
 
 #include "sim/call_guard.h"
 #include "sim/group_run.h"
+#include "sim/plugin_edges.h"
 #include "sim/resident.h"
 #include "sim/run_context.h"
 #include "sim/sim_allocator.h"
@@ -243,10 +244,14 @@ void map_before_failing_group(RunStats& s, const ReplayConfig& cfg) {
 RunStats replay(TraceReader& reader, const ReplayConfig& cfg) {
   const ResidentLimitScope limit(cfg.max_resident != 0 ? cfg.max_resident : ResidentMeter::default_limit());
   RunStats s;
+  // The plugin's edge counters are the process's and only grow: this run's edges are those that
+  // moved while it ran (sim/plugin_edges.h), creation and the last destroy() included.
+  const EdgeSnapshot edges_before = edge_snapshot(cfg.allocator);
   {
     Replayer r(reader, cfg);
     s = r.run(reader);
   }
+  add_edges_since(edges_before, s.coverage);
   count_the_rest(reader, s);
   if (s.count(FindingKind::LostBlock) != 0 && s.lost_since_group >= 0) locate_lost_blocks(s, cfg);
   if (cfg.record_report && s.first_failing_group >= 0) map_before_failing_group(s, cfg);

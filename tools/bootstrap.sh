@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make librapidcheck-dev libfmt-dev libcli11-dev nlohmann-json3-dev libabsl-dev
           libgtest-dev libbenchmark-dev libxml2-dev python3
           libssl-dev clang binutils  # `--alloc native:`: SHA-256 cache keys, the pinned compiler, objcopy and nm
+                                     # (clang also builds the example plugin with edge coverage)
           libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4)  # the allocators `pprsim bench` compares
 missing=()
 for p in "${packages[@]}"; do
