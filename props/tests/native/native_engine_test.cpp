@@ -144,6 +144,25 @@ TEST(NativeEngine, ASourceThatDoesNotCompileIsBadUsageWithTheCompilersFirstError
   EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
 }
 
+// The project's dmmalloc, the same source natively (native/examples/dmmalloc_port.cpp) and in the
+// simulator, takes the same decisions: verdict, groups, commits, aborts, understudy wins,
+// rescues and conflicts of both classes.
+void expect_same_decisions(const Dir& d, const std::string& trace, int g) {
+  const std::string args = "replay " + trace + " --group-size " + std::to_string(g) + " --ppr-every 50";
+  const auto native_run = run_json(d, args + " --alloc " + native("pprsim_native_dmmalloc"), 0);
+  const auto sim_run = run_json(d, args + " --alloc dmmalloc", 0);
+  for (const char* key : {"verified", "groups", "committed", "aborted", "understudy_wins", "rescues", "conflicts"}) {
+    EXPECT_EQ(native_run[key], sim_run[key]) << key << " differs on " << trace << " at G=" << g;
+  }
+}
+
+TEST(NativeEngine, TheProjectsDmmallocTakesTheSimulatorsDecisions) {
+  const Dir d;
+  for (const int g : {2, 4, 8}) expect_same_decisions(d, kSample, g);
+  if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": the sample only";
+  expect_same_decisions(d, (kCsapp / "amptjp-bal.rep").string(), 4);
+}
+
 TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
   if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": skipped";
   const Dir d;
