@@ -86,6 +86,36 @@ TEST(NativeEngine, ACrashInATaskIsAFailedRunNamingTheCallTheLineAndTheTask) {
   EXPECT_EQ(j["findings"]["counts"]["crashed"], 1) << j["findings"].dump();
 }
 
+TEST(NativeEngine, AFailedAssertionInATaskIsAFailedRunWithTheSignal) {
+  const Dir d;
+  const auto r = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + native("pprsim_native_plain_abort") +
+                                              " --group-size 4");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("stopped: the allocator crashed in malloc at line 21 in task 1: signal 6 (SIGABRT"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(NativeEngine, FuzzShrinksACrashToACounterexampleThatReplaysAsOne) {
+  const Dir d;
+  const std::string alloc = native("pprsim_native_plain_crash");
+  const auto r = test::run_pprsim(d.path, "fuzz --alloc " + alloc + " --runs 200 --seed 1 --out cex");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("the allocator crashed in malloc"), std::string::npos) << r.out;
+  std::string trace;
+  for (const auto& e : fs::directory_iterator(d.path / "cex")) trace = e.path().string();
+  ASSERT_FALSE(trace.empty()) << r.out;
+  // The counterexample is small, and replayed as fuzz says, it crashes the same way.
+  EXPECT_LE(test::line_count(test::read_all(trace)), 12u) << test::read_all(trace);
+  const std::size_t at = r.out.find("reproduce: pprsim ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string again = r.out.substr(at + std::string("reproduce: pprsim ").size(),
+                                         r.out.find('\n', at) - at - std::string("reproduce: pprsim ").size());
+  const auto replayed = test::run_pprsim(d.path, again);
+  EXPECT_EQ(replayed.status, 1) << replayed.out;
+  EXPECT_NE(replayed.out.find("crashed in malloc"), std::string::npos) << replayed.out;
+}
+
 TEST(NativeEngine, AHangIsAFailedRunWithinTheCallTimeLimit) {
   const Dir d;
   const auto r = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + native("pprsim_native_plain_hang") +
