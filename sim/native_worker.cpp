@@ -154,6 +154,29 @@ std::int64_t NativeWorker::now_ms() {
 void NativeWorker::receive(const char* call, void* to, std::size_t n) {
   auto* p = static_cast<unsigned char*>(to);
   while (n > 0) {
+    if (in_pos_ == in_len_) fill(call);
+    const std::size_t take = std::min(n, in_len_ - in_pos_);
+    std::memcpy(p, inbuf_.data() + in_pos_, take);
+    in_pos_ += take;
+    p += take;
+    n -= take;
+  }
+}
+
+// Reads what the worker has sent, at most a buffer's worth: a reply usually arrives whole, so one
+// read serves its header, its spans and its bytes. Waits (poll) only when nothing is there yet.
+void NativeWorker::fill(const char* call) {
+  if (inbuf_.empty()) inbuf_.resize(std::size_t{1} << 16);
+  in_pos_ = in_len_ = 0;
+  for (;;) {
+    const ssize_t got = ::recv(fd_, inbuf_.data(), inbuf_.size(), MSG_DONTWAIT);
+    if (got > 0) {
+      in_len_ = static_cast<std::size_t>(got);
+      return;
+    }
+    if (got == 0) lost(call);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) lost(call);
     int wait = -1;
     if (deadline_ms_ != 0) {
       const std::int64_t left = deadline_ms_ - now_ms();
@@ -162,13 +185,8 @@ void NativeWorker::receive(const char* call, void* to, std::size_t n) {
     }
     pollfd pfd{fd_, POLLIN, 0};
     const int ready = ::poll(&pfd, 1, wait);
-    if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) hung(call);
-    const ssize_t got = ::recv(fd_, p, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) lost(call);
-    p += got;
-    n -= static_cast<std::size_t>(got);
+    if (ready < 0 && errno != EINTR) lost(call);
   }
 }
 

@@ -50,6 +50,7 @@ class NativeWorker {
   void send(const wire::Request& r, const void* payload, std::size_t payload_len, int pass_fd = -1);
   Reply await(const char* call, const SysHandler& sys);
   void receive(const char* call, void* to, std::size_t n);
+  void fill(const char* call);
   [[noreturn]] void hung(const char* call);
   [[noreturn]] void lost(const char* call);
   static std::int64_t now_ms();
@@ -59,6 +60,9 @@ class NativeWorker {
   bool child_;        // started by pprsim (reaped here), or forked by another worker
   bool dead_ = false;
   std::int64_t deadline_ms_ = 0;  // the call in progress must end by then (0: no limit)
+  std::vector<std::uint8_t> inbuf_;  // what the worker sent and receive() has not handed out yet
+  std::size_t in_pos_ = 0;
+  std::size_t in_len_ = 0;
 };
 
 }  // namespace pprsim
