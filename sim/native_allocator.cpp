@@ -98,11 +98,9 @@ Addr NativeAllocator::realloc(Addr p, std::uint64_t n) {
   if (p != 0) {
     // The worker has the allocator's bytes but not the program's: what the program wrote into
     // the block goes there first, so that the allocator copies what the simulator holds.
-    wire::Request q;
-    q.op = wire::Op::UsableSize;
-    q.a = layout_->to_real(p);
-    q.flags = 1;  // not recorded: pprsim asking, not the program
-    const std::uint64_t usable = worker_->call("malloc_usable_size", q, nullptr, 0, nullptr).msg.result;
+    // Flag 1: not recorded, pprsim asking and not the program.
+    const std::uint64_t usable =
+        control("malloc_usable_size", wire::Op::UsableSize, layout_->to_real(p), 0, {}, 1).msg.result;
     if (usable != 0 && usable < (std::uint64_t{1} << 34)) {
       Pokes program;
       program.spans.push_back({p, usable});
@@ -136,10 +134,8 @@ void NativeAllocator::understudy_init() {
 
 std::vector<std::uint8_t> NativeAllocator::task_state() const {
   if (!layout_->keeps_state) return {};
-  wire::Request q;
-  q.op = wire::Op::TaskState;
   try {
-    return worker_->call("task_state", q, nullptr, 0, nullptr).extra;
+    return control("task_state", wire::Op::TaskState).extra;
   } catch (const AllocatorFailure&) {
     return {};  // a task whose worker is gone (it crashed) has no state to give
   }
@@ -184,11 +180,8 @@ std::string NativeAllocator::describe(Addr, std::uint64_t, Addr a) { return fmt:
 std::string NativeAllocator::describe_outside(Addr a) {
   const std::uint64_t globals = layout_->globals_hi - layout_->globals_lo;
   if (a < wire::kGlobalsBase || a - wire::kGlobalsBase >= globals) return "";
-  wire::Request q;
-  q.op = wire::Op::Describe;
-  q.a = layout_->to_real(a);
   try {
-    const NativeWorker::Reply r = worker_->call("describe", q, nullptr, 0, nullptr);
+    const NativeWorker::Reply r = control("describe", wire::Op::Describe, layout_->to_real(a));
     const auto* text = reinterpret_cast<const char*>(r.extra.data());
     const std::string named(text, strnlen(text, r.extra.size()));
     if (!named.empty()) return fmt::format("allocator {}", named);
@@ -206,27 +199,22 @@ void NativeAllocator::poke(const Pokes& pokes) {
     std::memcpy(payload.data() + i * sizeof s, &s, sizeof s);
   }
   payload.insert(payload.end(), pokes.data.begin(), pokes.data.end());
+  control("commit", wire::Op::Poke, pokes.spans.size(), 0, payload);
+}
+
+void NativeAllocator::map(Addr a, std::uint64_t n) { control("commit", wire::Op::Map, a, n); }
+
+void NativeAllocator::unmap(Addr a, std::uint64_t n) { control("commit", wire::Op::Unmap, a, n); }
+
+NativeWorker::Reply NativeAllocator::control(const char* name, wire::Op op, std::uint64_t a, std::uint64_t b,
+                                             const std::vector<std::uint8_t>& payload, std::uint32_t flags) const {
   wire::Request q;
-  q.op = wire::Op::Poke;
-  q.a = pokes.spans.size();
+  q.op = op;
+  q.flags = flags;
+  q.a = a;
+  q.b = b;
   q.payload = payload.size();
-  worker_->call("commit", q, payload.data(), payload.size(), nullptr);
-}
-
-void NativeAllocator::map(Addr a, std::uint64_t n) {
-  wire::Request q;
-  q.op = wire::Op::Map;
-  q.a = a;
-  q.b = n;
-  worker_->call("commit", q, nullptr, 0, nullptr);
-}
-
-void NativeAllocator::unmap(Addr a, std::uint64_t n) {
-  wire::Request q;
-  q.op = wire::Op::Unmap;
-  q.a = a;
-  q.b = n;
-  worker_->call("commit", q, nullptr, 0, nullptr);
+  return worker_->call(name, q, payload.data(), payload.size(), nullptr);
 }
 
 }  // namespace pprsim

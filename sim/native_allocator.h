@@ -94,6 +94,9 @@ class NativeAllocator final : public SimAllocator {
   // One call of the allocator in this process's worker, its log replayed into this process.
   NativeWorker::Reply call(const char* name, wire::Op op, std::uint64_t a = 0, std::uint64_t b = 0);
   NativeWorker::Reply call(const char* name, wire::Request r, const std::vector<std::uint8_t>& payload);
+  // A request to the worker that is pprsim's, not the allocator's: nothing recorded or replayed.
+  NativeWorker::Reply control(const char* name, wire::Op op, std::uint64_t a = 0, std::uint64_t b = 0,
+                              const std::vector<std::uint8_t>& payload = {}, std::uint32_t flags = 0) const;
   Addr result(const NativeWorker::Reply& r) { return r.msg.result == 0 ? 0 : layout_->to_sim(r.msg.result); }
   std::uint64_t answer_sys(const wire::Message& m);
 

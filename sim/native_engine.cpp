@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "native/engine/native_build.h"
@@ -35,13 +37,19 @@ std::string port_header_dir() {
 }
 
 // The library a spec names: a prebuilt one as it is, else pprsim's build of the sources (from its
-// cache when built before). Throws PluginError: a spec, a compile or a symbol pprsim refuses.
+// cache when built before), looked up once per spec and process: the name check and every run of
+// a fuzz campaign ask again, and a cache lookup runs the compiler for its version. Throws
+// PluginError: a spec, a compile or a symbol pprsim refuses.
 std::string library_of(std::string_view spec) {
   if (prebuilt(spec)) return std::string(spec);
+  static std::mutex mutex;
+  static std::map<std::string, std::string, std::less<>> built;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto it = built.find(spec); it != built.end()) return it->second;
   try {
     NativeSpec parsed = parse_native_spec(spec, {});
     parsed.include_dirs.push_back(port_header_dir());
-    return build_native(parsed).shared_object.string();
+    return built.emplace(std::string(spec), build_native(parsed).shared_object.string()).first->second;
   } catch (const NativeBuildError& e) {
     throw PluginError(e.what());
   }

@@ -122,12 +122,10 @@ void write_parts(iovec* parts, int count) {
   }
 }
 
-// A reply with the access log of the call that produced `result`.
-void reply(std::uint64_t result, pprsim_rec_log* log, const void* extra = nullptr, std::size_t extra_len = 0) {
-  wire::Message m;
+// Sends `m` (its kind, counts and payload size filled in here) with a call's access log and any
+// bytes after it, in one system call: a call's round trip was three to four of them.
+void send_reply(wire::Message m, const pprsim_rec_log* log, const void* extra, std::size_t extra_len) {
   m.kind = wire::Kind::Reply;
-  m.gave_up = g_port->gave_up != nullptr && g_port->gave_up() != 0 ? 1 : 0;
-  m.result = result;
   m.reads = log != nullptr ? log->read_count : 0;
   m.writes = log != nullptr ? log->write_count : 0;
   m.payload = (log != nullptr ? log->data_len : 0) + extra_len;
@@ -137,12 +135,19 @@ void reply(std::uint64_t result, pprsim_rec_log* log, const void* extra = nullpt
     for (std::size_t i = 0; i < log->read_count; ++i) spans.push_back({log->reads[i].addr, log->reads[i].len});
     for (std::size_t i = 0; i < log->write_count; ++i) spans.push_back({log->writes[i].addr, log->writes[i].len});
   }
-  // One system call for the whole reply: a call's round trip was three to four of them.
   iovec parts[] = {{&m, sizeof m},
                    {spans.data(), spans.size() * sizeof(wire::Span)},
                    {log != nullptr ? const_cast<unsigned char*>(log->data) : nullptr, log != nullptr ? log->data_len : 0},
                    {const_cast<void*>(extra), extra_len}};
   write_parts(parts, sizeof parts / sizeof parts[0]);
+}
+
+// A reply with the access log of the call that produced `result`.
+void reply(std::uint64_t result, const pprsim_rec_log* log, const void* extra = nullptr, std::size_t extra_len = 0) {
+  wire::Message m;
+  m.gave_up = g_port->gave_up != nullptr && g_port->gave_up() != 0 ? 1 : 0;
+  m.result = result;
+  send_reply(m, log, extra, extra_len);
 }
 
 void unmap_released() {
@@ -240,22 +245,12 @@ void hello() {
                reinterpret_cast<const unsigned char*>(g_globals.hi));
   // The Reply's a and b are the globals' window; result the port's version.
   wire::Message m;
-  m.kind = wire::Kind::Reply;
   m.result = g_port->version;
   m.gave_up = (g_port->task_state != nullptr ? wire::kHasTaskState : 0) |
               (g_port->learn_states != nullptr ? wire::kHasLearnStates : 0);
   m.a = g_globals.lo;
   m.b = g_globals.hi;
-  m.reads = log->read_count;
-  m.writes = log->write_count;
-  m.payload = log->data_len + extra.size();
-  send(m);
-  std::vector<wire::Span> spans;
-  for (std::size_t i = 0; i < log->read_count; ++i) spans.push_back({log->reads[i].addr, log->reads[i].len});
-  for (std::size_t i = 0; i < log->write_count; ++i) spans.push_back({log->writes[i].addr, log->writes[i].len});
-  write_exact(spans.data(), spans.size() * sizeof(wire::Span));
-  write_exact(log->data, log->data_len);
-  write_exact(extra.data(), extra.size());
+  send_reply(m, log, extra.data(), extra.size());
   pprsim_rec_log_free(log);
 }
 
