@@ -106,16 +106,36 @@ std::vector<int> run_indices(const FuzzOptions& opt) {
 
 // Checks one generated case; on failure RapidCheck shrinks it, and the smallest failing case is
 // the last one the property saw fail.
+namespace {
+
+// Which kept case a guided run mutates: by weight when the campaign weighs them (the rarer the
+// paths a case reaches, the more often), else the newest most often (the smaller of two draws
+// counted from the end).
+std::size_t pick_kept(const FuzzOptions& opt, Prng& rng) {
+  const std::size_t n = opt.corpus->size();
+  if (opt.corpus_weights && opt.corpus_weights->size() == n) {
+    std::uint64_t total = 0;
+    for (const std::uint64_t w : *opt.corpus_weights) total += w;
+    if (total > 0) {
+      std::uint64_t at = rng.below(total);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (at < (*opt.corpus_weights)[i]) return i;
+        at -= (*opt.corpus_weights)[i];
+      }
+    }
+  }
+  return n - 1 - std::min(rng.below(n), rng.below(n));
+}
+
+}  // namespace
+
 std::optional<RunCase> mutated_case(const FuzzOptions& opt, int index) {
   if (!opt.from && !opt.corpus) return std::nullopt;
   Prng rng(run_seed(opt.seed, index) ^ 0x6d75746174696f6eull);
   const bool faults = !opt.faults.any();
   std::optional<RunCase> c;
   if (opt.corpus && !opt.corpus->empty() && rng.chance(1, 2)) {
-    // The newest kept cases first: the smaller of two draws counted from the end.
-    const std::size_t n = opt.corpus->size();
-    const std::size_t back = std::min(rng.below(n), rng.below(n));
-    c = mutate_case((*opt.corpus)[n - 1 - back], rng, 2, faults);
+    c = mutate_case((*opt.corpus)[pick_kept(opt, rng)], rng, 3, faults);
   } else if (opt.from && !opt.from->empty()) {
     c = window_case((*opt.from)[static_cast<std::size_t>(index) % opt.from->size()], rng);
     if (rng.chance(3, 4)) c = mutate_case(*c, rng, 4, faults);

@@ -62,8 +62,10 @@ struct FuzzOptions {
   // fuzz --from: each run is a mutated window of one of these traces (props/fuzz_from.h).
   std::shared_ptr<const std::vector<SeedTrace>> from;
   // Coverage-guided search (props/fuzz_guided.h): the cases kept so far, newest last; half the runs
-  // mutate one of them, the newest most often.
+  // mutate one of them.
   std::shared_ptr<const std::vector<RunCase>> corpus;
+  // One weight per corpus case (how rare the paths it reaches are); empty: the newest most often.
+  std::shared_ptr<const std::vector<std::uint64_t>> corpus_weights;
   bool keep_run_coverage = false;
 };
 
