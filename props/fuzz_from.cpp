@@ -180,7 +180,7 @@ void mutate_once(RunCase& c, Prng& rng, bool faults) {
     case 8: c.understudy = static_cast<UnderstudyMode>(rng.below(3)); break;
     default: {
       const auto ratio = [&] { return rng.chance(1, 2) ? 0 : static_cast<std::uint32_t>(rng.below(FaultPlan::kOne / 3)); };
-      c.faults = FaultPlan{ratio(), ratio(), ratio(), ratio()};
+      c.faults = FaultPlan{ratio(), ratio(), ratio(), ratio(), ratio()};
       break;
     }
   }

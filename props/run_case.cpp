@@ -215,10 +215,10 @@ rc::Gen<RunCase> gen_run_case(RunCaseOptions opt) {
     auto p = rc::gen::weightedOneOf<std::uint32_t>(
         {{3, rc::gen::just<std::uint32_t>(0)}, {1, rc::gen::inRange<std::uint32_t>(0, FaultPlan::kOne / 3)}});
     return rc::gen::apply(
-        [](std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d) {
-          return FaultPlan{a, b, c, d};
+        [](std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t e) {
+          return FaultPlan{a, b, c, d, e};
         },
-        p, p, p, p);
+        p, p, p, p, p);
   };
   return rc::gen::apply(
       [](Swarm swarm, std::vector<GenOp> prologue, std::vector<std::vector<GenOp>> instances, int g,

@@ -70,10 +70,11 @@ RunCase run_case_from_bytes(const std::uint8_t* data, std::size_t size) {
   const auto understudy = static_cast<UnderstudyMode>(in.take(1) % 3);
   const std::uint32_t fault_mask = in.take(1);
   FaultPlan faults;
-  for (int k = 0; k < 4; ++k) {
+  const std::array<std::uint32_t FaultPlan::*, 5> kinds{&FaultPlan::task_abort, &FaultPlan::oom, &FaultPlan::fork_fail,
+                                                        &FaultPlan::understudy_win, &FaultPlan::pressure};
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
     if ((fault_mask >> k & 1) == 0) continue;
-    const std::uint32_t p = in.take(3) % (kMaxFault + 1);
-    (k == 0 ? faults.task_abort : k == 1 ? faults.oom : k == 2 ? faults.fork_fail : faults.understudy_win) = p;
+    faults.*kinds[k] = in.take(3) % (kMaxFault + 1);
   }
   std::vector<GenOp> prologue;
   std::vector<std::vector<GenOp>> instances;
@@ -103,9 +104,10 @@ std::string run_case_to_bytes(const RunCase& c) {
   put(out, static_cast<std::uint32_t>(c.group_size + 6) % 8, 1);
   put(out, static_cast<std::uint32_t>(c.seed - 1), 2);
   put(out, static_cast<std::uint32_t>(c.understudy), 1);
-  const std::array<std::uint32_t, 4> p{c.faults.task_abort, c.faults.oom, c.faults.fork_fail, c.faults.understudy_win};
+  const std::array<std::uint32_t, 5> p{c.faults.task_abort, c.faults.oom, c.faults.fork_fail, c.faults.understudy_win,
+                                       c.faults.pressure};
   std::uint32_t mask = 0;
-  for (int k = 0; k < 4; ++k) {
+  for (int k = 0; k < 5; ++k) {
     if (p[static_cast<std::size_t>(k)] > kMaxFault) throw std::invalid_argument("fault probability above 1/3");
     if (p[static_cast<std::size_t>(k)] != 0) mask |= 1u << k;
   }

@@ -5,7 +5,7 @@
 // Layout (missing bytes read as 0, so short inputs are small cases):
 //   header: group size (1 + (b + 1) % 8: a zero byte is 2), seed (1 + u16 % 1000), understudy
 //     (b % 3), a fault mask (bit k: fault kind k, in the order task-abort, oom, fork-fail,
-//     understudy-win), then for each kind in the mask a probability, u24 % (1/3 + 1) ppm;
+//     understudy-win, pressure), then for each kind in the mask a probability, u24 % (1/3 + 1) ppm;
 //   then records: a head byte (bits 0-2 the kind: malloc, calloc, memalign, realloc, free,
 //     write, use, or 7: the next PPR instance begins; bits 3-5 pick one of five size ranges,
 //     small ones more often), then three base-128 varints (at most 4 bytes each): the size's

@@ -74,9 +74,11 @@ FaultPlan FaultPlan::parse(std::string_view spec) {
       plan.fork_fail = p;
     } else if (kind == "understudy-win") {
       plan.understudy_win = p;
+    } else if (kind == "pressure") {
+      plan.pressure = p;
     } else {
       throw std::invalid_argument(fmt::format(
-          "unknown fault kind '{}' (known: task-abort, oom, fork-fail, understudy-win)", kind));
+          "unknown fault kind '{}' (known: task-abort, oom, fork-fail, understudy-win, pressure)", kind));
     }
     start = comma + 1;
   }
@@ -89,6 +91,7 @@ std::string FaultPlan::to_string() const {
   if (oom) parts.push_back("oom=" + format_probability(oom));
   if (fork_fail) parts.push_back("fork-fail=" + format_probability(fork_fail));
   if (understudy_win) parts.push_back("understudy-win=" + format_probability(understudy_win));
+  if (pressure) parts.push_back("pressure=" + format_probability(pressure));
   return fmt::format("{}", fmt::join(parts, ","));
 }
 

@@ -107,6 +107,7 @@ struct RunStats {
   std::uint64_t fork_failures = 0;    // injected
   std::uint64_t injected_aborts = 0;  // tasks made to give up
   std::uint64_t refused_requests = 0; // system-memory requests refused (limit or injected)
+  std::uint64_t pressure_retries = 0; // sequential calls made again after an injected refusal made them fail
   std::uint64_t forced_understudy_wins = 0;
   std::uint64_t reexecuted_instances = 0;
   std::uint64_t task_system_requests = 0;  // system-memory requests served inside tasks (in their slices)

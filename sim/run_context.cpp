@@ -58,9 +58,16 @@ RunContext::RunContext(const ReplayConfig& config, LostSearch* lost_search)
       recorder(cfg.record_report) {
   Process& m = main();
   m.mem.set_coverage(&st.coverage);
-  if (cfg.faults.oom != 0) {
-    // Requests made for a group (the carve, growth inside a task) may be refused.
-    m.sys.set_refuse([this](std::uint64_t) { return for_group && inject(cfg.faults.oom); });
+  if (cfg.faults.oom != 0 || cfg.faults.pressure != 0) {
+    // Requests made for a group (the carve, growth inside a task) may be refused; with pressure,
+    // the first of a sequential call too.
+    m.sys.set_refuse([this](std::uint64_t) {
+      if (for_group) return inject(cfg.faults.oom);
+      if (!pressure_armed || !inject(cfg.faults.pressure)) return false;
+      pressure_armed = false;
+      pressure_refused = true;
+      return true;
+    });
   }
 }
 
@@ -68,7 +75,15 @@ void RunContext::run_seq(const Event& e) {
   Process& m = main();
   where = {{}, e.line, Actor::main(), e.op};
   if (e.id >= 0) ensure_handle(m, e.id);
-  const StepOutcome out = engine->execute(m, e);
+  pressure_armed = is_allocator_op(e.op);
+  pressure_refused = false;
+  StepOutcome out = engine->execute(m, e);
+  pressure_armed = false;
+  if (out.status == StepStatus::OutOfMemory && pressure_refused) {
+    // The refusal was the injected pressure's: the program asks once more, and is served.
+    ++st.pressure_retries;
+    out = engine->execute(m, e);
+  }
   if (is_allocator_op(e.op)) verify_allocator(m, call_name(e.op), e.line, Actor::main());
   switch (out.status) {
     case StepStatus::Done: break;

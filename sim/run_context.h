@@ -119,6 +119,10 @@ class RunContext {
   // A system-memory request now is made for a group (the carve or growth in a task): with
   // `--faults oom`, only those may be refused.
   bool for_group = false;
+  // `--faults pressure`: a request of the sequential call now running may still be refused (at
+  // most one per call), and whether one was.
+  bool pressure_armed = false;
+  bool pressure_refused = false;
   std::int64_t in_group = -1;    // the group running or last run (-1: sequential code), for findings
   std::int64_t map_before = -1;  // >= 0: map MAIN's heap as this group starts, then stop (MappedBefore)
   Where where;                   // what the run is doing now

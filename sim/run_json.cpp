@@ -130,6 +130,7 @@ nlohmann::ordered_json run_to_json(const RunStats& s) {
   j["fork_failures"] = s.fork_failures;
   j["injected_aborts"] = s.injected_aborts;
   j["refused_requests"] = s.refused_requests;
+  if (s.pressure_retries != 0) j["pressure_retries"] = s.pressure_retries;
   j["forced_understudy_wins"] = s.forced_understudy_wins;
   j["reexecuted_instances"] = s.reexecuted_instances;
   j["task_system_requests"] = s.task_system_requests;
@@ -205,9 +206,10 @@ void print_summary(std::ostream& out, const RunStats& s) {
   fmt::print(out, "  {} events, {} groups: {} tasks committed, {} aborted, {} understudy wins, {} rescues\n",
              s.events, s.groups, s.committed, s.aborted, s.understudy_wins, s.rescues);
   if (!s.faults.empty()) {
-    fmt::print(out, "  faults {}: {} fork failures, {} tasks aborted, {} requests refused, {} forced understudy wins, {} groups split\n",
+    fmt::print(out, "  faults {}: {} fork failures, {} tasks aborted, {} requests refused, {} forced understudy wins, {} groups split{}\n",
                s.faults, s.fork_failures, s.injected_aborts, s.refused_requests, s.forced_understudy_wins,
-               s.split_groups);
+               s.split_groups,
+               s.pressure_retries != 0 ? fmt::format(", {} calls made again", s.pressure_retries) : "");
   }
   if (s.groups > 0) {
     fmt::print(out, "  carve reserved {} bytes, tasks allocated {} bytes, grew {} bytes in their slices, {} adopted at commit\n",

@@ -69,7 +69,8 @@ TEST(RunCase, ReplayCommandNamesEverythingNeeded) {
 }
 
 TEST(FaultPlan, ParsesAndPrintsBack) {
-  const FaultPlan p = FaultPlan::parse("task-abort=0.05,oom=0.01,fork-fail=0.1,understudy-win=0.3");
+  const FaultPlan p = FaultPlan::parse("task-abort=0.05,oom=0.01,fork-fail=0.1,understudy-win=0.3,pressure=0.2");
+  EXPECT_EQ(p.pressure, 200000u);
   EXPECT_EQ(p.task_abort, 50000u);
   EXPECT_EQ(p.oom, 10000u);
   EXPECT_EQ(p.fork_fail, 100000u);

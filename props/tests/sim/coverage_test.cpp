@@ -89,6 +89,39 @@ TEST(Coverage, ARunReachesThePathsItTakesAndNoOthers) {
   EXPECT_EQ(plain.coverage.new_over(plain.coverage), 0u);
 }
 
+// A large object freed goes to dmmalloc's kept regions; a larger one asked for next finds none
+// that fits. Under `--faults pressure=1` system memory refuses that request: dmmalloc gives back
+// what it keeps and asks again (large-retry), and the run stays verified. An allocator that
+// returns NULL instead is asked once more by the program, so it is not failed for it.
+constexpr const char* kLargeUnderPressure = R"(pprtrace 1
+a 1 300000
+f 1
+a 2 900000
+w 2 0 64
+f 2
+)";
+
+TEST(Coverage, PressureReachesTheRetryAfterGivingBackKeptRegions) {
+  ReplayConfig cfg = config("dmmalloc", 1);
+  cfg.faults = FaultPlan::parse("pressure=1");
+  const RunStats s = replay_text(kLargeUnderPressure, cfg);
+  ASSERT_TRUE(s.verified) << s.failure;
+  EXPECT_TRUE(s.coverage.reached(id_of("dmmalloc", "large-retry")));
+  // The first large object: nothing kept to give back, so NULL, and the program asked again. The
+  // second: dmmalloc gave back the kept region and asked again itself.
+  EXPECT_EQ(s.pressure_retries, 1u);
+  EXPECT_EQ(s.refused_requests, 2u);
+  const RunStats calm = replay_text(kLargeUnderPressure, config("dmmalloc", 1));
+  EXPECT_FALSE(calm.coverage.reached(id_of("dmmalloc", "large-retry")));
+  for (const char* alloc : {"comalloc", "shared"}) {
+    ReplayConfig c = config(alloc, 1);
+    c.faults = cfg.faults;
+    const RunStats r = replay_text(kLargeUnderPressure, c);
+    EXPECT_TRUE(r.verified) << alloc << ": " << r.failure;
+    EXPECT_GE(r.refused_requests, 1u) << alloc;
+  }
+}
+
 TEST(Coverage, ComallocReportsItsOwnAndItsBaseHeapsPaths) {
   const RunStats s = replay_text(kCallocInTask, config("comalloc", 2, 0, 1, UnderstudyMode::Never));
   ASSERT_TRUE(s.verified) << s.failure;

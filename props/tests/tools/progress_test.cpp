@@ -195,7 +195,7 @@ TEST(CommandLine, EveryHelpWithAnAllocatorNamesEveryAllocator) {
   }
   for (const char* command : {"replay", "fuzz", "shrink"}) {
     const std::string help = std::regex_replace(test::run_pprsim(std::string(command) + " --help").out, std::regex("\\s+"), " ");
-    for (const char* kind : {"task-abort", "oom", "fork-fail", "understudy-win"}) {
+    for (const char* kind : {"task-abort", "oom", "fork-fail", "understudy-win", "pressure"}) {
       EXPECT_NE(help.find(kind), std::string::npos) << command << " --help lacks fault kind " << kind;
     }
   }
