@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -36,6 +37,13 @@ std::string port_header_dir() {
   return dir + "/../include/pprsim";
 }
 
+// Where the BOP-compatibility port and the BOP headers it defines are (native/bop), beside
+// pprsim_port.h's folder in the source tree and in an installed pprsim's include folder.
+std::filesystem::path bop_port_dir() {
+  const std::filesystem::path dir = std::filesystem::path(port_header_dir()).parent_path() / "bop";
+  return std::filesystem::exists(dir / "bop_port.c") ? dir : std::filesystem::path(port_header_dir()) / "bop";
+}
+
 // The library a spec names: a prebuilt one as it is, else pprsim's build of the sources (from its
 // cache when built before), looked up once per spec and process: the name check and every run of
 // a fuzz campaign ask again, and a cache lookup runs the compiler for its version. Throws
@@ -47,8 +55,12 @@ std::string library_of(std::string_view spec) {
   const std::lock_guard<std::mutex> lock(mutex);
   if (const auto it = built.find(spec); it != built.end()) return it->second;
   try {
-    NativeSpec parsed = parse_native_spec(spec, {});
+    const std::filesystem::path bop = bop_port_dir();
+    NativeSpec parsed = parse_native_spec(spec, std::filesystem::exists(bop / "bop_port.c") ? bop / "bop_port.c" : "");
     parsed.include_dirs.push_back(port_header_dir());
+    // Last, so that an allocator's own headers beside its sources come first: the BOP headers,
+    // for port=bop and for a port of a few lines that includes bop_port.c with other names.
+    parsed.include_dirs.push_back(bop.string());
     return built.emplace(std::string(spec), build_native(parsed).shared_object.string()).first->second;
   } catch (const NativeBuildError& e) {
     throw PluginError(e.what());

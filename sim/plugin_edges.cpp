@@ -8,7 +8,7 @@
 #include <map>
 #include <memory>
 
-#include "sim/elf_functions.h"
+#include "native/engine/elf_symbols.h"
 #include "sim/plugin_allocator.h"
 
 namespace pprsim {
@@ -50,12 +50,12 @@ void attach_pcs(Module& m, const std::uintptr_t* begin) {
 
 // The name of the function whose code holds `offset` (an address in the file): the symbol that
 // starts at or before it and covers it, the smallest name among symbols starting at one place.
-std::string name_at(const std::vector<ElfFunction>& fns, std::uint64_t offset) {
+std::string name_at(const std::vector<ElfSymbol>& fns, std::uint64_t offset) {
   auto it = std::upper_bound(fns.begin(), fns.end(), offset,
-                             [](std::uint64_t off, const ElfFunction& f) { return off < f.start; });
+                             [](std::uint64_t off, const ElfSymbol& f) { return off < f.start; });
   if (it == fns.begin()) return "?";
   const std::uint64_t start = std::prev(it)->start;
-  it = std::lower_bound(fns.begin(), it, start, [](const ElfFunction& f, std::uint64_t s) { return f.start < s; });
+  it = std::lower_bound(fns.begin(), it, start, [](const ElfSymbol& f, std::uint64_t s) { return f.start < s; });
   for (; it != fns.end() && it->start == start; ++it) {
     if (offset < it->start + std::max<std::uint64_t>(it->size, 1)) return it->name;
   }
@@ -65,7 +65,7 @@ std::string name_at(const std::vector<ElfFunction>& fns, std::uint64_t offset) {
 std::unique_ptr<EdgeMap> build_map(const Module& m, const std::string& path) {
   auto out = std::make_unique<EdgeMap>();
   out->edges = m.count;
-  const std::vector<ElfFunction> fns = elf_functions(path);
+  const std::vector<ElfSymbol> fns = elf_functions(path);
   std::map<std::string, std::vector<std::uint32_t>> by_name;
   std::string current = "?";  // edges before the first function entry
   for (std::uint32_t i = 0; i < m.count; ++i) {

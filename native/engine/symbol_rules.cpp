@@ -90,7 +90,12 @@ std::string refusal_reason(std::string_view s) {
     return "buffered standard output, which a rolled-back task would print twice; write to stderr";
   for (std::string_view t : {"time", "clock_gettime", "gettimeofday", "rand", "random", "getpid"})
     if (s == t) return "its result differs from run to run, and the seed must decide everything";
-  return "it runs outside the recording hooks and may change memory or state pprsim does not see";
+  if (starts_with(s, "dm_"))
+    return "port=bop calls BOP dmmalloc's entry points (dm_malloc, dm_free, dm_realloc, dm_calloc, "
+           "dm_malloc_usable_size) and none of the spec's sources defines this one; an allocator with other names "
+           "takes a port of a few lines that names them (native/bop/bop_port.c says how)";
+  return "none of the spec's sources defines it, and what it would do to memory goes unseen; if it is the "
+         "allocator's own, add the source that defines it";
 }
 
 std::string allowed_summary() {

@@ -11,6 +11,7 @@
 // shadow memory would sit where the allocator's heap must be (wire::kArenaBase).
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <link.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -18,14 +19,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "native/engine/elf_symbols.h"
 #include "native/engine/pprsim_port.h"
 #include "native/engine/record_runtime.h"
 #include "native/engine/worker_protocol.h"
@@ -322,6 +326,30 @@ void learn(const wire::Request& r, const std::vector<unsigned char>& payload) {
   });
 }
 
+// "global NAME+OFFSET" for an address in the allocator's globals: the exported symbol dladdr
+// finds, else the library's full symbol table, which names static data too (a C allocator's
+// free-list heads usually are); "" when no symbol holds it.
+std::string global_named(std::uint64_t a) {
+  Dl_info info{};
+  if (dladdr(ptr(a), &info) == 0) return "";
+  char text[256] = "";
+  if (info.dli_sname != nullptr && info.dli_saddr != nullptr) {
+    std::snprintf(text, sizeof text, "global %s+%#llx", info.dli_sname,
+                  static_cast<unsigned long long>(a - addr_of(info.dli_saddr)));
+    return text;
+  }
+  static const std::vector<pprsim::ElfSymbol> objects =
+      info.dli_fname != nullptr ? pprsim::elf_symbols(info.dli_fname, STT_OBJECT) : std::vector<pprsim::ElfSymbol>();
+  const std::uint64_t at = a - addr_of(info.dli_fbase);
+  for (const pprsim::ElfSymbol& s : objects) {
+    if (at >= s.start && at - s.start < std::max<std::uint64_t>(s.size, 1)) {
+      std::snprintf(text, sizeof text, "global %s+%#llx", s.name.c_str(), static_cast<unsigned long long>(at - s.start));
+      return text;
+    }
+  }
+  return "";
+}
+
 void serve(const wire::Request& r, const std::vector<unsigned char>& payload, int passed_fd) {
   const struct pprsim_port& port = *g_port;
   switch (r.op) {
@@ -408,13 +436,8 @@ void serve(const wire::Request& r, const std::vector<unsigned char>& payload, in
       reply(0, nullptr);
       break;
     case wire::Op::Describe: {
-      Dl_info info{};
-      char text[256] = "";
-      if (dladdr(ptr(r.a), &info) != 0 && info.dli_sname != nullptr && info.dli_saddr != nullptr) {
-        std::snprintf(text, sizeof text, "global %s+%#llx", info.dli_sname,
-                      static_cast<unsigned long long>(r.a - addr_of(info.dli_saddr)));
-      }
-      reply(0, nullptr, text, std::strlen(text) + 1);
+      const std::string text = global_named(r.a);
+      reply(0, nullptr, text.c_str(), text.size() + 1);
       break;
     }
     case wire::Op::SysAnswer: fail("an answer nobody asked for");

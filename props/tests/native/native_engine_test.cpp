@@ -205,5 +205,59 @@ TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
   }
 }
 
+// The BOP-compatibility port (native/bop/bop_port.c): an allocator written against BOP's
+// interface only (native/examples/bop_classes.c) builds unmodified and verifies, with tasks
+// committed and rescues where a task's share runs out; the same with its lists shared is
+// falsified at those lists, by symbol.
+const std::string kBopExample = std::string(PPRSIM_SOURCE_DIR) + "/native/examples/bop_classes.c";
+const std::string kBopPort = std::string(PPRSIM_SOURCE_DIR) + "/native/examples/bop_classes_port.c";
+
+TEST(BopPort, ABopStyleAllocatorBuildsUnmodifiedAndVerifies) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  const std::string alloc = " --alloc native:" + kBopExample + ",port=" + kBopPort;
+  for (const int g : {1, 4}) {
+    const auto r = run_with_cache(d, "replay " + kSample + alloc + " --group-size " + std::to_string(g) + " --json -");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+    EXPECT_TRUE(j["verified"].get<bool>());
+    EXPECT_EQ(j["allocator"], "native:bop-classes");
+    EXPECT_EQ(j["conflicts"]["allocator_induced"], 0);
+    if (g > 1) {
+      EXPECT_GT(j["committed"].get<int>(), 0);
+    }
+  }
+  // A large object in a task: the allocator asks BOP for a rescue, and the task gives up.
+  test::write_all(d.path / "large.trace", "pprtrace 1\na 0 64\nppr\na 1 20000000\nend\nppr\na 2 32\nend\n");
+  const auto r = run_with_cache(d, "replay large.trace" + alloc + " --group-size 2 --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_GE(j["rescues"].get<int>(), 1) << j.dump();
+  if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": the sample only";
+  const auto csapp = run_with_cache(d, "replay " + (kCsapp / "amptjp-bal.rep").string() + alloc +
+                                           " --group-size 4 --ppr-every 50");
+  EXPECT_EQ(csapp.status, 0) << csapp.out;
+}
+
+TEST(BopPort, TheSameAllocatorWithSharedListsIsFalsifiedAtThem) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  const std::string unsafe = std::string(PPRSIM_SOURCE_DIR) + "/props/tests/native/fixtures/bop_shared_lists.c";
+  const auto r = run_with_cache(d, "replay " + kSample + " --alloc native:" + unsafe + ",port=" + kBopPort +
+                                       " --group-size 4");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("(allocator-induced, raw)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("allocator global heads+"), std::string::npos) << r.out;
+}
+
+TEST(BopPort, PortBopWithoutTheDefaultEntryPointsIsBadUsageNamingTheSymbol) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  // port=bop expects BOP dmmalloc's names (dm_malloc, ...); this allocator has others.
+  const auto r = run_with_cache(d, "replay " + kSample + " --alloc native:" + kBopExample + ",port=bop");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("dm_malloc"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace pprsim

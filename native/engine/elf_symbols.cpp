@@ -1,4 +1,4 @@
-#include "sim/elf_functions.h"
+#include "native/engine/elf_symbols.h"
 
 #include <elf.h>
 
@@ -29,8 +29,8 @@ bool native_elf64(const Elf64_Ehdr& h) {
          h.e_ident[EI_DATA] == kOwnOrder && h.e_shentsize == sizeof(Elf64_Shdr);
 }
 
-std::vector<ElfFunction> functions_of(const std::string& bytes, const Elf64_Ehdr& h, Elf64_Word table_type) {
-  std::vector<ElfFunction> out;
+std::vector<ElfSymbol> symbols_of(const std::string& bytes, const Elf64_Ehdr& h, Elf64_Word table_type, unsigned type) {
+  std::vector<ElfSymbol> out;
   for (unsigned i = 0; i < h.e_shnum; ++i) {
     Elf64_Shdr sec{};
     if (!read_at(bytes, h.e_shoff + std::uint64_t{i} * sizeof(Elf64_Shdr), sec) || sec.sh_type != table_type) continue;
@@ -41,7 +41,7 @@ std::vector<ElfFunction> functions_of(const std::string& bytes, const Elf64_Ehdr
     for (std::uint64_t at = 0; at + sizeof(Elf64_Sym) <= sec.sh_size; at += sizeof(Elf64_Sym)) {
       Elf64_Sym s{};
       if (!read_at(bytes, sec.sh_offset + at, s)) break;
-      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || s.st_name >= names.size()) continue;
+      if (ELF64_ST_TYPE(s.st_info) != type || s.st_shndx == SHN_UNDEF || s.st_name >= names.size()) continue;
       const std::string_view name = names.substr(s.st_name, names.find('\0', s.st_name) - s.st_name);
       if (!name.empty()) out.push_back({std::string(name), s.st_value, s.st_size});
     }
@@ -51,18 +51,20 @@ std::vector<ElfFunction> functions_of(const std::string& bytes, const Elf64_Ehdr
 
 }  // namespace
 
-std::vector<ElfFunction> elf_functions(const std::string& path) {
+std::vector<ElfSymbol> elf_symbols(const std::string& path, unsigned type) {
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Elf64_Ehdr h{};
   if (!in.good() && !in.eof()) return {};
   if (!read_at(bytes, 0, h) || !native_elf64(h)) return {};
-  std::vector<ElfFunction> out = functions_of(bytes, h, SHT_SYMTAB);
-  if (out.empty()) out = functions_of(bytes, h, SHT_DYNSYM);  // a stripped object
-  std::sort(out.begin(), out.end(), [](const ElfFunction& a, const ElfFunction& b) {
+  std::vector<ElfSymbol> out = symbols_of(bytes, h, SHT_SYMTAB, type);
+  if (out.empty()) out = symbols_of(bytes, h, SHT_DYNSYM, type);  // a stripped object
+  std::sort(out.begin(), out.end(), [](const ElfSymbol& a, const ElfSymbol& b) {
     return std::tie(a.start, a.name) < std::tie(b.start, b.name);
   });
   return out;
 }
+
+std::vector<ElfSymbol> elf_functions(const std::string& path) { return elf_symbols(path, STT_FUNC); }
 
 }  // namespace pprsim
