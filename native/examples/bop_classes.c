@@ -12,7 +12,8 @@
  * PPR safety is the divide-and-merge of dmmalloc: before a group forks (ppr_group_init) the
  * lists are divided, a share of each class per task, into per-task slots of a global table;
  * task k allocates from slot k only, frees a block it allocated itself back into it, and defers
- * every other free to the commit in a list of its own. So no task touches what another one
+ * every other free to the commit in a row of its own (not linked through the blocks: two tasks
+ * freeing the same block, a conflict of the program's, must not both write its header). So no task touches what another one
  * does. After the commit (task_group_succ_fini) MAIN puts every slot's blocks back into its
  * lists and carries out the deferred frees of the tasks that committed: a task that was aborted
  * left its slot as carved, since its writes never reached MAIN. A task that needs what its slot
@@ -35,7 +36,8 @@ enum {
   kMinShift = 5,
   kHeader = 16,
   kMaxTasks = 64,
-  kSlotBytes = 64 << 10 /* what a task gets of each class, in bytes (classes up to 64 KiB) */
+  kSlotBytes = 64 << 10, /* what a task gets of each class, in bytes (classes up to 64 KiB) */
+  kMaxDeferred = 1024     /* frees a task may defer to the commit */
 };
 
 #define LIVE ((uint64_t)1 << 63)
@@ -56,7 +58,10 @@ static uint64_t counts[kClasses];
 static uint64_t group_serial;
 static int group_tasks;
 static block *slots[kMaxTasks][kClasses];
-static block *deferred[kMaxTasks];
+/* Kept in the task's own row, never linked through the blocks: two tasks that free the same
+ * block (a program's own conflict) must not both write its header. */
+static block *deferred[kMaxTasks][kMaxDeferred];
+static int deferred_count[kMaxTasks];
 static int ran[kMaxTasks];
 
 static uint64_t block_size(int c) { return (uint64_t)1 << (c + kMinShift); }
@@ -186,7 +191,8 @@ void bc_free(void *p) {
       b->word = (uint64_t)c;
       push(&slots[k][c], b);
     } else {
-      push(&deferred[k], b); /* the commit frees it */
+      if (deferred_count[k] == kMaxDeferred) BOP_malloc_rescue("too many frees deferred to the commit", 0);
+      deferred[k][deferred_count[k]++] = b; /* the commit frees it */
     }
     return;
   }
@@ -258,7 +264,7 @@ static void carve(void) {
     }
   }
   for (int k = 0; k < g; ++k) {
-    deferred[k] = NULL;
+    deferred_count[k] = 0;
     ran[k] = 0;
   }
 }
@@ -276,9 +282,9 @@ static void return_shares(int with_deferred) {
       }
     }
     if (with_deferred && ran[k]) {
-      while (deferred[k] != NULL) release(pop(&deferred[k]));
+      for (int i = 0; i < deferred_count[k]; ++i) release(deferred[k][i]);
     }
-    deferred[k] = NULL;
+    deferred_count[k] = 0;
     ran[k] = 0;
   }
   group_tasks = 0;

@@ -239,6 +239,21 @@ TEST(BopPort, ABopStyleAllocatorBuildsUnmodifiedAndVerifies) {
   EXPECT_EQ(csapp.status, 0) << csapp.out;
 }
 
+// Found by fuzzing the example: task 0 reallocates an object (freeing the old block, deferred)
+// and task 1 frees the same object. With deferred frees linked through the blocks both tasks
+// wrote its header, an allocator-induced conflict beside the program's own true dependence.
+TEST(BopPort, TwoTasksFreeingTheSameBlockDoNotBothWriteIt) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  test::write_all(d.path / "twice.trace", "pprtrace 1\na 0 0\nppr\nr 0 24\nend\nppr\nf 0\nend\n");
+  const auto r = run_with_cache(d, "replay twice.trace --alloc native:" + kBopExample + ",port=" + kBopPort +
+                                       " --group-size 2 --seed 1 --understudy always --check-every 1 --json -");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["conflicts"]["allocator_induced"], 0) << j.dump();
+  EXPECT_EQ(j["conflicts"]["true_dependence"], 1) << j.dump();
+}
+
 TEST(BopPort, TheSameAllocatorWithSharedListsIsFalsifiedAtThem) {
   if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
   const Dir d;
