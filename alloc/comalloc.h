@@ -266,6 +266,12 @@ class CoMalloc {
     estimate_ = std::clamp(std::max(demand, estimate_ / 2), co::kMinEstimate, co::kMaxHeap);
   }
 
+  // A task's state as bytes (alloc/co/task_state.h): what merge() and learn() read of it,
+  // exported in the task (the bytes needed; nothing written when more than cap) and imported
+  // into a fresh copy as task k's (false when the bytes are not task k's state).
+  std::size_t export_task_state(void* buf, std::size_t cap) const;
+  bool import_task_state(const void* buf, std::size_t n, std::size_t k);
+
   // ---- Observation. ----
 
   bool gave_up() const { return gave_up_; }
@@ -503,3 +509,5 @@ class CoMalloc {
 };
 
 }  // namespace pprsim
+
+#include "alloc/co/task_state.h"  // IWYU pragma: export

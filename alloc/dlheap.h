@@ -46,6 +46,11 @@
 #include "alloc/memory.h"
 #include "alloc/probes.h"
 
+namespace pprsim::co {
+class StateWriter;
+class StateReader;
+}  // namespace pprsim::co
+
 namespace pprsim {
 
 namespace dl {
@@ -587,6 +592,11 @@ class DlHeap {
     }
     return st;
   }
+
+  // Its bookkeeping as bytes and back (alloc/co/task_state.h): a task's heaps handed to the
+  // process that merges when tasks are separate processes.
+  void export_state(co::StateWriter& w) const;
+  bool import_state(co::StateReader& r);
 
  private:
   struct Segment {

@@ -13,38 +13,15 @@
 #include <vector>
 
 #include "alloc/dmmalloc.h"
+#include "native/examples/port_memory.h"
 #include "pprsim_port.h"
 
 namespace {
 
 using pprsim::Addr;
-
-void* ptr(Addr a) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(a)); }
-Addr addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
-
-// Memory (alloc/memory.h) over the worker's memory: plain loads and stores, which the build
-// instruments, and system memory from pprsim (inside a task, from the task's slice).
-struct PortMemory {
-  std::uint64_t load64(Addr a) { return *static_cast<const std::uint64_t*>(ptr(a)); }
-  void store64(Addr a, std::uint64_t v) { *static_cast<std::uint64_t*>(ptr(a)) = v; }
-  void read(Addr a, void* out, std::uint64_t n) { std::memcpy(out, ptr(a), n); }
-  void write(Addr a, const void* in, std::uint64_t n) { std::memcpy(ptr(a), in, n); }
-  void zero(Addr a, std::uint64_t n) { std::memset(ptr(a), 0, n); }
-  void copy(Addr dst, Addr src, std::uint64_t n) { std::memcpy(ptr(dst), ptr(src), n); }
-  Addr sys_alloc(std::uint64_t n) { return addr(pprsim_native_sys_alloc(n)); }
-  void sys_free(Addr a, std::uint64_t n) { pprsim_native_sys_free(ptr(a), n); }
-  // As the simulator's: a new region, the bytes copied, the old one released.
-  Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
-    const Addr r = pprsim_native_task() >= 0 ? task_sys_alloc(v) : sys_alloc(v);
-    if (r == 0) return 0;
-    copy(r, a, n);
-    sys_free(a, n);
-    return r;
-  }
-  Addr task_sys_alloc(std::uint64_t n) { return pprsim_native_task() >= 0 ? sys_alloc(n) : 0; }
-  void sys_idle(Addr a, std::uint64_t n) { zero(a, n); }
-};
-static_assert(pprsim::Memory<PortMemory>);
+using pprsim::port::addr;
+using pprsim::port::PortMemory;
+using pprsim::port::ptr;
 
 using Core = pprsim::DmMalloc<PortMemory>;
 

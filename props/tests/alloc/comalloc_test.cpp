@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "alloc/comalloc.h"
+#include "alloc/native_memory.h"
 #include "sim/content_model.h"
 #include "sim/executor.h"
 #include "sim/group.h"
@@ -727,6 +728,47 @@ RC_GTEST_PROP(CoMallocModel, RandomGroupsCommitWithoutLosingBytes, ()) {
     std::sort(live.begin(), live.end());
   }
   free_all_and_check_coalesced(w);
+}
+
+}  // namespace
+}  // namespace pprsim
+
+namespace pprsim {
+namespace {
+
+// A task's state as bytes (alloc/co/task_state.h), as the native engine's port hands it to MAIN:
+// imported into a fresh copy it exports the same bytes, so merge and learn read the same heaps;
+// bytes that are not task k's, or cut short, are refused.
+TEST(ComallocTaskState, RoundTripsAndRefusesWhatIsNotTheTasks) {
+  NativeMemory mem;
+  CoMalloc<NativeMemory> parent(&mem);
+  std::vector<Addr> before;
+  for (int i = 0; i < 8; ++i) before.push_back(parent.malloc(64 + 8 * static_cast<std::uint64_t>(i)));
+  ASSERT_TRUE(parent.group_init(2));
+  CoMalloc<NativeMemory> task = parent;  // the task's copy, as a fork gives it
+  task.task_init(1);
+  ASSERT_NE(task.malloc(100), 0u);
+  task.free(before[0]);  // not the task's own: deferred to the commit
+  ASSERT_NE(task.malloc(40), 0u);
+  std::vector<unsigned char> bytes(task.export_task_state(nullptr, 0));
+  ASSERT_EQ(task.export_task_state(bytes.data(), bytes.size()), bytes.size());
+
+  CoMalloc<NativeMemory> copy(&mem);
+  ASSERT_TRUE(copy.import_task_state(bytes.data(), bytes.size(), 1));
+  std::vector<unsigned char> again(bytes.size());
+  ASSERT_EQ(copy.export_task_state(again.data(), again.size()), bytes.size());
+  EXPECT_EQ(again, bytes);
+  EXPECT_EQ(copy.task_allocated_bytes(), task.task_allocated_bytes());
+
+  CoMalloc<NativeMemory> other(&mem);
+  EXPECT_FALSE(other.import_task_state(bytes.data(), bytes.size(), 0));  // task 1's, not task 0's
+  EXPECT_FALSE(other.import_task_state(bytes.data(), bytes.size() - 1, 1));
+  std::vector<unsigned char> longer = bytes;
+  longer.push_back(0);
+  EXPECT_FALSE(other.import_task_state(longer.data(), longer.size(), 1));
+  std::vector<unsigned char> small(bytes.size() - 1, 0xAA);
+  EXPECT_EQ(task.export_task_state(small.data(), small.size()), bytes.size());
+  EXPECT_EQ(small, std::vector<unsigned char>(bytes.size() - 1, 0xAA));  // too small: nothing written
 }
 
 }  // namespace

@@ -177,10 +177,11 @@ TEST(NativeEngine, ASourceThatDoesNotCompileIsBadUsageWithTheCompilersFirstError
 // The project's dmmalloc, the same source natively (native/examples/dmmalloc_port.cpp) and in the
 // simulator, takes the same decisions: verdict, groups, commits, aborts, understudy wins,
 // rescues and conflicts of both classes.
-void expect_same_decisions(const Dir& d, const std::string& trace, int g) {
+void expect_same_decisions(const Dir& d, const std::string& trace, int g, const std::string& alloc = "dmmalloc") {
   const std::string args = "replay " + trace + " --group-size " + std::to_string(g) + " --ppr-every 50";
-  const auto native_run = run_json(d, args + " --alloc " + native("pprsim_native_dmmalloc"), 0);
-  const auto sim_run = run_json(d, args + " --alloc dmmalloc", 0);
+  const auto native_run = run_json(d, args + " --alloc " + native("pprsim_native_" + alloc), 0);
+  const auto sim_run = run_json(d, args + " --alloc " + alloc, 0);
+  EXPECT_EQ(native_run["allocator"], "native:" + alloc);
   for (const char* key : {"verified", "groups", "committed", "aborted", "understudy_wins", "rescues", "conflicts"}) {
     EXPECT_EQ(native_run[key], sim_run[key]) << key << " differs on " << trace << " at G=" << g;
   }
@@ -191,6 +192,15 @@ TEST(NativeEngine, TheProjectsDmmallocTakesTheSimulatorsDecisions) {
   for (const int g : {2, 4, 8}) expect_same_decisions(d, kSample, g);
   if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": the sample only";
   expect_same_decisions(d, (kCsapp / "amptjp-bal.rep").string(), 4);
+}
+
+// comalloc too (native/examples/comalloc_port.cpp): its heaps' bookkeeping crosses from the tasks
+// to MAIN as bytes (alloc/co/task_state.h).
+TEST(NativeEngine, TheProjectsComallocTakesTheSimulatorsDecisions) {
+  const Dir d;
+  for (const int g : {2, 4, 8}) expect_same_decisions(d, kSample, g, "comalloc");
+  if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": the sample only";
+  for (const char* t : {"amptjp-bal.rep", "realloc-bal.rep"}) expect_same_decisions(d, (kCsapp / t).string(), 4, "comalloc");
 }
 
 TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {

@@ -1,0 +1,95 @@
+// The project's comalloc (alloc/comalloc.h: private heaps carved from a dlmalloc-style base heap),
+// unchanged, run natively through `--alloc native:`, as dmmalloc_port.cpp runs dmmalloc. Its
+// heaps' chunks are in-band and recorded; its bookkeeping (the CoMalloc object: the heaps' bins
+// and segments, the carve, deferred frees) is out-of-band, each process's own. At a commit the
+// tasks hand theirs over as bytes (CoMalloc::export_task_state) and MAIN merges and learns from
+// copies rebuilt from them.
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <span>
+#include <vector>
+
+#include "alloc/comalloc.h"
+#include "native/examples/port_memory.h"
+#include "pprsim_port.h"
+
+namespace {
+
+using pprsim::Addr;
+using pprsim::port::addr;
+using pprsim::port::PortMemory;
+using pprsim::port::ptr;
+
+using Core = pprsim::CoMalloc<PortMemory>;
+
+PortMemory g_mem;
+Core* g_core = nullptr;
+
+void co_init() { g_core = new Core(&g_mem); }
+
+void* co_malloc(std::size_t n) { return ptr(g_core->malloc(n)); }
+void co_free(void* p) { g_core->free(addr(p)); }
+void* co_realloc(void* p, std::size_t n) { return ptr(g_core->realloc(addr(p), n)); }
+void* co_calloc(std::size_t count, std::size_t size) { return ptr(g_core->calloc(count, size)); }
+void* co_memalign(std::size_t align, std::size_t n) { return ptr(g_core->memalign(align, n)); }
+std::size_t co_usable_size(void* p) { return g_core->usable_size(addr(p)); }
+
+int co_group_init(int g) { return g_core->group_init(g) ? 1 : 0; }
+void co_task_init(int k) { g_core->task_init(k); }
+void co_understudy_init() { g_core->understudy_init(); }
+int co_gave_up() { return g_core->gave_up() ? 1 : 0; }
+
+std::size_t co_task_state(void* buf, std::size_t cap) { return g_core->export_task_state(buf, cap); }
+
+// Copies of the tasks' allocators rebuilt from their states; a task without one (it crashed)
+// gets a fresh copy, which merge reads only for an aborted task (whose heap is as carved).
+std::vector<Core> tasks_from(const void* const* states, const std::size_t* sizes, int ntasks) {
+  std::vector<Core> copies;
+  copies.reserve(static_cast<std::size_t>(ntasks));
+  for (int k = 0; k < ntasks; ++k) {
+    copies.emplace_back(&g_mem);
+    if (states[k] != nullptr) copies.back().import_task_state(states[k], sizes[k], static_cast<std::size_t>(k));
+  }
+  return copies;
+}
+
+std::vector<const Core*> pointers(const std::vector<Core>& copies) {
+  std::vector<const Core*> out;
+  for (const Core& c : copies) out.push_back(&c);
+  return out;
+}
+
+void co_merge_states(const void* const* states, const std::size_t* sizes, int ntasks, int committed) {
+  const std::vector<Core> copies = tasks_from(states, sizes, ntasks);
+  g_core->merge(pointers(copies), static_cast<std::size_t>(committed));
+}
+
+void co_learn_states(const void* const* states, const std::size_t* sizes, int ntasks) {
+  const std::vector<Core> copies = tasks_from(states, sizes, ntasks);
+  g_core->learn(pointers(copies));
+}
+
+const struct pprsim_port kPort = {
+    .version = PPRSIM_PORT_VERSION,
+    .name = "comalloc",
+    .init = co_init,
+    .malloc = co_malloc,
+    .free = co_free,
+    .realloc = co_realloc,
+    .calloc = co_calloc,
+    .memalign = co_memalign,
+    .usable_size = co_usable_size,
+    .group_init = co_group_init,
+    .task_init = co_task_init,
+    .understudy_init = co_understudy_init,
+    .merge = nullptr,
+    .gave_up = co_gave_up,
+    .task_state = co_task_state,
+    .merge_states = co_merge_states,
+    .learn_states = co_learn_states,
+};
+
+}  // namespace
+
+extern "C" const struct pprsim_port* pprsim_port() { return &kPort; }
