@@ -40,8 +40,10 @@ std::uint64_t NativeAllocator::answer_sys(const wire::Message& m) {
     releases_.emplace_back(m.a, m.b);
     return 0;
   }
-  // Inside a task, the port's system memory comes from the task's own slice (pprsim_port.h).
-  const Addr a = task_ >= 0 ? mem_->task_sys_alloc(m.a) : mem_->sys_alloc(m.a);
+  // Inside a task, the port's system memory comes from the task's own slice (pprsim_port.h),
+  // unless it asks for the process's own, as the system's mmap under fork would give it.
+  const bool slice = task_ >= 0 && m.kind != wire::Kind::SysAllocShared;
+  const Addr a = slice ? mem_->task_sys_alloc(m.a) : mem_->sys_alloc(m.a);
   if (a != 0 && !layout_->in_worker(a + m.a - 1)) {
     mem_->sys_free(a, m.a);
     throw AllocatorFailure(fmt::format("system memory at {:#x} ({} B) lies outside the native heap's addresses", a, m.a));

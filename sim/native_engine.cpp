@@ -44,6 +44,26 @@ std::filesystem::path bop_port_dir() {
   return std::filesystem::exists(dir / "bop_port.c") ? dir : std::filesystem::path(port_header_dir()) / "bop";
 }
 
+// A spec without its variant=NAME item (the port's configuration for this run, which the build
+// does not see), and that NAME ("" without one).
+std::pair<std::string, std::string> split_variant(std::string_view spec) {
+  std::string rest;
+  std::string variant;
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    const std::size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string_view item = spec.substr(start, comma - start);
+    if (item.starts_with("variant=")) {
+      variant = std::string(item.substr(8));
+    } else {
+      if (!rest.empty()) rest += ',';
+      rest += item;
+    }
+    start = comma + 1;
+  }
+  return {rest, variant};
+}
+
 // The library a spec names: a prebuilt one as it is, else pprsim's build of the sources (from its
 // cache when built before), looked up once per spec and process: the name check and every run of
 // a fuzz campaign ask again, and a cache lookup runs the compiler for its version. Throws
@@ -69,7 +89,8 @@ std::string library_of(std::string_view spec) {
 
 class NativeEngine final : public SimEngine {
  public:
-  NativeEngine(const std::string& library, std::uint64_t memory_limit, std::uint64_t slice_bytes)
+  NativeEngine(const std::string& library, const std::string& variant, std::uint64_t memory_limit,
+               std::uint64_t slice_bytes)
       : SimEngine(memory_limit, slice_bytes) {
     Process& m = main();
     std::unique_ptr<NativeWorker> worker;
@@ -81,9 +102,11 @@ class NativeEngine final : public SimEngine {
     // The port's name and init, the globals' window and bytes.
     wire::Request hello;
     hello.op = wire::Op::Hello;
+    hello.payload = variant.size() + 1;
     NativeWorker::Reply r;
     try {
-      r = worker->call("init", hello, nullptr, 0, nullptr);
+      // The variant, with its terminating zero, is the port's to read (pprsim_native_variant).
+      r = worker->call("init", hello, variant.c_str(), variant.size() + 1, nullptr);
     } catch (const AllocatorFailure& e) {
       // The worker could not load the library, or its port is incomplete (it said so on stderr).
       throw PluginError(fmt::format("native:{}: the worker could not start the allocator ({})", library, e.what()));
@@ -94,7 +117,7 @@ class NativeEngine final : public SimEngine {
     const auto* text = reinterpret_cast<const char*>(r.extra.data());
     const std::size_t name_len = strnlen(text, r.extra.size());
     auto layout = std::make_shared<NativeLayout>();
-    layout->name = fmt::format("native:{}", std::string_view(text, name_len));
+    layout->name = fmt::format("native:{}{}", std::string_view(text, name_len), variant.empty() ? "" : "/" + variant);
     layout->globals_lo = r.msg.a;
     layout->globals_hi = r.msg.b;
     layout->keeps_state = (r.msg.gave_up & wire::kHasTaskState) != 0;
@@ -152,8 +175,11 @@ class NativeEngine final : public SimEngine {
 
 std::string native_spec_error(std::string_view spec) {
   std::string library;
+  const auto [rest, variant] = split_variant(spec);
+  if (spec.find("variant=") != std::string_view::npos && variant.empty())
+    return "native: variant= names nothing; expected variant=NAME";
   try {
-    library = library_of(spec);
+    library = library_of(rest);
   } catch (const PluginError& e) {
     return e.what();
   }
@@ -166,7 +192,8 @@ std::string native_spec_error(std::string_view spec) {
 
 std::unique_ptr<Engine> make_native_engine(std::string_view spec, std::uint64_t memory_limit,
                                            std::uint64_t slice_bytes) {
-  return std::make_unique<NativeEngine>(library_of(spec), memory_limit,
+  const auto [rest, variant] = split_variant(spec);
+  return std::make_unique<NativeEngine>(library_of(rest), variant, memory_limit,
                                         slice_bytes != 0 ? slice_bytes : wire::kNativeSliceBytes);
 }
 

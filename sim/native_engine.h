@@ -7,7 +7,10 @@
 // they obtained or released) go to MAIN's worker too, in task order, before the port's merge.
 //
 // `--alloc native:LIBRARY.so` names an allocator built with its port (native/engine/
-// pprsim_port.h) and the recording flags.
+// pprsim_port.h) and the recording flags, `native:SOURCES,port=PORT.c` one pprsim builds; a
+// `variant=NAME` item anywhere in either is handed to the port at init (pprsim_native_variant),
+// one build serving several configurations (the selftest's mutants of dmmalloc), and names the
+// allocator native:PORTNAME/NAME.
 #pragma once
 
 #include <cstdint>

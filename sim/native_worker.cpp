@@ -128,6 +128,7 @@ NativeWorker::Reply NativeWorker::await(const char* call, const SysHandler& sys)
         return rep;
       }
       case wire::Kind::SysAlloc:
+      case wire::Kind::SysAllocShared:
       case wire::Kind::SysFree: {
         wire::Request answer;
         answer.op = wire::Op::SysAnswer;

@@ -31,7 +31,7 @@ bool continues_native_spec(const std::string& piece) {
   for (const char* end : {".c", ".cc", ".cpp", ".o", ".a"}) {
     if (piece.ends_with(end)) return true;
   }
-  return piece.starts_with("port=");
+  return piece.starts_with("port=") || piece.starts_with("variant=");
 }
 
 std::vector<std::string> split_allocators(const std::string& list) {

@@ -32,7 +32,15 @@ struct SelftestArgs {
   std::vector<std::string> from;  // fuzz --from these traces instead of generating runs
   bool guided = false;            // coverage-guided fuzzing
   std::string traces;  // a folder of .rep traces: does dmmalloc reach each mutant's guard there?
+  std::string native;  // a native build of dmmalloc's port: the mutants run as native:NATIVE,variant=NAME
 };
+
+// The allocator a mutant's campaign fuzzes: the simulator's mutant:NAME, or the native port's
+// build with the mutant chosen at init (native/examples/dmmalloc_port.cpp).
+std::string mutant_allocator(const SelftestArgs& args, std::string_view name) {
+  if (args.native.empty()) return std::string(kMutantPrefix) + std::string(name);
+  return fmt::format("native:{},variant={}", args.native, name);
+}
 
 // The fuzzing options of the self-test's campaigns (--from and --guided as given).
 FuzzOptions campaign_options(const SelftestArgs& args, std::shared_ptr<const std::vector<SeedTrace>> from) {
@@ -102,6 +110,12 @@ int run_selftest(const SelftestArgs& args) {
     return 2;
   }
   if (!args.alloc.empty()) return run_allocator_selftest(args, json_out);
+  if (!args.native.empty()) {
+    if (const std::string error = allocator_name_error("native:" + args.native); !error.empty()) {
+      fmt::print(stderr, "pprsim: --native: {}\n", error);
+      return 2;
+    }
+  }
   std::shared_ptr<const std::vector<SeedTrace>> from;
   std::optional<TraceCoverage> reach;
   try {
@@ -134,7 +148,7 @@ int run_selftest(const SelftestArgs& args) {
   }
   for (const MutantInfo& m : kMutants) {
     FuzzOptions opt = campaign_options(args, from);
-    opt.allocator = std::string(kMutantPrefix) + std::string(m.name);
+    opt.allocator = mutant_allocator(args, m.name);
     const auto t0 = std::chrono::steady_clock::now();
     FuzzSession session = run_campaign(args, opt);
     Row row{&m, std::move(session), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
@@ -159,6 +173,7 @@ int run_selftest(const SelftestArgs& args) {
   if (json_out != nullptr) {
     nlohmann::ordered_json j;
     j["seed"] = args.seed;
+    if (!args.native.empty()) j["native"] = args.native;
     j["all_caught"] = all;
     auto list = nlohmann::ordered_json::array();
     for (const Row& r : rows) {
@@ -202,6 +217,10 @@ Command add_selftest_command(CLI::App& app) {
   cmd->add_flag("--guided", args->guided, "Coverage-guided fuzzing (as fuzz --guided)");
   cmd->add_option("--traces", args->traces,
                   "A folder of CS:APP .rep traces: report how many of them reach each mutant's guarding probe");
+  cmd->add_option("--native", args->native,
+                  "Seed the bugs into this native build of dmmalloc instead (native/examples/dmmalloc_port.cpp, or "
+                  "the build's pprsim_native_dmmalloc.so): each mutant runs as native:SPEC,variant=NAME")
+      ->check(non_empty());
   cmd->add_option("--alloc", args->alloc,
                   "Instead of the mutants: fuzz this allocator with its verify() after every call: " + allocator_help());
   return {cmd, [args] { return run_selftest(*args); }};

@@ -85,11 +85,19 @@ const struct pprsim_port *pprsim_port(void);
  * the group from group_init on, 0 before the first group. */
 int pprsim_native_task(void);
 int pprsim_native_group_size(void);
+/* The NAME of the spec's variant=NAME item ("" without one), from init on: one build of a port
+ * that serves several configurations chosen per run. */
+const char *pprsim_native_variant(void);
 
 /* System memory from pprsim: page-aligned, zero-filled regions of a multiple of 4096 bytes; NULL
  * when refused. Inside a task: from the task's own slice. */
 void *pprsim_native_sys_alloc(size_t n);
 void pprsim_native_sys_free(void *p, size_t n);
+/* The same from the process's own system memory even inside a task, as the system's mmap gives
+ * it under fork: the addresses a task gets here its sibling tasks get too, and a commit that
+ * adopts such a region is a finding (system memory outside a task's slice). For ports that tell
+ * an allocator's shared growth from its growth in a task, as the project's cores do. */
+void *pprsim_native_sys_alloc_shared(size_t n);
 
 #ifdef __cplusplus
 }

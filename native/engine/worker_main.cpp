@@ -238,7 +238,11 @@ Window writable_segments(void* handle) {
 
 Window g_globals;
 
-void hello() {
+// The spec's variant=NAME, for the port's init (pprsim_native_variant).
+std::string g_variant;
+
+void hello(const std::vector<unsigned char>& payload) {
+  g_variant.assign(reinterpret_cast<const char*>(payload.data()), strnlen(reinterpret_cast<const char*>(payload.data()), payload.size()));
   if (pprsim_rec_begin() != PPRSIM_REC_OK) fail("the recording runtime would not start");
   if (g_port->init != nullptr) g_port->init();
   pprsim_rec_log* log = pprsim_rec_end();
@@ -353,7 +357,7 @@ std::string global_named(std::uint64_t a) {
 void serve(const wire::Request& r, const std::vector<unsigned char>& payload, int passed_fd) {
   const struct pprsim_port& port = *g_port;
   switch (r.op) {
-    case wire::Op::Hello: hello(); break;
+    case wire::Op::Hello: hello(payload); break;
     case wire::Op::Malloc: recorded([&] { return addr_of(port.malloc(r.a)); }); break;
     case wire::Op::Calloc: recorded([&] { return calloc_call(r.a, r.b); }); break;
     case wire::Op::Memalign:
@@ -461,16 +465,23 @@ std::uint64_t ask(wire::Kind kind, std::uint64_t a, std::uint64_t b) {
 
 extern "C" int pprsim_native_task(void) { return g_task; }
 extern "C" int pprsim_native_group_size(void) { return g_group_size; }
+extern "C" const char* pprsim_native_variant(void) { return g_variant.c_str(); }
 
-extern "C" void* pprsim_native_sys_alloc(std::size_t n) {
+namespace {
+// A region pprsim placed (`kind` says where), mapped here at its address; nullptr when refused.
+void* sys_region(wire::Kind kind, std::size_t n) {
   n = (n + 4095) & ~std::size_t{4095};
   if (n == 0) return nullptr;
-  const std::uint64_t a = ask(wire::Kind::SysAlloc, n, 0);
+  const std::uint64_t a = ask(kind, n, 0);
   if (a == 0) return nullptr;
   void* p = mmap(ptr(a), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != ptr(a)) fail("mapping system memory where pprsim placed it");
   return p;
 }
+}  // namespace
+
+extern "C" void* pprsim_native_sys_alloc(std::size_t n) { return sys_region(wire::Kind::SysAlloc, n); }
+extern "C" void* pprsim_native_sys_alloc_shared(std::size_t n) { return sys_region(wire::Kind::SysAllocShared, n); }
 
 extern "C" void pprsim_native_sys_free(void* p, std::size_t n) {
   n = (n + 4095) & ~std::size_t{4095};

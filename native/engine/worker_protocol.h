@@ -74,6 +74,7 @@ enum class Kind : std::uint32_t {
   SysAlloc,  // a = bytes
   SysFree,   // a = address, b = bytes
   Crash,     // a = signal, b = fault address (or ~0)
+  SysAllocShared,  // a = bytes: from the process's own system memory even in a task
 };
 
 struct Message {

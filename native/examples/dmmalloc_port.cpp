@@ -5,14 +5,19 @@
 // new that each process keeps to itself, exactly as the simulator keeps each process's copy of
 // the allocator apart. At a commit the tasks hand that state over as bytes
 // (DmMalloc::export_task_state) and MAIN merges and learns from it, as the drop-in library does
-// for a fork-based runtime.
+// for a fork-based runtime. With variant=NAME in the spec it runs the selftest's mutant NAME
+// (alloc/mutants.h) instead, so `pprsim selftest --native` catches the seeded bugs natively.
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "alloc/dmmalloc.h"
+#include "alloc/mutants.h"
 #include "native/examples/port_memory.h"
 #include "pprsim_port.h"
 
@@ -24,54 +29,112 @@ using pprsim::port::PortMemory;
 using pprsim::port::ptr;
 
 using Core = pprsim::DmMalloc<PortMemory>;
+using Mutant = pprsim::DmMallocMutant<PortMemory>;
 
 PortMemory g_mem;
+// The core, or, when the spec's variant names one of the selftest's seeded bugs
+// (alloc/mutants.h: variant=eager-global-free, say), the core with that bug.
 Core* g_core = nullptr;
+Mutant* g_mutant = nullptr;
+pprsim::Mutant g_bug{};
 
-void dm_init() { g_core = new Core(&g_mem); }
+void dm_init() {
+  const std::string_view variant = pprsim_native_variant();
+  if (variant.empty()) {
+    g_core = new Core(&g_mem);
+    return;
+  }
+  for (const pprsim::MutantInfo& m : pprsim::kMutants) {
+    if (m.name == variant) {
+      g_bug = m.mutant;
+      g_mutant = new Mutant(&g_mem, m.mutant);
+      return;
+    }
+  }
+  std::fprintf(stderr, "dmmalloc port: no mutant named '%s' (alloc/mutants.h lists them)\n", pprsim_native_variant());
+  abort();
+}
 
-void* dm_malloc(std::size_t n) { return ptr(g_core->malloc(n)); }
-void dm_free(void* p) { g_core->free(addr(p)); }
-void* dm_realloc(void* p, std::size_t n) { return ptr(g_core->realloc(addr(p), n)); }
-void* dm_calloc(std::size_t count, std::size_t size) { return ptr(g_core->calloc(count, size)); }
-void* dm_memalign(std::size_t align, std::size_t n) { return ptr(g_core->memalign(align, n)); }
-std::size_t dm_usable_size(void* p) { return g_core->usable_size(addr(p)); }
+// Calls f on the allocator this process runs, with its own type (a mutant's operations hide the
+// core's, they do not override them).
+template <class F>
+decltype(auto) with_allocator(F&& f) {
+  return g_mutant != nullptr ? f(*g_mutant) : f(*g_core);
+}
 
-int dm_group_init(int g) { return g_core->group_init(g) ? 1 : 0; }
-void dm_task_init(int k) { g_core->task_init(k); }
-void dm_understudy_init() { g_core->understudy_init(); }
-int dm_gave_up() { return g_core->gave_up() ? 1 : 0; }
+void* dm_malloc(std::size_t n) {
+  return with_allocator([&](auto& a) { return ptr(a.malloc(n)); });
+}
+void dm_free(void* p) {
+  with_allocator([&](auto& a) { a.free(addr(p)); });
+}
+void* dm_realloc(void* p, std::size_t n) {
+  return with_allocator([&](auto& a) { return ptr(a.realloc(addr(p), n)); });
+}
+void* dm_calloc(std::size_t count, std::size_t size) {
+  return with_allocator([&](auto& a) { return ptr(a.calloc(count, size)); });
+}
+void* dm_memalign(std::size_t align, std::size_t n) {
+  return with_allocator([&](auto& a) { return ptr(a.memalign(align, n)); });
+}
+std::size_t dm_usable_size(void* p) {
+  return with_allocator([&](auto& a) { return static_cast<std::size_t>(a.usable_size(addr(p))); });
+}
 
-std::size_t dm_task_state(void* buf, std::size_t cap) { return g_core->export_task_state(buf, cap); }
+int dm_group_init(int g) {
+  return with_allocator([&](auto& a) { return a.group_init(g) ? 1 : 0; });
+}
+void dm_task_init(int k) {
+  with_allocator([&](auto& a) { a.task_init(k); });
+}
+void dm_understudy_init() {
+  with_allocator([&](auto& a) { a.understudy_init(); });
+}
+int dm_gave_up() {
+  return with_allocator([&](auto& a) { return a.gave_up() ? 1 : 0; });
+}
+
+std::size_t dm_task_state(void* buf, std::size_t cap) {
+  return with_allocator([&](auto& a) { return a.export_task_state(buf, cap); });
+}
+
+Core fresh(const Core*) { return Core(&g_mem); }
+Mutant fresh(const Mutant*) { return Mutant(&g_mem, g_bug); }
 
 // Copies of the tasks' allocators rebuilt from their states; a task without one (it crashed)
 // gets a fresh copy, which merge reads only for an aborted task (whose partition is as carved).
-std::vector<Core> tasks_from(const void* const* states, const std::size_t* sizes, int ntasks) {
-  std::vector<Core> copies;
+template <class A>
+std::vector<A> tasks_from(const A& main, const void* const* states, const std::size_t* sizes, int ntasks) {
+  std::vector<A> copies;
   copies.reserve(static_cast<std::size_t>(ntasks));
   for (int k = 0; k < ntasks; ++k) {
-    copies.emplace_back(&g_mem);
+    copies.push_back(fresh(&main));
     if (states[k] != nullptr) {
-      copies.back().import_task_state(states[k], sizes[k], g_core->group_serial(), static_cast<std::size_t>(k));
+      copies.back().import_task_state(states[k], sizes[k], main.group_serial(), static_cast<std::size_t>(k));
     }
   }
   return copies;
 }
 
-std::vector<const Core*> pointers(const std::vector<Core>& copies) {
-  std::vector<const Core*> out;
-  for (const Core& c : copies) out.push_back(&c);
+template <class A>
+std::vector<const A*> pointers(const std::vector<A>& copies) {
+  std::vector<const A*> out;
+  for (const A& c : copies) out.push_back(&c);
   return out;
 }
 
 void dm_merge_states(const void* const* states, const std::size_t* sizes, int ntasks, int committed) {
-  const std::vector<Core> copies = tasks_from(states, sizes, ntasks);
-  g_core->merge(pointers(copies), static_cast<std::size_t>(committed));
+  with_allocator([&](auto& a) {
+    const auto copies = tasks_from(a, states, sizes, ntasks);
+    a.merge(pointers(copies), static_cast<std::size_t>(committed));
+  });
 }
 
 void dm_learn_states(const void* const* states, const std::size_t* sizes, int ntasks) {
-  const std::vector<Core> copies = tasks_from(states, sizes, ntasks);
-  g_core->learn(pointers(copies));
+  with_allocator([&](auto& a) {
+    const auto copies = tasks_from(a, states, sizes, ntasks);
+    a.learn(pointers(copies));
+  });
 }
 
 const struct pprsim_port kPort = {

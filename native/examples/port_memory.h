@@ -22,17 +22,19 @@ struct PortMemory {
   void write(Addr a, const void* in, std::uint64_t n) { std::memcpy(ptr(a), in, n); }
   void zero(Addr a, std::uint64_t n) { std::memset(ptr(a), 0, n); }
   void copy(Addr dst, Addr src, std::uint64_t n) { std::memcpy(ptr(dst), ptr(src), n); }
-  Addr sys_alloc(std::uint64_t n) { return addr(pprsim_native_sys_alloc(n)); }
+  // The process's own system memory, a task's as fork gives it (the simulator's break); a task's
+  // own slice is task_sys_alloc's.
+  Addr sys_alloc(std::uint64_t n) { return addr(pprsim_native_sys_alloc_shared(n)); }
   void sys_free(Addr a, std::uint64_t n) { pprsim_native_sys_free(ptr(a), n); }
   // As the simulator's: a new region, the bytes copied, the old one released.
   Addr sys_grow(Addr a, std::uint64_t n, std::uint64_t v) {
-    const Addr r = pprsim_native_task() >= 0 ? task_sys_alloc(v) : sys_alloc(v);
+    const Addr r = pprsim_native_task() >= 0 ? task_sys_alloc(v) : sys_alloc(v);  // as the simulator's
     if (r == 0) return 0;
     copy(r, a, n);
     sys_free(a, n);
     return r;
   }
-  Addr task_sys_alloc(std::uint64_t n) { return pprsim_native_task() >= 0 ? sys_alloc(n) : 0; }
+  Addr task_sys_alloc(std::uint64_t n) { return pprsim_native_task() >= 0 ? addr(pprsim_native_sys_alloc(n)) : 0; }
   void sys_idle(Addr a, std::uint64_t n) { zero(a, n); }
 };
 static_assert(Memory<PortMemory>);

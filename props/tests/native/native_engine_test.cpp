@@ -203,6 +203,24 @@ TEST(NativeEngine, TheProjectsComallocTakesTheSimulatorsDecisions) {
   for (const char* t : {"amptjp-bal.rep", "realloc-bal.rep"}) expect_same_decisions(d, (kCsapp / t).string(), 4, "comalloc");
 }
 
+// variant=NAME reaches the port at init: the dmmalloc port runs the selftest's mutant NAME, which
+// fuzzing then catches natively (as `pprsim selftest --native` does for every mutant); a name the
+// port does not know stops it at init, which is bad usage.
+TEST(NativeEngine, AVariantChoosesTheSeededBugAndFuzzingCatchesItNatively) {
+  const Dir d;
+  const std::string lib = native("pprsim_native_dmmalloc");
+  const auto j = run_json(d, "replay " + kSample + " --alloc " + lib + ",variant=eager-global-free --group-size 4", 0);
+  EXPECT_EQ(j["allocator"], "native:dmmalloc/eager-global-free");
+  const auto caught = test::run_pprsim(d.path, "fuzz --alloc " + lib + ",variant=carve-overlap --runs 200 --seed 1 --out cx");
+  EXPECT_EQ(caught.status, 1) << caught.out;
+  EXPECT_NE(caught.out.find("1 failing"), std::string::npos) << caught.out;
+  const auto plain = test::run_pprsim(d.path, "fuzz --alloc " + lib + " --runs 60 --seed 1 --out cx");
+  EXPECT_EQ(plain.status, 0) << plain.out;
+  const auto unknown = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + lib + ",variant=nosuch");
+  EXPECT_EQ(unknown.status, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find("no mutant named 'nosuch'"), std::string::npos) << unknown.out;
+}
+
 TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
   if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": skipped";
   const Dir d;
