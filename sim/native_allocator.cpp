@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "native/engine/pprsim_port.h"
+
 namespace pprsim {
 
 std::uint64_t NativeLayout::to_real(Addr a) const {
@@ -207,6 +209,45 @@ void NativeAllocator::poke(const Pokes& pokes) {
 void NativeAllocator::map(Addr a, std::uint64_t n) { control("commit", wire::Op::Map, a, n); }
 
 void NativeAllocator::unmap(Addr a, std::uint64_t n) { control("commit", wire::Op::Unmap, a, n); }
+
+bool NativeAllocator::walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) {
+  if (!layout_->census) return true;
+  const NativeWorker::Reply r = control("walk_region", wire::Op::WalkRegion, base, size);
+  for (std::size_t at = 0; at + sizeof(pprsim_port_block) <= r.extra.size(); at += sizeof(pprsim_port_block)) {
+    pprsim_port_block b;
+    std::memcpy(&b, r.extra.data() + at, sizeof b);
+    BlockInfo info;
+    info.start = b.start;
+    info.size = b.size;
+    info.kind = b.kind == PPRSIM_PORT_LIVE   ? BlockInfo::Kind::Live
+                : b.kind == PPRSIM_PORT_FREE ? BlockInfo::Kind::Free
+                                             : BlockInfo::Kind::Corrupt;
+    info.payload = b.payload;
+    info.usable = b.usable;
+    info.size_class = b.size_class;
+    visit(info);
+  }
+  return r.msg.result != 0;
+}
+
+void NativeAllocator::walk_free(std::uint64_t max_steps, const FreeVisit& visit) {
+  if (!layout_->census) return;
+  const NativeWorker::Reply r = control("walk_free", wire::Op::WalkFree, max_steps);
+  for (std::size_t at = 0; at + sizeof(wire::FreeSpan) <= r.extra.size(); at += sizeof(wire::FreeSpan)) {
+    wire::FreeSpan f;
+    std::memcpy(&f, r.extra.data() + at, sizeof f);
+    visit(FreeEntry{f.block, static_cast<int>(f.size_class)});
+  }
+}
+
+std::string NativeAllocator::verify() {
+  if (!layout_->verifies) return "";
+  const NativeWorker::Reply r = control("verify", wire::Op::Verify);
+  if (r.msg.result == 0) return "";
+  const auto* text = reinterpret_cast<const char*>(r.extra.data());
+  const std::string broken(text, strnlen(text, r.extra.size()));
+  return broken.empty() ? "the port's verify() failed without saying why" : broken;
+}
 
 NativeWorker::Reply NativeAllocator::control(const char* name, wire::Op op, std::uint64_t a, std::uint64_t b,
                                              const std::vector<std::uint8_t>& payload, std::uint32_t flags) const {

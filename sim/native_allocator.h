@@ -25,6 +25,8 @@ struct NativeLayout {
   std::uint64_t globals_hi = 0;
   bool keeps_state = false;  // the port has task_state: merge and learn carry the tasks' states
   bool learns = false;       // the port has learn_states
+  bool census = false;       // the port has walk_region and walk_free (version 2)
+  bool verifies = false;     // the port has verify (version 2)
 
   // The worker's address for one of the simulator's, and back: the globals sit at
   // wire::kGlobalsBase in the simulator's picture; every other address is the same in both.
@@ -62,14 +64,15 @@ class NativeAllocator final : public SimAllocator {
   std::uint64_t reserved_bytes() const override { return 0; }
   std::uint64_t task_allocated_bytes() const override { return 0; }
 
-  bool walk_region(Addr, std::uint64_t, const BlockVisit&) override { return true; }
-  void walk_free(std::uint64_t, const FreeVisit&) override {}
+  // The census and verify, the port's own (version 2), run in the worker outside any recording.
+  bool walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) override;
+  void walk_free(std::uint64_t max_steps, const FreeVisit& visit) override;
   std::string describe(Addr base, std::uint64_t size, Addr a) override;
   // The globals: by symbol and offset where the worker's loader knows the symbol.
   std::string describe_outside(Addr a) override;
-  std::string verify() override { return ""; }
-  bool has_census() const override { return false; }
-  bool has_verify() const override { return false; }
+  std::string verify() override;
+  bool has_census() const override { return layout_->census; }
+  bool has_verify() const override { return layout_->verifies; }
 
   // For the engine: bytes written into the worker's memory (not recorded: the simulator's
   // memory has them already), a region mapped or unmapped there.

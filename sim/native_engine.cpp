@@ -12,6 +12,7 @@
 
 #include "native/engine/native_build.h"
 #include "native/engine/native_build_error.h"
+#include "native/engine/pprsim_port.h"
 #include "native/engine/native_spec.h"
 #include "sim/native_allocator.h"
 #include "sim/plugin_allocator.h"
@@ -111,8 +112,9 @@ class NativeEngine final : public SimEngine {
       // The worker could not load the library, or its port is incomplete (it said so on stderr).
       throw PluginError(fmt::format("native:{}: the worker could not start the allocator ({})", library, e.what()));
     }
-    if (r.msg.result != 1) {
-      throw PluginError(fmt::format("native:{}: port version {} (this pprsim reads version 1)", library, r.msg.result));
+    if (r.msg.result < 1 || r.msg.result > PPRSIM_PORT_VERSION) {
+      throw PluginError(fmt::format("native:{}: port version {} (this pprsim reads versions 1 to {})", library,
+                                    r.msg.result, PPRSIM_PORT_VERSION));
     }
     const auto* text = reinterpret_cast<const char*>(r.extra.data());
     const std::size_t name_len = strnlen(text, r.extra.size());
@@ -122,6 +124,8 @@ class NativeEngine final : public SimEngine {
     layout->globals_hi = r.msg.b;
     layout->keeps_state = (r.msg.gave_up & wire::kHasTaskState) != 0;
     layout->learns = (r.msg.gave_up & wire::kHasLearnStates) != 0;
+    layout->census = (r.msg.gave_up & wire::kHasCensus) != 0;
+    layout->verifies = (r.msg.gave_up & wire::kHasVerify) != 0;
     const std::uint64_t globals = layout->globals_hi - layout->globals_lo;
     if (name_len == r.extra.size() || r.extra.size() - name_len - 1 != globals) {
       throw PluginError(fmt::format("native:{}: the worker's greeting is malformed", library));

@@ -34,7 +34,22 @@
 extern "C" {
 #endif
 
-#define PPRSIM_PORT_VERSION 1u
+/* Version 2 added, at the end of struct pprsim_port, the census walks and verify; a port of
+ * version 1 is read as before. */
+#define PPRSIM_PORT_VERSION 2u
+
+/* One block of a system region, for the census (as a plugin's, alloc/pprsim_plugin.h). */
+enum pprsim_port_block_kind { PPRSIM_PORT_LIVE = 0, PPRSIM_PORT_FREE = 1, PPRSIM_PORT_CORRUPT = 2 };
+struct pprsim_port_block {
+  uintptr_t start;
+  uint64_t size;       /* whole block, header included */
+  uint32_t kind;       /* enum pprsim_port_block_kind */
+  int32_t size_class;  /* -1: none */
+  uintptr_t payload;   /* LIVE: the address malloc returned */
+  uint64_t usable;     /* LIVE: usable_size(payload) */
+};
+typedef void (*pprsim_port_block_visit)(void *cookie, const struct pprsim_port_block *block);
+typedef void (*pprsim_port_free_visit)(void *cookie, uintptr_t block, int32_t size_class);
 
 struct pprsim_port {
   uint32_t version; /* PPRSIM_PORT_VERSION */
@@ -75,6 +90,18 @@ struct pprsim_port {
   size_t (*task_state)(void *buf, size_t cap);
   void (*merge_states)(const void *const *states, const size_t *sizes, int ntasks, int committed);
   void (*learn_states)(const void *const *states, const size_t *sizes, int ntasks);
+
+  /* Version 2, optional, both or neither: the census, called outside any recording in the process
+   * pprsim checks (MAIN after a group, as the simulator's oracle does). walk_region visits the
+   * blocks of one system region [base, base + size) in address order, tiling it, and returns 0
+   * after a CORRUPT piece; walk_free visits every block its free lists reach, at most max_steps
+   * links per list. With them pprsim finds lost blocks and blocks on a free list that are handed
+   * out; without them it checks conflicts, contents and overlap, and the report says so. */
+  int (*walk_region)(uintptr_t base, uint64_t size, pprsim_port_block_visit visit, void *cookie);
+  void (*walk_free)(uint64_t max_steps, pprsim_port_free_visit visit, void *cookie);
+  /* Version 2, optional: the allocator's own invariants, 0 when they hold, else nonzero with the
+   * first broken one in out (NUL-terminated). Called after every call with --paranoid. */
+  int (*verify)(char *out, size_t out_len);
 };
 
 const struct pprsim_port *pprsim_port(void);

@@ -238,6 +238,44 @@ Window writable_segments(void* handle) {
 
 Window g_globals;
 
+// The census and verify, which only a port of version 2 or later has room for.
+bool has_census() { return g_port->version >= 2 && g_port->walk_region != nullptr && g_port->walk_free != nullptr; }
+bool has_verify() { return g_port->version >= 2 && g_port->verify != nullptr; }
+
+// The census walks and verify, outside any recording (what they read is no task's access), each
+// answered in one reply.
+void walk_region(const wire::Request& r) {
+  std::vector<pprsim_port_block> blocks;
+  int result = 1;
+  if (has_census()) {
+    result = g_port->walk_region(
+        static_cast<uintptr_t>(r.a), r.b,
+        [](void* cookie, const pprsim_port_block* b) { static_cast<std::vector<pprsim_port_block>*>(cookie)->push_back(*b); },
+        &blocks);
+  }
+  reply(static_cast<std::uint64_t>(result), nullptr, blocks.data(), blocks.size() * sizeof(pprsim_port_block));
+}
+
+void walk_free(const wire::Request& r) {
+  std::vector<wire::FreeSpan> entries;
+  if (has_census()) {
+    g_port->walk_free(
+        r.a,
+        [](void* cookie, uintptr_t block, int32_t size_class) {
+          static_cast<std::vector<wire::FreeSpan>*>(cookie)->push_back({block, size_class});
+        },
+        &entries);
+  }
+  reply(0, nullptr, entries.data(), entries.size() * sizeof(wire::FreeSpan));
+}
+
+void verify() {
+  char text[512] = "";
+  const int broken = has_verify() ? g_port->verify(text, sizeof text) : 0;
+  text[sizeof text - 1] = '\0';
+  reply(broken != 0 ? 1 : 0, nullptr, text, std::strlen(text) + 1);
+}
+
 // The spec's variant=NAME, for the port's init (pprsim_native_variant).
 std::string g_variant;
 
@@ -255,7 +293,8 @@ void hello(const std::vector<unsigned char>& payload) {
   wire::Message m;
   m.result = g_port->version;
   m.gave_up = (g_port->task_state != nullptr ? wire::kHasTaskState : 0) |
-              (g_port->learn_states != nullptr ? wire::kHasLearnStates : 0);
+              (g_port->learn_states != nullptr ? wire::kHasLearnStates : 0) |
+              (has_census() ? wire::kHasCensus : 0) | (has_verify() ? wire::kHasVerify : 0);
   m.a = g_globals.lo;
   m.b = g_globals.hi;
   send_reply(m, log, extra.data(), extra.size());
@@ -444,6 +483,9 @@ void serve(const wire::Request& r, const std::vector<unsigned char>& payload, in
       reply(0, nullptr, text.c_str(), text.size() + 1);
       break;
     }
+    case wire::Op::WalkRegion: walk_region(r); break;
+    case wire::Op::WalkFree: walk_free(r); break;
+    case wire::Op::Verify: verify(); break;
     case wire::Op::SysAnswer: fail("an answer nobody asked for");
   }
 }

@@ -55,11 +55,22 @@ enum class Op : std::uint32_t {
   Unmap,           // a = address, b = bytes
   Describe,        // a = address; -> Reply: payload = what is there, in words
   SysAnswer,       // the answer to a system-memory request: a = the region's address (0: refused)
+  WalkRegion,      // a = base, b = bytes; -> Reply: result = the walk's return, payload = pprsim_port_block[]
+  WalkFree,        // a = max steps; -> Reply: payload = FreeSpan[]
+  Verify,          // -> Reply: result nonzero when broken, payload = the first broken invariant
+};
+
+// One entry a free-list walk reached (WalkFree).
+struct FreeSpan {
+  std::uint64_t block = 0;
+  std::int64_t size_class = -1;
 };
 
 // What a port has, in the Hello Reply's gave_up field.
 inline constexpr std::uint32_t kHasTaskState = 1;
 inline constexpr std::uint32_t kHasLearnStates = 2;
+inline constexpr std::uint32_t kHasCensus = 4;
+inline constexpr std::uint32_t kHasVerify = 8;
 
 struct Request {
   Op op = Op::Hello;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "alloc/comalloc.h"
+#include "native/examples/port_census.h"
 #include "native/examples/port_memory.h"
 #include "pprsim_port.h"
 
@@ -70,6 +71,14 @@ void co_learn_states(const void* const* states, const std::size_t* sizes, int nt
   g_core->learn(pointers(copies));
 }
 
+int co_walk_region(std::uintptr_t base, std::uint64_t size, pprsim_port_block_visit visit, void* cookie) {
+  return pprsim::port::walk_region_of(*g_core, base, size, visit, cookie);
+}
+void co_walk_free(std::uint64_t max_steps, pprsim_port_free_visit visit, void* cookie) {
+  pprsim::port::walk_free_of(*g_core, max_steps, visit, cookie);
+}
+int co_verify(char* out, std::size_t out_len) { return pprsim::port::verify_of(*g_core, out, out_len); }
+
 const struct pprsim_port kPort = {
     .version = PPRSIM_PORT_VERSION,
     .name = "comalloc",
@@ -88,6 +97,9 @@ const struct pprsim_port kPort = {
     .task_state = co_task_state,
     .merge_states = co_merge_states,
     .learn_states = co_learn_states,
+    .walk_region = co_walk_region,
+    .walk_free = co_walk_free,
+    .verify = co_verify,
 };
 
 }  // namespace

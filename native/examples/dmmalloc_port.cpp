@@ -18,6 +18,7 @@
 
 #include "alloc/dmmalloc.h"
 #include "alloc/mutants.h"
+#include "native/examples/port_census.h"
 #include "native/examples/port_memory.h"
 #include "pprsim_port.h"
 
@@ -137,6 +138,16 @@ void dm_learn_states(const void* const* states, const std::size_t* sizes, int nt
   });
 }
 
+int dm_walk_region(std::uintptr_t base, std::uint64_t size, pprsim_port_block_visit visit, void* cookie) {
+  return with_allocator([&](auto& a) { return pprsim::port::walk_region_of(a, base, size, visit, cookie); });
+}
+void dm_walk_free(std::uint64_t max_steps, pprsim_port_free_visit visit, void* cookie) {
+  with_allocator([&](auto& a) { pprsim::port::walk_free_of(a, max_steps, visit, cookie); });
+}
+int dm_verify(char* out, std::size_t out_len) {
+  return with_allocator([&](auto& a) { return pprsim::port::verify_of(a, out, out_len); });
+}
+
 const struct pprsim_port kPort = {
     .version = PPRSIM_PORT_VERSION,
     .name = "dmmalloc",
@@ -155,6 +166,9 @@ const struct pprsim_port kPort = {
     .task_state = dm_task_state,
     .merge_states = dm_merge_states,
     .learn_states = dm_learn_states,
+    .walk_region = dm_walk_region,
+    .walk_free = dm_walk_free,
+    .verify = dm_verify,
 };
 
 }  // namespace

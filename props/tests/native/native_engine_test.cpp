@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -219,6 +220,21 @@ TEST(NativeEngine, AVariantChoosesTheSeededBugAndFuzzingCatchesItNatively) {
   const auto unknown = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + lib + ",variant=nosuch");
   EXPECT_EQ(unknown.status, 2) << unknown.out;
   EXPECT_NE(unknown.out.find("no mutant named 'nosuch'"), std::string::npos) << unknown.out;
+}
+
+// A port of version 2 gives pprsim its allocator's census and verify: the project's cores do, so a
+// native run checks for lost blocks and runs verify() with --paranoid, and a seeded bug that only
+// loses blocks (merge forgets the deferred frees) is caught natively.
+TEST(NativeEngine, ThePortsCensusFindsLostBlocksAndItsVerifyRunsWhenParanoid) {
+  const Dir d;
+  const std::string lib = native("pprsim_native_dmmalloc");
+  const auto j = run_json(d, "replay " + kSample + " --alloc " + lib + " --group-size 4 --paranoid", 0);
+  const auto& checks = j["checks"];
+  EXPECT_NE(std::find(checks.begin(), checks.end(), "census"), checks.end()) << j.dump();
+  EXPECT_NE(std::find(checks.begin(), checks.end(), "verify"), checks.end()) << j.dump();
+  const auto lost = test::run_pprsim(d.path, "fuzz --alloc " + lib + ",variant=merge-drops-deferred --runs 200 --seed 1 --out cx");
+  EXPECT_EQ(lost.status, 1) << lost.out;
+  EXPECT_NE(lost.out.find("lost"), std::string::npos) << lost.out;
 }
 
 TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
