@@ -19,6 +19,15 @@ constexpr std::array kRenamed = {
     RenamedSymbol{"strcmp", "pprsim_shim_strcmp"},    // reads both strings
     RenamedSymbol{"strcpy", "pprsim_shim_strcpy"},    // reads the source, writes the target
     RenamedSymbol{"strncpy", "pprsim_shim_strncpy"},  // reads the source, writes n bytes
+    // Standard output is buffered, and a task's buffer would be printed again by each process
+    // forked after it: an allocator's debug prints go to standard error, unbuffered.
+    // (stdout itself is renamed to a stream the worker points at stderr: glibc's inline putchar
+    // is putc on stdout, and fprintf(stdout, ...) is common in debug reports.)
+    RenamedSymbol{"printf", "pprsim_shim_printf"},
+    RenamedSymbol{"vprintf", "pprsim_shim_vprintf"},
+    RenamedSymbol{"puts", "pprsim_shim_puts"},
+    RenamedSymbol{"putchar", "pprsim_shim_putchar"},
+    RenamedSymbol{"stdout", "pprsim_shim_stdout"},
     // System memory comes from pprsim's arena at fixed addresses, so that the allocator's
     // addresses are the same in every run and every byte it obtains is tracked.
     RenamedSymbol{"sbrk", "pprsim_shim_sbrk"},        // grows the arena's break
@@ -35,7 +44,7 @@ constexpr std::array kRenamed = {
 
 // libc functions an object may call: they write no memory pprsim tracks and keep no state a
 // task's rollback would leave behind.
-constexpr std::array<std::string_view, 11> kAllowedLibc = {
+constexpr std::array<std::string_view, 16> kAllowedLibc = {
     "abort",             // ends the process; the worker reports it as the allocator's failure
     "__assert_fail",     // a failed assert(): a message to standard error, then abort
     "__stack_chk_fail",  // a smashed stack in an object built with a canary: message, abort
@@ -47,6 +56,11 @@ constexpr std::array<std::string_view, 11> kAllowedLibc = {
     "getenv",            // reads the environment, which nothing in a run changes
     "sysconf",           // the page size and other constants of the machine
     "__errno_location",  // where errno lives: stores to errno are instrumented like any other
+    "setlocale",         // how numbers print (a debug report's thousands separators); no tracked memory
+    "putc",              // a character to a stream: stderr, or stdout, which is stderr here (renamed)
+    "fputc",             // the same
+    "fwrite",            // the same, for bytes
+    "fflush",            // flushes those streams: nothing is held in them
 };
 
 bool starts_with(std::string_view s, std::string_view head) { return s.substr(0, head.size()) == head; }
@@ -86,8 +100,6 @@ std::string refusal_reason(std::string_view s) {
     if (s == m) return "the system's allocator; take system memory through the port (sys_malloc in the BOP port)";
   if (starts_with(s, "__") && s.size() > 6 && s.substr(s.size() - 4) == "_chk")
     return "a fortified call; build with pprsim's flags (-D_FORTIFY_SOURCE=0)";
-  if (s == "printf" || s == "puts" || s == "putchar" || s == "stdout")
-    return "buffered standard output, which a rolled-back task would print twice; write to stderr";
   for (std::string_view t : {"time", "clock_gettime", "gettimeofday", "rand", "random", "getpid"})
     if (s == t) return "its result differs from run to run, and the seed must decide everything";
   if (starts_with(s, "dm_"))

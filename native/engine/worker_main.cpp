@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -578,6 +579,24 @@ extern "C" char* pprsim_shim_strncpy(char* to, const char* from, std::size_t n) 
   return std::strncpy(to, from, n);
 }
 
+// Debug prints of the allocator (renamed from printf, puts, putchar): to standard error,
+// unbuffered, so no forked process prints another's buffer again. What they print is read
+// unrecorded: messages, not the allocator's behaviour.
+extern "C" int pprsim_shim_printf(const char* format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  const int n = std::vfprintf(stderr, format, ap);
+  va_end(ap);
+  return n;
+}
+extern "C" int pprsim_shim_vprintf(const char* format, va_list ap) { return std::vfprintf(stderr, format, ap); }
+extern "C" int pprsim_shim_puts(const char* s) { return std::fprintf(stderr, "%s\n", s); }
+// What the allocator's code calls stdout (the build renames it): standard error, set in main.
+extern "C" {
+FILE* pprsim_shim_stdout = nullptr;
+}
+extern "C" int pprsim_shim_putchar(int c) { return std::fputc(c, stderr); }
+
 // Anonymous private memory only, anywhere pprsim places it (MAP_FIXED refused): what an allocator
 // asks the system for. Everything else is no memory an allocator under test should have.
 extern "C" void* pprsim_shim_mmap(void* addr, std::size_t n, int prot, int flags, int fd, off_t off) {
@@ -630,6 +649,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_fd = std::atoi(argv[1]);
+  pprsim_shim_stdout = stderr;
   install_crash_handlers();
   void* handle = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {

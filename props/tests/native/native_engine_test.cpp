@@ -249,6 +249,43 @@ TEST(NativeEngine, TheAwareExampleVerifiesOnCsappTraces) {
   }
 }
 
+// An allocator's debug prints (printf, puts, putchar; setlocale for its number format, as BOP's
+// dmmalloc's report does) build and run: they go to standard error, unbuffered, so a forked
+// task never prints a buffer of its parent's again.
+TEST(NativeEngine, DebugPrintsOfTheAllocatorGoToStandardError) {
+  if (test::run_shell("command -v clang").status != 0) GTEST_SKIP() << "clang not found: the native build is skipped";
+  const Dir d;
+  test::write_all(d.path / "chatty.c", R"(#include <locale.h>
+#include <stdio.h>
+#include "pprsim_port.h"
+static char *next;
+static void *bump(size_t n) {
+  if (next == NULL) next = pprsim_native_sys_alloc(1 << 24);
+  char *p = next + 16;
+  *(size_t *)next = n;
+  next += (n + 31) & ~(size_t)15;
+  printf("malloc %lu\n", (unsigned long)n);
+  return p;
+}
+static void drop(void *p) { (void)p; puts("free"); putchar('.'); }
+static void *grow(void *p, size_t n) { (void)p; return bump(n); }
+static size_t usable(void *p) { return *(size_t *)((char *)p - 16); }
+static void init(void) { setlocale(LC_ALL, ""); }
+static const struct pprsim_port port = {.version = PPRSIM_PORT_VERSION, .name = "chatty", .init = init,
+    .malloc = bump, .free = drop, .realloc = grow, .usable_size = usable};
+const struct pprsim_port *pprsim_port(void) { return &port; }
+)");
+  test::write_all(d.path / "t.trace", "pprtrace 1\na 0 24\nf 0\n");
+  const auto r = test::run_shell("cd '" + d.path.string() + "' && PPRSIM_CACHE_DIR='" + (d.path / "cache").string() +
+                                 "' timeout -s KILL 120 " + PPRSIM_BINARY + " replay t.trace --alloc native:port=chatty.c" +
+                                 " 2>err.txt >out.txt; echo $?");
+  EXPECT_EQ(r.out, "0\n") << test::read_all(d.path / "err.txt");
+  const std::string err = test::read_all(d.path / "err.txt");
+  EXPECT_NE(err.find("malloc 24"), std::string::npos) << err;
+  EXPECT_NE(err.find("free"), std::string::npos) << err;
+  EXPECT_EQ(test::read_all(d.path / "out.txt").find("malloc 24"), std::string::npos);
+}
+
 // The BOP-compatibility port (native/bop/bop_port.c): an allocator written against BOP's
 // interface only (native/examples/bop_classes.c) builds unmodified and verifies, with tasks
 // committed and rescues where a task's share runs out; the same with its lists shared is
