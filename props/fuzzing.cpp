@@ -104,8 +104,6 @@ std::vector<int> run_indices(const FuzzOptions& opt) {
   return out;
 }
 
-// Checks one generated case; on failure RapidCheck shrinks it, and the smallest failing case is
-// the last one the property saw fail.
 namespace {
 
 // Which kept case a guided run mutates: by weight when the campaign weighs them (the rarer the
