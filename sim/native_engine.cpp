@@ -182,6 +182,7 @@ std::string native_spec_error(std::string_view spec) {
   const auto [rest, variant] = split_variant(spec);
   if (spec.find("variant=") != std::string_view::npos && variant.empty())
     return "native: variant= names nothing; expected variant=NAME";
+  if (spec.find("variant=") != spec.rfind("variant=")) return "native: variant= given twice; expected one variant=NAME";
   try {
     library = library_of(rest);
   } catch (const PluginError& e) {

@@ -25,9 +25,8 @@ class StateWriter {
     put(static_cast<std::uint64_t>(v.size()));
     if (!v.empty()) bytes(v.data(), v.size() * sizeof(T));
   }
-  // The bytes all the puts need; whether they were written (the buffer held them).
+  // The bytes all the puts need.
   std::size_t size() const { return n_; }
-  bool written() const { return out_ != nullptr && n_ <= cap_; }
 
  private:
   void bytes(const void* p, std::size_t len) {

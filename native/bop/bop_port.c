@@ -218,16 +218,8 @@ static int free_call(void *p) {
   BOP_PORT_FREE(p);
   return 0;
 }
-UNTRACKED static void port_free(void *p) {
-  gave_up_in_call = 0;
-  if (__builtin_setjmp(call_env)) {
-    in_call = 0;
-    return;
-  }
-  in_call = 1;
-  (void)free_call(p);
-  in_call = 0;
-}
+UNTRACKED static int guarded_free(void *p) { GUARDED(int, 0, free_call(p)); }
+UNTRACKED static void port_free(void *p) { (void)guarded_free(p); }
 static size_t port_usable_size(void *p) { return BOP_PORT_USABLE_SIZE(p); }
 UNTRACKED static int port_gave_up(void) { return gave_up_in_call; }
 

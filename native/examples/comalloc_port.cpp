@@ -13,6 +13,7 @@
 #include "alloc/comalloc.h"
 #include "native/examples/port_census.h"
 #include "native/examples/port_memory.h"
+#include "native/examples/port_states.h"
 #include "pprsim_port.h"
 
 namespace {
@@ -43,32 +44,21 @@ int co_gave_up() { return g_core->gave_up() ? 1 : 0; }
 
 std::size_t co_task_state(void* buf, std::size_t cap) { return g_core->export_task_state(buf, cap); }
 
-// Copies of the tasks' allocators rebuilt from their states; a task without one (it crashed)
-// gets a fresh copy, which merge reads only for an aborted task (whose heap is as carved).
+// Task k's copy rebuilt from its state.
 std::vector<Core> tasks_from(const void* const* states, const std::size_t* sizes, int ntasks) {
-  std::vector<Core> copies;
-  copies.reserve(static_cast<std::size_t>(ntasks));
-  for (int k = 0; k < ntasks; ++k) {
-    copies.emplace_back(&g_mem);
-    if (states[k] != nullptr) copies.back().import_task_state(states[k], sizes[k], static_cast<std::size_t>(k));
-  }
-  return copies;
-}
-
-std::vector<const Core*> pointers(const std::vector<Core>& copies) {
-  std::vector<const Core*> out;
-  for (const Core& c : copies) out.push_back(&c);
-  return out;
+  return pprsim::port::task_copies(
+      states, sizes, ntasks, [] { return Core(&g_mem); },
+      [](Core& copy, const void* state, std::size_t n, std::size_t k) { copy.import_task_state(state, n, k); });
 }
 
 void co_merge_states(const void* const* states, const std::size_t* sizes, int ntasks, int committed) {
   const std::vector<Core> copies = tasks_from(states, sizes, ntasks);
-  g_core->merge(pointers(copies), static_cast<std::size_t>(committed));
+  g_core->merge(pprsim::port::pointers(copies), static_cast<std::size_t>(committed));
 }
 
 void co_learn_states(const void* const* states, const std::size_t* sizes, int ntasks) {
   const std::vector<Core> copies = tasks_from(states, sizes, ntasks);
-  g_core->learn(pointers(copies));
+  g_core->learn(pprsim::port::pointers(copies));
 }
 
 int co_walk_region(std::uintptr_t base, std::uint64_t size, pprsim_port_block_visit visit, void* cookie) {

@@ -20,6 +20,7 @@
 #include "alloc/mutants.h"
 #include "native/examples/port_census.h"
 #include "native/examples/port_memory.h"
+#include "native/examples/port_states.h"
 #include "pprsim_port.h"
 
 namespace {
@@ -102,39 +103,27 @@ std::size_t dm_task_state(void* buf, std::size_t cap) {
 Core fresh(const Core*) { return Core(&g_mem); }
 Mutant fresh(const Mutant*) { return Mutant(&g_mem, g_bug); }
 
-// Copies of the tasks' allocators rebuilt from their states; a task without one (it crashed)
-// gets a fresh copy, which merge reads only for an aborted task (whose partition is as carved).
+// Task k's copy rebuilt from its state: checked against this group's serial and k.
 template <class A>
-std::vector<A> tasks_from(const A& main, const void* const* states, const std::size_t* sizes, int ntasks) {
-  std::vector<A> copies;
-  copies.reserve(static_cast<std::size_t>(ntasks));
-  for (int k = 0; k < ntasks; ++k) {
-    copies.push_back(fresh(&main));
-    if (states[k] != nullptr) {
-      copies.back().import_task_state(states[k], sizes[k], main.group_serial(), static_cast<std::size_t>(k));
-    }
-  }
-  return copies;
-}
-
-template <class A>
-std::vector<const A*> pointers(const std::vector<A>& copies) {
-  std::vector<const A*> out;
-  for (const A& c : copies) out.push_back(&c);
-  return out;
+auto tasks_from(const A& main, const void* const* states, const std::size_t* sizes, int ntasks) {
+  return pprsim::port::task_copies(
+      states, sizes, ntasks, [&] { return fresh(&main); },
+      [&](A& copy, const void* state, std::size_t n, std::size_t k) {
+        copy.import_task_state(state, n, main.group_serial(), k);
+      });
 }
 
 void dm_merge_states(const void* const* states, const std::size_t* sizes, int ntasks, int committed) {
   with_allocator([&](auto& a) {
     const auto copies = tasks_from(a, states, sizes, ntasks);
-    a.merge(pointers(copies), static_cast<std::size_t>(committed));
+    a.merge(pprsim::port::pointers(copies), static_cast<std::size_t>(committed));
   });
 }
 
 void dm_learn_states(const void* const* states, const std::size_t* sizes, int ntasks) {
   with_allocator([&](auto& a) {
     const auto copies = tasks_from(a, states, sizes, ntasks);
-    a.learn(pointers(copies));
+    a.learn(pprsim::port::pointers(copies));
   });
 }
 

@@ -220,6 +220,9 @@ TEST(NativeEngine, AVariantChoosesTheSeededBugAndFuzzingCatchesItNatively) {
   const auto unknown = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + lib + ",variant=nosuch");
   EXPECT_EQ(unknown.status, 2) << unknown.out;
   EXPECT_NE(unknown.out.find("no mutant named 'nosuch'"), std::string::npos) << unknown.out;
+  const auto twice = test::run_pprsim(d.path, "replay " + kSample + " --alloc " + lib + ",variant=a,variant=b");
+  EXPECT_EQ(twice.status, 2) << twice.out;
+  EXPECT_NE(twice.out.find("variant= given twice"), std::string::npos) << twice.out;
 }
 
 // A port of version 2 gives pprsim its allocator's census and verify: the project's cores do, so a
