@@ -69,6 +69,7 @@ FuzzSession fuzz_guided(const FuzzOptions& opt, int jobs) {
     FuzzSession s = jobs > 0 ? fuzz_in_workers(batch, jobs) : fuzz(batch);
     total.runs += s.runs;
     total.cut += s.cut;
+    total.time_limited = total.time_limited || s.time_limited;
     total.coverage.merge(s.coverage);
     const bool failed = !s.found.empty();
     for (Counterexample& c : s.found) total.found.push_back(std::move(c));
@@ -83,7 +84,7 @@ FuzzSession fuzz_guided(const FuzzOptions& opt, int jobs) {
       for (unsigned p = 0; p < kProbeCount; ++p) runs_reaching[p] += covered.reached(p) ? 1 : 0;
     }
     for (RunCase& c : kept) corpus->push_back(std::move(c));
-    if ((failed && !opt.keep_going) || s.cut > 0) break;
+    if ((failed && !opt.keep_going) || s.time_limited) break;
   }
   return total;
 }

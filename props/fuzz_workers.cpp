@@ -305,7 +305,10 @@ class Pool {
       }
     }
     take_results();
-    if (!stop_) session_.cut = static_cast<int>(next_ - reported_);
+    if (!stop_) {
+      session_.cut = static_cast<int>(next_ - reported_);
+      session_.time_limited = true;
+    }
     stop_ = true;
   }
 

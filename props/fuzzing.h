@@ -31,6 +31,9 @@ struct FuzzSession {
   int runs = 0;  // runs checked (of the indices the options select)
   std::vector<Counterexample> found;
   int cut = 0;   // runs started but stopped by the time limit (not among `runs`)
+  // The time limit ended the session (with `cut` runs in flight then, which may be none: the
+  // limit can fall between two runs).
+  bool time_limited = false;
   // The allocator paths the runs reached (each run's case as checked, before any shrinking),
   // merged over the session; with FuzzOptions::keep_run_coverage also each run's, in order.
   Coverage coverage;

@@ -179,7 +179,7 @@ int run_fuzz(const FuzzArgs& args) {
   if (args.json != "-") {
     fmt::print("fuzz {}{}: {} runs, {} failing, seed {}{}{} ({:.1f} s)\n", args.alloc, label, s.runs, s.found.size(),
                args.seed, opt.faults.any() ? ", faults " + opt.faults.to_string() : "",
-               s.cut > 0 ? fmt::format(", {} cut at the time limit", s.cut) : "", elapsed());
+               s.time_limited ? fmt::format(", {} cut at the time limit", s.cut) : "", elapsed());
     print_coverage(std::cout, s.coverage, args.alloc);
     std::cout.flush();
   }

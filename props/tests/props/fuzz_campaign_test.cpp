@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "props/fuzz_report.h"
 #include "props/fuzz_workers.h"
 #include "props/fuzzing.h"
@@ -64,6 +67,22 @@ TEST(FuzzCampaign, ProgressSeesRunsInIndexOrderAndCanStop) {
   std::vector<int> expected(12);
   for (int i = 0; i < 12; ++i) expected[static_cast<std::size_t>(i)] = i + 1;
   EXPECT_EQ(seen, expected);
+}
+
+TEST(FuzzCampaign, ALimitThatFallsBetweenTwoRunsStillEndsTheSessionAsTimeLimited) {
+  // The limit passes while the first run is being reported, with no run in flight then: the
+  // session still ended at the limit (`fuzz` printed nothing of it before: it counted cut runs).
+  FuzzOptions opt;
+  opt.runs = 1000;
+  opt.max_seconds = 0.2;
+  opt.progress = [](const FuzzSession&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    return true;
+  };
+  const FuzzSession s = fuzz_in_workers(opt, 1);
+  EXPECT_TRUE(s.time_limited);
+  EXPECT_LT(s.runs, 1000);
+  EXPECT_GE(s.runs, 1);
 }
 
 TEST(FuzzCampaign, AnExceptionFromTheRunIsAFailure) {
