@@ -17,6 +17,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "native/engine/spin_wait.h"
 #include "sim/call_guard.h"
 
 extern char** environ;
@@ -165,12 +166,14 @@ void NativeWorker::receive(const char* call, void* to, std::size_t n) {
 }
 
 // Reads what the worker has sent, at most a buffer's worth: a reply usually arrives whole, so one
-// read serves its header, its spans and its bytes. Waits (poll) only when nothing is there yet.
+// read serves its header, its spans and its bytes. Waits (poll) only when nothing came within a
+// short spin (native/engine/spin_wait.h).
 void NativeWorker::fill(const char* call) {
   if (inbuf_.empty()) inbuf_.resize(std::size_t{1} << 16);
   in_pos_ = in_len_ = 0;
-  for (;;) {
-    const ssize_t got = ::recv(fd_, inbuf_.data(), inbuf_.size(), MSG_DONTWAIT);
+  for (bool spun = false;; spun = true) {
+    const auto receive = [&] { return ::recv(fd_, inbuf_.data(), inbuf_.size(), MSG_DONTWAIT); };
+    const ssize_t got = spun ? receive() : wire::spin_receive(receive);
     if (got > 0) {
       in_len_ = static_cast<std::size_t>(got);
       return;

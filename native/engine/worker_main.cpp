@@ -33,6 +33,7 @@
 #include "native/engine/elf_symbols.h"
 #include "native/engine/pprsim_port.h"
 #include "native/engine/record_runtime.h"
+#include "native/engine/spin_wait.h"
 #include "native/engine/worker_protocol.h"
 
 namespace {
@@ -90,10 +91,8 @@ wire::Request next_request(int* passed_fd) {
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  ssize_t got;
-  do {
-    got = ::recvmsg(g_fd, &msg, 0);
-  } while (got < 0 && errno == EINTR);
+  ssize_t got = wire::spin_receive([&] { return ::recvmsg(g_fd, &msg, MSG_DONTWAIT); });
+  while (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) got = ::recvmsg(g_fd, &msg, 0);
   if (got <= 0) _exit(0);
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(passed_fd, CMSG_DATA(c), sizeof(int));
