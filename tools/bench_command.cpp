@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/json_text.h"
+#include "sim/plugin_allocator.h"
 #include "sim/replay.h"
 #include "tools/bench_allocators.h"
 #include "tools/bench_threads.h"
@@ -48,6 +49,9 @@ struct BenchOptions {
   std::vector<std::string> preload;  // NAME=LIBRARY
   std::vector<int> threads;          // --threads: thread counts of the multi-threaded workloads
   bool sim = false;
+  // --sim-native NAME=SPEC: the native engine on SPEC against NAME's native replay (the same
+  // allocator source uninstrumented), as the simulator is against its own.
+  std::vector<std::string> sim_native;
   int group_size = 8;
   std::uint64_t ppr_every = 50;
   std::uint64_t seed = 1;
@@ -459,7 +463,18 @@ std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& 
 #endif
     allocs.push_back(std::move(b));
   }
-
+  for (const std::string& p : opt.sim_native) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || !std::string_view(p).substr(eq + 1).starts_with("native:")) {
+      fmt::print(stderr, "pprsim: --sim-native: '{}' is not NAME=native:SPEC\n", p);
+      return std::nullopt;
+    }
+    const std::string name = p.substr(0, eq);
+    if (std::none_of(allocs.begin(), allocs.end(), [&](const BenchAllocator& a) { return a.name == name; })) {
+      fmt::print(stderr, "pprsim: --sim-native: {} is not among the allocators measured (--alloc)\n", name);
+      return std::nullopt;
+    }
+  }
   return allocs;
 }
 
@@ -467,20 +482,28 @@ std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& 
 // Throws TraceError or std::invalid_argument on bad input.
 std::vector<SimRow> measure_sim(const BenchOptions& opt, const std::vector<BenchAllocator>& allocs,
                                 const std::vector<Row>& rows, std::vector<TraceSource>& sources) {
+  // What replays each allocator's trace: its simulated version, and any --sim-native engine.
+  std::vector<std::pair<std::string, std::string>> engines;  // (allocator, what replays it)
+  for (const BenchAllocator& a : allocs) {
+    if (has_simulated_version(a.name)) engines.emplace_back(a.name, a.name);
+    for (const std::string& pair : opt.sim_native) {
+      const std::size_t eq = pair.find('=');
+      if (pair.substr(0, eq) == a.name) engines.emplace_back(a.name, pair.substr(eq + 1));
+    }
+  }
   std::vector<SimRow> sims;
   for (std::size_t t = 0; t < opt.traces.size(); ++t) {
-    for (const BenchAllocator& a : allocs) {
-      if (!has_simulated_version(a.name)) continue;
+    for (const auto& [name, engine] : engines) {
       const Row* native = nullptr;
       for (const Row& r : rows) {
-        if (r.trace == opt.traces[t] && r.alloc == &a && r.status == "ok") native = &r;
+        if (r.trace == opt.traces[t] && r.alloc->name == name && r.status == "ok") native = &r;
       }
       SimRow s;
       s.trace = opt.traces[t];
-      s.alloc = a.name;
+      s.alloc = engine == name ? name : "native:" + name;
       for (int round = 0; round < opt.rounds; ++round) {
         ReplayConfig cfg;
-        cfg.allocator = a.name;
+        cfg.allocator = engine;
         cfg.group_size = opt.group_size;
         cfg.ppr_every = opt.ppr_every;
         cfg.seed = opt.seed;
@@ -576,15 +599,15 @@ void print_tables(const BenchOptions& opt, const std::vector<BenchAllocator>& al
   if (opt.sim) {
     fmt::print("\nsimulator: group size {}, a PPR every {} events, seed {}; events/s, simulated against native\n",
                opt.group_size, opt.ppr_every, opt.seed);
-    fmt::print("{:<{}} {:>10} {:>8} {:>14} {:>14} {:>10} {:>9}\n", "trace", w, "allocator", "events", "sim events/s",
+    fmt::print("{:<{}} {:>15} {:>8} {:>14} {:>14} {:>10} {:>9}\n", "trace", w, "allocator", "events", "sim events/s",
                "native ev/s", "sim/native", "verified");
     for (const SimRow& s : sims) {
       const double n = s.native_events_per_second;
-      fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", basename_of(s.trace), w, s.alloc, s.events,
+      fmt::print("{:<{}} {:>15} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", basename_of(s.trace), w, s.alloc, s.events,
                  s.sim_eps(), n, n > 0 ? fmt::format("{:.5f}", s.sim_eps() / n) : "-", s.verified ? "yes" : "NO");
     }
     for (const auto& [alloc, g] : sim_geomeans(sims)) {
-      fmt::print("{:<{}} {:>10} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", "geomean", w, alloc, "", g.sim, g.native,
+      fmt::print("{:<{}} {:>15} {:>8} {:>14.0f} {:>14.0f} {:>10} {:>9}\n", "geomean", w, alloc, "", g.sim, g.native,
                  g.native > 0 ? fmt::format("{:.5f}", g.sim / g.native) : "-", "");
     }
     // The paths the simulated runs exercised, over all the traces.
@@ -755,6 +778,9 @@ int run_bench(const BenchOptions& opt) {
     } catch (const TraceError& e) {
       fmt::print(stderr, "pprsim: {}\n", e.what());
       return 2;
+    } catch (const PluginError& e) {  // a --sim-native allocator that cannot be loaded or built
+      fmt::print(stderr, "pprsim: {}\n", e.what());
+      return 2;
     } catch (const std::invalid_argument& e) {
       fmt::print(stderr, "pprsim: {}\n", e.what());
       return 2;
@@ -801,6 +827,10 @@ Command add_bench_command(CLI::App& app) {
                   "preloaded (repeatable)")
       ->allow_extra_args(false);
   cmd->add_flag("--sim", opt->sim, "Also replay each trace in the simulator and compare its speed to native replay");
+  cmd->add_option("--sim-native", opt->sim_native,
+                  "NAME=native:SPEC: also replay each trace through the native engine on SPEC and compare its "
+                  "speed to NAME's native replay, as --sim does (repeatable; implies --sim)")
+      ->allow_extra_args(false);
   cmd->add_option("--group-size", opt->group_size, "With --sim: PPR instances per group")
       ->check(exact_number<int>(1, 64))
       ->capture_default_str();
@@ -819,7 +849,10 @@ Command add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--json", opt->json, "Write the results as JSON to FILE, or to standard output with -")
       ->check(non_empty());
-  return {cmd, [opt] { return run_bench(*opt); }};
+  return {cmd, [opt] {
+            if (!opt->sim_native.empty()) opt->sim = true;
+            return run_bench(*opt);
+          }};
 }
 
 Command add_bench_child_command(CLI::App& app) {

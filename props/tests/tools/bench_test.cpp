@@ -124,6 +124,32 @@ TEST(Bench, SimComparesTheSimulatorWithNativeReplayOfTheSameAllocator) {
   EXPECT_EQ(s["coverage"]["probes"].size(), 40u);
 }
 
+TEST(Bench, SimNativeComparesTheNativeEngineWithNativeReplayOfTheSameSource) {
+  const std::string lib = std::string(PPRSIM_BUILD_DIR) + "/pprsim_native_dmmalloc.so";
+  const Result r = pprsim("bench " + kSample + " --alloc dmmalloc --sim-native dmmalloc=native:" + lib +
+                              " --group-size 4" + kQuick + " --json -",
+                          false);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["sim"].size(), 2u) << j["sim"].dump();
+  const auto& sim = j["sim"][0];
+  const auto& native = j["sim"][1];
+  EXPECT_EQ(sim["allocator"], "dmmalloc");
+  EXPECT_EQ(native["allocator"], "native:dmmalloc");
+  EXPECT_EQ(native["events"], sim["events"]);
+  EXPECT_TRUE(native["verified"].get<bool>());
+  // Against the same native replay as the simulator's row: dmmalloc's core, uninstrumented.
+  EXPECT_EQ(native["native_events_per_second"], sim["native_events_per_second"]);
+  EXPECT_GT(native["ratio"].get<double>(), 0);
+  EXPECT_TRUE(j["sim_geomean"].contains("native:dmmalloc")) << j["sim_geomean"].dump();
+  // Misuse: not NAME=native:..., a NAME not measured, a library that does not load.
+  for (const std::string bad : {"dmmalloc=" + lib, "glibc=native:" + lib, std::string("dmmalloc=native:/nonexistent/x.so")}) {
+    const Result b = pprsim("bench " + kSample + " --alloc dmmalloc --sim-native " + bad + kQuick);
+    EXPECT_EQ(b.status, 2) << bad << ": " << b.out;
+    EXPECT_NE(b.out.find("pprsim: "), std::string::npos) << b.out;
+  }
+}
+
 TEST(Bench, TablePrintsEveryAllocatorAndTheSkipNotes) {
   const Result r = pprsim("bench " + kSample + kQuick);
   ASSERT_EQ(r.status, 0) << r.out;
