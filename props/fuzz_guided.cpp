@@ -55,7 +55,10 @@ FuzzSession fuzz_guided(const FuzzOptions& opt, int jobs) {
     if (batch.first >= batch.runs) continue;
     if (opt.max_seconds > 0) {
       batch.max_seconds = opt.max_seconds - std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (batch.max_seconds <= 0) break;
+      if (batch.max_seconds <= 0) {  // the limit fell between two batches
+        total.time_limited = true;
+        break;
+      }
     }
     batch.progress = [&](const FuzzSession& s) {
       if (!opt.progress) return true;
