@@ -18,6 +18,15 @@ namespace pprsim::wire {
 
 inline constexpr std::int64_t kSpinNanos = 100'000;
 
+// A hint to the processor that this is a spin (x86 `pause`, arm `yield`; nothing elsewhere).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 inline std::int64_t monotonic_nanos() {
   timespec t{};
   ::clock_gettime(CLOCK_MONOTONIC, &t);
@@ -34,7 +43,7 @@ ssize_t spin_receive(Receive&& receive) {
     const ssize_t got = receive();
     if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return got;
     if (monotonic_nanos() >= until) return got;
-    for (int i = 0; i < 16; ++i) __builtin_ia32_pause();
+    for (int i = 0; i < 16; ++i) cpu_relax();
   }
 }
 
