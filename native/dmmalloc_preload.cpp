@@ -169,7 +169,7 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   }
 };
 
-std::atomic<int> g_lock{0};
+alignas(64) std::atomic<int> g_lock{0};  // a line of its own: threads write it
 __attribute__((tls_model("initial-exec"))) thread_local int t_depth = 0;
 __attribute__((tls_model("initial-exec"))) thread_local bool t_unlocked = false;  // this entry took no lock
 
@@ -423,6 +423,16 @@ void release_slices(const std::vector<Addr>& used) {
 // ---- Per-thread caches (native/dropin_thread_cache.h): the paths without the lock. ----
 
 
+// Lists threads gave back whole, per class (dropin::TransferStack). Under the lock.
+dropin::TransferStack g_transfer[dropin::kCachedClasses];
+
+// Every transfer list back on the core's free lists. Under the lock.
+void drain_transfers() {
+  for (int c = 0; c < dropin::kCachedClasses; ++c) {
+    while (g_transfer[c].lists > 0) g_core->take_back(c, g_transfer[c].take(c));
+  }
+}
+
 // Every block of cache t back on the core's free lists. Under the lock.
 void drain(dropin::ThreadCache& t) {
   for (int c = 0; c < dropin::kCachedClasses; ++c) {
@@ -441,6 +451,7 @@ void unregister(dropin::ThreadCache& t) {
 // quiescent), and the caches stay off until the group closes. Under the lock.
 void caches_off() {
   g_caching = false;
+  drain_transfers();
   for (dropin::ThreadCache* t = g_caches; t != nullptr; t = t->next) {
     drain(*t);
     t->on = 0;
@@ -458,11 +469,10 @@ void thread_exit(void*) {
   t_cache.state = dropin::CacheState::Dead;
 }
 
-// Class c's list was empty: up to refill_count(c) blocks from the core, under the lock; then
-// one of them for the caller (0 when the core has none or caching is off).
-[[gnu::noinline]] Addr refill(int c) {
-  Inside in;
-  if (!g_caching || g_core->in_group() || t_cache.state == dropin::CacheState::Dead) return 0;
+// This thread's cache in use from now on (registered the first time); false when caching is off
+// or the thread is exiting. Under the lock.
+bool register_cache() {
+  if (!g_caching || g_core->in_group() || t_cache.state == dropin::CacheState::Dead) return false;
   if (t_cache.state == dropin::CacheState::Unregistered) {
     t_cache.state = dropin::CacheState::Active;
     t_cache.next = g_caches;
@@ -470,15 +480,35 @@ void thread_exit(void*) {
     g_caches = &t_cache;
     pthread_setspecific(g_exit_key, &t_cache);
   }
+  return true;
+}
+
+// Class c's list was empty: a list another thread gave back whole, else up to refill_count(c)
+// blocks from the core, under the lock; then one of them for the caller (0 when the core has
+// none or caching is off).
+[[gnu::noinline]] Addr refill(int c) {
+  Inside in;
+  if (!register_cache()) return 0;
   dropin::ClassList& l = t_cache.lists[c];
-  if (g_core->fill(c, dropin::refill_count(c), l) == 0) return 0;
+  if (g_transfer[c].lists > 0) {
+    l = g_transfer[c].take(c);
+  } else if (g_core->fill(c, dropin::refill_count(c), l) == 0) {
+    return 0;
+  }
   return dropin::pop_cached(l);
 }
 
-// Class c's list is full: it goes back to the core whole, under the lock.
+// Class c's list is full: it goes back whole, under the lock, for the next thread to refill
+// from (a shorter list, which only the first spill after a second thread started can be,
+// goes to the core).
 [[gnu::noinline]] void spill(int c) {
   Inside in;
-  g_core->take_back(c, dropin::take_all(t_cache.lists[c]));
+  const dropin::ClassList l = dropin::take_all(t_cache.lists[c]);
+  if (l.count == dropin::cap(c)) {
+    g_transfer[c].put(l);
+  } else {
+    g_core->take_back(c, l);
+  }
 }
 
 // Whether a thread outside the allocator may take the lock-free paths, or start to (its first
@@ -577,10 +607,18 @@ __attribute__((constructor)) void register_fork_handlers() {
 
 [[gnu::noinline]] void free_slow(void* p) {
   if (p == nullptr) return;
-  if (t_cache.on != 0) {
-    if (const int c = cached_class(p); c >= 0) {  // the list is full: it goes back first
-      spill(c);
-      dropin::push_cached(t_cache.lists[c], c, as_addr(p) - dm::kHeader);
+  if (const int c = cached_class(p); c >= 0 && may_cache()) {
+    // A thread that frees before it ever allocates (a consumer) caches its frees too: else every
+    // one of them took the lock, and the blocks went one by one to the core's lists, where
+    // producers then walked them off.
+    if (t_cache.on == 0) {
+      Inside in;
+      register_cache();
+    }  // leaving the allocator turned the cache on
+    if (t_cache.on != 0) {
+      dropin::ClassList& l = t_cache.lists[c];
+      if (l.count >= dropin::kCap[static_cast<std::size_t>(c)] && __libc_single_threaded == 0) spill(c);
+      dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
       return;
     }
   }
