@@ -253,16 +253,6 @@ void lost_bookkeeping() noexcept {
   if (g_core->in_task()) g_core->give_up();
 }
 
-void* aligned(std::size_t align, std::size_t n) noexcept {
-  try {
-    Inside in;
-    return as_ptr(align <= 16 ? heap().malloc(n) : heap().memalign(align, n));
-  } catch (...) {
-    lost_bookkeeping();
-    return nullptr;
-  }
-}
-
 bool power_of_two(std::size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
 // ---- Heap misuse: found by the check, described, and the process ends. ----
@@ -605,6 +595,31 @@ __attribute__((constructor)) void register_fork_handlers() {
   return p != nullptr ? p : fail(ENOMEM);
 }
 
+// malloc itself, for the library's own entry points.
+inline void* do_malloc(std::size_t n) {
+  void* p = cached_malloc(n);
+  return __builtin_expect(p != nullptr, 1) ? p : malloc_slow(n);
+}
+
+// An aligned object: a block malloc hands out (from the thread's cache when it can), with the
+// aligned address inside it and a shim header below that leading back to the block (the
+// core's memalign, dmmalloc.h align_within). Through the core's own memalign a process with
+// one thread cut a fresh block for every call: the free blocks it needed were in its cache.
+void* aligned(std::size_t align, std::size_t n) noexcept {
+  if (align <= dm::kHeader) return do_malloc(n);
+  if (n > dm::kMaxRequest || align > dm::kMaxRequest) return nullptr;  // as the core refuses
+  void* p = do_malloc(std::max<std::size_t>(n, 1) + align - dm::kHeader);
+  return p != nullptr ? as_ptr(g_core->align_within(as_addr(p), align)) : nullptr;
+}
+
+// Before the core itself serves a call that may take a free block (realloc's general path): a
+// process with one thread keeps every free block in its thread's cache, which the core cannot
+// see, so the cache goes back to the core first (the next malloc of each class takes its list
+// back whole). Under the lock, the outermost call only.
+void unhoard() {
+  if (t_depth == 1 && __libc_single_threaded != 0 && t_cache.state == dropin::CacheState::Active) drain(t_cache);
+}
+
 [[gnu::noinline]] void free_slow(void* p) {
   if (p == nullptr) return;
   if (const int c = cached_class(p); c >= 0 && may_cache()) {
@@ -634,10 +649,7 @@ __attribute__((constructor)) void register_fork_handlers() {
 
 }  // namespace
 
-PPRSIM_EXPORT void* malloc(std::size_t n) {
-  void* p = cached_malloc(n);
-  return __builtin_expect(p != nullptr, 1) ? p : malloc_slow(n);
-}
+PPRSIM_EXPORT void* malloc(std::size_t n) { return do_malloc(n); }
 
 PPRSIM_EXPORT void free(void* p) {
   if (__builtin_expect(!cached_free(p), 0)) free_slow(p);
@@ -661,7 +673,8 @@ PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
 }
 
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
-  if (p != nullptr && n != 0 && t_cache.on != 0) {
+  if (p == nullptr) return do_malloc(n);
+  if (n != 0 && t_cache.on != 0) {
     if (const std::uint64_t old = cached_usable_size(p); old != 0) {
       if (n <= old) return p;
       // The core's growth policy, from and to cached classes: no lock. An object growing past
@@ -682,14 +695,15 @@ PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
   try {
     Inside in;
     DropIn& h = heap();
-    if (p != nullptr) check_object(h, p, "realloc");
+    check_object(h, p, "realloc");
+    unhoard();
     q = as_ptr(h.realloc(as_addr(p), n));
   } catch (...) {
     // p is still the caller's (the core frees it only after the copy).
     lost_bookkeeping();
     return fail(ENOMEM);
   }
-  if (q == nullptr && !(p != nullptr && n == 0)) return fail(ENOMEM);
+  if (q == nullptr && n != 0) return fail(ENOMEM);
   return q;
 }
 

@@ -88,6 +88,41 @@ static void check_api(void) {
   free(NULL);
 }
 
+/* Resident memory of this process, in KiB (VmRSS), or -1. */
+static long resident_kib(void) {
+  FILE* f = fopen("/proc/self/status", "r");
+  if (f == NULL) return -1;
+  char line[256];
+  long kib = -1;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, "VmRSS:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+  }
+  fclose(f);
+  return kib;
+}
+
+/* A process with one thread keeps its free blocks in its thread's cache, where the core does not
+ * look: calls that the core serves itself (realloc of NULL, aligned allocation, realloc of an
+ * aligned object) must still reuse them. Each of these loops cut a fresh block per turn while
+ * the freed ones piled up in the cache: 100,000 turns grew the heap by about 19 MB. Run before
+ * any thread starts (the check is of the single-threaded mode). */
+static void check_single_thread_reuse(void) {
+  void* warm = malloc(64);
+  free(warm);
+  const long before = resident_kib();
+  for (int i = 0; i < 100000; ++i) {
+    void* p = realloc(NULL, 64);
+    void* q = NULL;
+    if (p == NULL || posix_memalign(&q, 64, 100) != 0) break;
+    memset(p, 1, 64);
+    q = realloc(q, 200);
+    free(q);
+    free(p);
+  }
+  const long after = resident_kib();
+  CHECK(before > 0 && after > 0 && after - before < 2048);
+}
+
 /* Threads allocate, fill, check and free at once. */
 static void* worker(void* arg) {
   const uintptr_t id = (uintptr_t)arg;
@@ -481,6 +516,7 @@ int main(int argc, char** argv) {
   }
   /* The library is the one serving malloc here. */
   CHECK(dlsym(RTLD_DEFAULT, "pprsim_dm_group_init") != NULL);
+  check_single_thread_reuse();
   check_api();
   check_threads();
   check_producer_consumer();
