@@ -1,4 +1,5 @@
-// dmmalloc: Divide & Merge malloc. A power-of-two size-class allocator with an in-band header
+// dmmalloc: Divide & Merge malloc. A size-class allocator (powers of two up to a page, four
+// classes per doubling above; alloc/dm/layout.h) with an in-band header
 // that stays correct inside speculative PPR tasks: at group start the free lists are divided
 // among the tasks (carve), a task allocates and splits only inside its own partition, frees of
 // blocks it does not own are deferred, and at commit the partitions and deferred frees are

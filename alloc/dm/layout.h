@@ -12,23 +12,28 @@
 namespace pprsim {
 
 namespace dm {
-// Size classes: kPerDoubling classes per doubling of size (2^k times 1 + i / kPerDoubling), in
-// 32-byte steps while those are finer, up to 256 KiB. Every class is a multiple of 32 bytes, so
-// any remainder of a split tiles exactly into smaller classes.
-// One class per doubling (powers of two) it is. Four per doubling lost less to rounding (pprsim
-// bench over the 20 CS:APP traces: utilization 0.80 against 0.70), but blocks are never joined,
-// and a carve asks for blocks of every class its tasks used: spread over four times as many
-// classes, free memory stopped fitting what groups asked for. A 3M-event generated trace
-// (`pprsim gen --seed 3 --events 3000000`) at G=8 then held 23.8 MB of simulated memory at its
-// peak, growing with the trace's length, in 13.8 s; with powers of two, 2.9 MB in 4.9 s (two per
-// doubling: 12.3 MB, 0.76).
-inline constexpr int kPerDoublingLog = 0;
-inline constexpr int kPerDoubling = 1 << kPerDoublingLog;
+// Size classes: powers of two from 32 bytes up to kFineFrom (one class per doubling), then
+// kPerDoubling classes per doubling above it (2^k times 1 + i / kPerDoubling) up to 256 KiB.
+// Every class is a multiple of 32 bytes, so any remainder of a split tiles exactly into smaller
+// classes.
+// Small blocks stay powers of two: blocks are never joined, and a carve asks for blocks of every
+// class its tasks used; spread over four times as many small classes, free memory stopped
+// fitting what groups asked for. A 3M-event generated trace (`pprsim gen --seed 3 --events
+// 3000000`) at G=8 held 2.9 MB of simulated memory at its peak with powers of two throughout,
+// 23.8 MB with four per doubling throughout, 18.1 MB with four per doubling from 1 KiB, 11.3 MB
+// from 2 KiB, 3.7 MB from 4 KiB (kFineFrom). Above a page, where a power of two wastes up to half
+// of a block that spans pages, four per doubling it is: random-bal ran at 38 M calls/s with
+// powers of two there and 52-58 M/s with four per doubling (tcmalloc 59-63), in 6.4 MB instead
+// of 8.6 MB (`pprsim bench`, the core linked in); utilization over the 20 CS:APP traces went
+// from 0.70 to 0.75, and every CS:APP verdict and commit decision at G 1/4/8 stayed the same.
 inline constexpr int kStepShift = 5;
-inline constexpr int kStepClasses = kPerDoubling;  // 32, 64, ..., 32 * kPerDoubling
-inline constexpr int kFirstDoubling = kStepShift + kPerDoublingLog;
+inline constexpr int kFineFromShift = 12;
+inline constexpr std::uint64_t kFineFrom = std::uint64_t{1} << kFineFromShift;
+inline constexpr int kPerDoublingLog = 2;
+inline constexpr int kPerDoubling = 1 << kPerDoublingLog;
+inline constexpr int kCoarseClasses = kFineFromShift - kStepShift + 1;  // 32, 64, ..., kFineFrom
 inline constexpr int kMaxShift = 18;
-inline constexpr int kClasses = kStepClasses + (kMaxShift - kFirstDoubling) * kPerDoubling;
+inline constexpr int kClasses = kCoarseClasses + (kMaxShift - kFineFromShift) * kPerDoubling;
 inline constexpr std::uint64_t kHeader = 16;
 inline constexpr std::uint64_t kMinBlock = std::uint64_t{1} << kStepShift;
 inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
@@ -51,21 +56,21 @@ inline constexpr int kCachedRegions = 8;
 inline constexpr std::uint64_t kCacheBytes = std::uint64_t{32} << 20;
 
 constexpr std::uint64_t class_size(int c) {
-  if (c < kStepClasses) return static_cast<std::uint64_t>(c + 1) << kStepShift;
-  const int j = c - kStepClasses;
-  const int k = kFirstDoubling + j / kPerDoubling;
+  if (c < kCoarseClasses) return std::uint64_t{1} << (kStepShift + c);
+  const int j = c - kCoarseClasses;
+  const int k = kFineFromShift + j / kPerDoubling;
   return (std::uint64_t{1} << k) + (static_cast<std::uint64_t>(j % kPerDoubling + 1) << (k - kPerDoublingLog));
 }
 
 // The smallest class whose block holds `n` payload bytes; kClasses when none does. O(1).
 constexpr int class_of(std::uint64_t n) {
   if (n > kTopBlock - kHeader) return kClasses;
-  const std::uint64_t m = n + kHeader;  // the block it needs
-  if (m <= class_size(kStepClasses - 1)) return static_cast<int>((m + kMinBlock - 1) >> kStepShift) - 1;
+  const std::uint64_t m = n + kHeader;  // the block it needs, more than 16 bytes
   const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
+  if (m <= kFineFrom) return std::max(k + 1 - kStepShift, 0);
   const int step_shift = k - kPerDoublingLog;  // a shift, not a division: this is malloc's fast path
   const auto sub = static_cast<int>((m - (std::uint64_t{1} << k) + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
-  return kStepClasses + (k - kFirstDoubling) * kPerDoubling + sub - 1;
+  return kCoarseClasses + (k - kFineFromShift) * kPerDoubling + sub - 1;
 }
 
 // The largest class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
@@ -76,7 +81,8 @@ constexpr int class_within(std::uint64_t bytes) {
 }
 
 static_assert(class_size(kClasses - 1) == kTopBlock);
-static_assert(class_size(kStepClasses - 1) == std::uint64_t{1} << kFirstDoubling);
+static_assert(class_size(kCoarseClasses - 1) == kFineFrom && class_size(kCoarseClasses) == kFineFrom + kFineFrom / kPerDoubling);
+static_assert(kClasses <= 0xFF);  // a class fits kClassMask, whose all-ones value marks a large region
 
 // What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
 // as the old size once the object is past a kilobyte, so that a run of small growths copies each
@@ -91,6 +97,7 @@ constexpr std::uint64_t growth_request(std::uint64_t old, std::uint64_t n) {
   return ahead > n && ahead <= kMaxRequest ? ahead : n;
 }
 static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1);
+static_assert(class_of(kFineFrom - kHeader) == kCoarseClasses - 1 && class_of(kFineFrom - kHeader + 1) == kCoarseClasses);
 static_assert(class_of(kTopBlock - kHeader) == kClasses - 1 && class_of(kTopBlock) == kClasses);
 static_assert(kTopBlock % kPageSize == 0);
 }  // namespace dm
