@@ -490,11 +490,13 @@ bool register_cache() {
 
 // Class c's list is full: it goes back whole, under the lock, for the next thread to refill
 // from (a shorter list, which only the first spill after a second thread started can be,
-// goes to the core).
+// goes to the core, as do the classes of one block per list).
 [[gnu::noinline]] void spill(int c) {
   Inside in;
   const dropin::ClassList l = dropin::take_all(t_cache.lists[c]);
-  if (l.count == dropin::cap(c)) {
+  // Classes of one block per list (32 KiB and up) go to the core, whose free blocks of 64 KiB
+  // and more give their pages back when the heap grows (DmMalloc::idle_free_blocks).
+  if (l.count == dropin::cap(c) && dropin::cap(c) > 1) {
     g_transfer[c].put(l);
   } else {
     g_core->take_back(c, l);
