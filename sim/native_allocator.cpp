@@ -210,6 +210,8 @@ void NativeAllocator::map(Addr a, std::uint64_t n) { control("commit", wire::Op:
 
 void NativeAllocator::unmap(Addr a, std::uint64_t n) { control("commit", wire::Op::Unmap, a, n); }
 
+void NativeAllocator::adopt() { control("adopt", wire::Op::Adopt); }
+
 bool NativeAllocator::walk_region(Addr base, std::uint64_t size, const BlockVisit& visit) {
   if (!layout_->census) return true;
   const NativeWorker::Reply r = control("walk_region", wire::Op::WalkRegion, base, size);

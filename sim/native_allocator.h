@@ -87,6 +87,9 @@ class NativeAllocator final : public SimAllocator {
   };
   void poke(const Pokes& pokes);
   void map(Addr a, std::uint64_t n);
+  // This process (the understudy's) has become MAIN: its worker's heap becomes the one later
+  // forks share (native/engine/worker_arena.h).
+  void adopt();
   void unmap(Addr a, std::uint64_t n);
   // Replays a call's access log into this process's memory.
   void replay(const NativeWorker::Reply& r);

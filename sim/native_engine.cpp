@@ -156,6 +156,12 @@ class NativeEngine final : public SimEngine {
     return out;
   }
 
+  // The understudy's process becomes MAIN, and its worker's heap the one later tasks fork from.
+  void adopt_understudy(Runner& understudy) override {
+    SimEngine::adopt_understudy(understudy);
+    static_cast<NativeAllocator&>(*main().alloc).adopt();
+  }
+
  private:
   // What task `t` wrote where the worker holds memory, from its access log and its memory.
   NativeAllocator::Pokes written(Process& t) const {

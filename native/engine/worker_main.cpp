@@ -34,6 +34,7 @@
 #include "native/engine/pprsim_port.h"
 #include "native/engine/record_runtime.h"
 #include "native/engine/spin_wait.h"
+#include "native/engine/worker_arena.h"
 #include "native/engine/worker_protocol.h"
 
 namespace {
@@ -42,6 +43,7 @@ using namespace pprsim;
 
 int g_fd = -1;
 const struct pprsim_port* g_port = nullptr;
+WorkerArena g_arena;  // the heap's regions (native/engine/worker_arena.h)
 // Regions the allocator released during the call in progress: unmapped once the call's log is
 // taken, since the log holds the bytes the call wrote there before it let them go.
 std::vector<std::pair<void*, std::size_t>> g_unmap_after_call;
@@ -155,7 +157,7 @@ void reply(std::uint64_t result, const pprsim_rec_log* log, const void* extra = 
 }
 
 void unmap_released() {
-  for (const auto& [p, n] : g_unmap_after_call) munmap(p, n);
+  for (const auto& [p, n] : g_unmap_after_call) g_arena.unmap(reinterpret_cast<std::uintptr_t>(p), n);
   g_unmap_after_call.clear();
 }
 
@@ -308,6 +310,7 @@ void fork_worker(int child_fd) {
   if (pid == 0) {
     close(g_fd);
     g_fd = child_fd;
+    if (!g_arena.detach_after_fork()) fail("mapping the heap copy-on-write in a forked worker");
     return;  // the child serves its own socket from now on
   }
   close(child_fd);
@@ -469,13 +472,15 @@ void serve(const wire::Request& r, const std::vector<unsigned char>& payload, in
       break;
     }
     case wire::Op::Map:
-      if (mmap(ptr(r.a), r.b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
-        fail("mapping an adopted region");
-      }
+      if (!g_arena.map(r.a, r.b, true)) fail("mapping an adopted region");
       reply(0, nullptr);
       break;
     case wire::Op::Unmap:
-      munmap(ptr(r.a), r.b);
+      g_arena.unmap(r.a, r.b);
+      reply(0, nullptr);
+      break;
+    case wire::Op::Adopt:
+      if (!g_arena.adopt()) fail("making the understudy's heap MAIN's");
       reply(0, nullptr);
       break;
     case wire::Op::Describe: {
@@ -516,9 +521,8 @@ void* sys_region(wire::Kind kind, std::size_t n) {
   if (n == 0) return nullptr;
   const std::uint64_t a = ask(kind, n, 0);
   if (a == 0) return nullptr;
-  void* p = mmap(ptr(a), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  if (p != ptr(a)) fail("mapping system memory where pprsim placed it");
-  return p;
+  if (!g_arena.map(a, n, false)) fail("mapping system memory where pprsim placed it");
+  return ptr(a);
 }
 }  // namespace
 
@@ -667,6 +671,7 @@ int main(int argc, char** argv) {
   if (pprsim_rec_track(ptr(wire::kArenaBase), ptr(wire::kArenaBase + wire::kArenaBytes)) != PPRSIM_REC_OK) {
     fail("tracking the heap's addresses");
   }
+  g_arena.open();
   if (g_globals.hi > g_globals.lo &&
       pprsim_rec_track(reinterpret_cast<void*>(g_globals.lo), reinterpret_cast<void*>(g_globals.hi)) != PPRSIM_REC_OK) {
     fail("tracking the allocator's globals");

@@ -58,6 +58,7 @@ enum class Op : std::uint32_t {
   WalkRegion,      // a = base, b = bytes; -> Reply: result = the walk's return, payload = pprsim_port_block[]
   WalkFree,        // a = max steps; -> Reply: payload = FreeSpan[]
   Verify,          // -> Reply: result nonzero when broken, payload = the first broken invariant
+  Adopt,           // this worker (the understudy's) becomes MAIN's: its heap becomes the shared one
 };
 
 // One entry a free-list walk reached (WalkFree).

@@ -178,8 +178,9 @@ TEST(NativeEngine, ASourceThatDoesNotCompileIsBadUsageWithTheCompilersFirstError
 // The project's dmmalloc, the same source natively (native/examples/dmmalloc_port.cpp) and in the
 // simulator, takes the same decisions: verdict, groups, commits, aborts, understudy wins,
 // rescues and conflicts of both classes.
-void expect_same_decisions(const Dir& d, const std::string& trace, int g, const std::string& alloc = "dmmalloc") {
-  const std::string args = "replay " + trace + " --group-size " + std::to_string(g) + " --ppr-every 50";
+void expect_same_decisions(const Dir& d, const std::string& trace, int g, const std::string& alloc = "dmmalloc",
+                           const std::string& extra = "") {
+  const std::string args = "replay " + trace + " --group-size " + std::to_string(g) + " --ppr-every 50" + extra;
   const auto native_run = run_json(d, args + " --alloc " + native("pprsim_native_" + alloc), 0);
   const auto sim_run = run_json(d, args + " --alloc " + alloc, 0);
   EXPECT_EQ(native_run["allocator"], "native:" + alloc);
@@ -193,6 +194,20 @@ TEST(NativeEngine, TheProjectsDmmallocTakesTheSimulatorsDecisions) {
   for (const int g : {2, 4, 8}) expect_same_decisions(d, kSample, g);
   if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": the sample only";
   expect_same_decisions(d, (kCsapp / "amptjp-bal.rep").string(), 4);
+}
+
+// An understudy that wins every group becomes MAIN (its worker's heap then the one tasks fork
+// from, native/engine/worker_arena.h): the later groups still take the simulator's decisions.
+TEST(NativeEngine, AnUnderstudyThatBecomesMainKeepsTheSimulatorsDecisions) {
+  const Dir d;
+  const std::string always = " --understudy always";
+  expect_same_decisions(d, kSample, 4, "dmmalloc", always);
+  if (!fs::exists(kCsapp)) GTEST_SKIP() << "CS:APP traces not found at " << kCsapp << ": the sample only";
+  const std::string trace = (kCsapp / "amptjp-bal.rep").string();
+  expect_same_decisions(d, trace, 4, "dmmalloc", always);
+  const auto j = run_json(d, "replay " + trace + " --group-size 4 --ppr-every 50" + always + " --alloc " +
+                                 native("pprsim_native_dmmalloc"), 0);
+  EXPECT_GT(j["understudy_wins"].get<int>(), 10) << "the understudy became MAIN again and again";
 }
 
 // comalloc too (native/examples/comalloc_port.cpp): its heaps' bookkeeping crosses from the tasks

@@ -143,7 +143,7 @@ TEST(Bench, SimNativeComparesTheNativeEngineWithNativeReplayOfTheSameSource) {
   EXPECT_GT(native["ratio"].get<double>(), 0);
   EXPECT_TRUE(j["sim_geomean"].contains("native:dmmalloc")) << j["sim_geomean"].dump();
   // Misuse: not NAME=native:..., a NAME not measured, a library that does not load.
-  for (const std::string bad : {"dmmalloc=" + lib, "glibc=native:" + lib, std::string("dmmalloc=native:/nonexistent/x.so")}) {
+  for (const std::string& bad : {"dmmalloc=" + lib, "glibc=native:" + lib, std::string("dmmalloc=native:/nonexistent/x.so")}) {
     const Result b = pprsim("bench " + kSample + " --alloc dmmalloc --sim-native " + bad + kQuick);
     EXPECT_EQ(b.status, 2) << bad << ": " << b.out;
     EXPECT_NE(b.out.find("pprsim: "), std::string::npos) << b.out;
