@@ -144,18 +144,20 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   // long list of cold blocks cost more than the lock it saved, and nobody else needs them);
   // with more, at most n of them (a thread that only allocates, a producer, would otherwise
   // keep what every other thread freed while they cut fresh memory). An empty class gets
-  // blocks cut afresh (growing the heap if need be): n, or one with one thread.
-  std::uint32_t fill(int c, std::uint32_t n, dropin::ClassList& l) {
+  // blocks cut afresh (growing the heap if need be): `cut`, or one with one thread; `fresh`
+  // says which it was.
+  std::uint32_t fill(int c, std::uint32_t n, std::uint32_t cut, dropin::ClassList& l, bool& fresh) {
     const bool alone = __libc_single_threaded != 0;
     List& g = global_[ci(c)];
-    if (g.count > 0) {
+    fresh = g.count == 0;
+    if (!fresh) {
       const List seg = alone ? std::exchange(g, List{}) : take_segment(g, std::min<std::uint64_t>(n, g.count));
       l = dropin::ClassList{seg.head, seg.tail, seg.count};
       return 1;
     }
-    if (alone) n = 1;
+    if (alone) cut = 1;
     std::uint32_t got = 0;
-    for (; got < n; ++got) {
+    for (; got < cut; ++got) {
       const Addr b = take_shared(c);
       if (b == 0) break;
       dropin::push_cached(l, c, b);
@@ -482,8 +484,13 @@ bool register_cache() {
   dropin::ClassList& l = t_cache.lists[c];
   if (g_transfer[c].lists > 0) {
     l = g_transfer[c].take(c);
-  } else if (g_core->fill(c, dropin::refill_count(c), l) == 0) {
-    return 0;
+  } else {
+    std::uint32_t& cut = t_cache.cut[c];
+    if (cut == 0) cut = std::min(dropin::kFirstCut, dropin::refill_count(c));
+    bool fresh = false;
+    if (g_core->fill(c, dropin::refill_count(c), cut, l, fresh) == 0) return 0;
+    // More the next time, once it cut that many (a process with one thread cuts one at a time).
+    if (fresh && __libc_single_threaded == 0) cut = std::min(2 * cut, dropin::refill_count(c));
   }
   return dropin::pop_cached(l);
 }
