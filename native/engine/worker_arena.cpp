@@ -48,12 +48,14 @@ bool WorkerArena::map(std::uint64_t a, std::uint64_t n, bool replace) {
   const int fixed = replace ? MAP_FIXED : MAP_FIXED_NOREPLACE;
   void* p;
   if (shared_) {
-    punch(fd_, a, n);  // a task's adopted region: its pages were never the file's
     p = ::mmap(at(a), n, PROT_READ | PROT_WRITE, MAP_SHARED | fixed, fd_, offset_of(a));
   } else {
     p = ::mmap(at(a), n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
   }
   if (p != at(a)) return false;
+  // A new region reads as zero: the file's pages there are dropped (MAIN drops them at every
+  // unmap already; this covers a range whose last user was another process).
+  if (shared_) punch(fd_, a, n);
   // Recorded merged with its neighbours: a fork maps each run of adjacent regions at once.
   std::uint64_t start = a;
   std::uint64_t end = a + n;

@@ -78,7 +78,9 @@ TEST_F(WorkerArenaTest, ARegionMappedAgainReadsAsZero) {
   std::memset(at(kBase), 'y', kPage);
   ASSERT_TRUE(arena.map(kBase, kPage, true));
   EXPECT_EQ(at(kBase)[0], 0);
+  at(kBase)[0] = 'z';
   EXPECT_FALSE(arena.map(kBase, kPage, false)) << "a range already mapped is refused";
+  EXPECT_EQ(at(kBase)[0], 'z') << "and what it holds is left alone";
 }
 
 TEST_F(WorkerArenaTest, AnAdoptedWorkersBytesAreWhatItsForksSee) {
