@@ -113,6 +113,7 @@ void scan_touched() {
     }
     r.page_slot[t[i].page] = 0;
   }
+  if (g_state.touched.size() > 0) g_state.shadow_touched = true;
   g_state.touched.clear();
 }
 
@@ -256,5 +257,18 @@ int pprsim_rec_apply(const pprsim_rec_log* log) {
 }
 
 void pprsim_rec_log_free(pprsim_rec_log* log) { std::free(log); }
+
+int pprsim_rec_trim(void) {
+  using namespace pprsim::rec;
+  if (g_state.recording) return PPRSIM_REC_EBUSY;
+  if (!g_state.shadow_touched) return PPRSIM_REC_OK;
+  for (std::uint32_t i = 0; i < g_state.count; ++i) {
+    const Range& r = g_state.ranges[i];
+    madvise(r.shadow, r.shadow_map_len, MADV_DONTNEED);
+    madvise(r.page_slot, r.slot_map_len, MADV_DONTNEED);
+  }
+  g_state.shadow_touched = false;
+  return PPRSIM_REC_OK;
+}
 
 }  // extern "C"

@@ -109,6 +109,11 @@ int pprsim_rec_rollback(void);
  * allowed while a task records. */
 int pprsim_rec_apply(const pprsim_rec_log *log);
 void pprsim_rec_log_free(pprsim_rec_log *log);
+/* Gives the pages of the runtime's own bookkeeping back to the system (between tasks it is all
+ * zero, and reads as zero again when next touched). A process that forks after it copies none
+ * of those page tables: over a 256 MiB heap they were as many as the heap's own. Not allowed
+ * while a task records. */
+int pprsim_rec_trim(void);
 
 /* The memory functions, recorded: the source is read, then the destination written. */
 void *pprsim_shim_memcpy(void *dst, const void *src, size_t n);

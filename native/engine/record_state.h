@@ -112,6 +112,7 @@ struct State {
   Range ranges[PPRSIM_REC_MAX_RANGES];  // sorted by address
   bool recording = false;
   bool can_roll_back = false;
+  bool shadow_touched = false;  // a task touched shadow pages since the last pprsim_rec_trim
   Buffer<TouchedPage> touched;
   Buffer<SavedBytes> saved;
   Buffer<unsigned char> undo;

@@ -305,6 +305,9 @@ void hello(const std::vector<unsigned char>& payload) {
 
 void fork_worker(int child_fd) {
   if (child_fd < 0) fail("a fork request without a socket");
+  // The recording's shadow of every heap byte this worker touched stays resident, all zero,
+  // and fork would copy its page tables (native/engine/record_runtime.h).
+  if (pprsim_rec_trim() != PPRSIM_REC_OK) fail("trimming the recording's shadow before a fork");
   const pid_t pid = fork();
   if (pid < 0) fail("fork");
   if (pid == 0) {

@@ -289,6 +289,32 @@ TEST(RecordRuntimeScript, CallsRefuseWhatTheStateDoesNotAllow) {
   EXPECT_EQ(pprsim_rec_rollback(), PPRSIM_REC_ENOTASK);
 }
 
+// pprsim_rec_trim gives the bookkeeping's pages back between tasks (the native worker does it
+// before every fork): refused while a task records, and the next task records as if nothing
+// had happened (its reads before writes, its writes, its rollback).
+TEST(RecordRuntimeScript, ATrimBetweenTasksChangesNothingTheNextTaskRecords) {
+  TrackedBuffer buf(2 * 4096, 0);
+  ASSERT_TRUE(buf.ok());
+  unsigned char* b = buf.begin();
+  ASSERT_EQ(pprsim_rec_begin(), PPRSIM_REC_OK);
+  __tsan_write8(b + 4096);
+  b[4096] = 1;
+  EXPECT_EQ(pprsim_rec_trim(), PPRSIM_REC_EBUSY);
+  LogPtr first(pprsim_rec_end());
+  ASSERT_EQ(pprsim_rec_trim(), PPRSIM_REC_OK);
+  ASSERT_EQ(pprsim_rec_trim(), PPRSIM_REC_OK) << "nothing touched since: nothing to do";
+  ASSERT_EQ(pprsim_rec_begin(), PPRSIM_REC_OK);
+  __tsan_read8(b + 4096);  // written by the last task, read first by this one
+  __tsan_write8(b + 8);
+  b[8] = 2;
+  LogPtr second(pprsim_rec_end());
+  EXPECT_EQ(reads_of(*second), (Spans{{buf.base() + 4096, 8}}));
+  EXPECT_EQ(writes_of(*second), (Spans{{buf.base() + 8, 8}}));
+  ASSERT_EQ(pprsim_rec_rollback(), PPRSIM_REC_OK);
+  EXPECT_EQ(b[8], 0);
+  EXPECT_EQ(b[4096], 1);
+}
+
 // Random accesses of every hook size and of ranges against a byte model of read-before-write.
 RC_GTEST_PROP(RecordRuntime, LogIsTheByteModelForRandomAccesses, ()) {
   constexpr std::size_t kLen = 2 * 4096 + 100;
