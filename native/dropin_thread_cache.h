@@ -77,7 +77,7 @@ struct TransferStack {
     const Addr h = top;
     top = *reinterpret_cast<const Addr*>(h + 16);
     --lists;
-    return ClassList{h, *reinterpret_cast<const Addr*>(h + 24), cap(c)};
+    return ClassList{h, *reinterpret_cast<const Addr*>(h + 24), kCap[static_cast<std::size_t>(c)]};
   }
 };
 

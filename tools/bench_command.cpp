@@ -408,6 +408,13 @@ Json threads_json(const std::vector<Row>& rows) {
   return out;
 }
 
+// NAME=VALUE (--preload, --sim-native) split at its first '='; nullopt without one.
+std::optional<std::pair<std::string, std::string>> name_and_value(const std::string& p) {
+  const auto eq = p.find('=');
+  if (eq == std::string::npos) return std::nullopt;
+  return std::pair{p.substr(0, eq), p.substr(eq + 1)};
+}
+
 // The allocators --alloc and --preload name, in table order; nullopt after saying what is wrong.
 std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& opt) {
   std::vector<std::string> names;
@@ -434,14 +441,14 @@ std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& 
   // --preload NAME=LIBRARY: the C library's functions with LIBRARY preloaded, as a row of its own
   // (a build of an allocator against another, in the same rounds).
   for (const std::string& p : opt.preload) {
-    const auto eq = p.find('=');
-    BenchAllocator b;
-    b.name = p.substr(0, eq);
-    b.table = "glibc";
-    if (eq == std::string::npos || b.name.empty() || eq + 1 == p.size()) {
+    const auto nv = name_and_value(p);
+    if (!nv || nv->first.empty() || nv->second.empty()) {
       fmt::print(stderr, "pprsim: --preload: '{}' is not NAME=LIBRARY\n", p);
       return std::nullopt;
     }
+    BenchAllocator b;
+    b.name = nv->first;
+    b.table = "glibc";
     const auto& known = bench_allocator_names();
     if (std::find(known.begin(), known.end(), b.name) != known.end() ||
         std::any_of(allocs.begin(), allocs.end(), [&](const BenchAllocator& a) { return a.name == b.name; })) {
@@ -449,9 +456,9 @@ std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& 
       return std::nullopt;
     }
     std::error_code ec;
-    b.library = std::filesystem::absolute(p.substr(eq + 1), ec).string();
+    b.library = std::filesystem::absolute(nv->second, ec).string();
     if (ec || ::access(b.library.c_str(), R_OK) != 0) {
-      fmt::print(stderr, "pprsim: --preload: cannot read {}\n", p.substr(eq + 1));
+      fmt::print(stderr, "pprsim: --preload: cannot read {}\n", nv->second);
       return std::nullopt;
     }
     if (b.library.find_first_of(": \t\n") != std::string::npos) {
@@ -464,12 +471,12 @@ std::optional<std::vector<BenchAllocator>> bench_allocators(const BenchOptions& 
     allocs.push_back(std::move(b));
   }
   for (const std::string& p : opt.sim_native) {
-    const auto eq = p.find('=');
-    if (eq == std::string::npos || !std::string_view(p).substr(eq + 1).starts_with("native:")) {
+    const auto nv = name_and_value(p);
+    if (!nv || !nv->second.starts_with("native:")) {
       fmt::print(stderr, "pprsim: --sim-native: '{}' is not NAME=native:SPEC\n", p);
       return std::nullopt;
     }
-    const std::string name = p.substr(0, eq);
+    const std::string& name = nv->first;
     if (std::none_of(allocs.begin(), allocs.end(), [&](const BenchAllocator& a) { return a.name == name; })) {
       fmt::print(stderr, "pprsim: --sim-native: {} is not among the allocators measured (--alloc)\n", name);
       return std::nullopt;
@@ -487,8 +494,8 @@ std::vector<SimRow> measure_sim(const BenchOptions& opt, const std::vector<Bench
   for (const BenchAllocator& a : allocs) {
     if (has_simulated_version(a.name)) engines.emplace_back(a.name, a.name);
     for (const std::string& pair : opt.sim_native) {
-      const std::size_t eq = pair.find('=');
-      if (pair.substr(0, eq) == a.name) engines.emplace_back(a.name, pair.substr(eq + 1));
+      const auto nv = name_and_value(pair);  // checked by bench_allocators
+      if (nv && nv->first == a.name) engines.emplace_back(a.name, nv->second);
     }
   }
   std::vector<SimRow> sims;
