@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +18,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "native/engine/spin_wait.h"
 #include "sim/call_guard.h"
 
 extern char** environ;
@@ -43,37 +43,85 @@ std::string worker_program() {
   return "pprsim_native_worker";
 }
 
-void write_exact(int fd, const void* from, std::size_t n) {
-  const auto* p = static_cast<const unsigned char*>(from);
-  while (n > 0) {
-    const ssize_t put = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      return;  // the worker is gone: the next receive says how
-    }
-    p += put;
-    n -= static_cast<std::size_t>(put);
-  }
+// Moves `fd` to a descriptor above the ones a worker is given (kSocketFd and on), close-on-exec,
+// so that posix_spawn's dup2 to those numbers never meets a descriptor of its own number.
+int lift(int fd) {
+  const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  ::close(fd);
+  return high;
 }
+
+// Where a started worker finds its socket, its channel and the board (worker_main.cpp's usage).
+constexpr int kSocketFd = 3;
+constexpr int kChannelFd = 4;
+constexpr int kBoardFd = 5;
 
 }  // namespace
 
+struct NativeWorker::Mapping {
+  void* at = nullptr;
+  std::size_t bytes = 0;
+  Mapping(void* p, std::size_t n) : at(p), bytes(n) {}
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() { ::munmap(at, bytes); }
+};
+
+struct NativeWorker::Shared {
+  std::shared_ptr<Mapping> board_memory;
+  wire::Board* board = nullptr;
+  std::uint64_t next_id = 2;  // MAIN's worker is 1
+};
+
+NativeWorker::NativeWorker(int fd, int pid, bool child_of_pprsim, std::shared_ptr<Mapping> channel,
+                           std::shared_ptr<Shared> shared, std::uint64_t id)
+    : fd_(fd), pid_(pid), child_(child_of_pprsim), channel_(std::move(channel)), shared_(std::move(shared)), id_(id) {
+  auto* control = static_cast<wire::ChannelControl*>(channel_->at);
+  out_ = wire::RingWriter(&control->to_worker, wire::ring_to_worker(channel_->at), fd_);
+  in_ = wire::RingReader(&control->to_pprsim, wire::ring_to_pprsim(channel_->at), fd_);
+}
+
 std::unique_ptr<NativeWorker> NativeWorker::start(const std::string& library) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) throw std::runtime_error("cannot make a socket for the native worker");
-  ::fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    throw std::runtime_error("cannot make a socket for the native worker");
+  }
+  const int channel_fd = wire::make_shared_file("pprsim-channel", wire::kChannelBytes);
+  const int board_fd = wire::make_shared_file("pprsim-board", wire::kBoardBytes);
+  std::shared_ptr<Mapping> channel = channel_fd >= 0 ? map_file(channel_fd, wire::kChannelBytes) : nullptr;
+  auto shared = std::make_shared<Shared>();
+  shared->board_memory = board_fd >= 0 ? map_file(board_fd, wire::kBoardBytes) : nullptr;
+  const int given[] = {lift(sv[1]), channel_fd >= 0 ? lift(channel_fd) : -1, board_fd >= 0 ? lift(board_fd) : -1};
+  const auto close_given = [&] {
+    for (const int fd : given) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  if (channel == nullptr || shared->board_memory == nullptr || given[0] < 0 || given[1] < 0 || given[2] < 0) {
+    close_given();
+    ::close(sv[0]);
+    throw std::runtime_error("cannot make the shared memory the native worker talks through");
+  }
+  shared->board = static_cast<wire::Board*>(shared->board_memory->at);
   const std::string program = worker_program();
-  const std::string fd_text = std::to_string(sv[1]);
-  std::vector<char*> argv{const_cast<char*>(program.c_str()), const_cast<char*>(fd_text.c_str()),
+  const std::string fd_text[] = {std::to_string(kSocketFd), std::to_string(kChannelFd), std::to_string(kBoardFd)};
+  std::vector<char*> argv{const_cast<char*>(program.c_str()), const_cast<char*>(fd_text[0].c_str()),
+                          const_cast<char*>(fd_text[1].c_str()), const_cast<char*>(fd_text[2].c_str()),
                           const_cast<char*>(library.c_str()), nullptr};
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, given[0], kSocketFd);
+  ::posix_spawn_file_actions_adddup2(&actions, given[1], kChannelFd);
+  ::posix_spawn_file_actions_adddup2(&actions, given[2], kBoardFd);
   pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), environ);
-  ::close(sv[1]);
+  const int err = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  close_given();
   if (err != 0) {
     ::close(sv[0]);
     throw std::runtime_error(fmt::format("cannot start the native worker {}: {}", program, std::strerror(err)));
   }
-  return std::unique_ptr<NativeWorker>(new NativeWorker(sv[0], pid, true));
+  return std::unique_ptr<NativeWorker>(new NativeWorker(sv[0], pid, true, std::move(channel), std::move(shared), 1));
 }
 
 NativeWorker::~NativeWorker() {
@@ -90,13 +138,42 @@ NativeWorker::~NativeWorker() {
 
 std::unique_ptr<NativeWorker> NativeWorker::fork(const char* call) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) throw AllocatorFailure("cannot make a socket for a forked worker");
-  ::fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    throw AllocatorFailure("cannot make a socket for a forked worker");
+  }
+  const int channel_fd = wire::make_shared_file("pprsim-channel", wire::kChannelBytes);
+  std::shared_ptr<Mapping> channel = channel_fd >= 0 ? map_file(channel_fd, wire::kChannelBytes) : nullptr;
+  if (channel == nullptr) {
+    if (channel_fd >= 0) ::close(channel_fd);
+    ::close(sv[0]);
+    ::close(sv[1]);
+    throw AllocatorFailure("cannot make the shared memory a forked worker talks through");
+  }
+  const std::uint64_t id = shared_->next_id++;
   wire::Request r;
   r.op = wire::Op::Fork;
-  send(r, nullptr, 0, sv[1]);
+  r.a = id;
+  send(r, nullptr, 0);
+  // The descriptors follow on the socket, with a byte that is also a doorbell.
+  const int pass[2] = {sv[1], channel_fd};
+  char control[CMSG_SPACE(sizeof pass)] = {};
+  char bell = 0;
+  iovec iov{&bell, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof pass);
+  std::memcpy(CMSG_DATA(c), pass, sizeof pass);
+  while (::sendmsg(fd_, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
   ::close(sv[1]);
-  auto child = std::unique_ptr<NativeWorker>(new NativeWorker(sv[0], -1, false));
+  ::close(channel_fd);
+  auto child = std::unique_ptr<NativeWorker>(new NativeWorker(sv[0], -1, false, std::move(channel), shared_, id));
   child->pid_ = static_cast<int>(await(call, nullptr).msg.result);
   return child;
 }
@@ -108,8 +185,12 @@ NativeWorker::Reply NativeWorker::call(const char* call, const wire::Request& r,
   return await(call, sys);
 }
 
-NativeWorker::Reply NativeWorker::await(const char* call, const SysHandler& sys) {
+// The request just sent must be answered within the call time limit.
+void NativeWorker::arm() {
   deadline_ms_ = call_time_limit() > 0 ? now_ms() + static_cast<std::int64_t>(std::ceil(call_time_limit() * 1000)) : 0;
+}
+
+NativeWorker::Reply NativeWorker::await(const char* call, const SysHandler& sys) {
   for (;;) {
     Reply rep;
     receive(call, &rep.msg, sizeof rep.msg);
@@ -154,43 +235,35 @@ std::int64_t NativeWorker::now_ms() {
 }
 
 void NativeWorker::receive(const char* call, void* to, std::size_t n) {
-  auto* p = static_cast<unsigned char*>(to);
-  while (n > 0) {
-    if (in_pos_ == in_len_) fill(call);
-    const std::size_t take = std::min(n, in_len_ - in_pos_);
-    std::memcpy(p, inbuf_.data() + in_pos_, take);
-    in_pos_ += take;
-    p += take;
-    n -= take;
-  }
+  in_.take(to, n, [&](auto&& ready, std::atomic<std::uint32_t>& asleep) {
+    wire::wait_until(ready, asleep, [] { return true; }, [&] { sleep(call, ready); });
+  });
 }
 
-// Reads what the worker has sent, at most a buffer's worth: a reply usually arrives whole, so one
-// read serves its header, its spans and its bytes. Waits (poll) only when nothing came within a
-// short spin (native/engine/spin_wait.h).
-void NativeWorker::fill(const char* call) {
-  if (inbuf_.empty()) inbuf_.resize(std::size_t{1} << 16);
-  in_pos_ = in_len_ = 0;
-  for (bool spun = false;; spun = true) {
-    const auto receive = [&] { return ::recv(fd_, inbuf_.data(), inbuf_.size(), MSG_DONTWAIT); };
-    const ssize_t got = spun ? receive() : wire::spin_receive(receive);
-    if (got > 0) {
-      in_len_ = static_cast<std::size_t>(got);
-      return;
-    }
-    if (got == 0) lost(call);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) lost(call);
-    int wait = -1;
-    if (deadline_ms_ != 0) {
-      const std::int64_t left = deadline_ms_ - now_ms();
-      if (left <= 0) hung(call);
-      wait = static_cast<int>(std::min<std::int64_t>(left, 1 << 30));
-    }
-    pollfd pfd{fd_, POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, wait);
-    if (ready == 0) hung(call);
-    if (ready < 0 && errno != EINTR) lost(call);
+// Waits (poll) for the worker's doorbell until the call's deadline. The end of the stream is the
+// worker gone, which is news only if it left nothing to read (a crash report comes before it).
+template <class Ready>
+void NativeWorker::sleep(const char* call, Ready&& ready) {
+  int wait = -1;
+  if (deadline_ms_ != 0) {
+    const std::int64_t left = deadline_ms_ - now_ms();
+    if (left <= 0) hung(call);
+    wait = static_cast<int>(std::min<std::int64_t>(left, 1 << 30));
+  }
+  pollfd pfd{fd_, POLLIN, 0};
+  const int got = ::poll(&pfd, 1, wait);
+  if (got == 0) hung(call);
+  if (got < 0) {
+    if (errno == EINTR) return;
+    lost(call);
+  }
+  char bells[64];
+  for (;;) {
+    const ssize_t n = ::recv(fd_, bells, sizeof bells, MSG_DONTWAIT);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 && !ready()) lost(call);
+    return;
   }
 }
 
@@ -216,25 +289,20 @@ void NativeWorker::lost(const char* call) {
   throw AllocatorFailure(fmt::format("the allocator's worker process ended without a word in {}", call));
 }
 
-void NativeWorker::send(const wire::Request& r, const void* payload, std::size_t payload_len, int pass_fd) {
-  if (pass_fd >= 0) {
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{const_cast<wire::Request*>(&r), sizeof r};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-    if (::sendmsg(fd_, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof r)) return;
-  } else {
-    write_exact(fd_, &r, sizeof r);
-  }
-  if (payload_len != 0) write_exact(fd_, payload, payload_len);
+void NativeWorker::send(const wire::Request& r, const void* payload, std::size_t payload_len) {
+  shared_->board->active.store(id_, std::memory_order_relaxed);
+  if (r.op != wire::Op::SysAnswer) arm();
+  const auto room = [&](auto&& ready, std::atomic<std::uint32_t>& asleep) {
+    wire::wait_until(ready, asleep, [] { return true; }, [&] { sleep("sending to the allocator's worker", ready); });
+  };
+  out_.put(&r, sizeof r, room);
+  if (payload_len != 0) out_.put(payload, payload_len, room);
+  out_.publish();
+}
+
+std::shared_ptr<NativeWorker::Mapping> NativeWorker::map_file(int fd, std::uint64_t bytes) {
+  void* p = wire::map_shared_file(fd, bytes);
+  return p != nullptr ? std::make_shared<Mapping>(p, static_cast<std::size_t>(bytes)) : nullptr;
 }
 
 }  // namespace pprsim

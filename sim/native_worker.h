@@ -1,5 +1,6 @@
 // pprsim's end of a native worker process (native/engine/worker_main.cpp): starting one, forking
-// it, and one call at a time over its socket (native/engine/worker_protocol.h), with the
+// it, and one call at a time over its channel (native/engine/worker_protocol.h, the bytes in
+// shared memory: native/engine/shm_channel.h), with the
 // system-memory requests the allocator makes during a call answered on the way, a crash of the
 // allocator or a call that outlives the time limit (sim/call_guard.h) turned into an
 // AllocatorCrash, and the worker let go (or killed) with its handle.
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "native/engine/shm_channel.h"
 #include "native/engine/worker_protocol.h"
 
 namespace pprsim {
@@ -46,23 +48,33 @@ class NativeWorker {
              const SysHandler& sys);
 
  private:
-  NativeWorker(int fd, int pid, bool child_of_pprsim) : fd_(fd), pid_(pid), child_(child_of_pprsim) {}
-  void send(const wire::Request& r, const void* payload, std::size_t payload_len, int pass_fd = -1);
+  struct Mapping;  // a shared mapping, unmapped with its last user
+  struct Shared;   // what every worker of one start shares: the board and the next worker's number
+
+  NativeWorker(int fd, int pid, bool child_of_pprsim, std::shared_ptr<Mapping> channel, std::shared_ptr<Shared> shared,
+               std::uint64_t id);
+  static std::shared_ptr<Mapping> map_file(int fd, std::uint64_t bytes);
+  void send(const wire::Request& r, const void* payload, std::size_t payload_len);
+  void arm();
   Reply await(const char* call, const SysHandler& sys);
   void receive(const char* call, void* to, std::size_t n);
-  void fill(const char* call);
+  // Blocks until the worker rings or goes away (then throws, unless `ready` holds by then).
+  template <class Ready>
+  void sleep(const char* call, Ready&& ready);
   [[noreturn]] void hung(const char* call);
   [[noreturn]] void lost(const char* call);
   static std::int64_t now_ms();
 
-  int fd_;
+  int fd_;  // the socket: doorbells, descriptors on a fork, and the end of the stream
   int pid_;
   bool child_;        // started by pprsim (reaped here), or forked by another worker
   bool dead_ = false;
   std::int64_t deadline_ms_ = 0;  // the call in progress must end by then (0: no limit)
-  std::vector<std::uint8_t> inbuf_;  // what the worker sent and receive() has not handed out yet
-  std::size_t in_pos_ = 0;
-  std::size_t in_len_ = 0;
+  std::shared_ptr<Mapping> channel_;
+  std::shared_ptr<Shared> shared_;
+  std::uint64_t id_;  // this worker's number on the board
+  wire::RingWriter out_;
+  wire::RingReader in_;
 };
 
 }  // namespace pprsim

@@ -3,10 +3,11 @@
 // time (native/engine/worker_protocol.h). A Fork request makes a child worker, a copy-on-write
 // copy of this one, as a fork-based speculative runtime makes its tasks.
 //
-//     pprsim_native_worker FD LIBRARY
+//     pprsim_native_worker SOCKET CHANNEL BOARD LIBRARY
 //
-// FD is the socket to pprsim, LIBRARY the allocator built with its port (native/engine/
-// pprsim_port.h). A fatal signal in the allocator is reported on the socket as the process dies;
+// SOCKET is the socket to pprsim, CHANNEL and BOARD the memory files of native/engine/
+// shm_channel.h, LIBRARY the allocator built with its port (native/engine/pprsim_port.h).
+// A fatal signal in the allocator is reported on the channel as the process dies;
 // pprsim turns it into a finding. Nothing here is built with the project's sanitizers: their
 // shadow memory would sit where the allocator's heap must be (wire::kArenaBase).
 
@@ -33,7 +34,7 @@
 #include "native/engine/elf_symbols.h"
 #include "native/engine/pprsim_port.h"
 #include "native/engine/record_runtime.h"
-#include "native/engine/spin_wait.h"
+#include "native/engine/shm_channel.h"
 #include "native/engine/worker_arena.h"
 #include "native/engine/worker_protocol.h"
 
@@ -55,81 +56,93 @@ int g_group_size = 0;  // pprsim_native_group_size()
   _exit(3);
 }
 
-bool read_exact(int fd, void* to, std::size_t n) {
-  auto* p = static_cast<unsigned char*>(to);
-  while (n > 0) {
-    const ssize_t got = ::read(fd, p, n);
-    if (got == 0) return false;
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += got;
-    n -= static_cast<std::size_t>(got);
-  }
-  return true;
-}
+// ---- The channel to pprsim (native/engine/shm_channel.h) ----
 
-void write_exact(const void* from, std::size_t n) {
-  const auto* p = static_cast<const unsigned char*>(from);
-  while (n > 0) {
-    const ssize_t put = ::write(g_fd, p, n);
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      _exit(0);  // pprsim is gone: nothing is waiting for this worker any more
-    }
-    p += put;
-    n -= static_cast<std::size_t>(put);
-  }
-}
+wire::Board* g_board = nullptr;  // which worker pprsim talks to
+std::uint64_t g_id = 1;          // this worker's number there
+void* g_channel = nullptr;       // this worker's channel, mapped
+wire::RingReader g_in;           // requests
+wire::RingWriter g_out;          // replies, system-memory requests, a crash report
+std::vector<int> g_passed;       // descriptors that came on the socket (a Fork's), not yet taken
 
-// Reads one request, and the socket it carries if any (Fork). EOF: pprsim let this worker go.
-wire::Request next_request(int* passed_fd) {
-  wire::Request r;
-  char control[CMSG_SPACE(sizeof(int))];
-  iovec iov{&r, sizeof r};
+// Blocks on the socket until a doorbell or descriptors come. Its end: pprsim let this worker go.
+void sleep_on_socket() {
+  char bells[64];
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+  iovec iov{bells, sizeof bells};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  ssize_t got = wire::spin_receive([&] { return ::recvmsg(g_fd, &msg, MSG_DONTWAIT); });
-  while (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) got = ::recvmsg(g_fd, &msg, 0);
-  if (got <= 0) _exit(0);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(passed_fd, CMSG_DATA(c), sizeof(int));
-  }
-  if (static_cast<std::size_t>(got) < sizeof r && !read_exact(g_fd, reinterpret_cast<char*>(&r) + got, sizeof r - static_cast<std::size_t>(got))) {
+  const ssize_t got = ::recvmsg(g_fd, &msg, 0);
+  if (got == 0) _exit(0);
+  if (got < 0) {
+    if (errno == EINTR) return;
     _exit(0);
   }
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      g_passed.push_back(fd);
+    }
+  }
+}
+
+// A request comes soon only while pprsim talks to this worker: spin then, sleep at once otherwise.
+const auto g_wait_request = [](auto&& ready, std::atomic<std::uint32_t>& asleep) {
+  wire::wait_until(ready, asleep, [] { return g_board->active.load(std::memory_order_relaxed) == g_id; },
+                   sleep_on_socket);
+};
+const auto g_wait_room = [](auto&& ready, std::atomic<std::uint32_t>& asleep) {
+  wire::wait_until(ready, asleep, [] { return true; }, sleep_on_socket);
+};
+
+void read_exact(void* to, std::size_t n) { g_in.take(to, n, g_wait_request); }
+
+// Takes the `n` descriptors a request said would follow on the socket.
+std::vector<int> take_passed(std::size_t n) {
+  while (g_passed.size() < n) sleep_on_socket();
+  std::vector<int> out(g_passed.begin(), g_passed.begin() + static_cast<std::ptrdiff_t>(n));
+  g_passed.erase(g_passed.begin(), g_passed.begin() + static_cast<std::ptrdiff_t>(n));
+  return out;
+}
+
+// Maps the channel in `fd` and talks through it from now on.
+bool use_channel(int fd) {
+  void* at = wire::map_shared_file(fd, wire::kChannelBytes);
+  ::close(fd);
+  if (at == nullptr) return false;
+  if (g_channel != nullptr) ::munmap(g_channel, wire::kChannelBytes);
+  g_channel = at;
+  auto* control = static_cast<wire::ChannelControl*>(at);
+  g_in = wire::RingReader(&control->to_worker, wire::ring_to_worker(at), g_fd);
+  g_out = wire::RingWriter(&control->to_pprsim, wire::ring_to_pprsim(at), g_fd);
+  return true;
+}
+
+wire::Request next_request() {
+  wire::Request r;
+  read_exact(&r, sizeof r);
   return r;
 }
 
-void send(const wire::Message& m) { write_exact(&m, sizeof m); }
+void send(const wire::Message& m) {
+  g_out.put(&m, sizeof m, g_wait_room);
+  g_out.publish();
+}
 
-// Writes every byte of `parts` (empty ones allowed), with as few system calls as the socket takes.
-void write_parts(iovec* parts, int count) {
-  while (count > 0) {
-    const ssize_t put = ::writev(g_fd, parts, count);
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      _exit(0);  // pprsim is gone
-    }
-    auto done = static_cast<std::size_t>(put);
-    while (count > 0 && done >= parts->iov_len) {
-      done -= parts->iov_len;
-      ++parts;
-      --count;
-    }
-    if (count > 0) {
-      parts->iov_base = static_cast<char*>(parts->iov_base) + done;
-      parts->iov_len -= done;
-    }
-  }
+// Writes every byte of `parts` (empty ones allowed) and publishes them at once.
+void write_parts(const iovec* parts, int count) {
+  for (int i = 0; i < count; ++i) g_out.put(parts[i].iov_base, parts[i].iov_len, g_wait_room);
+  g_out.publish();
 }
 
 // Sends `m` (its kind, counts and payload size filled in here) with a call's access log and any
-// bytes after it, in one system call: a call's round trip was three to four of them.
+// bytes after it, published at once.
 void send_reply(wire::Message m, const pprsim_rec_log* log, const void* extra, std::size_t extra_len) {
   m.kind = wire::Kind::Reply;
   m.reads = log != nullptr ? log->read_count : 0;
@@ -184,9 +197,9 @@ void on_fatal(int sig, siginfo_t* info, void*) {
   m.a = static_cast<std::uint64_t>(sig);
   const bool has_address = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL;
   m.b = has_address && info != nullptr ? addr_of(info->si_addr) : ~std::uint64_t{0};
-  // write(2) only: async-signal-safe, and a short write is as good as none to pprsim.
-  const ssize_t ignored = ::write(g_fd, &m, sizeof m);
-  (void)ignored;
+  // Stores and send(2) only: async-signal-safe. No room (never between calls): pprsim sees the
+  // socket close and the signal the worker died of.
+  if (g_channel != nullptr && g_out.try_put(&m, sizeof m)) g_out.publish();
   _exit(128 + sig);
 }
 
@@ -303,8 +316,10 @@ void hello(const std::vector<unsigned char>& payload) {
   pprsim_rec_log_free(log);
 }
 
-void fork_worker(int child_fd) {
-  if (child_fd < 0) fail("a fork request without a socket");
+// r.a: the child's number on the board; its socket and its channel follow on the socket.
+void fork_worker(const wire::Request& r) {
+  const std::vector<int> passed = take_passed(2);
+  const int child_fd = passed[0];
   // The recording's shadow of every heap byte this worker touched stays resident, all zero,
   // and fork would copy its page tables (native/engine/record_runtime.h).
   if (pprsim_rec_trim() != PPRSIM_REC_OK) fail("trimming the recording's shadow before a fork");
@@ -313,10 +328,14 @@ void fork_worker(int child_fd) {
   if (pid == 0) {
     close(g_fd);
     g_fd = child_fd;
+    g_id = r.a;
+    g_passed.clear();
+    if (!use_channel(passed[1])) fail("mapping a forked worker's channel");
     if (!g_arena.detach_after_fork()) fail("mapping the heap copy-on-write in a forked worker");
-    return;  // the child serves its own socket from now on
+    return;  // the child serves its own channel from now on
   }
   close(child_fd);
+  close(passed[1]);
   reply(static_cast<std::uint64_t>(pid), nullptr);
 }
 
@@ -399,7 +418,7 @@ std::string global_named(std::uint64_t a) {
   return "";
 }
 
-void serve(const wire::Request& r, const std::vector<unsigned char>& payload, int passed_fd) {
+void serve(const wire::Request& r, const std::vector<unsigned char>& payload) {
   const struct pprsim_port& port = *g_port;
   switch (r.op) {
     case wire::Op::Hello: hello(payload); break;
@@ -458,7 +477,7 @@ void serve(const wire::Request& r, const std::vector<unsigned char>& payload, in
       reply(0, nullptr, state.data(), state.size());
       break;
     }
-    case wire::Op::Fork: fork_worker(passed_fd); break;
+    case wire::Op::Fork: fork_worker(r); break;
     case wire::Op::Poke: {
       // r.a spans, then their bytes one after another.
       const std::size_t head = r.a * sizeof(wire::Span);
@@ -505,8 +524,7 @@ std::uint64_t ask(wire::Kind kind, std::uint64_t a, std::uint64_t b) {
   m.a = a;
   m.b = b;
   send(m);
-  int ignored_fd = -1;
-  const wire::Request answer = next_request(&ignored_fd);
+  const wire::Request answer = next_request();
   if (answer.op != wire::Op::SysAnswer) fail("a request while system memory was asked for");
   return answer.a;
 }
@@ -650,14 +668,20 @@ extern "C" int pprsim_shim_brk(void*) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: pprsim_native_worker FD LIBRARY (started by pprsim, not by hand)\n");
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: pprsim_native_worker SOCKET CHANNEL BOARD LIBRARY (started by pprsim, not by hand)\n");
     return 2;
   }
   g_fd = std::atoi(argv[1]);
+  g_board = static_cast<wire::Board*>(wire::map_shared_file(std::atoi(argv[3]), wire::kBoardBytes));
+  ::close(std::atoi(argv[3]));
+  if (g_board == nullptr || !use_channel(std::atoi(argv[2]))) {
+    std::fprintf(stderr, "pprsim native worker: cannot map the channel to pprsim: %s\n", std::strerror(errno));
+    return 3;
+  }
   pprsim_shim_stdout = stderr;
   install_crash_handlers();
-  void* handle = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
+  void* handle = dlopen(argv[4], RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     std::fprintf(stderr, "pprsim native worker: %s\n", dlerror());
     return 3;
@@ -667,7 +691,7 @@ int main(int argc, char** argv) {
   g_port = fn != nullptr ? fn() : nullptr;
   if (g_port == nullptr || g_port->malloc == nullptr || g_port->free == nullptr || g_port->realloc == nullptr ||
       g_port->usable_size == nullptr) {
-    std::fprintf(stderr, "pprsim native worker: %s has no complete pprsim_port()\n", argv[2]);
+    std::fprintf(stderr, "pprsim native worker: %s has no complete pprsim_port()\n", argv[4]);
     return 3;
   }
   g_globals = writable_segments(handle);
@@ -681,10 +705,9 @@ int main(int argc, char** argv) {
   }
   std::vector<unsigned char> payload;
   for (;;) {
-    int passed_fd = -1;
-    const wire::Request r = next_request(&passed_fd);
+    const wire::Request r = next_request();
     payload.resize(r.payload);
-    if (r.payload != 0 && !read_exact(g_fd, payload.data(), payload.size())) _exit(0);
-    serve(r, payload, passed_fd);
+    if (r.payload != 0) read_exact(payload.data(), payload.size());
+    serve(r, payload);
   }
 }

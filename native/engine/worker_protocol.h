@@ -1,7 +1,8 @@
 // The conversation between pprsim and a native worker process (native/engine/worker_main.cpp),
-// over a stream socket, one request at a time:
+// over the two rings of its channel (native/engine/shm_channel.h), one request at a time:
 //
-//   pprsim  -> worker   Request (+ payload bytes; a Fork request carries a socket as well)
+//   pprsim  -> worker   Request (+ payload bytes; a Fork request's socket and channel follow on
+//                       the socket)
 //   worker  -> pprsim   zero or more system-memory requests (SysAlloc, SysFree), each answered
 //                       by a Request of op SysAnswer, then one Reply (+ the call's access log)
 //                       or, if the allocator crashed, a Crash message as the process dies.
@@ -17,7 +18,7 @@
 
 namespace pprsim::wire {
 
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 
 // Where the allocator's heap lives in every worker: system memory is mapped at the addresses the
 // simulated system memory hands out (sim/system_memory.h starts there), so the worker and pprsim
@@ -49,7 +50,8 @@ enum class Op : std::uint32_t {
   Merge,           // a = ntasks, b = committed; payload: the tasks' states (u64 sizes[a], then the bytes)
   TaskState,       // -> Reply: payload = the task's state (empty: the port keeps none)
   Learn,           // a = ntasks; payload: the tasks' states, as for Merge
-  Fork,            // carries the child's socket; -> Reply: result = the child's pid
+  Fork,            // a = the child's number on the board; its socket and channel memory file
+                   //    follow on the socket; -> Reply: result = the child's pid
   Poke,            // a = address; payload: bytes to write there (not recorded)
   Map,             // a = address, b = bytes: map zeroed memory there (a region adopted at commit)
   Unmap,           // a = address, b = bytes
