@@ -129,6 +129,18 @@ TEST(DropIn, PreloadedItServesMallocInAnotherProgram) {
   EXPECT_NE(run(cmd).out, "16\n");
 }
 
+TEST(DropIn, PreloadingItLoadsNoOtherLibrary) {
+  // A C program under it maps the library and what the program maps anyway, nothing more: with
+  // the C++ runtime as a library of its own, every preloaded process loaded and relocated it
+  // (a started /bin/true took 1.6 ms instead of 0.95 ms).
+  const Result maps = run(kPreload + "cat /proc/self/maps");
+  ASSERT_EQ(maps.status, 0) << maps.out;
+  EXPECT_NE(maps.out.find("libpprsim_dmmalloc"), std::string::npos) << maps.out;
+  for (const char* runtime : {"libstdc++", "libgcc_s", "libm.so"}) {
+    EXPECT_EQ(maps.out.find(runtime), std::string::npos) << runtime << " was loaded:\n" << maps.out;
+  }
+}
+
 TEST(DropIn, Python) {
   if (!have("python3")) GTEST_SKIP() << "python3 not installed";
   same_output("python3 -c 'import json; d = {str(i): list(range(i % 50)) for i in range(20000)}; "
