@@ -39,10 +39,6 @@ class Engine {
   // The understudy of the group, holding every instance in order (fork_understudy).
   virtual std::unique_ptr<Runner> fork_understudy(const std::vector<Instance>& instances) = 0;
 
-  // `p` will probably run an event soon, after the one about to run: an engine whose processes
-  // must wake up may wake it now. A hint: it decides nothing.
-  virtual void expect(Process& /*p*/) {}
-
   // Tasks 0..m-1 commit into MAIN, then the allocator's merge (commit_tasks).
   // requires: 1 <= m <= tasks.size(); every task stopped.
   virtual CommitResult commit(std::vector<Runner>& tasks, std::size_t m) = 0;

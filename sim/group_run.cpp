@@ -101,15 +101,6 @@ void run_to_end(RunContext& run, Runner& r, bool in_task) {
   }
 }
 
-// The runner `pick` falls on, each weighing its weight.
-Runner* pick_runner(const std::vector<Runner*>& ready, std::uint64_t pick) {
-  for (Runner* c : ready) {
-    if (pick < c->weight) return c;
-    pick -= c->weight;
-  }
-  return ready.front();
-}
-
 // Runs the group's processes in a seed-chosen interleaving, one event at a time.
 // Returns true when the understudy's result is the one that survives.
 bool race(RunContext& run, std::vector<Runner>& tasks, Runner* und) {
@@ -141,10 +132,15 @@ bool race(RunContext& run, std::vector<Runner>& tasks, Runner* und) {
     }
     std::uint64_t total = 0;
     for (const Runner* r : ready) total += r->weight;
-    Runner* r = pick_runner(ready, run.sched.below(total));
-    // The pick after this one if nothing stops: the engine may wake it while this step runs.
-    Prng peek = run.sched;
-    if (Runner* next = pick_runner(ready, peek.below(total)); next != r) run.engine->expect(*next->proc);
+    std::uint64_t pick = run.sched.below(total);
+    Runner* r = ready.front();
+    for (Runner* c : ready) {
+      if (pick < c->weight) {
+        r = c;
+        break;
+      }
+      pick -= c->weight;
+    }
     step(run, *r, r != und);
   }
 }

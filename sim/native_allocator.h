@@ -93,8 +93,6 @@ class NativeAllocator final : public SimAllocator {
   void unmap(Addr a, std::uint64_t n);
   // Replays a call's access log into this process's memory.
   void replay(const NativeWorker::Reply& r);
-  // Its next call comes soon (NativeWorker::expect).
-  void expect() { worker_->expect(); }
   // This task's state outside its heap (pprsim_port.h task_state); empty when it keeps none.
   std::vector<std::uint8_t> task_state() const;
 

@@ -156,8 +156,6 @@ class NativeEngine final : public SimEngine {
     return out;
   }
 
-  void expect(Process& p) override { static_cast<NativeAllocator&>(*p.alloc).expect(); }
-
   // The understudy's process becomes MAIN, and its worker's heap the one later tasks fork from.
   void adopt_understudy(Runner& understudy) override {
     SimEngine::adopt_understudy(understudy);

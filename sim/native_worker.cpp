@@ -289,12 +289,6 @@ void NativeWorker::lost(const char* call) {
   throw AllocatorFailure(fmt::format("the allocator's worker process ended without a word in {}", call));
 }
 
-void NativeWorker::expect() {
-  if (dead_) return;
-  shared_->board->next.store(id_, std::memory_order_relaxed);
-  out_.wake();
-}
-
 void NativeWorker::send(const wire::Request& r, const void* payload, std::size_t payload_len) {
   shared_->board->active.store(id_, std::memory_order_relaxed);
   if (r.op != wire::Op::SysAnswer) arm();

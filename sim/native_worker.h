@@ -41,10 +41,6 @@ class NativeWorker {
   // A child worker: a copy-on-write fork of this one.
   std::unique_ptr<NativeWorker> fork(const char* call);
 
-  // pprsim expects to call this worker after the one it calls now: it is woken ahead, so that
-  // it is awake when its turn comes (a hint; it decides nothing).
-  void expect();
-
   // Sends `r` (and `payload`) and waits for its reply. `call` names the allocator function for a
   // crash's report. Throws AllocatorCrash when the allocator crashed or hung, AllocatorFailure
   // when the worker went away without a word.

@@ -55,11 +55,9 @@ inline constexpr std::uint64_t kChannelBytes = kControlBytes + 2 * kRingBytes;
 inline unsigned char* ring_to_worker(void* channel) { return static_cast<unsigned char*>(channel) + kControlBytes; }
 inline unsigned char* ring_to_pprsim(void* channel) { return ring_to_worker(channel) + kRingBytes; }
 
-// One page every worker of a run maps (forked workers inherit it): which worker pprsim talks to,
-// and which it expects to talk to next (a hint: it decides nothing).
+// One page every worker of a run maps (forked workers inherit it): which worker pprsim talks to.
 struct Board {
   alignas(64) std::atomic<std::uint64_t> active;
-  std::atomic<std::uint64_t> next;  // the worker pprsim expects to talk to after `active`
 };
 inline constexpr std::uint64_t kBoardBytes = 4096;
 
@@ -88,18 +86,18 @@ inline void ring_doorbell(int fd) {
 
 // Returns once ready() holds: spins while spin() says news is near (at most kSpinNanos), then
 // sets `asleep`, looks again and calls sleep() (which blocks on the socket, or throws or exits
-// when the other end is gone); after each wake-up the same again.
+// when the other end is gone) until it does.
 template <class Ready, class Spin, class Sleep>
 void wait_until(Ready&& ready, std::atomic<std::uint32_t>& asleep, Spin&& spin, Sleep&& sleep) {
+  if (ready()) return;
+  if (spin()) {
+    const std::int64_t until = monotonic_nanos() + kSpinNanos;
+    do {
+      for (int i = 0; i < 16; ++i) cpu_relax();
+      if (ready()) return;
+    } while (spin() && monotonic_nanos() < until);
+  }
   for (;;) {
-    if (ready()) return;
-    if (spin()) {
-      const std::int64_t until = monotonic_nanos() + kSpinNanos;
-      do {
-        for (int i = 0; i < 16; ++i) cpu_relax();
-        if (ready()) return;
-      } while (spin() && monotonic_nanos() < until);
-    }
     asleep.store(1);
     if (ready()) {
       asleep.store(0);
@@ -142,11 +140,6 @@ class RingWriter {
     if (kRingBytes - (head_ - c_->tail.load(std::memory_order_acquire)) < n) return false;
     put(from, n, [](auto&&, auto&) {});
     return true;
-  }
-
-  // Wakes the reader if it sleeps, with no news: to look at the board (Board::next).
-  void wake() {
-    if (c_->reader_asleep.load() != 0 && c_->reader_asleep.exchange(0) != 0) ring_doorbell(fd_);
   }
 
   // Makes what put() appended visible and wakes the reader if it sleeps; true if it did.

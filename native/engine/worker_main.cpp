@@ -14,7 +14,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -93,17 +92,9 @@ void sleep_on_socket() {
   }
 }
 
-// A request comes soon while pprsim talks to this worker: spin then. When pprsim expects to talk
-// to it next, it is woken ahead and waits its turn awake, yielding the processor to the worker
-// at work and to pprsim at every turn; any other worker sleeps at once.
+// A request comes soon only while pprsim talks to this worker: spin then, sleep at once otherwise.
 const auto g_wait_request = [](auto&& ready, std::atomic<std::uint32_t>& asleep) {
-  wire::wait_until(ready, asleep,
-                   [] {
-                     if (g_board->active.load(std::memory_order_relaxed) == g_id) return true;
-                     if (g_board->next.load(std::memory_order_relaxed) != g_id) return false;
-                     sched_yield();
-                     return true;
-                   },
+  wire::wait_until(ready, asleep, [] { return g_board->active.load(std::memory_order_relaxed) == g_id; },
                    sleep_on_socket);
 };
 const auto g_wait_room = [](auto&& ready, std::atomic<std::uint32_t>& asleep) {
