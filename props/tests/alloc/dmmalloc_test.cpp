@@ -64,6 +64,16 @@ TEST(DmMalloc, SixteenByteAlignmentAndClassesWithinOneStep) {
   }
 }
 
+// A request of 2 KiB (gawk's node blocks) takes a block just above it, not one of twice its size:
+// with the header, the next power of two held it and the drop-in ran gawk in twice glibc's memory.
+TEST(DmMalloc, ATwoKibRequestTakesABlockJustAboveIt) {
+  NativeHeap h;
+  const Addr p = h.dm.malloc(2048);
+  ASSERT_NE(p, 0u);
+  EXPECT_EQ(h.dm.usable_size(p) + dm::kHeader, 2080u);
+  EXPECT_EQ(dm::class_size(dm::class_of(2048 - dm::kHeader)), 2048u) << "a block of exactly 2 KiB still fits one";
+}
+
 // Every request maps to the smallest class that holds it, and the classes tile: the walk over
 // all sizes agrees with the O(1) formula.
 TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
