@@ -197,8 +197,8 @@ void on_fatal(int sig, siginfo_t* info, void*) {
   m.a = static_cast<std::uint64_t>(sig);
   const bool has_address = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL;
   m.b = has_address && info != nullptr ? addr_of(info->si_addr) : ~std::uint64_t{0};
-  // Stores and send(2) only: async-signal-safe. No room (never between calls): pprsim sees the
-  // socket close and the signal the worker died of.
+  // Stores and send(2) only: async-signal-safe. No room (never between calls): pprsim sees only
+  // the socket close (and, for MAIN's worker, which is its child, the signal it died of).
   if (g_channel != nullptr && g_out.try_put(&m, sizeof m)) g_out.publish();
   _exit(128 + sig);
 }
