@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <iterator>
 
+#include "native/engine/shm_channel.h"
 #include "native/engine/worker_protocol.h"
 
 namespace pprsim {
@@ -22,15 +23,7 @@ void punch(int fd, std::uint64_t a, std::uint64_t n) {
 }
 
 // A memory file as large as the arena, holding no page yet; -1 when the system refuses.
-int new_file() {
-  const int fd = ::memfd_create("pprsim-arena", MFD_CLOEXEC);
-  if (fd < 0) return -1;
-  if (::ftruncate(fd, static_cast<off_t>(wire::kArenaBytes)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+int new_file() { return wire::make_shared_file("pprsim-arena", wire::kArenaBytes); }
 
 // Maps the file's pages of [a, a + n) at a, replacing what is there.
 bool map_file(int fd, std::uint64_t a, std::uint64_t n, int sharing) {
