@@ -51,6 +51,11 @@ int lift(int fd) {
   return high;
 }
 
+// The most a reply may carry: a call's access log is far smaller, and a message beyond these
+// sizes is the channel written over.
+constexpr std::uint64_t kMaxSpans = std::uint64_t{1} << 24;
+constexpr std::uint64_t kMaxPayload = std::uint64_t{1} << 36;
+
 // Where a started worker finds its socket, its channel and the board (worker_main.cpp's usage).
 constexpr int kSocketFd = 3;
 constexpr int kChannelFd = 4;
@@ -196,13 +201,17 @@ NativeWorker::Reply NativeWorker::await(const char* call, const SysHandler& sys)
     receive(call, &rep.msg, sizeof rep.msg);
     switch (rep.msg.kind) {
       case wire::Kind::Reply: {
+        // The channel is memory the allocator could write over: sizes are checked before use.
+        if (rep.msg.reads > kMaxSpans || rep.msg.writes > kMaxSpans || rep.msg.payload > kMaxPayload) malformed(call);
         rep.reads.resize(rep.msg.reads);
         rep.writes.resize(rep.msg.writes);
         receive(call, rep.reads.data(), rep.reads.size() * sizeof(wire::Span));
         receive(call, rep.writes.data(), rep.writes.size() * sizeof(wire::Span));
         std::uint64_t written = 0;
-        for (const wire::Span& w : rep.writes) written += w.len;
-        if (written > rep.msg.payload) lost(call);
+        for (const wire::Span& w : rep.writes) {
+          if (w.len > rep.msg.payload - written) malformed(call);
+          written += w.len;
+        }
         rep.data.resize(written);
         rep.extra.resize(rep.msg.payload - written);
         receive(call, rep.data.data(), rep.data.size());
@@ -224,9 +233,16 @@ NativeWorker::Reply NativeWorker::await(const char* call, const SysHandler& sys)
         const std::uintptr_t at = rep.msg.b == ~std::uint64_t{0} ? AllocatorCrash::kNoAddress : rep.msg.b;
         throw AllocatorCrash(call, sig, at, call_time_limit());
       }
-      default: lost(call);
+      default: malformed(call);
     }
   }
+}
+
+void NativeWorker::malformed(const char* call) {
+  dead_ = true;
+  if (pid_ > 0) ::kill(pid_, SIGKILL);
+  throw AllocatorFailure(fmt::format(
+      "the allocator's worker sent a malformed message in {} (the allocator may have written over its channel)", call));
 }
 
 std::int64_t NativeWorker::now_ms() {

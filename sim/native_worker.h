@@ -63,6 +63,7 @@ class NativeWorker {
   void sleep(const char* call, Ready&& ready);
   [[noreturn]] void hung(const char* call);
   [[noreturn]] void lost(const char* call);
+  [[noreturn]] void malformed(const char* call);
   static std::int64_t now_ms();
 
   int fd_;  // the socket: doorbells, descriptors on a fork, and the end of the stream

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "props/tests/tools/cli_support.h"
@@ -136,6 +137,34 @@ TEST(NativeEngine, OneSeedGivesTheSameJsonEveryTime) {
   a.erase("seconds");
   b.erase("seconds");
   EXPECT_EQ(a.dump(), b.dump());
+}
+
+// The channel is memory the allocator's process can write over: a worker that puts a reply there
+// claiming 2^40 spans is a clear failure, not an allocation of that size or a wait forever.
+TEST(NativeEngine, AReplyWrittenOverInTheChannelIsAFailureNotAnAllocationOrAHang) {
+  const Dir d;
+  const fs::path fake = d.path / "fake_worker.py";
+  {
+    std::ofstream f(fake);
+    // native/engine/shm_channel.h's layout: the ring towards pprsim has its head at byte 192 of
+    // the file and its bytes after the control page and the ring towards the worker;
+    // worker_protocol.h's Message: kind, gave_up, then result, a, b, reads, writes, payload.
+    f << "import mmap, os, struct, sys, time\n"
+         "ring = 1 << 20\n"
+         "m = mmap.mmap(4, 4096 + 2 * ring)\n"
+         "msg = struct.pack('<IIQQQQQQ', 1, 0, 1, 0, 0, 1 << 40, 0, 0)\n"
+         "m[4096 + ring:4096 + ring + len(msg)] = msg\n"
+         "m[192:200] = struct.pack('<Q', len(msg))\n"
+         "os.write(3, b'x')\n"
+         "time.sleep(30)\n";
+  }
+  std::ofstream(d.path / "run.sh") << "#!/bin/sh\nexec python3 '" << fake.string() << "' \"$@\"\n";
+  fs::permissions(d.path / "run.sh", fs::perms::owner_all);
+  const auto run = test::run_shell("cd '" + d.path.string() + "' && PPRSIM_NATIVE_WORKER='" + (d.path / "run.sh").string() +
+                                   "' timeout 20 " + PPRSIM_BINARY + " replay " + kSample + " --alloc " +
+                                   native("pprsim_native_plain") + " 2>&1");
+  EXPECT_EQ(run.status, 2) << run.out;
+  EXPECT_NE(run.out.find("malformed message in init"), std::string::npos) << run.out;
 }
 
 TEST(NativeEngine, ALibraryThatIsNotThereIsBadUsage) {
