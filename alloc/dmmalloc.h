@@ -1,5 +1,5 @@
-// dmmalloc: Divide & Merge malloc. A size-class allocator (powers of two up to a page, four
-// classes per doubling above; alloc/dm/layout.h) with an in-band header
+// dmmalloc: Divide & Merge malloc. A size-class allocator (four classes per doubling from 128
+// bytes; inside tasks, powers of two up to a page: alloc/dm/layout.h) with an in-band header
 // that stays correct inside speculative PPR tasks: at group start the free lists are divided
 // among the tasks (carve), a task allocates and splits only inside its own partition, frees of
 // blocks it does not own are deferred, and at commit the partitions and deferred frees are
@@ -71,10 +71,11 @@ class DmMalloc {
   [[gnu::noinline]] Addr malloc_slow(std::uint64_t n) {
     if (gave_up_) return 0;
     if (n > dm::kMaxRequest) return 0;
-    const int c = dm::class_of(n);
+    int c = dm::class_of(n);
     if (c == dm::kClasses) return large_alloc(n);
     Addr b = 0;
     if (mode_ == Mode::Task) {
+      c = dm::task_class(c);  // the carve hands out only these (alloc/dm/layout.h)
       b = pop_or_split(mine_, c, DmProbe::TaskPop, DmProbe::TaskSplit);
       if (b == 0 && dm::class_size(c) >= dm::kTaskRegionBlock) {
         // Out of partition memory for a block this large: a region of the object's own size,
@@ -486,11 +487,12 @@ class DmMalloc {
     return b;
   }
 
-  // Puts [a, a + bytes) on `lists` as free blocks, the largest class that fits first.
+  // Puts [a, a + bytes) on `lists` as free blocks, the largest class that fits first (inside a
+  // task, the largest task class: the task's partition holds nothing else).
   // requires: bytes is a multiple of dm::kMinBlock (every class size is).
   void tile(Lists& lists, Addr a, std::uint64_t bytes) {
     for (const Addr end = a + bytes; a < end;) {
-      const int k = dm::class_within(end - a);
+      const int k = mode_ == Mode::Task ? dm::task_class_within(end - a) : dm::class_within(end - a);
       push(lists, k, a);
       a += dm::class_size(k);
     }

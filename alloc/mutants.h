@@ -73,7 +73,8 @@ class DmMallocMutant : public DmMalloc<Mem> {
 
   Addr malloc(std::uint64_t n) {
     const bool task = mode_ == Mode::Task && !this->gave_up_ && n <= dm::kMaxRequest;
-    const int c = dm::class_of(n);
+    const int any = dm::class_of(n);
+    const int c = task && any < dm::kClasses ? dm::task_class(any) : any;  // as DmMalloc's tasks take
     if (bug_ == Mutant::SplitFromShared && task && c < dm::kClasses) {
       Addr b = this->pop_or_split(mine_, c);
       if (b == 0) b = this->take_shared(c);  // the bug

@@ -57,7 +57,11 @@ void DmMalloc<Mem>::walk_free(std::uint64_t max_steps, Visit&& visit) {
   };
   walk(global_);
   if (mode_ == Mode::Task) walk(mine_);
-  for (const auto& part : carve_) walk(part);
+  // Inside a task its own partition is mine_ as the task changed it: carve_'s copy is stale
+  // (its links lead through blocks the task has handed out since).
+  for (std::size_t k = 0; k < carve_.size(); ++k) {
+    if (mode_ != Mode::Task || static_cast<int>(k) != task_) walk(carve_[k]);
+  }
   for (int i = 0; i < kept_.count(); ++i) visit(FreeEntry{kept_[i].base, -1});
   if (top_ != 0) visit(FreeEntry{top_, -1});
 }

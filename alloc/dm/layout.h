@@ -15,39 +15,47 @@
 namespace pprsim {
 
 namespace dm {
-// Size classes: powers of two from 32 bytes up to kFineFrom (one class per doubling, and the
-// one of kCoarseSizes just above a power of two), then
-// kPerDoubling classes per doubling above it (2^k times 1 + i / kPerDoubling) up to 256 KiB.
-// Every class is a multiple of 32 bytes, so any remainder of a split tiles exactly into smaller
-// classes.
-// Small blocks stay powers of two: blocks are never joined, and a carve asks for blocks of every
-// class its tasks used; spread over four times as many small classes, free memory stopped
-// fitting what groups asked for. A 3M-event generated trace (`pprsim gen --seed 3 --events
-// 3000000`) at G=8 held 2.9 MB of simulated memory at its peak with powers of two throughout,
-// 23.8 MB with four per doubling throughout, 18.1 MB with four per doubling from 1 KiB, 11.3 MB
-// from 2 KiB, 3.7 MB from 4 KiB (kFineFrom). Above a page, where a power of two wastes up to half
-// of a block that spans pages, four per doubling it is: random-bal ran at 38 M calls/s with
-// powers of two there and 52-58 M/s with four per doubling (tcmalloc 59-63), in 6.4 MB instead
-// of 8.6 MB (`pprsim bench`, the core linked in); utilization over the 20 CS:APP traces went
-// from 0.70 to 0.75, and every CS:APP verdict and commit decision at G 1/4/8 stayed the same.
+// Size classes: up to kFineFrom, four per doubling from 128 bytes (2^k times 1 + i / 4), with 96
+// below and one just above 2 KiB (kSmallSizes); above it, kPerDoubling classes per doubling up to
+// 256 KiB. Every class is a multiple of 32 bytes, so any remainder of a split tiles exactly into
+// smaller classes.
+//
+// Tasks allocate from fewer classes (kTaskSmallSizes: the powers of two and 2080 up to a page,
+// then every class above): a task rounds its request up to one of them (task_class), and splits
+// and grows only into them. Blocks are never joined and a carve hands every task blocks of each
+// class its tasks used, so speculation memory grows with the classes tasks use: a 3M-event
+// generated trace (`pprsim gen --seed 3 --events 3000000`) at G=8 held 2.9 MB of simulated memory
+// at its peak when tasks used powers of two throughout, 23.8 MB with four per doubling throughout,
+// 18.1 MB with four per doubling from 1 KiB, 11.3 MB from 2 KiB, 3.7 MB from 4 KiB (kFineFrom).
+// Sequential code, where no carve is made, takes the finer classes: a 600-byte request takes a
+// 640-byte block, not a 1 KiB one.
+//
+// Above a page, where a power of two wastes up to half of a block that spans pages, four per
+// doubling it is for tasks too: random-bal ran at 38 M calls/s with powers of two there and
+// 52-58 M/s with four per doubling (tcmalloc 59-63), in 6.4 MB instead of 8.6 MB (`pprsim bench`,
+// the core linked in); utilization over the 20 CS:APP traces went from 0.70 to 0.75, and every
+// CS:APP verdict and commit decision at G 1/4/8 stayed the same.
 inline constexpr int kStepShift = 5;
 inline constexpr int kFineFromShift = 12;
 inline constexpr std::uint64_t kFineFrom = std::uint64_t{1} << kFineFromShift;
 inline constexpr int kPerDoublingLog = 2;
 inline constexpr int kPerDoubling = 1 << kPerDoublingLog;
-// The classes up to kFineFrom: powers of two, and one just above 2 KiB. A request of a power of
-// two needs the header's 16 bytes more, so a block of twice the size held it: gawk takes its
-// nodes 2 KiB at a time, and building a 600,000-element array it peaked at 140 MB against
-// glibc's 74 MB, 0.78x glibc's speed; with 2080-byte blocks, 75 MB and level with glibc. Each
-// such class costs speculation memory, as any small class does: the 3M-event trace above peaked
-// at 3.7 MB without it, 4.9 MB with it, 6.1 MB with 1056 too and 7.0 MB with 544 as well; over
-// the CS:APP traces the carve's reserve grew from 0.12 to 0.17 of what tasks allocated at G=8
-// while what tasks grew fell 2% and the peaks stayed (tools/speculation_table.py), and every
-// verdict and commit decision at G 1/4/8 stayed the same.
-inline constexpr std::uint64_t kCoarseSizes[] = {32, 64, 128, 256, 512, 1024, 2048, 2080, 4096};
-inline constexpr int kCoarseClasses = static_cast<int>(std::size(kCoarseSizes));
+// The classes up to kFineFrom. 2080: a request of a power of two needs the header's 16 bytes
+// more, so a block of twice the size held it: gawk takes its nodes 2 KiB at a time, and building
+// a 600,000-element array it peaked at 140 MB against glibc's 74 MB, 0.78x glibc's speed; with
+// 2080-byte blocks, 75 MB and level with glibc. As a task class it costs speculation memory, as
+// any small task class does: the 3M-event trace above peaked at 3.7 MB without it, 4.9 MB with
+// it, 6.1 MB with 1056 too and 7.0 MB with 544 as well; over the CS:APP traces the carve's
+// reserve grew from 0.12 to 0.17 of what tasks allocated at G=8 while what tasks grew fell 2% and
+// the peaks stayed (tools/speculation_table.py), and every verdict and commit decision at G 1/4/8
+// stayed the same.
+inline constexpr std::uint64_t kSmallSizes[] = {32,  64,   96,   128,  160,  192,  224,  256,  320,
+                                                384, 448,  512,  640,  768,  896,  1024, 1280, 1536,
+                                                1792, 2048, 2080, 2560, 3072, 3584, 4096};
+inline constexpr std::uint64_t kTaskSmallSizes[] = {32, 64, 128, 256, 512, 1024, 2048, 2080, 4096};
+inline constexpr int kSmallClasses = static_cast<int>(std::size(kSmallSizes));
 inline constexpr int kMaxShift = 18;
-inline constexpr int kClasses = kCoarseClasses + (kMaxShift - kFineFromShift) * kPerDoubling;
+inline constexpr int kClasses = kSmallClasses + (kMaxShift - kFineFromShift) * kPerDoubling;
 inline constexpr std::uint64_t kHeader = 16;
 inline constexpr std::uint64_t kMinBlock = std::uint64_t{1} << kStepShift;
 inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
@@ -70,19 +78,19 @@ inline constexpr int kCachedRegions = 8;
 inline constexpr std::uint64_t kCacheBytes = std::uint64_t{32} << 20;
 
 constexpr std::uint64_t class_size(int c) {
-  if (c < kCoarseClasses) return kCoarseSizes[c];
-  const int j = c - kCoarseClasses;
+  if (c < kSmallClasses) return kSmallSizes[c];
+  const int j = c - kSmallClasses;
   const int k = kFineFromShift + j / kPerDoubling;
   return (std::uint64_t{1} << k) + (static_cast<std::uint64_t>(j % kPerDoubling + 1) << (k - kPerDoublingLog));
 }
 
-// The smallest coarse class of a block of each size up to kFineFrom, by (size - 1) / kMinBlock.
-inline constexpr std::size_t kCoarseSteps = std::size_t{1} << (kFineFromShift - kStepShift);
-inline constexpr auto kCoarseClassOf = [] {
-  std::array<std::uint8_t, kCoarseSteps> table{};
+// The smallest class of a block of each size up to kFineFrom, by (size - 1) / kMinBlock.
+inline constexpr std::size_t kSmallSteps = std::size_t{1} << (kFineFromShift - kStepShift);
+inline constexpr auto kSmallClassOf = [] {
+  std::array<std::uint8_t, kSmallSteps> table{};
   int c = 0;
   for (std::size_t i = 0; i < table.size(); ++i) {
-    while (kCoarseSizes[c] < (i + 1) << kStepShift) ++c;
+    while (kSmallSizes[c] < (i + 1) << kStepShift) ++c;
     table[i] = static_cast<std::uint8_t>(c);
   }
   return table;
@@ -92,11 +100,11 @@ inline constexpr auto kCoarseClassOf = [] {
 constexpr int class_of(std::uint64_t n) {
   if (n > kTopBlock - kHeader) return kClasses;
   const std::uint64_t m = n + kHeader;  // the block it needs, more than 16 bytes
-  if (m <= kFineFrom) return kCoarseClassOf[(m - 1) >> kStepShift];
+  if (m <= kFineFrom) return kSmallClassOf[(m - 1) >> kStepShift];
   const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
   const int step_shift = k - kPerDoublingLog;  // a shift, not a division: this is malloc's fast path
   const auto sub = static_cast<int>((m - (std::uint64_t{1} << k) + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
-  return kCoarseClasses + (k - kFineFromShift) * kPerDoubling + sub - 1;
+  return kSmallClasses + (k - kFineFromShift) * kPerDoubling + sub - 1;
 }
 
 // The largest class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
@@ -106,11 +114,37 @@ constexpr int class_within(std::uint64_t bytes) {
   return c;
 }
 
+// Whether tasks allocate class c's blocks (kTaskSmallSizes, and every class above a page).
+constexpr bool is_task_class(int c) {
+  return c >= kSmallClasses || std::ranges::find(kTaskSmallSizes, kSmallSizes[c]) != std::end(kTaskSmallSizes);
+}
+
+// The class a task takes for a request of class c: the smallest task class at least as large.
+inline constexpr auto kTaskClassOf = [] {
+  std::array<std::uint8_t, kClasses> table{};
+  for (int c = 0; c < kClasses; ++c) {
+    int t = c;
+    while (!is_task_class(t)) ++t;
+    table[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(t);
+  }
+  return table;
+}();
+constexpr int task_class(int c) { return kTaskClassOf[static_cast<std::size_t>(c)]; }
+
+// The largest task class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
+constexpr int task_class_within(std::uint64_t bytes) {
+  int c = class_within(bytes);
+  while (!is_task_class(c)) --c;
+  return c;
+}
+
 static_assert(class_size(kClasses - 1) == kTopBlock);
-static_assert(class_size(kCoarseClasses - 1) == kFineFrom && class_size(kCoarseClasses) == kFineFrom + kFineFrom / kPerDoubling);
+static_assert(class_size(kSmallClasses - 1) == kFineFrom && class_size(kSmallClasses) == kFineFrom + kFineFrom / kPerDoubling);
 static_assert(kClasses <= 0xFF);
-static_assert(std::ranges::is_sorted(kCoarseSizes) && kCoarseSizes[0] == kMinBlock && kCoarseSizes[kCoarseClasses - 1] == kFineFrom);
-static_assert(std::ranges::all_of(kCoarseSizes, [](std::uint64_t b) { return b % kMinBlock == 0; }));  // a class fits kClassMask, whose all-ones value marks a large region
+static_assert(std::ranges::all_of(kTaskSmallSizes, [](std::uint64_t b) { return std::ranges::find(kSmallSizes, b) != std::end(kSmallSizes); }));
+static_assert(kTaskSmallSizes[0] == kMinBlock && is_task_class(kSmallClasses - 1));  // every remainder tiles into task classes
+static_assert(std::ranges::is_sorted(kSmallSizes) && kSmallSizes[0] == kMinBlock && kSmallSizes[kSmallClasses - 1] == kFineFrom);
+static_assert(std::ranges::all_of(kSmallSizes, [](std::uint64_t b) { return b % kMinBlock == 0; }));  // a class fits kClassMask, whose all-ones value marks a large region
 
 // What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
 // as the old size once the object is past a kilobyte, so that a run of small growths copies each
@@ -125,7 +159,7 @@ constexpr std::uint64_t growth_request(std::uint64_t old, std::uint64_t n) {
   return ahead > n && ahead <= kMaxRequest ? ahead : n;
 }
 static_assert(class_of(0) == 0 && class_of(16) == 0 && class_of(17) == 1);
-static_assert(class_of(kFineFrom - kHeader) == kCoarseClasses - 1 && class_of(kFineFrom - kHeader + 1) == kCoarseClasses);
+static_assert(class_of(kFineFrom - kHeader) == kSmallClasses - 1 && class_of(kFineFrom - kHeader + 1) == kSmallClasses);
 static_assert(class_of(kTopBlock - kHeader) == kClasses - 1 && class_of(kTopBlock) == kClasses);
 static_assert(kTopBlock % kPageSize == 0);
 }  // namespace dm
