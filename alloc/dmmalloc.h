@@ -475,24 +475,27 @@ class DmMalloc {
   }
 
   // A class-c block cut from the front of the smallest non-empty larger class's block; the rest
-  // of that block goes back to the lists as smaller blocks (tile). 0 when no larger block is free.
+  // of that block goes back to the lists as smaller blocks (tile). A block just one grain larger
+  // is passed over: its 16-byte rest could be no block. 0 when no larger block is free.
   Addr split_larger(Lists& lists, int c) {
+    const std::uint64_t s = dm::class_size(c);
     int j = c + 1;
-    while (j < dm::kClasses && lists[ci(j)].head == 0) ++j;
+    while (j < dm::kClasses && (lists[ci(j)].head == 0 || dm::class_size(j) - s == dm::kGrain)) ++j;
     if (j == dm::kClasses) return 0;
     const Addr b = pop(lists[ci(j)]);
-    const std::uint64_t s = dm::class_size(c);
     tile(lists, b + s, dm::class_size(j) - s);
     mem_->store64(b, dm::kMagic | static_cast<std::uint64_t>(c));
     return b;
   }
 
-  // Puts [a, a + bytes) on `lists` as free blocks, the largest class that fits first (inside a
-  // task, the largest task class: the task's partition holds nothing else).
-  // requires: bytes is a multiple of dm::kMinBlock (every class size is).
+  // Puts [a, a + bytes) on `lists` as free blocks, the largest class that fits first (on a
+  // task's own lists, the largest task class: its partition holds nothing else).
+  // requires: bytes is a multiple of dm::kGrain other than dm::kGrain itself (for mine_, a
+  // multiple of 32: every task class is).
   void tile(Lists& lists, Addr a, std::uint64_t bytes) {
+    const bool task_lists = &lists == &mine_;
     for (const Addr end = a + bytes; a < end;) {
-      const int k = mode_ == Mode::Task ? dm::task_class_within(end - a) : dm::class_within(end - a);
+      const int k = task_lists ? dm::task_class_within(end - a) : dm::tile_class(end - a);
       push(lists, k, a);
       a += dm::class_size(k);
     }
@@ -551,7 +554,7 @@ class DmMalloc {
   // a header of its own (magic | top, its size), so the chunk's walk still tiles it.
   Addr from_top(int c) {
     const std::uint64_t s = dm::class_size(c);
-    if (top_ == 0 || top_end_ - top_ < s) return 0;
+    if (top_ == 0 || top_end_ - top_ < s || top_end_ - top_ - s == dm::kGrain) return 0;  // no 16-byte rest
     const Addr b = top_;
     advance_top(s);
     mem_->store64(b, dm::kMagic | static_cast<std::uint64_t>(c));
@@ -647,7 +650,7 @@ class DmMalloc {
     const int to = dm::class_of(n);
     if (b + dm::class_size(c) != top_ || to == dm::kClasses) return false;
     const std::uint64_t more = dm::class_size(to) - dm::class_size(c);
-    if (more > top_end_ - top_) return false;
+    if (more > top_end_ - top_ || top_end_ - top_ - more == dm::kGrain) return false;
     advance_top(more);
     mem_->store64(b, (w0 & ~dm::kClassMask) | static_cast<std::uint64_t>(to));
     return true;

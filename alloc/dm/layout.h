@@ -15,10 +15,12 @@
 namespace pprsim {
 
 namespace dm {
-// Size classes: up to kFineFrom, four per doubling from 128 bytes (2^k times 1 + i / 4), with 96
-// below and one just above 2 KiB (kSmallSizes); above it, kPerDoubling classes per doubling up to
-// 256 KiB. Every class is a multiple of 32 bytes, so any remainder of a split tiles exactly into
-// smaller classes.
+// Size classes: up to kFineFrom, every 16 bytes to 128, then four per doubling (2^k times 1 + i / 4)
+// with one just above 512 bytes, 1 KiB and 2 KiB (kSmallSizes); above it, kPerDoubling classes per
+// doubling up to 256 KiB. Every class is a multiple of kGrain (16 bytes) and at least kMinBlock
+// (32), so any remainder of a split tiles exactly into smaller classes, except one of exactly
+// 16 bytes, which no block can be: splits and the top never leave one (tile_class, DmMalloc's
+// split_larger and from_top).
 //
 // Tasks allocate from fewer classes (kTaskSmallSizes: the powers of two and 2080 up to a page,
 // then every class above): a task rounds its request up to one of them (task_class), and splits
@@ -35,7 +37,8 @@ namespace dm {
 // 52-58 M/s with four per doubling (tcmalloc 59-63), in 6.4 MB instead of 8.6 MB (`pprsim bench`,
 // the core linked in); utilization over the 20 CS:APP traces went from 0.70 to 0.75, and every
 // CS:APP verdict and commit decision at G 1/4/8 stayed the same.
-inline constexpr int kStepShift = 5;
+inline constexpr int kGrainShift = 4;
+inline constexpr std::uint64_t kGrain = std::uint64_t{1} << kGrainShift;
 inline constexpr int kFineFromShift = 12;
 inline constexpr std::uint64_t kFineFrom = std::uint64_t{1} << kFineFromShift;
 inline constexpr int kPerDoublingLog = 2;
@@ -49,15 +52,20 @@ inline constexpr int kPerDoubling = 1 << kPerDoublingLog;
 // reserve grew from 0.12 to 0.17 of what tasks allocated at G=8 while what tasks grew fell 2% and
 // the peaks stayed (tools/speculation_table.py), and every verdict and commit decision at G 1/4/8
 // stayed the same.
-inline constexpr std::uint64_t kSmallSizes[] = {32,  64,   96,   128,  160,  192,  224,  256,  320,
-                                                384, 448,  512,  640,  768,  896,  1024, 1280, 1536,
-                                                1792, 2048, 2080, 2560, 3072, 3584, 4096};
+// 48 to 112: a request of 17 to 32 bytes (the most frequent after the smallest in several CS:APP
+// traces and in programs) took a 64-byte block, twice glibc's 32 or 48; 528 and 1040 for requests
+// of 512 bytes and 1 KiB.
+inline constexpr std::uint64_t kSmallSizes[] = {32,   48,   64,   80,   96,   112,  128,  160,  192,  224,
+                                                256,  320,  384,  448,  512,  528,  640,  768,  896,  1024,
+                                                1040, 1280, 1536, 1792, 2048, 2080, 2560, 3072, 3584, 4096};
+// Task classes are multiples of 32 bytes, so a task's splits and growths never leave a 16-byte
+// remainder.
 inline constexpr std::uint64_t kTaskSmallSizes[] = {32, 64, 128, 256, 512, 1024, 2048, 2080, 4096};
 inline constexpr int kSmallClasses = static_cast<int>(std::size(kSmallSizes));
 inline constexpr int kMaxShift = 18;
 inline constexpr int kClasses = kSmallClasses + (kMaxShift - kFineFromShift) * kPerDoubling;
 inline constexpr std::uint64_t kHeader = 16;
-inline constexpr std::uint64_t kMinBlock = std::uint64_t{1} << kStepShift;
+inline constexpr std::uint64_t kMinBlock = 2 * kGrain;
 inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
 // A task out of partition memory for a block of at least this size maps the object a region of
 // its own instead of growing a block (DmMalloc::malloc).
@@ -84,13 +92,13 @@ constexpr std::uint64_t class_size(int c) {
   return (std::uint64_t{1} << k) + (static_cast<std::uint64_t>(j % kPerDoubling + 1) << (k - kPerDoublingLog));
 }
 
-// The smallest class of a block of each size up to kFineFrom, by (size - 1) / kMinBlock.
-inline constexpr std::size_t kSmallSteps = std::size_t{1} << (kFineFromShift - kStepShift);
+// The smallest class of a block of each size up to kFineFrom, by (size - 1) / kGrain.
+inline constexpr std::size_t kSmallSteps = std::size_t{1} << (kFineFromShift - kGrainShift);
 inline constexpr auto kSmallClassOf = [] {
   std::array<std::uint8_t, kSmallSteps> table{};
   int c = 0;
   for (std::size_t i = 0; i < table.size(); ++i) {
-    while (kSmallSizes[c] < (i + 1) << kStepShift) ++c;
+    while (kSmallSizes[c] < (i + 1) << kGrainShift) ++c;
     table[i] = static_cast<std::uint8_t>(c);
   }
   return table;
@@ -100,17 +108,25 @@ inline constexpr auto kSmallClassOf = [] {
 constexpr int class_of(std::uint64_t n) {
   if (n > kTopBlock - kHeader) return kClasses;
   const std::uint64_t m = n + kHeader;  // the block it needs, more than 16 bytes
-  if (m <= kFineFrom) return kSmallClassOf[(m - 1) >> kStepShift];
+  if (m <= kFineFrom) return kSmallClassOf[(m - 1) >> kGrainShift];
   const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
   const int step_shift = k - kPerDoublingLog;  // a shift, not a division: this is malloc's fast path
   const auto sub = static_cast<int>((m - (std::uint64_t{1} << k) + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
   return kSmallClasses + (k - kFineFromShift) * kPerDoubling + sub - 1;
 }
 
-// The largest class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
+// The largest class whose block fits in `bytes` (a multiple of kGrain, at least kMinBlock).
 constexpr int class_within(std::uint64_t bytes) {
   int c = std::min(class_of(bytes - kHeader), kClasses - 1);
   while (class_size(c) > bytes) --c;
+  return c;
+}
+
+// The largest class that fits in `bytes` (a multiple of kGrain, at least kMinBlock) and leaves a
+// rest that is no block of exactly kGrain bytes: the first block when tiling them.
+constexpr int tile_class(std::uint64_t bytes) {
+  int c = class_within(bytes);
+  while (bytes - class_size(c) == kGrain) --c;  // 48 is a class: c never passes class 0 here
   return c;
 }
 
@@ -131,7 +147,7 @@ inline constexpr auto kTaskClassOf = [] {
 }();
 constexpr int task_class(int c) { return kTaskClassOf[static_cast<std::size_t>(c)]; }
 
-// The largest task class whose block fits in `bytes` (a multiple of kMinBlock, at least kMinBlock).
+// The largest task class whose block fits in `bytes` (a multiple of 32, at least kMinBlock).
 constexpr int task_class_within(std::uint64_t bytes) {
   int c = class_within(bytes);
   while (!is_task_class(c)) --c;
@@ -144,7 +160,9 @@ static_assert(kClasses <= 0xFF);
 static_assert(std::ranges::all_of(kTaskSmallSizes, [](std::uint64_t b) { return std::ranges::find(kSmallSizes, b) != std::end(kSmallSizes); }));
 static_assert(kTaskSmallSizes[0] == kMinBlock && is_task_class(kSmallClasses - 1));  // every remainder tiles into task classes
 static_assert(std::ranges::is_sorted(kSmallSizes) && kSmallSizes[0] == kMinBlock && kSmallSizes[kSmallClasses - 1] == kFineFrom);
-static_assert(std::ranges::all_of(kSmallSizes, [](std::uint64_t b) { return b % kMinBlock == 0; }));  // a class fits kClassMask, whose all-ones value marks a large region
+static_assert(std::ranges::all_of(kSmallSizes, [](std::uint64_t b) { return b % kGrain == 0; }));
+static_assert(std::ranges::all_of(kTaskSmallSizes, [](std::uint64_t b) { return b % (2 * kGrain) == 0; }));
+static_assert(kSmallSizes[1] == kMinBlock + kGrain);  // tile_class needs a class of 48 bytes  // a class fits kClassMask, whose all-ones value marks a large region
 
 // What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
 // as the old size once the object is past a kilobyte, so that a run of small growths copies each

@@ -55,11 +55,11 @@ TEST(DmMalloc, SixteenByteAlignmentAndClassesWithinOneStep) {
     const std::uint64_t u = h.dm.usable_size(p);
     EXPECT_GE(u, n);
     const std::uint64_t block = u + dm::kHeader;
-    EXPECT_EQ(block % dm::kMinBlock, 0u);
+    EXPECT_EQ(block % dm::kGrain, 0u);
     const std::uint64_t need = n + dm::kHeader;
-    // One class step: a quarter of the doubling the request lies in (at least 32 bytes, the
-    // classes' grain), and just above a power of two for 2 KiB.
-    const std::uint64_t step = need / dm::kPerDoubling + dm::kMinBlock;
+    // One class step: a quarter of the doubling the request lies in (16 bytes, the classes'
+    // grain, up to 128), and just above a power of two for 512 bytes, 1 KiB and 2 KiB.
+    const std::uint64_t step = need <= 128 ? dm::kGrain : need / dm::kPerDoubling + dm::kMinBlock;
     EXPECT_LE(block, std::max<std::uint64_t>(dm::kMinBlock, need + step))
         << "a block is at most one class step larger than it must be: " << n;
   }
@@ -91,6 +91,31 @@ TEST(DmMalloc, SequentialRequestsBelowAPageTakeBlocksWithinAQuarterOfThem) {
   EXPECT_EQ(h.dm.usable_size(r) + dm::kHeader, 96u);
 }
 
+// Classes are multiples of 16 bytes, and no block can be 16 bytes: a 48-byte free block is not
+// split for a 32-byte one (it would leave 16 bytes), and every size a split or the top can leave
+// tiles into classes.
+TEST(DmMalloc, NoSplitLeavesSixteenBytes) {
+  NativeHeap h;
+  const Addr a = h.dm.malloc(30);
+  ASSERT_EQ(h.dm.usable_size(a) + dm::kHeader, 48u);
+  h.dm.free(a);
+  const Addr b = h.dm.malloc(10);
+  ASSERT_NE(b, 0u);
+  EXPECT_EQ(h.dm.usable_size(b) + dm::kHeader, 32u);
+  EXPECT_NE(b, a) << "the 48-byte block stays whole";
+  EXPECT_EQ(h.dm.verify(), "");
+  EXPECT_EQ(h.dm.malloc(30), a);
+  for (std::uint64_t bytes = dm::kMinBlock; bytes <= 2 * dm::kTopBlock; bytes += dm::kGrain) {
+    std::uint64_t rest = bytes;
+    while (rest != 0) {
+      const int c = dm::tile_class(rest);
+      ASSERT_LE(dm::class_size(c), rest) << bytes;
+      rest -= dm::class_size(c);
+      ASSERT_NE(rest, dm::kGrain) << bytes;
+    }
+  }
+}
+
 // Every request maps to the smallest class that holds it, and the classes tile: the walk over
 // all sizes agrees with the O(1) formula.
 TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
@@ -102,9 +127,9 @@ TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
   EXPECT_EQ(dm::class_of(dm::kTopBlock - dm::kHeader + 1), dm::kClasses);
   for (int k = 1; k < dm::kClasses; ++k) {
     ASSERT_GT(dm::class_size(k), dm::class_size(k - 1));
-    ASSERT_EQ(dm::class_size(k) % dm::kMinBlock, 0u);
+    ASSERT_EQ(dm::class_size(k) % dm::kGrain, 0u);
     ASSERT_EQ(dm::class_within(dm::class_size(k)), k);
-    ASSERT_EQ(dm::class_within(dm::class_size(k) - dm::kMinBlock), k - 1) << "the largest that fits";
+    ASSERT_EQ(dm::class_within(dm::class_size(k) - dm::kGrain), k - 1) << "the largest that fits";
   }
 }
 
@@ -210,7 +235,7 @@ TEST(DmMalloc, AHeaderWithAClassThatDoesNotExistIsNoLiveBlock) {
   h.dm.free(p);
   EXPECT_EQ(h.dm.invalid_frees(), 2u);
   h.mem.store64(b, valid);
-  EXPECT_EQ(h.dm.usable_size(p), 48u) << "the restored header is a live block of the 64-byte class";
+  EXPECT_EQ(h.dm.usable_size(p), 32u) << "the restored header is a live block of the 48-byte class";
   h.dm.free(p);
   EXPECT_EQ(h.dm.invalid_frees(), 2u);
 }

@@ -223,7 +223,7 @@ TEST(ReplayShared, ABlockHandedToTwoTasksIsReportedApartFromItsHeader) {
                                  config("shared", 2, 0, 1, UnderstudyMode::Never));
   ASSERT_EQ(s.conflicts.size(), 3u);
   const std::vector<std::tuple<Addr, std::uint64_t, std::string>> want{
-      {0x10000000000, 16, "size class 1 (64 B) size/flags word in block header at 0x10000000000"},
+      {0x10000000000, 16, "size class 2 (64 B) size/flags word in block header at 0x10000000000"},
       {0x10000000010, 48, "block handed out twice: object 1 (line 3) in the first task, object 2 (line 6) in the second"},
       {0x10000000040, 16, "unused top of the heap at 0x10000000040"}};
   for (std::size_t i = 0; i < want.size(); ++i) {
