@@ -124,6 +124,10 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   // aligned object's shim leading to one) just below it. Reads the header, writes nothing.
   bool holds(Addr p) { return block_of(p) != 0; }
   bool in_task() const { return mode_ == Mode::Task; }
+  Addr top() const { return top_; }
+  // The object at p grows in place into the top when it ends where the top begins (realloc's
+  // first step in the core); false, and p untouched, when it does not.
+  bool grow_at_top(Addr p, std::uint64_t n) { return grow_into_top(p, n); }
   std::size_t group_tasks() const { return carve_.size(); }
 
   std::size_t export_state(void* buf, std::size_t cap) const {
@@ -196,6 +200,10 @@ alignas(DropIn) unsigned char g_meta_buf[sizeof(DropIn)];
 DropInMemory* g_mem = nullptr;
 DropIn* g_core = nullptr;
 DropIn* g_meta = nullptr;
+// Where the core's top began when the last call that held the lock left it: a cached realloc
+// of the object just below it grows in place under the lock instead of moving (a hint; the core
+// checks again).
+std::atomic<Addr> g_top{0};
 
 void lock() {
   int spins = 0;
@@ -228,6 +236,7 @@ struct Inside {
   }
   ~Inside() {
     if (--t_depth == 0) {
+      g_top.store(g_core->top(), std::memory_order_relaxed);
       t_cache.on = cache_on(t_cache);
       if (!t_unlocked) unlock();
     }
@@ -682,6 +691,14 @@ PPRSIM_EXPORT void* calloc(std::size_t count, std::size_t size) {
   return p != nullptr ? p : fail(ENOMEM);
 }
 
+// An object that ends where the core's top begins grows into it, as the core's realloc does
+// first: a growing buffer between small objects (realloc2-bal) moved at every growth through
+// the thread cache and left each old block behind, in twice the core's memory.
+[[gnu::noinline]] bool grow_at_top(void* p, std::size_t n) {
+  Inside in;
+  return heap().grow_at_top(as_addr(p), n);  // writes one header word, allocates nothing
+}
+
 PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
   if (p == nullptr) return do_malloc(n);
   if (n != 0 && t_cache.on != 0) {
@@ -690,6 +707,7 @@ PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
       // The core's growth policy, from and to cached classes: no lock. An object growing past
       // dm::kGrowIntoRegion goes to the core, which moves it to a region that grows in place.
       const std::uint64_t ahead = dm::growth_request(old, n);
+      if (as_addr(p) + old == g_top.load(std::memory_order_relaxed) && grow_at_top(p, n)) return p;
       if (ahead < dm::kGrowIntoRegion) {
         void* q = cached_malloc(ahead);
         if (q == nullptr) q = refilled_malloc(ahead);
