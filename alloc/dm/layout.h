@@ -17,13 +17,13 @@ namespace pprsim {
 namespace dm {
 // Size classes: up to kFineFrom, every 16 bytes to 128, then four per doubling (2^k times 1 + i / 4)
 // with one just above 512 bytes, 1 KiB and 2 KiB (kSmallSizes); above it, kPerDoubling classes per
-// doubling up to 256 KiB. Every class is a multiple of kGrain (16 bytes) and at least kMinBlock
-// (32), so any remainder of a split tiles exactly into smaller classes, except one of exactly
-// 16 bytes, which no block can be: splits and the top never leave one (tile_class, DmMalloc's
-// split_larger and from_top).
+// doubling up to 256 KiB and one just above each power of two. Every class is a multiple of kGrain
+// (16 bytes) and at least kMinBlock (32), so any remainder of a split tiles exactly into smaller
+// classes, except one of exactly 16 bytes, which no block can be: splits and the top never leave
+// one (tile_class, DmMalloc's split_larger and from_top).
 //
 // Tasks allocate from fewer classes (kTaskSmallSizes: the powers of two and 2080 up to a page,
-// then every class above): a task rounds its request up to one of them (task_class), and splits
+// then the quarters above): a task rounds its request up to one of them (task_class), and splits
 // and grows only into them. Blocks are never joined and a carve hands every task blocks of each
 // class its tasks used, so speculation memory grows with the classes tasks use: a 3M-event
 // generated trace (`pprsim gen --seed 3 --events 3000000`) at G=8 held 2.9 MB of simulated memory
@@ -43,6 +43,10 @@ inline constexpr int kFineFromShift = 12;
 inline constexpr std::uint64_t kFineFrom = std::uint64_t{1} << kFineFromShift;
 inline constexpr int kPerDoublingLog = 2;
 inline constexpr int kPerDoubling = 1 << kPerDoublingLog;
+// Above kFineFrom each doubling from 2^k has one more class, 2^k + kGrain, for sequential code: a
+// request of a power of two (a 4, 8 or 64 KiB buffer) needs the header's 16 bytes more, and took
+// a block a quarter larger.
+inline constexpr int kAbovePerDoubling = kPerDoubling + 1;
 // The classes up to kFineFrom. 2080: a request of a power of two needs the header's 16 bytes
 // more, so a block of twice the size held it: gawk takes its nodes 2 KiB at a time, and building
 // a 600,000-element array it peaked at 140 MB against glibc's 74 MB, 0.78x glibc's speed; with
@@ -63,7 +67,7 @@ inline constexpr std::uint64_t kSmallSizes[] = {32,   48,   64,   80,   96,   11
 inline constexpr std::uint64_t kTaskSmallSizes[] = {32, 64, 128, 256, 512, 1024, 2048, 2080, 4096};
 inline constexpr int kSmallClasses = static_cast<int>(std::size(kSmallSizes));
 inline constexpr int kMaxShift = 18;
-inline constexpr int kClasses = kSmallClasses + (kMaxShift - kFineFromShift) * kPerDoubling;
+inline constexpr int kClasses = kSmallClasses + (kMaxShift - kFineFromShift) * kAbovePerDoubling;
 inline constexpr std::uint64_t kHeader = 16;
 inline constexpr std::uint64_t kMinBlock = 2 * kGrain;
 inline constexpr std::uint64_t kTopBlock = std::uint64_t{1} << kMaxShift;
@@ -88,8 +92,9 @@ inline constexpr std::uint64_t kCacheBytes = std::uint64_t{32} << 20;
 constexpr std::uint64_t class_size(int c) {
   if (c < kSmallClasses) return kSmallSizes[c];
   const int j = c - kSmallClasses;
-  const int k = kFineFromShift + j / kPerDoubling;
-  return (std::uint64_t{1} << k) + (static_cast<std::uint64_t>(j % kPerDoubling + 1) << (k - kPerDoublingLog));
+  const int k = kFineFromShift + j / kAbovePerDoubling;
+  const int i = j % kAbovePerDoubling;  // 0: just above 2^k; else i quarters of 2^k above it
+  return (std::uint64_t{1} << k) + (i == 0 ? kGrain : static_cast<std::uint64_t>(i) << (k - kPerDoublingLog));
 }
 
 // The smallest class of a block of each size up to kFineFrom, by (size - 1) / kGrain.
@@ -111,8 +116,9 @@ constexpr int class_of(std::uint64_t n) {
   if (m <= kFineFrom) return kSmallClassOf[(m - 1) >> kGrainShift];
   const int k = 63 - std::countl_zero(m - 1);  // m lies in (2^k, 2^(k+1)]
   const int step_shift = k - kPerDoublingLog;  // a shift, not a division: this is malloc's fast path
-  const auto sub = static_cast<int>((m - (std::uint64_t{1} << k) + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
-  return kSmallClasses + (k - kFineFromShift) * kPerDoubling + sub - 1;
+  const std::uint64_t over = m - (std::uint64_t{1} << k);
+  const auto sub = over <= kGrain ? 0 : static_cast<int>((over + (std::uint64_t{1} << step_shift) - 1) >> step_shift);
+  return kSmallClasses + (k - kFineFromShift) * kAbovePerDoubling + sub;
 }
 
 // The largest class whose block fits in `bytes` (a multiple of kGrain, at least kMinBlock).
@@ -130,9 +136,10 @@ constexpr int tile_class(std::uint64_t bytes) {
   return c;
 }
 
-// Whether tasks allocate class c's blocks (kTaskSmallSizes, and every class above a page).
+// Whether tasks allocate class c's blocks (kTaskSmallSizes, and the quarters above a page).
 constexpr bool is_task_class(int c) {
-  return c >= kSmallClasses || std::ranges::find(kTaskSmallSizes, kSmallSizes[c]) != std::end(kTaskSmallSizes);
+  if (c >= kSmallClasses) return (c - kSmallClasses) % kAbovePerDoubling != 0;
+  return std::ranges::find(kTaskSmallSizes, kSmallSizes[c]) != std::end(kTaskSmallSizes);
 }
 
 // The class a task takes for a request of class c: the smallest task class at least as large.
@@ -155,7 +162,8 @@ constexpr int task_class_within(std::uint64_t bytes) {
 }
 
 static_assert(class_size(kClasses - 1) == kTopBlock);
-static_assert(class_size(kSmallClasses - 1) == kFineFrom && class_size(kSmallClasses) == kFineFrom + kFineFrom / kPerDoubling);
+static_assert(class_size(kSmallClasses - 1) == kFineFrom && class_size(kSmallClasses) == kFineFrom + kGrain &&
+              class_size(kSmallClasses + 1) == kFineFrom + kFineFrom / kPerDoubling);
 static_assert(kClasses <= 0xFF);
 static_assert(std::ranges::all_of(kTaskSmallSizes, [](std::uint64_t b) { return std::ranges::find(kSmallSizes, b) != std::end(kSmallSizes); }));
 static_assert(kTaskSmallSizes[0] == kMinBlock && is_task_class(kSmallClasses - 1));  // every remainder tiles into task classes

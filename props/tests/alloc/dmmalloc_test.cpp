@@ -91,6 +91,21 @@ TEST(DmMalloc, SequentialRequestsBelowAPageTakeBlocksWithinAQuarterOfThem) {
   EXPECT_EQ(h.dm.usable_size(r) + dm::kHeader, 96u);
 }
 
+// A buffer of a power of two above a page (a 4, 8 or 64 KiB buffer) takes a block 16 bytes
+// larger, not one a quarter larger; inside a task it takes the quarter class.
+TEST(DmMalloc, APowerOfTwoBufferAboveAPageTakesABlockJustAboveIt) {
+  NativeHeap h;
+  for (const std::uint64_t n : {std::uint64_t{4096}, std::uint64_t{8192}, std::uint64_t{65536}, std::uint64_t{131072}}) {
+    const Addr p = h.dm.malloc(n);
+    ASSERT_NE(p, 0u);
+    EXPECT_EQ(h.dm.usable_size(p), n) << n;
+    const int c = dm::class_of(n);
+    EXPECT_FALSE(dm::is_task_class(c));
+    EXPECT_EQ(dm::class_size(dm::task_class(c)), n + n / 4) << n;
+    EXPECT_EQ(dm::class_size(dm::class_of(n + 1)), n + n / 4) << n;
+  }
+}
+
 // Classes are multiples of 16 bytes, and no block can be 16 bytes: a 48-byte free block is not
 // split for a 32-byte one (it would leave 16 bytes), and every size a split or the top can leave
 // tiles into classes.
