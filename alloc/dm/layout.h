@@ -164,13 +164,13 @@ constexpr int task_class_within(std::uint64_t bytes) {
 static_assert(class_size(kClasses - 1) == kTopBlock);
 static_assert(class_size(kSmallClasses - 1) == kFineFrom && class_size(kSmallClasses) == kFineFrom + kGrain &&
               class_size(kSmallClasses + 1) == kFineFrom + kFineFrom / kPerDoubling);
-static_assert(kClasses <= 0xFF);
+static_assert(kClasses <= 0xFF);  // a class fits kClassMask, whose all-ones value marks a large region
 static_assert(std::ranges::all_of(kTaskSmallSizes, [](std::uint64_t b) { return std::ranges::find(kSmallSizes, b) != std::end(kSmallSizes); }));
 static_assert(kTaskSmallSizes[0] == kMinBlock && is_task_class(kSmallClasses - 1));  // every remainder tiles into task classes
 static_assert(std::ranges::is_sorted(kSmallSizes) && kSmallSizes[0] == kMinBlock && kSmallSizes[kSmallClasses - 1] == kFineFrom);
 static_assert(std::ranges::all_of(kSmallSizes, [](std::uint64_t b) { return b % kGrain == 0; }));
 static_assert(std::ranges::all_of(kTaskSmallSizes, [](std::uint64_t b) { return b % (2 * kGrain) == 0; }));
-static_assert(kSmallSizes[1] == kMinBlock + kGrain);  // tile_class needs a class of 48 bytes  // a class fits kClassMask, whose all-ones value marks a large region
+static_assert(kSmallSizes[1] == kMinBlock + kGrain);  // tile_class needs a class of 48 bytes
 
 // What realloc asks for when an object of `old` usable bytes grows to `n`: half as much again
 // as the old size once the object is past a kilobyte, so that a run of small growths copies each
