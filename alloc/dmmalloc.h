@@ -1,5 +1,6 @@
-// dmmalloc: Divide & Merge malloc. A size-class allocator (four classes per doubling from 128
-// bytes; inside tasks, powers of two up to a page: alloc/dm/layout.h) with an in-band header
+// dmmalloc: Divide & Merge malloc. A size-class allocator (16-byte steps up to 128 bytes, four
+// classes per doubling above; inside tasks, powers of two up to a page: alloc/dm/layout.h) with
+// an in-band header
 // that stays correct inside speculative PPR tasks: at group start the free lists are divided
 // among the tasks (carve), a task allocates and splits only inside its own partition, frees of
 // blocks it does not own are deferred, and at commit the partitions and deferred frees are
@@ -480,7 +481,7 @@ class DmMalloc {
   Addr split_larger(Lists& lists, int c) {
     const std::uint64_t s = dm::class_size(c);
     int j = c + 1;
-    while (j < dm::kClasses && (lists[ci(j)].head == 0 || dm::class_size(j) - s == dm::kGrain)) ++j;
+    while (j < dm::kClasses && (lists[ci(j)].head == 0 || !dm::can_cut(dm::class_size(j), s))) ++j;
     if (j == dm::kClasses) return 0;
     const Addr b = pop(lists[ci(j)]);
     tile(lists, b + s, dm::class_size(j) - s);
@@ -554,7 +555,7 @@ class DmMalloc {
   // a header of its own (magic | top, its size), so the chunk's walk still tiles it.
   Addr from_top(int c) {
     const std::uint64_t s = dm::class_size(c);
-    if (top_ == 0 || top_end_ - top_ < s || top_end_ - top_ - s == dm::kGrain) return 0;  // no 16-byte rest
+    if (top_ == 0 || !dm::can_cut(top_end_ - top_, s)) return 0;
     const Addr b = top_;
     advance_top(s);
     mem_->store64(b, dm::kMagic | static_cast<std::uint64_t>(c));
@@ -650,7 +651,7 @@ class DmMalloc {
     const int to = dm::class_of(n);
     if (b + dm::class_size(c) != top_ || to == dm::kClasses) return false;
     const std::uint64_t more = dm::class_size(to) - dm::class_size(c);
-    if (more > top_end_ - top_ || top_end_ - top_ - more == dm::kGrain) return false;
+    if (!dm::can_cut(top_end_ - top_, more)) return false;
     advance_top(more);
     mem_->store64(b, (w0 & ~dm::kClassMask) | static_cast<std::uint64_t>(to));
     return true;

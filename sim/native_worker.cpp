@@ -239,8 +239,7 @@ NativeWorker::Reply NativeWorker::await(const char* call, const SysHandler& sys)
 }
 
 void NativeWorker::malformed(const char* call) {
-  dead_ = true;
-  if (pid_ > 0) ::kill(pid_, SIGKILL);
+  kill_now();
   throw AllocatorFailure(fmt::format(
       "the allocator's worker sent a malformed message in {} (the allocator may have written over its channel)", call));
 }
@@ -283,9 +282,13 @@ void NativeWorker::sleep(const char* call, Ready&& ready) {
   }
 }
 
-void NativeWorker::hung(const char* call) {
+void NativeWorker::kill_now() {
   dead_ = true;
   if (pid_ > 0) ::kill(pid_, SIGKILL);
+}
+
+void NativeWorker::hung(const char* call) {
+  kill_now();
   throw AllocatorCrash(call, 0, AllocatorCrash::kNoAddress, call_time_limit());
 }
 

@@ -61,6 +61,7 @@ class NativeWorker {
   // Blocks until the worker rings or goes away (then throws, unless `ready` holds by then).
   template <class Ready>
   void sleep(const char* call, Ready&& ready);
+  void kill_now();  // the worker is of no more use: killed, and marked dead
   [[noreturn]] void hung(const char* call);
   [[noreturn]] void lost(const char* call);
   [[noreturn]] void malformed(const char* call);

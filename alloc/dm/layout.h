@@ -19,8 +19,8 @@ namespace dm {
 // with one just above 512 bytes, 1 KiB and 2 KiB (kSmallSizes); above it, kPerDoubling classes per
 // doubling up to 256 KiB and one just above each power of two. Every class is a multiple of kGrain
 // (16 bytes) and at least kMinBlock (32), so any remainder of a split tiles exactly into smaller
-// classes, except one of exactly 16 bytes, which no block can be: splits and the top never leave
-// one (tile_class, DmMalloc's split_larger and from_top).
+// classes, except one of exactly 16 bytes, which no block can be: nothing is cut that would leave
+// one (can_cut).
 //
 // Tasks allocate from fewer classes (kTaskSmallSizes: the powers of two and 2080 up to a page,
 // then the quarters above): a task rounds its request up to one of them (task_class), and splits
@@ -128,11 +128,15 @@ constexpr int class_within(std::uint64_t bytes) {
   return c;
 }
 
-// The largest class that fits in `bytes` (a multiple of kGrain, at least kMinBlock) and leaves a
-// rest that is no block of exactly kGrain bytes: the first block when tiling them.
+// Whether `take` bytes can be cut from `have` bytes (both multiples of kGrain): the rest, if any,
+// must be able to hold a block, so it cannot be exactly kGrain bytes.
+constexpr bool can_cut(std::uint64_t have, std::uint64_t take) { return take <= have && have - take != kGrain; }
+
+// The largest class that can be cut from `bytes` (a multiple of kGrain, at least kMinBlock): the
+// first block when tiling them.
 constexpr int tile_class(std::uint64_t bytes) {
   int c = class_within(bytes);
-  while (bytes - class_size(c) == kGrain) --c;  // 48 is a class: c never passes class 0 here
+  while (!can_cut(bytes, class_size(c))) --c;  // 48 is a class: c never passes class 0 here
   return c;
 }
 
