@@ -62,7 +62,7 @@ struct Core {
     return reinterpret_cast<void*>(get().realloc(reinterpret_cast<Addr>(p), n));
   }
   static void* memalign(std::size_t al, std::size_t n) { return reinterpret_cast<void*>(get().memalign(al, n)); }
-  static NativeAllocator table() { return {&malloc, &free, &calloc, &realloc, &memalign}; }
+  static MallocFunctions table() { return {&malloc, &free, &calloc, &realloc, &memalign}; }
 };
 
 }  // namespace
@@ -120,15 +120,15 @@ BenchAllocator find_bench_allocator(std::string_view name) {
   return b;
 }
 
-std::optional<NativeAllocator> native_allocator(std::string_view name) {
+std::optional<MallocFunctions> native_allocator(std::string_view name) {
   if (has_simulated_version(name)) {
-    return visit_builtin<NativeMemory>(name, []<class A>(std::type_identity<A>) -> std::optional<NativeAllocator> {
+    return visit_builtin<NativeMemory>(name, []<class A>(std::type_identity<A>) -> std::optional<MallocFunctions> {
       return Core<A>::table();
     });
   }
   const auto& names = bench_allocator_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
-  return NativeAllocator{&::malloc, &::free, &::calloc, &::realloc, &::memalign};
+  return MallocFunctions{&::malloc, &::free, &::calloc, &::realloc, &::memalign};
 }
 
 bool has_simulated_version(std::string_view name) {

@@ -31,7 +31,7 @@ BenchAllocator find_bench_allocator(std::string_view name);
 
 // In the child: the function table that calls `name` (the C library's functions for glibc and
 // for preloaded allocators, which interpose them). nullopt for an unknown name.
-std::optional<NativeAllocator> native_allocator(std::string_view name);
+std::optional<MallocFunctions> native_allocator(std::string_view name);
 
 // The allocators that also run in the simulator under the same name (for --sim).
 bool has_simulated_version(std::string_view name);

@@ -85,7 +85,7 @@ std::string basename_of(const std::string& path) {
 // ---- The child. ----
 
 // A multi-threaded workload: its calls per run, the seconds of each run, the peak resident growth.
-int run_thread_child(const ChildOptions& opt, const NativeAllocator& alloc) {
+int run_thread_child(const ChildOptions& opt, const MallocFunctions& alloc) {
   Json out;
   const std::uint64_t base_kib = status_kib("VmRSS");
   const ThreadRun r = run_thread_workload(opt.workload, opt.threads, opt.repetitions, alloc);

@@ -50,7 +50,7 @@ struct Obj {
 };
 unsigned char mark_of(std::size_t n) { return static_cast<unsigned char>(n * 131 + 17); }
 
-Obj make(const NativeAllocator& a, std::size_t n) {
+Obj make(const MallocFunctions& a, std::size_t n) {
   auto* p = static_cast<unsigned char*>(a.malloc(n));
   if (p != nullptr) {
     p[0] = mark_of(n);
@@ -60,7 +60,7 @@ Obj make(const NativeAllocator& a, std::size_t n) {
 }
 
 // False when the object was damaged.
-bool release(const NativeAllocator& a, Obj o) {
+bool release(const MallocFunctions& a, Obj o) {
   if (o.p == nullptr) return true;
   const bool ok = o.p[0] == mark_of(o.n) && o.p[o.n - 1] == mark_of(o.n);
   a.free(o.p);
@@ -92,7 +92,7 @@ struct Outcome {
   std::atomic<std::uint64_t> calls{0};
 };
 
-void server(const NativeAllocator& a, int threads, Outcome& out, double& seconds) {
+void server(const MallocFunctions& a, int threads, Outcome& out, double& seconds) {
   // Each slot holds a packed object (pointer and size) behind a spin flag of its own.
   struct Slot {
     std::atomic<bool> busy{false};
@@ -130,7 +130,7 @@ struct Queue {
   Obj items[kQueue];
 };
 
-void prodcons(const NativeAllocator& a, int threads, Outcome& out, double& seconds) {
+void prodcons(const MallocFunctions& a, int threads, Outcome& out, double& seconds) {
   if (threads == 1) {
     seconds = run_threads(1, [&](int) {
       Rng r{12345};
@@ -176,7 +176,7 @@ void prodcons(const NativeAllocator& a, int threads, Outcome& out, double& secon
   });
 }
 
-void falseshare(const NativeAllocator& a, int threads, Outcome& out, double& seconds) {
+void falseshare(const MallocFunctions& a, int threads, Outcome& out, double& seconds) {
   const std::uint64_t per = kShareObjects / static_cast<std::uint64_t>(threads);
   seconds = run_threads(threads, [&](int t) {
     Rng r{0x51ED2701ull * static_cast<std::uint64_t>(t + 1)};
@@ -210,7 +210,7 @@ const std::vector<std::string>& thread_workload_names() {
   return names;
 }
 
-ThreadRun run_thread_workload(std::string_view name, int threads, int repetitions, const NativeAllocator& a) {
+ThreadRun run_thread_workload(std::string_view name, int threads, int repetitions, const MallocFunctions& a) {
   ThreadRun run;
   for (int rep = 0; rep < repetitions && run.ok; ++rep) {
     Outcome out;

@@ -34,6 +34,6 @@ struct ThreadRun {
 
 // Runs workload `name` (one of thread_workload_names()) with `threads` threads `repetitions`
 // times over allocator `a`.
-ThreadRun run_thread_workload(std::string_view name, int threads, int repetitions, const NativeAllocator& a);
+ThreadRun run_thread_workload(std::string_view name, int threads, int repetitions, const MallocFunctions& a);
 
 }  // namespace pprsim

@@ -55,7 +55,7 @@ bool reset_peak_rss() {
 
 class Runner {
  public:
-  Runner(const NativeOp* ops, std::size_t n, std::uint32_t slots, const NativeAllocator& a)
+  Runner(const NativeOp* ops, std::size_t n, std::uint32_t slots, const MallocFunctions& a)
       : ops_(ops), n_(n), slots_(slots), a_(a) {}
 
   bool init(std::string& error) {
@@ -201,7 +201,7 @@ class Runner {
   const NativeOp* ops_;
   std::size_t n_;
   std::uint32_t slots_;
-  NativeAllocator a_;
+  MallocFunctions a_;
   Slot* table_ = nullptr;
   std::size_t bytes_ = 0;
   std::uint64_t final_frees_ = 0;
@@ -285,7 +285,7 @@ NativeProgram compile_native(TraceReader& reader) {
   return p;
 }
 
-NativeRun run_native(const NativeOp* ops, std::size_t n_ops, std::uint32_t slots, const NativeAllocator& alloc,
+NativeRun run_native(const NativeOp* ops, std::size_t n_ops, std::uint32_t slots, const MallocFunctions& alloc,
                      int repetitions, double min_seconds) {
   NativeRun r;
   Runner runner(ops, n_ops, slots, alloc);

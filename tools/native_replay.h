@@ -43,7 +43,7 @@ NativeProgram compile_native(TraceReader& reader);
 // absent.
 std::uint64_t status_kib(const char* key);
 
-struct NativeAllocator {
+struct MallocFunctions {
   void* (*malloc)(std::size_t);
   void (*free)(void*);
   void* (*calloc)(std::size_t, std::size_t);
@@ -65,7 +65,7 @@ struct NativeRun {
 // `passes` is chosen so that one repetition takes at least `min_seconds`. After each pass every
 // object still live is freed. Allocates its slot table with mmap, never with `alloc`.
 NativeRun run_native(const NativeOp* ops, std::size_t n_ops, std::uint32_t slots,
-                     const NativeAllocator& alloc, int repetitions, double min_seconds);
+                     const MallocFunctions& alloc, int repetitions, double min_seconds);
 
 // Serialises a program into a sealed memory file and returns its descriptor (inheritable by a
 // child process); -1 on failure.

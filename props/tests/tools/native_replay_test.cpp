@@ -46,7 +46,7 @@ TEST(NativeReplay, CompileMapsIdsToDenseSlotsAndTracksPeakLiveBytes) {
   EXPECT_EQ(p.ops[7].slot, kNoSlot);
 }
 
-NativeAllocator libc() { return {&::malloc, &::free, &::calloc, &::realloc, &::memalign}; }
+MallocFunctions libc() { return {&::malloc, &::free, &::calloc, &::realloc, &::memalign}; }
 
 TEST(NativeReplay, RunsTheSystemAllocatorAndCountsTheFinalFrees) {
   const NativeProgram p = compile(kTrace);
@@ -67,7 +67,7 @@ void* forgetful_realloc(void* p, std::size_t n) {
 
 TEST(NativeReplay, AnAllocatorThatLosesBytesFailsTheRun) {
   const NativeProgram p = compile(kTrace);
-  NativeAllocator a = libc();
+  MallocFunctions a = libc();
   a.realloc = &forgetful_realloc;
   const NativeRun r = run_native(p.ops.data(), p.ops.size(), p.slots, a, 1, 0.0);
   EXPECT_FALSE(r.ok);
@@ -78,7 +78,7 @@ void* null_malloc(std::size_t) { return nullptr; }
 
 TEST(NativeReplay, AnAllocationReturningNullFailsTheRun) {
   const NativeProgram p = compile(kTrace);
-  NativeAllocator a = libc();
+  MallocFunctions a = libc();
   a.malloc = &null_malloc;
   const NativeRun r = run_native(p.ops.data(), p.ops.size(), p.slots, a, 1, 0.0);
   EXPECT_FALSE(r.ok);
