@@ -13,7 +13,8 @@
 //   +0  word0: magic | flags | size class
 //   +8  word1: free: next block on the free list; live: owner tag (group serial, task + 1)
 //   +16 payload (16-byte aligned)
-// The untouched rest of the newest chunk (the top) is one piece with a header of its own:
+// The rest of the newest chunk (the top) is one piece with a header of its own; an object grown
+// into it (realloc) and freed while it still ends where the top begins goes back into it:
 //   +0  word0: magic | top                +8 word1: its size (to the chunk's end)
 // Objects above the largest class get a region of their own from system memory:
 //   +0  word0: magic | live | large      +8 word1: region size      +16 payload
@@ -160,7 +161,9 @@ class DmMalloc {
     if (mode_ == Mode::Seq && p >= dm::kHeader && (p & 15) == 0) {  // the fast path: a live block
       const std::uint64_t w0 = mem_->load64(p - dm::kHeader);
       if (small_live_header(w0)) {
-        push(global_, static_cast<int>(class_index(w0)), p - dm::kHeader);
+        const int c = static_cast<int>(class_index(w0));
+        if (p - dm::kHeader == grown_block_ && rejoin_top(grown_block_, c)) return;
+        push(global_, c, p - dm::kHeader);
         probe(mem_, DmProbe::FastFree);
         return;
       }
@@ -562,6 +565,23 @@ class DmMalloc {
     return b;
   }
 
+  // Outside a task, the block grow_into_top last grew, freed while it still ends where the top
+  // begins, goes back into the top instead of onto its list: it was made from the top, not from
+  // the lists. Listed at its last class, a buffer grown from small and freed, again and again,
+  // left one such block behind each time and grew the heap by as much (98 MB through the drop-in
+  // for 2,000 buffers of 64 KiB). Blocks cut from the top are listed when freed: giving them
+  // back too made the next cut of another class search every larger list in vain first
+  // (coalescing-bal ran at a quarter of its speed). False when b is not the top's neighbour.
+  bool rejoin_top(Addr b, int c) {
+    if (b + dm::class_size(c) != top_ || top_ == 0) return false;
+    grown_block_ = 0;
+    top_ = b;
+    mem_->store64(top_, dm::kMagic | dm::kTop);
+    mem_->store64(top_ + 8, top_end_ - top_);
+    probe(mem_, DmProbe::FreeIntoTop);
+    return true;
+  }
+
   // The top gives up its first `bytes`, and its header moves behind them.
   void advance_top(std::uint64_t bytes) {
     top_ += bytes;
@@ -654,6 +674,7 @@ class DmMalloc {
     if (!dm::can_cut(top_end_ - top_, more)) return false;
     advance_top(more);
     mem_->store64(b, (w0 & ~dm::kClassMask) | static_cast<std::uint64_t>(to));
+    grown_block_ = b;
     return true;
   }
 
@@ -812,10 +833,14 @@ class DmMalloc {
   // * No block is on two lists, and none is on a list and live, across global_, mine_ and the
   //   partitions of carve_ that are not this task's own.
   Lists global_{};
-  // * [top_, top_end_) is the untouched rest of the newest chunk, with a top header at top_;
+  // * [top_, top_end_) is the rest of the newest chunk (untouched, or given back by rejoin_top),
+  //   with a top header at top_;
   //   top_ == 0 exactly when there is none, and then top_end_ == 0.
   Addr top_ = 0;
   Addr top_end_ = 0;
+  // The block grow_into_top last grew: rejoin_top gives it back when it is freed at the top (a
+  // hint; adjacency is checked then).
+  Addr grown_block_ = 0;
   // * Every kept region has a free large-region header of its size (dm::KeptRegions holds the
   //   rest of its invariants).
   dm::KeptRegions kept_;

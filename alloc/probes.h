@@ -23,7 +23,7 @@ struct ProbeInfo {
 enum class DmProbe : std::uint8_t {
   FastMalloc, SeqSplit, SeqTopCut, SeqNewChunk, LargeSeq, KeptReuse, LargeRetry,
   TaskPop, TaskSplit, TaskGrow, TaskRegion, TaskLarge, Rescue,
-  FastFree, TaskFreeOwn, TaskFreeOwnRegion, DeferredFree,
+  FastFree, FreeIntoTop, TaskFreeOwn, TaskFreeOwnRegion, DeferredFree,
   KeptKeep, KeptEvict, LargeFreeToSystem, IdlePages,
   CallocSeq, CallocTask, MemalignShim,
   ReallocInPlace, ReallocIntoTop, ReallocGrowRegion, ReallocToRegion, ReallocMove,
@@ -46,6 +46,7 @@ inline constexpr std::array<ProbeInfo, static_cast<std::size_t>(DmProbe::kCount)
     {"task-large", "a task maps a large object a region in its slice"},
     {"rescue", "a task gives up speculation without touching shared state"},
     {"fast-free", "SEQ free's fast path pushes a live block onto its list"},
+    {"free-into-top", "SEQ free gives an object grown into the top back to the top"},
     {"task-free-own", "a task frees a block it allocated in this group at once (owner tag)"},
     {"task-free-own-region", "a task gives back a region it mapped itself"},
     {"deferred-free", "a task defers the free of a block it does not own to the commit"},

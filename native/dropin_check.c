@@ -148,6 +148,39 @@ static void check_growth_at_top(void) {
   free(buf);
 }
 
+/* A buffer grown from small to 60 KB beside small objects, then freed, again and again (as a
+ * program builds a string per request): the grown buffer ends at the top and goes back into it
+ * when freed, so every round after the first ends where the first did. Cached at its last class
+ * instead, each round left one such block behind and grew the heap by 64 KiB (98 MB resident
+ * after 2,000 rounds where glibc holds 1.6 MB). */
+static void check_regrowth_reuses_the_top(void) {
+  void* small[2] = {NULL, NULL};
+  char* last_first_round = NULL;
+  int elsewhere = 0;
+  for (int round = 0; round < 100; ++round) {
+    char* buf = malloc(512);
+    CHECK(buf != NULL);
+    if (buf == NULL) return;
+    for (size_t n = 640; n < 60000; n += 128) {
+      void* s = malloc(128);
+      CHECK(s != NULL);
+      free(small[0]);
+      small[0] = small[1];
+      small[1] = s;
+      char* grown = realloc(buf, n);
+      CHECK(grown != NULL);
+      if (grown == NULL) return;
+      buf = grown;
+    }
+    if (round == 1) last_first_round = buf;
+    if (round > 1 && buf != last_first_round) ++elsewhere;
+    free(buf);
+  }
+  free(small[0]);
+  free(small[1]);
+  CHECK(elsewhere == 0);
+}
+
 /* Threads allocate, fill, check and free at once. */
 static void* worker(void* arg) {
   const uintptr_t id = (uintptr_t)arg;
@@ -543,6 +576,7 @@ int main(int argc, char** argv) {
   CHECK(dlsym(RTLD_DEFAULT, "pprsim_dm_group_init") != NULL);
   check_single_thread_reuse();
   check_growth_at_top();
+  check_regrowth_reuses_the_top();
   check_api();
   check_threads();
   check_producer_consumer();

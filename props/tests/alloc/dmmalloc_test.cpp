@@ -131,6 +131,27 @@ TEST(DmMalloc, NoSplitLeavesSixteenBytes) {
   }
 }
 
+// An object grown in place into the top (realloc) goes back into the top when it is freed there:
+// it was made from the top, not from the lists. Listed at its last class instead, a buffer grown
+// and freed again and again left one such block behind each time and grew the heap by as much.
+// A block cut and freed at the top is listed as before.
+TEST(DmMalloc, AnObjectGrownIntoTheTopRejoinsItWhenFreed) {
+  NativeHeap h;
+  ASSERT_NE(h.dm.malloc(100), 0u);
+  const Addr a = h.dm.malloc(3000);
+  ASSERT_NE(a, 0u);
+  ASSERT_EQ(h.dm.realloc(a, 3500), a) << "grown in place into the top";
+  h.dm.free(a);
+  EXPECT_EQ(h.dm.verify(), "");
+  EXPECT_EQ(h.dm.malloc(5000), a) << "a larger class is cut where the grown block began";
+  const Addr b = h.dm.malloc(3000);
+  ASSERT_NE(b, 0u);
+  h.dm.free(b);  // never grown: listed, and a request of its class takes it again
+  EXPECT_NE(h.dm.malloc(5000), b);
+  EXPECT_EQ(h.dm.malloc(3000), b);
+  EXPECT_EQ(h.dm.verify(), "");
+}
+
 // Every request maps to the smallest class that holds it, and the classes tile: the walk over
 // all sizes agrees with the O(1) formula.
 TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
@@ -370,11 +391,17 @@ TEST(DmMalloc, AGrowingObjectPast64KiBMovesToARegionOfItsOwn) {
   }
   EXPECT_LE(moves_in_region, 8u) << "grown by half as much again each time, not moved per step";
   h.dm.free(p);
-  h.dm.free(small);
-  const Addr again = h.dm.malloc(1000);
-  Addr r = again;
-  for (std::uint64_t n = 1128; n <= 200000; n += 128) r = h.dm.realloc(r, n);
+  // The second one may grow in place at the top (where the first one's blocks went back) up to
+  // the largest class; past it, it moves, and to that region.
+  Addr r = h.dm.malloc(1000);
+  for (std::uint64_t n = 1128; n <= 600000; n += 128) {
+    r = h.dm.realloc(r, n);
+    const Addr next = h.dm.malloc(100);
+    h.dm.free(small);
+    small = next;
+  }
   EXPECT_EQ(r, p) << "the second growing object takes the region the first left";
+  h.dm.free(small);
   EXPECT_EQ(h.dm.verify(), "");
 }
 

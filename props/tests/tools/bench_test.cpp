@@ -11,6 +11,7 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "alloc/probes.h"
 #include "props/tests/test_support.h"
 
 namespace pprsim {
@@ -119,9 +120,9 @@ TEST(Bench, SimComparesTheSimulatorWithNativeReplayOfTheSameAllocator) {
   EXPECT_GT(s["ratio"].get<double>(), 0);
   // The paths the simulated replay exercised, as replay's JSON has them.
   ASSERT_TRUE(s.contains("coverage")) << s.dump();
-  EXPECT_EQ(s["coverage"]["paths"], 40) << s["coverage"].dump();
+  EXPECT_EQ(s["coverage"]["paths"], kDmProbes.size()) << s["coverage"].dump();
   EXPECT_GT(s["coverage"]["exercised"].get<int>(), 0) << s["coverage"].dump();
-  EXPECT_EQ(s["coverage"]["probes"].size(), 40u);
+  EXPECT_EQ(s["coverage"]["probes"].size(), kDmProbes.size());
 }
 
 TEST(Bench, SimNativeComparesTheNativeEngineWithNativeReplayOfTheSameSource) {
