@@ -190,7 +190,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
   void understudy_init() {
     if (bug_ != Mutant::UnderstudyOwnPart) return Base::understudy_init();
     if (!carve_.empty()) {  // the bug: only partition 0 goes back
-      for (int c = 0; c < dm::kClasses; ++c) this->splice(global_[ci(c)], carve_[0][ci(c)]);
+      for (int c = 0; c < dm::kClasses; ++c) this->splice_shared(c, carve_[0][ci(c)]);
     }
     this->reset_group_state();
   }
@@ -203,9 +203,9 @@ class DmMallocMutant : public DmMalloc<Mem> {
     for (std::size_t k = 0; k < carve_.size(); ++k) {
       if (k < committed && drops_unused) continue;  // the bug
       const Lists& rest = k < committed ? tasks[k]->mine_ : carve_[k];
-      for (int c = 0; c < dm::kClasses; ++c) this->splice(global_[ci(c)], rest[ci(c)]);
+      for (int c = 0; c < dm::kClasses; ++c) this->splice_shared(c, rest[ci(c)]);
       if (k < committed && duplicates) {  // the bug
-        for (int c = 0; c < dm::kClasses; ++c) this->splice(global_[ci(c)], carve_[k][ci(c)]);
+        for (int c = 0; c < dm::kClasses; ++c) this->splice_shared(c, carve_[k][ci(c)]);
       }
     }
     for (std::size_t k = 0; k < committed && !drops_deferred; ++k) {

@@ -172,7 +172,7 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
 
   // A thread's list of free class-c blocks back on the core's list: one splice.
   void take_back(int c, const dropin::ClassList& l) {
-    if (l.count > 0) splice(global_[ci(c)], List{l.head, l.tail, l.count});
+    splice_shared(c, List{l.head, l.tail, l.count});
   }
 };
 

@@ -62,6 +62,11 @@ std::string DmMalloc<Mem>::verify() {
     return true;
   };
   if (!check_all(global_, "shared")) return err;
+  for (int c = 0; c < dm::kClasses; ++c) {
+    if (global_[ci(c)].head != 0 && (listed_ & (std::uint64_t{1} << c)) == 0) {
+      return fmt::format("the shared list of class {} holds blocks but is not marked listed", c);
+    }
+  }
   if (mode_ == Mode::Task && !check_all(mine_, "task's own")) return err;
   for (std::size_t k = 0; k < carve_.size(); ++k) {
     // A task's own partition as carved is stale: it lives on as the task's list.
