@@ -574,9 +574,9 @@ inline int cached_class(void* p) {
   const Addr first = span_first();
   if (a - first >= span_end() - first || (a & 15) != 0) return -1;
   const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
-  if (!DropIn::small_live_header(w0)) return -1;
-  const int c = static_cast<int>(w0 & dm::kClassMask);
-  return c < dropin::kCachedClasses ? c : -1;
+  if (!DropIn::small_live_header(w0)) return -1;  // its class is below dm::kClasses, all cached
+  static_assert(dropin::kCachedClasses == dm::kClasses);
+  return static_cast<int>(w0 & dm::kClassMask);
 }
 
 // free(p) into the thread's cache; false when the caller must take the lock (which also
@@ -588,7 +588,7 @@ inline bool cached_free(void* p) {
   dropin::ClassList& l = t_cache.lists[c];
   // A process with one thread keeps every free block in its cache (the cache is then simply the
   // heap's free list); once it has more, a full list goes back at its next free (free_slow).
-  if (l.count >= dropin::kCap[static_cast<std::size_t>(c)] && __libc_single_threaded == 0) return false;
+  if (__libc_single_threaded == 0 && l.count >= dropin::kCap[static_cast<std::size_t>(c)]) return false;
   dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
   return true;
 }
