@@ -619,7 +619,8 @@ __attribute__((constructor)) void register_fork_handlers() {
 
 // Everything the lock-free paths of malloc and free do not serve.
 [[gnu::noinline]] void* malloc_slow(std::size_t n) {
-  void* p = refilled_malloc(n);
+  void* p = cached_malloc(n);  // a class above a page, or a list that was empty
+  if (p == nullptr) p = refilled_malloc(n);
   if (p != nullptr) return p;
   try {
     Inside in;
@@ -631,10 +632,16 @@ __attribute__((constructor)) void register_fork_handlers() {
   return p != nullptr ? p : fail(ENOMEM);
 }
 
-// malloc itself, for the library's own entry points.
+// malloc itself, for the library's own entry points. A request below a page whose class has a
+// cached block takes it after one size test and one table lookup (dm::class_of's first case);
+// every other one goes out of line.
 inline void* do_malloc(std::size_t n) {
-  void* p = cached_malloc(n);
-  return __builtin_expect(p != nullptr, 1) ? p : malloc_slow(n);
+  if (__builtin_expect(t_cache.on != 0 && n <= dm::kFineFrom - dm::kHeader, 1)) {
+    const int c = dm::kSmallClassOf[(n + dm::kHeader - 1) >> dm::kGrainShift];
+    dropin::ClassList& l = t_cache.lists[c];
+    if (__builtin_expect(l.head != 0, 1)) return hand_out(dropin::pop_cached(l), c);
+  }
+  return malloc_slow(n);
 }
 
 // An aligned object: a block malloc hands out (from the thread's cache when it can), with the
