@@ -201,20 +201,23 @@ alignas(DropIn) unsigned char g_meta_buf[sizeof(DropIn)];
 DropInMemory* g_mem = nullptr;
 DropIn* g_core = nullptr;
 DropIn* g_meta = nullptr;
-// Where the core's top began when the last call that held the lock left it: a cached realloc
-// of the object just below it grows in place under the lock instead of moving (a hint; the core
-// checks again).
-alignas(64) std::atomic<Addr> g_top{0};  // with g_grown, a line of its own: written by the slow paths, read by the fast ones
-
-// The block the core last grew into its top, as the last call that held the lock left it (a
-// hint): its free goes to the core, which gives it back to the top when it still ends there
-// (DmMalloc::rejoin_top). Cached at its last class, a buffer grown from small and freed, again
-// and again, left one such block behind each time (98 MB resident after 2,000 rounds of a
-// 64 KiB buffer where glibc held 1.6 MB).
-std::atomic<Addr> g_grown{0};
+// What the core looked like when the last call that held the lock left it, for the lock-free
+// paths (hints: the core checks again). A line of their own: the slow paths write them (only
+// when they moved), every thread's fast paths read them.
+struct alignas(64) TopHints {
+  // Where the core's top began: a cached realloc of the object just below it grows in place
+  // under the lock instead of moving.
+  std::atomic<Addr> top{0};
+  // The block the core last grew into its top: its free goes to the core, which gives it back
+  // to the top when it still ends there (DmMalloc::rejoin_top). Cached at its last class, a
+  // buffer grown from small and freed, again and again, left one such block behind each time
+  // (98 MB resident after 2,000 rounds of a 64 KiB buffer where glibc held 1.6 MB).
+  std::atomic<Addr> grown{0};
+};
+TopHints g_hints;
 
 inline bool grown_block(void* p) {
-  return reinterpret_cast<Addr>(p) - dm::kHeader == g_grown.load(std::memory_order_relaxed);
+  return reinterpret_cast<Addr>(p) - dm::kHeader == g_hints.grown.load(std::memory_order_relaxed);
 }
 
 void lock() {
@@ -249,11 +252,11 @@ struct Inside {
   ~Inside() {
     if (--t_depth == 0) {
       // Stored only when they moved: threads read them on their lock-free paths.
-      if (const Addr top = g_core->top(); g_top.load(std::memory_order_relaxed) != top) {
-        g_top.store(top, std::memory_order_relaxed);
+      if (const Addr top = g_core->top(); g_hints.top.load(std::memory_order_relaxed) != top) {
+        g_hints.top.store(top, std::memory_order_relaxed);
       }
-      if (const Addr grown = g_core->grown_block(); g_grown.load(std::memory_order_relaxed) != grown) {
-        g_grown.store(grown, std::memory_order_relaxed);
+      if (const Addr grown = g_core->grown_block(); g_hints.grown.load(std::memory_order_relaxed) != grown) {
+        g_hints.grown.store(grown, std::memory_order_relaxed);
       }
       t_cache.on = cache_on(t_cache);
       if (!t_unlocked) unlock();
@@ -732,7 +735,7 @@ PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
       // The core's growth policy, from and to cached classes: no lock. An object growing past
       // dm::kGrowIntoRegion goes to the core, which moves it to a region that grows in place.
       const std::uint64_t ahead = dm::growth_request(old, n);
-      if (as_addr(p) + old == g_top.load(std::memory_order_relaxed) && grow_at_top(p, n)) return p;
+      if (as_addr(p) + old == g_hints.top.load(std::memory_order_relaxed) && grow_at_top(p, n)) return p;
       if (ahead < dm::kGrowIntoRegion) {
         void* q = cached_malloc(ahead);
         if (q == nullptr) q = refilled_malloc(ahead);
