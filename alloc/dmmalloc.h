@@ -502,9 +502,9 @@ class DmMalloc {
   // the classes listed_ marks only. Each pass of mutt.rep through the drop-in split some 450
   // blocks, each after a walk of up to 60 list heads (4% of its instructions). Clears the marks
   // of the lists it finds empty.
+  // requires: from <= dm::kClasses (< 64).
   int next_listed(int from, std::uint64_t s) {
-    std::uint64_t m = from < dm::kClasses ? listed_ & (~std::uint64_t{0} << from) : 0;
-    for (; m != 0; m &= m - 1) {
+    for (std::uint64_t m = listed_ & (~std::uint64_t{0} << from); m != 0; m &= m - 1) {
       const int j = std::countr_zero(m);
       if (global_[ci(j)].head == 0) {
         listed_ &= ~(std::uint64_t{1} << j);
