@@ -639,8 +639,8 @@ __attribute__((constructor)) void register_fork_handlers() {
 // cached block takes it after one size test and one table lookup (dm::class_of's first case);
 // every other one goes out of line.
 inline void* do_malloc(std::size_t n) {
-  if (__builtin_expect(t_cache.on != 0 && n <= dm::kFineFrom - dm::kHeader, 1)) {
-    const int c = dm::kSmallClassOf[(n + dm::kHeader - 1) >> dm::kGrainShift];
+  if (__builtin_expect(t_cache.on != 0 && n <= dm::kTableTo - dm::kHeader, 1)) {
+    const int c = dm::kClassTable[(n + dm::kHeader - 1) >> dm::kGrainShift];
     dropin::ClassList& l = t_cache.lists[c];
     if (__builtin_expect(l.head != 0, 1)) return hand_out(dropin::pop_cached(l), c);
   }

@@ -153,10 +153,10 @@ TEST(DmMalloc, AnObjectGrownIntoTheTopRejoinsItWhenFreed) {
 }
 
 // Every request maps to the smallest class that holds it, and the classes tile: the walk over
-// all sizes agrees with the O(1) formula.
+// all sizes agrees with the O(1) formula (every size the lookup table covers, then a sample).
 TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
   int c = 0;
-  for (std::uint64_t n = 0; n <= dm::kTopBlock - dm::kHeader; n += (n < 4096 ? 1 : 61)) {
+  for (std::uint64_t n = 0; n <= dm::kTopBlock - dm::kHeader; n += (n < dm::kTableTo ? 1 : 61)) {
     while (dm::class_size(c) - dm::kHeader < n) ++c;
     ASSERT_EQ(dm::class_of(n), c) << n;
   }
