@@ -160,9 +160,9 @@ class DmMalloc {
     if (p == 0) return;
     if (mode_ == Mode::Seq && p >= dm::kHeader && (p & 15) == 0) {  // the fast path: a live block
       const std::uint64_t w0 = mem_->load64(p - dm::kHeader);
-      if (small_live_header(w0)) {
+      if (small_live_header(w0 & ~dm::kGrown)) {
         const int c = static_cast<int>(class_index(w0));
-        if (p - dm::kHeader == grown_block_ && rejoin_top(grown_block_, c)) return;
+        if ((w0 & dm::kGrown) != 0 && p - dm::kHeader == grown_block_ && rejoin_top(grown_block_, c)) return;
         push(global_, c, p - dm::kHeader);
         probe(mem_, DmProbe::FastFree);
         return;
@@ -703,7 +703,7 @@ class DmMalloc {
     const std::uint64_t more = dm::class_size(to) - dm::class_size(c);
     if (!dm::can_cut(top_end_ - top_, more)) return false;
     advance_top(more);
-    mem_->store64(b, (w0 & ~dm::kClassMask) | static_cast<std::uint64_t>(to));
+    mem_->store64(b, (w0 & ~dm::kClassMask) | dm::kGrown | static_cast<std::uint64_t>(to));
     grown_block_ = b;
     return true;
   }

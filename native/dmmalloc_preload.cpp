@@ -125,7 +125,6 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
   bool holds(Addr p) { return block_of(p) != 0; }
   bool in_task() const { return mode_ == Mode::Task; }
   Addr top() const { return top_; }
-  Addr grown_block() const { return grown_block_; }
   // The object at p grows in place into the top when it ends where the top begins (realloc's
   // first step in the core); false, and p untouched, when it does not.
   bool grow_at_top(Addr p, std::uint64_t n) { return grow_into_top(p, n); }
@@ -201,24 +200,20 @@ alignas(DropIn) unsigned char g_meta_buf[sizeof(DropIn)];
 DropInMemory* g_mem = nullptr;
 DropIn* g_core = nullptr;
 DropIn* g_meta = nullptr;
-// What the core looked like when the last call that held the lock left it, for the lock-free
-// paths (hints: the core checks again). A line of their own: the slow paths write them (only
-// when they moved), every thread's fast paths read them.
-struct alignas(64) TopHints {
-  // Where the core's top began: a cached realloc of the object just below it grows in place
-  // under the lock instead of moving.
+// Where the core's top began when the last call that held the lock left it, for the lock-free
+// realloc (a hint: the core checks again): a cached realloc of the object just below it grows in
+// place under the lock instead of moving. A line of its own: the slow paths write it (only when
+// it moved), every thread's realloc reads it.
+// A buffer the core grew into its top carries dm::kGrown in its header, so its free reaches the
+// core, which gives it back to the top when it still ends there (DmMalloc::rejoin_top): cached at
+// its last class, a buffer grown from small and freed, again and again, left one such block
+// behind each time (98 MB resident after 2,000 rounds of a 64 KiB buffer where glibc held
+// 1.6 MB). The flag fails the fast paths' header compare; a test of the block's address there
+// cost free four instructions.
+struct alignas(64) TopHint {
   std::atomic<Addr> top{0};
-  // The block the core last grew into its top: its free goes to the core, which gives it back
-  // to the top when it still ends there (DmMalloc::rejoin_top). Cached at its last class, a
-  // buffer grown from small and freed, again and again, left one such block behind each time
-  // (98 MB resident after 2,000 rounds of a 64 KiB buffer where glibc held 1.6 MB).
-  std::atomic<Addr> grown{0};
 };
-TopHints g_hints;
-
-inline bool grown_block(void* p) {
-  return reinterpret_cast<Addr>(p) - dm::kHeader == g_hints.grown.load(std::memory_order_relaxed);
-}
+TopHint g_hint;
 
 void lock() {
   int spins = 0;
@@ -251,12 +246,9 @@ struct Inside {
   }
   ~Inside() {
     if (--t_depth == 0) {
-      // Stored only when they moved: threads read them on their lock-free paths.
-      if (const Addr top = g_core->top(); g_hints.top.load(std::memory_order_relaxed) != top) {
-        g_hints.top.store(top, std::memory_order_relaxed);
-      }
-      if (const Addr grown = g_core->grown_block(); g_hints.grown.load(std::memory_order_relaxed) != grown) {
-        g_hints.grown.store(grown, std::memory_order_relaxed);
+      // Stored only when it moved: threads read it on their lock-free paths.
+      if (const Addr top = g_core->top(); g_hint.top.load(std::memory_order_relaxed) != top) {
+        g_hint.top.store(top, std::memory_order_relaxed);
       }
       t_cache.on = cache_on(t_cache);
       if (!t_unlocked) unlock();
@@ -300,7 +292,7 @@ bool read_safely(const int pipe_fds[2], Addr a, void* out, std::size_t n) {
 }
 
 bool small_header(std::uint64_t w0) {
-  return (w0 & ~(dm::kClassMask | dm::kLive | dm::kIdle)) == dm::kMagic && (w0 & dm::kClassMask) < dm::kClasses;
+  return (w0 & ~(dm::kClassMask | dm::kLive | dm::kIdle | dm::kGrown)) == dm::kMagic && (w0 & dm::kClassMask) < dm::kClasses;
 }
 bool large_header(std::uint64_t w0) { return (w0 & ~dm::kLive) == (dm::kMagic | dm::kLarge | dm::kClassMask); }
 bool freed_header(std::uint64_t w0) { return (small_header(w0) || large_header(w0)) && (w0 & dm::kLive) == 0; }
@@ -570,24 +562,27 @@ inline void* cached_malloc(std::size_t n) {
   return b != 0 ? hand_out(b, c) : nullptr;
 }
 
-// The class of p when it is a live block of a cached class and this thread's cache may take
-// it; -1 otherwise.
-inline int cached_class(void* p) {
+// The class of p when it is a live block of a cached class, its header's flags outside `allow`
+// clear (a grown block's free must reach the core: dm::kGrown); -1 otherwise.
+inline int live_class(void* p, std::uint64_t allow) {
   const Addr a = as_addr(p);
   const Addr first = span_first();
   if (a - first >= span_end() - first || (a & 15) != 0) return -1;
   const std::uint64_t w0 = *reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
-  if (!DropIn::small_live_header(w0)) return -1;  // its class is below dm::kClasses, all cached
+  if (!DropIn::small_live_header(w0 & ~allow)) return -1;  // its class is below dm::kClasses, all cached
   static_assert(dropin::kCachedClasses == dm::kClasses);
   return static_cast<int>(w0 & dm::kClassMask);
 }
+
+// The class of p when it is a live block this thread's cache may take when it is freed.
+inline int cached_class(void* p) { return live_class(p, 0); }
 
 // free(p) into the thread's cache; false when the caller must take the lock (which also
 // reports misuse).
 inline bool cached_free(void* p) {
   if (t_cache.on == 0) return false;
   const int c = cached_class(p);
-  if (c < 0 || grown_block(p)) return false;
+  if (c < 0) return false;
   dropin::ClassList& l = t_cache.lists[c];
   // A process with one thread keeps every free block in its cache (the cache is then simply the
   // heap's free list); once it has more, a full list goes back at its next free (free_slow).
@@ -598,7 +593,7 @@ inline bool cached_free(void* p) {
 
 // The usable size of p when it is a live block of a cached class, else 0.
 inline std::uint64_t cached_usable_size(void* p) {
-  const int c = cached_class(p);
+  const int c = live_class(p, dm::kGrown);
   return c >= 0 ? dm::class_size(c) - dm::kHeader : 0;
 }
 
@@ -669,7 +664,7 @@ void unhoard() {
 
 [[gnu::noinline]] void free_slow(void* p) {
   if (p == nullptr) return;
-  if (const int c = cached_class(p); c >= 0 && may_cache() && !grown_block(p)) {
+  if (const int c = cached_class(p); c >= 0 && may_cache()) {
     // A thread that frees before it ever allocates (a consumer) caches its frees too: else every
     // one of them took the lock, and the blocks went one by one to the core's lists, where
     // producers then walked them off.
@@ -735,7 +730,7 @@ PPRSIM_EXPORT void* realloc(void* p, std::size_t n) {
       // The core's growth policy, from and to cached classes: no lock. An object growing past
       // dm::kGrowIntoRegion goes to the core, which moves it to a region that grows in place.
       const std::uint64_t ahead = dm::growth_request(old, n);
-      if (as_addr(p) + old == g_hints.top.load(std::memory_order_relaxed) && grow_at_top(p, n)) return p;
+      if (as_addr(p) + old == g_hint.top.load(std::memory_order_relaxed) && grow_at_top(p, n)) return p;
       if (ahead < dm::kGrowIntoRegion) {
         void* q = cached_malloc(ahead);
         if (q == nullptr) q = refilled_malloc(ahead);

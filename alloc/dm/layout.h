@@ -82,6 +82,11 @@ inline constexpr std::uint64_t kLarge = 1u << 9;
 inline constexpr std::uint64_t kShim = 1u << 10;
 inline constexpr std::uint64_t kTop = 1u << 11;
 inline constexpr std::uint64_t kIdle = 1u << 12;  // a free block whose interior pages went back
+// A live block DmMalloc::grow_into_top grew: its free must reach the core's free, which gives it
+// back to the top when it still ends there (DmMalloc::rejoin_top). The flag makes the fast paths'
+// one masked compare of the header fail for it, so they need no test of their own (a flag left on
+// a block the core grew earlier only sends its free the slow way once).
+inline constexpr std::uint64_t kGrown = 1u << 13;
 inline constexpr std::uint64_t kClassMask = 0xFF;
 // A free block of at least this size gives its interior pages back when the heap grows
 // (DmMalloc::idle_free_blocks).
