@@ -93,6 +93,13 @@ TEST(DropIn, DoubleFreeAborts) {
   expect_misuse_aborts("free-large-twice", "free", "double free");
 }
 
+// A buffer grown into the top is flagged in its header (dm::kGrown), so its free takes the slow
+// path to the core, which gives it back to the top: freed again, it is memory the heap no longer
+// hands out, and the flag must not let the second free through.
+TEST(DropIn, ADoubleFreeOfABufferGrownIntoTheTopAborts) {
+  expect_misuse_aborts("free-grown-twice", "free", "not a block this allocator handed out");
+}
+
 TEST(DropIn, FreeOfMemoryItNeverHandedOutAborts) {
   expect_misuse_aborts("free-stack", "free", "not a block this allocator handed out");
   expect_misuse_aborts("free-static", "free", "not a block this allocator handed out");
