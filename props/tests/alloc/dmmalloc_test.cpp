@@ -152,6 +152,30 @@ TEST(DmMalloc, AnObjectGrownIntoTheTopRejoinsItWhenFreed) {
   EXPECT_EQ(h.dm.verify(), "");
 }
 
+// The block grown into the top is flagged in its header (dm::kGrown) so that free's fast paths
+// send it to the core. A block grown earlier keeps its flag once another is grown; freed, it is
+// listed like any block (not given to the top, which no longer begins after it), and a request
+// of its class takes it again.
+TEST(DmMalloc, ABlockGrownBeforeTheLastOneIsListedWhenFreed) {
+  NativeHeap h;
+  const Addr a = h.dm.malloc(3000);
+  ASSERT_NE(a, 0u);
+  ASSERT_EQ(h.dm.realloc(a, 3500), a) << "grown in place into the top";
+  const std::uint64_t wa = h.mem.load64(a - dm::kHeader);
+  EXPECT_NE(wa & dm::kGrown, 0u);
+  const Addr b = h.dm.malloc(3000);
+  ASSERT_EQ(h.dm.realloc(b, 3500), b) << "the next one grows into the top too";
+  EXPECT_NE(h.mem.load64(a - dm::kHeader) & dm::kGrown, 0u) << "a's flag stays";
+  h.dm.free(a);
+  EXPECT_EQ(h.dm.verify(), "");
+  EXPECT_EQ(h.mem.load64(a - dm::kHeader) & (dm::kLive | dm::kGrown), 0u) << "listed as free";
+  h.dm.free(b);  // the last grown block, still at the top: back into it
+  EXPECT_EQ(h.dm.verify(), "");
+  EXPECT_EQ(h.dm.malloc(5000), b) << "a larger class is cut where b began";
+  EXPECT_EQ(h.dm.malloc(3500), a) << "a's class takes it back from its list";
+  EXPECT_EQ(h.dm.verify(), "");
+}
+
 // Every request maps to the smallest class that holds it, and the classes tile: the walk over
 // all sizes agrees with the O(1) formula (every size the lookup table covers, then a sample).
 TEST(DmMalloc, ClassOfIsTheSmallestClassThatHolds) {
