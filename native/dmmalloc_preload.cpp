@@ -202,14 +202,8 @@ DropIn* g_core = nullptr;
 DropIn* g_meta = nullptr;
 // Where the core's top began when the last call that held the lock left it, for the lock-free
 // realloc (a hint: the core checks again): a cached realloc of the object just below it grows in
-// place under the lock instead of moving. A line of its own: the slow paths write it (only when
-// it moved), every thread's realloc reads it.
-// A buffer the core grew into its top carries dm::kGrown in its header, so its free reaches the
-// core, which gives it back to the top when it still ends there (DmMalloc::rejoin_top): cached at
-// its last class, a buffer grown from small and freed, again and again, left one such block
-// behind each time (98 MB resident after 2,000 rounds of a 64 KiB buffer where glibc held
-// 1.6 MB). The flag fails the fast paths' header compare; a test of the block's address there
-// cost free four instructions.
+// place under the lock instead of moving. A line of its own (the struct pads it): the slow paths
+// write it (only when it moved), every thread's realloc reads it.
 struct alignas(64) TopHint {
   std::atomic<Addr> top{0};
 };
@@ -563,7 +557,11 @@ inline void* cached_malloc(std::size_t n) {
 }
 
 // The class of p when it is a live block of a cached class, its header's flags outside `allow`
-// clear (a grown block's free must reach the core: dm::kGrown); -1 otherwise.
+// clear; -1 otherwise. A buffer the core grew into its top carries dm::kGrown, so that its free
+// reaches the core, which gives it back to the top when it still ends there (DmMalloc::rejoin_top):
+// cached at its last class, a buffer grown from small and freed, again and again, left one such
+// block behind each time (98 MB resident after 2,000 rounds of a 64 KiB buffer where glibc held
+// 1.6 MB).
 inline int live_class(void* p, std::uint64_t allow) {
   const Addr a = as_addr(p);
   const Addr first = span_first();
@@ -617,7 +615,9 @@ __attribute__((constructor)) void register_fork_handlers() {
 
 // Everything the lock-free paths of malloc and free do not serve.
 [[gnu::noinline]] void* malloc_slow(std::size_t n) {
-  void* p = cached_malloc(n);  // a class above a page, or a list that was empty
+  // A class above the lookup table's reach may have a cached block (every class is cached);
+  // below it, do_malloc looked already.
+  void* p = n > dm::kTableTo - dm::kHeader ? cached_malloc(n) : nullptr;
   if (p == nullptr) p = refilled_malloc(n);
   if (p != nullptr) return p;
   try {
@@ -630,7 +630,7 @@ __attribute__((constructor)) void register_fork_handlers() {
   return p != nullptr ? p : fail(ENOMEM);
 }
 
-// malloc itself, for the library's own entry points. A request below a page whose class has a
+// malloc itself, for the library's own entry points. A request of up to 32 KiB whose class has a
 // cached block takes it after one size test and one table lookup (dm::class_of's first case);
 // every other one goes out of line.
 inline void* do_malloc(std::size_t n) {

@@ -106,8 +106,7 @@ constexpr std::uint64_t class_size(int c) {
 // first case, and the drop-in malloc's inline fast path. It reaches past kFineFrom to 32 KiB (2 KiB
 // of table): requests of 4-32 KiB went through the general case out of line, and the CS:APP
 // traces ask for them often (coalescing-bal's 4095 and 8190 bytes, random-bal's up to 32 KiB).
-inline constexpr int kTableToShift = 15;
-inline constexpr std::uint64_t kTableTo = std::uint64_t{1} << kTableToShift;
+inline constexpr std::uint64_t kTableTo = std::uint64_t{32} << 10;
 inline constexpr auto kClassTable = [] {
   std::array<std::uint8_t, (kTableTo >> kGrainShift)> table{};
   int c = 0;
