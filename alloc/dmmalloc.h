@@ -7,7 +7,8 @@
 // merged back. One source for native and simulated memory (a template over `Memory`).
 //
 // Its census walks and describe() are in alloc/dm/census.h, its invariants check in
-// alloc/dm/verify.h, its layout constants in alloc/dm/layout.h.
+// alloc/dm/verify.h, the join of free neighbours before the heap grows in alloc/dm/join.h, its
+// layout constants in alloc/dm/layout.h.
 //
 // Block layout (block sizes are the size classes below, 32 B .. 256 KiB, tiling 256 KiB chunks):
 //   +0  word0: magic | flags | size class
@@ -219,7 +220,7 @@ class DmMalloc {
     for (int c = 0; c < dm::kClasses; ++c) {
       const std::uint64_t need = static_cast<std::uint64_t>(g) * quota(c);
       while (global_[ci(c)].count < need) {
-        const Addr b = cut_shared(c);
+        const Addr b = cut_shared(c, false);  // a join would take back what this loop listed
         if (b == 0) {
           probe(mem_, DmProbe::CarveRefused);
           return false;
@@ -359,6 +360,15 @@ class DmMalloc {
   //    large or carries another owner's tag (a block of this task's own is freed at once).
   // Returns "" or the first broken invariant.
   std::string verify();
+
+  // ---- Joining free neighbours (alloc/dm/join.h) ----
+  // Outside groups, before the heap grows: whether the shared lists hold enough free memory
+  // for a join to be worth its walk, and the join itself (true when it joined any blocks).
+  // `more`: bytes about to join the lists (a drop-in thread cache given back first).
+  bool join_due(std::uint64_t more = 0) const;
+  bool join_free_blocks();
+  // Bytes on the shared lists.
+  std::uint64_t listed_bytes() const;
 
   // ---- A task's group state as bytes, for tasks that are processes (alloc/dm/task_state.h) ----
   // In a task: writes what merge() and learn() read of it into buf (at most cap bytes), with
@@ -567,8 +577,10 @@ class DmMalloc {
   }
 
   // A class-c block for SEQ that is on no list yet: split from a larger free block, else cut
-  // from the top, else from a new chunk. 0 when system memory refuses to grow.
-  Addr cut_shared(int c) {
+  // from the top, else (when `join` allows and the lists hold much free memory) split from the
+  // free blocks join_free_blocks joined, else from a new chunk. 0 when system memory refuses to
+  // grow.
+  Addr cut_shared(int c, bool join = true) {
     if (const Addr b = split_larger(global_, c); b != 0) {
       probe(mem_, DmProbe::SeqSplit);
       return b;
@@ -576,6 +588,11 @@ class DmMalloc {
     if (const Addr b = from_top(c); b != 0) {
       probe(mem_, DmProbe::SeqTopCut);
       return b;
+    }
+    if (join && join_due() && join_free_blocks()) {
+      probe(mem_, DmProbe::SeqJoin);
+      if (const Addr b = split_larger(global_, c); b != 0) return b;
+      if (const Addr b = from_top(c); b != 0) return b;
     }
     if (!grow()) return 0;
     probe(mem_, DmProbe::SeqNewChunk);
@@ -630,6 +647,7 @@ class DmMalloc {
     const Addr r = mem_->sys_alloc(dm::kTopBlock);
     if (r == 0) return false;
     if (top_ != 0) tile(global_, top_, top_end_ - top_);
+    chunks_[static_cast<std::size_t>(chunks_mapped_++ % dm::kJoinChunks)] = r;
     top_ = r;
     top_end_ = r + dm::kTopBlock;
     mem_->store64(top_, dm::kMagic | dm::kTop);
@@ -750,8 +768,8 @@ class DmMalloc {
   // When the heap must grow (a chunk, or a large region the cache could not serve), free blocks
   // of dm::kIdleBlock and more are evidently not what it needs: the whole pages past each one's
   // header go back to the system (Memory::sys_idle), and the header is marked so that the next
-  // growth skips it. Blocks are never joined, so a block a growing object left behind in each
-  // class stayed resident for good. Giving pages back at every such free instead cost a page
+  // growth skips it. Before the join (alloc/dm/join.h), a block a growing object left behind in
+  // each class stayed resident for good. Giving pages back at every such free instead cost a page
   // fault per page whenever a replay reused the block (realloc-bal 0.74x glibc's speed, against
   // 0.99x this way).
   // A Memory with idle_keep() keeps that many bytes of such blocks resident (the drop-in: no
@@ -868,6 +886,11 @@ class DmMalloc {
   //   top_ == 0 exactly when there is none, and then top_end_ == 0.
   Addr top_ = 0;
   Addr top_end_ = 0;
+  // The chunks grow() mapped: how many, and the newest dm::kJoinChunks of them (a ring).
+  std::uint64_t chunks_mapped_ = 0;
+  std::array<Addr, dm::kJoinChunks> chunks_{};
+  // The bytes on the shared lists after the last join: what it could not join.
+  std::uint64_t join_floor_ = 0;
   // The block grow_into_top last grew: rejoin_top gives it back when it is freed at the top (a
   // hint; adjacency is checked then).
   Addr grown_block_ = 0;
@@ -921,4 +944,5 @@ class DmMalloc {
 // The census walks and the invariants check, by concept in files of their own.
 #include "alloc/dm/census.h"  // IWYU pragma: export
 #include "alloc/dm/verify.h"  // IWYU pragma: export
+#include "alloc/dm/join.h"  // IWYU pragma: export
 #include "alloc/dm/task_state.h"  // IWYU pragma: export

@@ -160,7 +160,7 @@ class DmMallocMutant : public DmMalloc<Mem> {
     for (int c = 0; c < dm::kClasses; ++c) {
       const std::uint64_t need = static_cast<std::uint64_t>(g) * this->quota(c);
       while (global_[ci(c)].count < need) {
-        const Addr b = this->cut_shared(c);
+        const Addr b = this->cut_shared(c, false);
         if (b == 0) return false;
         this->push(global_, c, b);
       }

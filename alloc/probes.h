@@ -21,7 +21,7 @@ struct ProbeInfo {
 
 // ---- dmmalloc (alloc/dmmalloc.h) ----
 enum class DmProbe : std::uint8_t {
-  FastMalloc, SeqSplit, SeqTopCut, SeqNewChunk, LargeSeq, KeptReuse, LargeRetry,
+  FastMalloc, SeqSplit, SeqTopCut, SeqJoin, SeqNewChunk, LargeSeq, KeptReuse, LargeRetry,
   TaskPop, TaskSplit, TaskGrow, TaskRegion, TaskLarge, Rescue,
   FastFree, FreeIntoTop, TaskFreeOwn, TaskFreeOwnRegion, DeferredFree,
   KeptKeep, KeptEvict, LargeFreeToSystem, IdlePages,
@@ -35,6 +35,7 @@ inline constexpr std::array<ProbeInfo, static_cast<std::size_t>(DmProbe::kCount)
     {"fast-malloc", "SEQ malloc's fast path pops a listed block"},
     {"seq-split", "SEQ splits a larger free block; the rest is tiled onto the lists"},
     {"seq-top-cut", "SEQ cuts a block from the top of the newest chunk"},
+    {"seq-join", "SEQ joins neighbouring free blocks before the heap grows; the lists stay disjoint"},
     {"seq-new-chunk", "SEQ grows a chunk; the old top's rest goes to the free lists"},
     {"large-seq", "SEQ maps a fresh region for an object above the largest class"},
     {"kept-region-reuse", "SEQ reuses a kept (freed) large region"},

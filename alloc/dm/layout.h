@@ -24,7 +24,8 @@ namespace dm {
 //
 // Tasks allocate from fewer classes (kTaskSmallSizes: the powers of two and 2080 up to a page,
 // then the quarters above): a task rounds its request up to one of them (task_class), and splits
-// and grows only into them. Blocks are never joined and a carve hands every task blocks of each
+// and grows only into them. Blocks are not joined as they are freed (alloc/dm/join.h joins
+// neighbours outside groups only, before the heap grows) and a carve hands every task blocks of each
 // class its tasks used, so speculation memory grows with the classes tasks use: a 3M-event
 // generated trace (`pprsim gen --seed 3 --events 3000000`) at G=8 held 2.9 MB of simulated memory
 // at its peak when tasks used powers of two throughout, 23.8 MB with four per doubling throughout,
@@ -87,10 +88,19 @@ inline constexpr std::uint64_t kIdle = 1u << 12;  // a free block whose interior
 // one masked compare of the header fail for it, so they need no test of their own (a flag left on
 // a block the core grew earlier only sends its free the slow way once).
 inline constexpr std::uint64_t kGrown = 1u << 13;
+// Set on a listed block's header only while DmMalloc::join_free_blocks runs: kJoin marks the
+// blocks on the shared lists (a free header elsewhere is a block a drop-in thread cache holds,
+// which the core must not take), kJoined a block that became part of a larger one.
+inline constexpr std::uint64_t kJoin = 1u << 14;
+inline constexpr std::uint64_t kJoined = 1u << 15;
 inline constexpr std::uint64_t kClassMask = 0xFF;
 // A free block of at least this size gives its interior pages back when the heap grows
 // (DmMalloc::idle_free_blocks).
 inline constexpr std::uint64_t kIdleBlock = std::uint64_t{64} << 10;
+// The chunks whose free neighbours DmMalloc::join_free_blocks joins: the newest this many
+// (64 MiB of heap). A ring in the allocator itself: the join allocates nothing, so an instance
+// that serves the drop-in's own bookkeeping can join too.
+inline constexpr int kJoinChunks = 256;
 inline constexpr int kCachedRegions = 8;
 inline constexpr std::uint64_t kCacheBytes = std::uint64_t{32} << 20;
 
