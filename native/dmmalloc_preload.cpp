@@ -169,6 +169,14 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
     return got;
   }
 
+  // Whether a class-c block would grow the heap: no free block of its class or a larger one,
+  // and no room in the top.
+  bool would_grow(int c) {
+    const std::uint64_t s = dm::class_size(c);
+    return (top_ == 0 || !dm::can_cut(top_end_ - top_, s)) && global_[ci(c)].head == 0 &&
+           next_listed(c + 1, s) == dm::kClasses;
+  }
+
   // A thread's list of free class-c blocks back on the core's list: one splice.
   void take_back(int c, const dropin::ClassList& l) {
     splice_shared(c, List{l.head, l.tail, l.count});
@@ -501,6 +509,13 @@ bool register_cache() {
   if (g_transfer[c].lists > 0) {
     l = g_transfer[c].take(c);
   } else {
+    // The heap would grow while this thread's cache holds much free memory (a process with one
+    // thread keeps every free block there): the cache goes back first, so that the core splits
+    // or joins those blocks (DmMalloc::join_free_blocks) instead.
+    if (g_core->would_grow(c) && g_core->join_due(dropin::cached_bytes(t_cache))) {
+      drain(t_cache);
+      drain_transfers();
+    }
     std::uint32_t& cut = t_cache.cut[c];
     if (cut == 0) cut = std::min(dropin::kFirstCut, dropin::refill_count(c));
     bool fresh = false;

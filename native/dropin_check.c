@@ -181,6 +181,34 @@ static void check_regrowth_reuses_the_top(void) {
   CHECK(elsewhere == 0);
 }
 
+/* A program whose sizes change between phases (python3 building a dict, then its JSON text)
+ * reuses the memory of the first phase in the second: free neighbours are joined before the heap
+ * grows, and a process with one thread gives its cache back to the core first. Without either,
+ * the second phase grew the heap by all it used (6.8 MB here, 0.2 MB with them; python3: 115 MB
+ * resident against 105 MB).
+ * Run before any thread starts. */
+static void check_phases_share_memory(void) {
+  enum { kSmall = 40000, kLarge = 4500 };
+  static void* obj[kSmall];
+  for (int i = 0; i < kSmall; ++i) {
+    obj[i] = malloc(200);
+    CHECK(obj[i] != NULL);
+    if (obj[i] == NULL) return;
+    memset(obj[i], 1, 200);
+  }
+  for (int i = 0; i < kSmall; ++i) free(obj[i]);
+  const long before = resident_kib();
+  for (int i = 0; i < kLarge; ++i) {  /* 6.9 MB of blocks, in the first phase's 9 MB */
+    obj[i] = malloc(1300);
+    CHECK(obj[i] != NULL);
+    if (obj[i] == NULL) return;
+    memset(obj[i], 2, 1300);
+  }
+  const long after = resident_kib();
+  for (int i = 0; i < kLarge; ++i) free(obj[i]);
+  CHECK(before > 0 && after > 0 && after - before < 2048);
+}
+
 /* Threads allocate, fill, check and free at once. */
 static void* worker(void* arg) {
   const uintptr_t id = (uintptr_t)arg;
@@ -593,6 +621,7 @@ int main(int argc, char** argv) {
   check_single_thread_reuse();
   check_growth_at_top();
   check_regrowth_reuses_the_top();
+  check_phases_share_memory();
   check_api();
   check_threads();
   check_producer_consumer();

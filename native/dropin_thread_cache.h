@@ -114,6 +114,13 @@ inline void push_cached(ClassList& l, int c, Addr b) {
   ++l.count;
 }
 
+// Bytes of the free blocks cache t holds.
+inline std::uint64_t cached_bytes(const ThreadCache& t) {
+  std::uint64_t bytes = 0;
+  for (int c = 0; c < kCachedClasses; ++c) bytes += t.lists[c].count * dm::class_size(c);
+  return bytes;
+}
+
 // The whole list, taken out (the cache's list is left empty).
 inline ClassList take_all(ClassList& l) {
   const ClassList all = l;
