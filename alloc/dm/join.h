@@ -23,13 +23,14 @@ std::uint64_t DmMalloc<Mem>::listed_bytes() const {
   return bytes;
 }
 
-// Worth a walk of the chunks when the lists hold a chunk's worth of memory, and an eighth of the
-// heap, more than the last join left: each join then follows at least heap / 8 bytes of frees,
-// so the walks cost a bounded number of header reads per byte freed.
+// Worth a walk when the lists hold a chunk's worth of memory, and an eighth of the heap, more
+// than the last join left: each join then follows at least heap / 8 bytes of frees, and walks
+// the lists (at most heap / 32 blocks) and at most dm::kJoinChunks chunks, so the walks cost a
+// bounded number of header reads per byte freed.
 template <Memory Mem>
 bool DmMalloc<Mem>::join_due(std::uint64_t more) const {
   if (mode_ != Mode::Seq || !carve_.empty() || chunks_mapped_ == 0) return false;
-  const std::uint64_t heap = std::min<std::uint64_t>(chunks_mapped_, dm::kJoinChunks) * dm::kTopBlock;
+  const std::uint64_t heap = chunks_mapped_ * dm::kTopBlock;
   return listed_bytes() + more >= join_floor_ + std::max(dm::kTopBlock, heap / 8);
 }
 

@@ -32,7 +32,7 @@ std::string DmMalloc<Mem>::verify() {
         return false;
       }
       const std::uint64_t w0 = (b & 15) == 0 ? mem_->load64(b) : 0;
-      if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & (dm::kLive | dm::kLarge | dm::kShim)) != 0 ||
+      if ((w0 & dm::kMagicMask) != dm::kMagic || (w0 & (dm::kLive | dm::kLarge | dm::kShim | dm::kJoin | dm::kJoined)) != 0 ||
           (w0 & dm::kClassMask) != static_cast<std::uint64_t>(c)) {
         err = fmt::format("{} list of class {}: block {:#x} has no free class-{} header (word {:#x})",
                           name, c, b, c, w0);

@@ -416,6 +416,51 @@ TEST(DmMalloc, FreeNeighboursJoinBeforeTheHeapGrows) {
   EXPECT_EQ(h.dm.verify(), "");
 }
 
+// A program that frees part of what it allocated in one phase and then allocates other sizes:
+// whatever the joins made of the free blocks, every live object keeps its bytes, no two overlap,
+// and the lists stay well formed.
+RC_GTEST_PROP(DmMalloc, JoinsKeepLiveObjectsWholeAndListsWellFormed, ()) {
+  NativeHeap h;
+  const auto first = *rc::gen::inRange<std::uint64_t>(1, 700);
+  const auto second = *rc::gen::inRange<std::uint64_t>(first + 1, 40000);
+  const int keep_every = *rc::gen::inRange(2, 12);
+  struct Obj {
+    Addr p;
+    std::uint64_t n;
+    std::uint8_t fill;
+  };
+  std::vector<Obj> live;
+  auto add = [&](std::uint64_t n) {
+    const Addr p = h.dm.malloc(n);
+    RC_ASSERT(p != 0);
+    const auto fill = static_cast<std::uint8_t>(live.size() * 37 + 1);
+    std::memset(reinterpret_cast<void*>(p), fill, n);
+    live.push_back(Obj{p, n, fill});
+  };
+  for (int i = 0; h.mem.in_use() < 3 * dm::kTopBlock; ++i) add(first + static_cast<std::uint64_t>(i) % 7);
+  std::vector<Obj> kept;
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    if (i % static_cast<std::size_t>(keep_every) == 0) {
+      kept.push_back(live[i]);
+    } else {
+      h.dm.free(live[i].p);
+    }
+  }
+  live = kept;
+  RC_ASSERT(h.dm.verify() == "");
+  const std::uint64_t target = h.mem.in_use() + 2 * dm::kTopBlock;
+  for (int i = 0; h.mem.in_use() < target && i < 100000; ++i) add(second + static_cast<std::uint64_t>(i) % 13);
+  std::sort(live.begin(), live.end(), [](const Obj& a, const Obj& b) { return a.p < b.p; });
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    const auto* b = reinterpret_cast<const std::uint8_t*>(live[i].p);
+    RC_ASSERT(std::all_of(b, b + live[i].n, [&](std::uint8_t x) { return x == live[i].fill; }));
+    if (i > 0) RC_ASSERT(live[i - 1].p + live[i - 1].n <= live[i].p);
+  }
+  RC_ASSERT(h.dm.verify() == "");
+  for (const Obj& o : live) h.dm.free(o.p);
+  RC_ASSERT(h.dm.verify() == "");
+}
+
 // Only neighbours join: free blocks between live ones stay as they are, and the heap grows.
 TEST(DmMalloc, FreeBlocksBetweenLiveOnesDoNotJoin) {
   NativeHeap h;
