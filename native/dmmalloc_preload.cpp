@@ -177,6 +177,9 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
            next_listed(c + 1, s) == dm::kClasses;
   }
 
+  // Whether the core's list of class c is empty.
+  bool global_empty(int c) const { return global_[ci(c)].head == 0; }
+
   // A thread's list of free class-c blocks back on the core's list: one splice.
   void take_back(int c, const dropin::ClassList& l) {
     splice_shared(c, List{l.head, l.tail, l.count});
@@ -515,6 +518,23 @@ bool register_cache() {
     if (g_core->would_grow(c) && g_core->join_due(dropin::cached_bytes(t_cache))) {
       drain(t_cache);
       drain_transfers();
+    }
+    // With one thread, the smallest cached block up to twice the size goes to the core, whose
+    // split serves the class from it (its rest tiled onto the core's lists) instead of cutting
+    // fresh memory from the top: memory the program already touched serves first. Utilization
+    // over the CS:APP traces 0.88 -> 0.91 (glibc 1.00; bash 0.69 -> 0.81, perl 0.77 -> 0.86).
+    // Up to a page only: random-bal's blocks of 5-32 KiB, split so (or from any larger cached
+    // block), left rests its requests could not use (5.8 MB -> 6.4 MB).
+    if (__libc_single_threaded != 0 && c < dm::kSmallClasses && g_core->global_empty(c)) {
+      const std::uint64_t s = dm::class_size(c);
+      for (int j = c + 1; j < dropin::kCachedClasses && dm::class_size(j) <= 2 * s; ++j) {
+        dropin::ClassList& lj = t_cache.lists[j];
+        if (lj.head != 0 && dm::can_cut(dm::class_size(j), s)) {
+          const Addr b = dropin::pop_cached(lj);
+          g_core->take_back(j, dropin::ClassList{b, b, 1});
+          break;
+        }
+      }
     }
     std::uint32_t& cut = t_cache.cut[c];
     if (cut == 0) cut = std::min(dropin::kFirstCut, dropin::refill_count(c));

@@ -67,6 +67,10 @@ TEST(DropIn, ATaskWhoseBookkeepingFindsNoMemoryGivesUpInsteadOfThrowing) {
   expect_check_passes("task-out-of-memory");
 }
 
+TEST(DropIn, OneThreadSplitsACachedBlockBeforeCuttingFreshMemory) {
+  expect_check_passes("split-cached");
+}
+
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
