@@ -169,16 +169,15 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
     return got;
   }
 
+  // Whether the core's list of class c is empty.
+  bool global_empty(int c) const { return global_[ci(c)].head == 0; }
+
   // Whether a class-c block would grow the heap: no free block of its class or a larger one,
   // and no room in the top.
   bool would_grow(int c) {
     const std::uint64_t s = dm::class_size(c);
-    return (top_ == 0 || !dm::can_cut(top_end_ - top_, s)) && global_[ci(c)].head == 0 &&
-           next_listed(c + 1, s) == dm::kClasses;
+    return (top_ == 0 || !dm::can_cut(top_end_ - top_, s)) && global_empty(c) && next_listed(c + 1, s) == dm::kClasses;
   }
-
-  // Whether the core's list of class c is empty.
-  bool global_empty(int c) const { return global_[ci(c)].head == 0; }
 
   // A thread's list of free class-c blocks back on the core's list: one splice.
   void take_back(int c, const dropin::ClassList& l) {

@@ -36,14 +36,17 @@ bool DmMalloc<Mem>::join_due(std::uint64_t more) const {
 
 template <Memory Mem>
 bool DmMalloc<Mem>::join_free_blocks() {
-  // 1. Mark every block on a shared list.
-  for (int c = 0; c < dm::kClasses; ++c) {
-    Addr b = global_[ci(c)].head;
-    for (std::uint64_t i = 0; i < global_[ci(c)].count; ++i) {
-      mem_->store64(b, mem_->load64(b) | dm::kJoin);
-      b = mem_->load64(b + 8);
+  auto each_listed = [&](auto&& visit) {
+    for (int c = 0; c < dm::kClasses; ++c) {
+      Addr b = global_[ci(c)].head;
+      for (std::uint64_t i = 0; i < global_[ci(c)].count; ++i) {
+        visit(b);
+        b = mem_->load64(b + 8);
+      }
     }
-  }
+  };
+  // 1. Mark every block on a shared list.
+  each_listed([&](Addr b) { mem_->store64(b, mem_->load64(b) | dm::kJoin); });
   // 2. Walk each chunk's blocks in address order. A run of two or more marked neighbours, or of
   // one that ends where the top begins, is joined: its blocks are marked kJoined, and its first
   // block (free, its payload the allocator's) keeps the run's length at +16 and the previous
@@ -94,13 +97,7 @@ bool DmMalloc<Mem>::join_free_blocks() {
     }
   }
   if (runs == 0) {  // nothing to join: only the marks go
-    for (int c = 0; c < dm::kClasses; ++c) {
-      Addr b = global_[ci(c)].head;
-      for (std::uint64_t i = 0; i < global_[ci(c)].count; ++i) {
-        mem_->store64(b, mem_->load64(b) & ~dm::kJoin);
-        b = mem_->load64(b + 8);
-      }
-    }
+    each_listed([&](Addr b) { mem_->store64(b, mem_->load64(b) & ~dm::kJoin); });
     join_floor_ = listed_bytes();
     return false;
   }
