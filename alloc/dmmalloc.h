@@ -365,10 +365,20 @@ class DmMalloc {
   // Outside groups, before the heap grows: whether the shared lists hold enough free memory
   // for a join to be worth its walk, and the join itself (true when it joined any blocks).
   // `more`: bytes about to join the lists (a drop-in thread cache given back first).
+  // The join walks the newest dm::kJoinChunks chunks; the trim's (`trimming`) walks them all,
+  // and gives the pages of each joined run that does not go back to the top back to the system
+  // (Memory::sys_idle) before it is tiled again.
   bool join_due(std::uint64_t more = 0) const;
-  bool join_free_blocks();
+  bool join_free_blocks(bool trimming = false);
   // Bytes on the shared lists.
   std::uint64_t listed_bytes() const;
+
+  // ---- Giving free memory back while the heap is not growing (alloc/dm/trim.h) ----
+  // Outside groups: whether the shared lists, with `more` bytes about to join them, hold enough
+  // free memory since the last trim for one to be worth its walks; and the trim itself (joins
+  // free neighbours, idles the pages of large free blocks and of the top).
+  bool trim_due(std::uint64_t more = 0);
+  void trim();
 
   // ---- A task's group state as bytes, for tasks that are processes (alloc/dm/task_state.h) ----
   // In a task: writes what merge() and learn() read of it into buf (at most cap bytes), with
@@ -640,6 +650,24 @@ class DmMalloc {
     mem_->store64(top_ + 8, top_end_ - top_);
   }
 
+  // Chunk r joins the newest span when the system mapped it beside that span, else starts one.
+  void note_chunk(Addr r) {
+    ++chunks_mapped_;
+    if (spans_ > 0) {
+      ChunkSpan& s = span_ring_[static_cast<std::size_t>((spans_ - 1) % dm::kJoinSpans)];
+      if (r + dm::kTopBlock == s.base) {
+        s.base = r;
+        ++s.chunks;
+        return;
+      }
+      if (r == s.base + s.chunks * dm::kTopBlock) {
+        ++s.chunks;
+        return;
+      }
+    }
+    span_ring_[static_cast<std::size_t>(spans_++ % dm::kJoinSpans)] = ChunkSpan{r, 1};
+  }
+
   // A new chunk from system memory becomes the top; what was left of the old top goes to the
   // free lists.
   bool grow() {
@@ -647,7 +675,7 @@ class DmMalloc {
     const Addr r = mem_->sys_alloc(dm::kTopBlock);
     if (r == 0) return false;
     if (top_ != 0) tile(global_, top_, top_end_ - top_);
-    chunks_[static_cast<std::size_t>(chunks_mapped_++ % dm::kJoinChunks)] = r;
+    note_chunk(r);
     top_ = r;
     top_end_ = r + dm::kTopBlock;
     mem_->store64(top_, dm::kMagic | dm::kTop);
@@ -886,11 +914,22 @@ class DmMalloc {
   //   top_ == 0 exactly when there is none, and then top_end_ == 0.
   Addr top_ = 0;
   Addr top_end_ = 0;
-  // The chunks grow() mapped: how many, and the newest dm::kJoinChunks of them (a ring).
+  // The chunks grow() mapped: how many, and the newest dm::kJoinSpans spans of them (a ring;
+  // a span is chunks mapped side by side, from base on).
+  struct ChunkSpan {
+    Addr base = 0;
+    std::uint64_t chunks = 0;
+  };
   std::uint64_t chunks_mapped_ = 0;
-  std::array<Addr, dm::kJoinChunks> chunks_{};
+  std::uint64_t spans_ = 0;
+  std::array<ChunkSpan, dm::kJoinSpans> span_ring_{};
   // The bytes on the shared lists after the last join: what it could not join.
   std::uint64_t join_floor_ = 0;
+  // The bytes on the shared lists after the last trim (trim_left_), and the same lowered as the
+  // program takes them back (trim_floor_); how many times the trim's step doubled.
+  std::uint64_t trim_floor_ = 0;
+  std::uint64_t trim_left_ = 0;
+  int trim_backoff_ = 0;
   // The block grow_into_top last grew: rejoin_top gives it back when it is freed at the top (a
   // hint; adjacency is checked then).
   Addr grown_block_ = 0;
@@ -945,4 +984,5 @@ class DmMalloc {
 #include "alloc/dm/census.h"  // IWYU pragma: export
 #include "alloc/dm/verify.h"  // IWYU pragma: export
 #include "alloc/dm/join.h"  // IWYU pragma: export
+#include "alloc/dm/trim.h"  // IWYU pragma: export
 #include "alloc/dm/task_state.h"  // IWYU pragma: export

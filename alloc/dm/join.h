@@ -35,7 +35,7 @@ bool DmMalloc<Mem>::join_due(std::uint64_t more) const {
 }
 
 template <Memory Mem>
-bool DmMalloc<Mem>::join_free_blocks() {
+bool DmMalloc<Mem>::join_free_blocks(bool trimming) {
   auto each_listed = [&](auto&& visit) {
     for (int c = 0; c < dm::kClasses; ++c) {
       Addr b = global_[ci(c)].head;
@@ -59,9 +59,7 @@ bool DmMalloc<Mem>::join_free_blocks() {
     return c < dm::kClasses ? dm::class_size(static_cast<int>(c)) : 0;
   };
   Addr runs = 0;
-  const std::uint64_t n = std::min<std::uint64_t>(chunks_mapped_, dm::kJoinChunks);
-  for (std::uint64_t k = 0; k < n; ++k) {
-    const Addr base = chunks_[static_cast<std::size_t>(k)];
+  auto walk_chunk = [&](const Addr base) {
     const Addr end = base + dm::kTopBlock;
     Addr run = 0;
     std::uint64_t run_blocks = 0;
@@ -95,6 +93,13 @@ bool DmMalloc<Mem>::join_free_blocks() {
       a += size;
       if (a == end) close_run(a);
     }
+  };
+  // The newest spans first; a span from its base, where the system's mappings grow down to.
+  std::uint64_t budget = trimming ? ~std::uint64_t{0} : dm::kJoinChunks;
+  const std::uint64_t spans = std::min<std::uint64_t>(spans_, dm::kJoinSpans);
+  for (std::uint64_t k = 0; k < spans && budget > 0; ++k) {
+    const ChunkSpan s = span_ring_[static_cast<std::size_t>((spans_ - 1 - k) % dm::kJoinSpans)];
+    for (std::uint64_t j = 0; j < s.chunks && budget > 0; ++j, --budget) walk_chunk(s.base + j * dm::kTopBlock);
   }
   if (runs == 0) {  // nothing to join: only the marks go
     each_listed([&](Addr b) { mem_->store64(b, mem_->load64(b) & ~dm::kJoin); });
@@ -132,6 +137,11 @@ bool DmMalloc<Mem>::join_free_blocks() {
       mem_->store64(top_, dm::kMagic | dm::kTop);
       mem_->store64(top_ + 8, top_end_ - top_);
     } else {
+      if (trimming) {  // the pages past the run's first go back; tile's headers fault a few in again
+        const Addr from = round_up(run + dm::kHeader, kPageSize);
+        const Addr to = (run + bytes) / kPageSize * kPageSize;
+        if (to > from) mem_->sys_idle(from, to - from);
+      }
       tile(global_, run, bytes);
     }
   }

@@ -4,6 +4,8 @@
 #include <rapidcheck/gtest.h>
 #include <rapidcheck/state.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -416,14 +418,15 @@ TEST(DmMalloc, FreeNeighboursJoinBeforeTheHeapGrows) {
   EXPECT_EQ(h.dm.verify(), "");
 }
 
-// A program that frees part of what it allocated in one phase and then allocates other sizes:
-// whatever the joins made of the free blocks, every live object keeps its bytes, no two overlap,
-// and the lists stay well formed.
+// A program that frees part of what it allocated in one phase (then perhaps trims) and then
+// allocates other sizes: whatever the joins and the trim made of the free blocks, every live
+// object keeps its bytes, no two overlap, and the lists stay well formed.
 RC_GTEST_PROP(DmMalloc, JoinsKeepLiveObjectsWholeAndListsWellFormed, ()) {
   NativeHeap h;
   const auto first = *rc::gen::inRange<std::uint64_t>(1, 700);
   const auto second = *rc::gen::inRange<std::uint64_t>(first + 1, 40000);
   const int keep_every = *rc::gen::inRange(2, 12);
+  const bool trim = *rc::gen::arbitrary<bool>();
   struct Obj {
     Addr p;
     std::uint64_t n;
@@ -447,6 +450,8 @@ RC_GTEST_PROP(DmMalloc, JoinsKeepLiveObjectsWholeAndListsWellFormed, ()) {
     }
   }
   live = kept;
+  RC_ASSERT(h.dm.verify() == "");
+  if (trim) h.dm.trim();  // joins and gives pages back whether or not it is due
   RC_ASSERT(h.dm.verify() == "");
   const std::uint64_t target = h.mem.in_use() + 2 * dm::kTopBlock;
   for (int i = 0; h.mem.in_use() < target && i < 100000; ++i) add(second + static_cast<std::uint64_t>(i) % 13);
@@ -484,6 +489,74 @@ TEST(DmMalloc, FreeBlocksBetweenLiveOnesDoNotJoin) {
   const Addr again = h.dm.malloc(100);
   EXPECT_TRUE(std::find(freed.begin(), freed.end(), again) != freed.end()) << "the free blocks serve their class";
 }
+
+// Pages of [a, a + n) in memory now (mincore), the whole pages only.
+std::uint64_t resident_pages(Addr a, std::uint64_t n) {
+  const Addr from = round_up(a, kPageSize);
+  const Addr to = (a + n) / kPageSize * kPageSize;
+  if (to <= from) return 0;
+  std::vector<unsigned char> in((to - from) / kPageSize);
+  if (::mincore(reinterpret_cast<void*>(from), to - from, in.data()) != 0) return 0;
+  return static_cast<std::uint64_t>(std::count_if(in.begin(), in.end(), [](unsigned char v) { return (v & 1) != 0; }));
+}
+
+// A program that built a large structure and freed it: a trim gives its pages back although the
+// heap is not growing, and the objects still live keep their bytes. Without the trim, every page
+// stayed resident until the heap next grew (212 MB through the drop-in for 200 MB freed).
+TEST(DmMalloc, TrimGivesFreedPagesBackAndKeepsLiveObjects) {
+  NativeHeap h;
+  constexpr std::uint64_t kSize = 10000;
+  std::vector<Addr> objs;
+  while (h.mem.in_use() < 24 * dm::kTopBlock * 4) {  // 24 MiB
+    objs.push_back(h.dm.malloc(kSize));
+    ASSERT_NE(objs.back(), 0u);
+    std::memset(reinterpret_cast<void*>(objs.back()), 0x5A, kSize);
+  }
+  std::uint64_t whole = 0;
+  for (const Addr p : objs) whole += resident_pages(p, kSize);
+  std::vector<Addr> live;
+  for (std::size_t i = 0; i < objs.size(); ++i) {
+    if (i % 16 == 0) {
+      live.push_back(objs[i]);
+      std::memset(reinterpret_cast<void*>(objs[i]), static_cast<int>(i % 251), kSize);
+    } else {
+      h.dm.free(objs[i]);
+    }
+  }
+  ASSERT_TRUE(h.dm.trim_due()) << "22 of 24 MiB freed, in a heap of 24 MiB";
+  const std::uint64_t mapped = h.mem.in_use();
+  h.dm.trim();
+  EXPECT_EQ(h.mem.in_use(), mapped) << "address space stays: only pages go back";
+  EXPECT_EQ(h.dm.verify(), "");
+  EXPECT_FALSE(h.dm.trim_due()) << "nothing freed since";
+  std::uint64_t left = 0;
+  for (std::size_t i = 0; i < objs.size(); ++i) {
+    if (i % 16 != 0) left += resident_pages(objs[i] - dm::kHeader, kSize + dm::kHeader);
+  }
+  // The freed runs between live objects (15 objects, 150 KB) are joined and all but the pages
+  // their blocks' headers are on given back.
+  EXPECT_LT(left * 10, whole) << left << " of " << whole << " pages of freed objects still resident";
+  for (std::size_t k = 0; k < live.size(); ++k) {
+    const auto* b = reinterpret_cast<const std::uint8_t*>(live[k]);
+    const auto fill = static_cast<std::uint8_t>((k * 16) % 251);
+    ASSERT_TRUE(std::all_of(b, b + kSize, [&](std::uint8_t x) { return x == fill; })) << k;
+  }
+  // The memory serves again (faulted back in). Not all of it: the joined runs were tiled into
+  // the largest classes, and splitting those for 10 KB requests leaves rests too small for one
+  // (the heap grew by 6.0 MB for these 22 MB).
+  std::vector<Addr> again;
+  for (std::size_t i = 0; i < objs.size() - live.size(); ++i) {
+    again.push_back(h.dm.malloc(kSize));
+    ASSERT_NE(again.back(), 0u);
+    std::memset(reinterpret_cast<void*>(again.back()), 0xC3, kSize);
+  }
+  EXPECT_LT(h.mem.in_use() - mapped, again.size() * kSize / 3) << "the trimmed memory served most of the same objects again";
+  EXPECT_EQ(h.dm.verify(), "");
+  for (const Addr p : again) h.dm.free(p);
+  for (const Addr p : live) h.dm.free(p);
+}
+
+
 
 // realloc-bal spent 14% of its time in memmove: an object growing through the classes was copied
 // at every class it passed. Past 64 KiB it now moves once, to a region of its own, and grows
