@@ -156,7 +156,7 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
     fresh = g.count == 0;
     if (!fresh) {
       const List seg = alone ? std::exchange(g, List{}) : take_segment(g, std::min<std::uint64_t>(n, g.count));
-      l = dropin::ClassList{seg.head, seg.tail, seg.count};
+      dropin::replace(l, dropin::ClassList{seg.head, seg.tail, seg.count, 0});
       return 1;
     }
     if (alone) cut = 1;
@@ -487,17 +487,25 @@ void thread_exit(void*) {
   t_cache.state = dropin::CacheState::Dead;
 }
 
+// Once the process has a second thread, this thread's lists take the caps of a process with
+// threads (dropin::kSoloCap's let them grow past them).
+void capped_if_threads() {
+  if (t_cache.solo && __libc_single_threaded == 0) dropin::set_limits(t_cache, false);
+}
+
 // This thread's cache in use from now on (registered the first time); false when caching is off
 // or the thread is exiting. Under the lock.
 bool register_cache() {
   if (!g_caching || g_core->in_group() || t_cache.state == dropin::CacheState::Dead) return false;
   if (t_cache.state == dropin::CacheState::Unregistered) {
     t_cache.state = dropin::CacheState::Active;
+    dropin::set_limits(t_cache, true);
     t_cache.next = g_caches;
     if (g_caches != nullptr) g_caches->prev = &t_cache;
     g_caches = &t_cache;
     pthread_setspecific(g_exit_key, &t_cache);
   }
+  capped_if_threads();
   return true;
 }
 
@@ -509,7 +517,7 @@ bool register_cache() {
   if (!register_cache()) return 0;
   dropin::ClassList& l = t_cache.lists[c];
   if (g_transfer[c].lists > 0) {
-    l = g_transfer[c].take(c);
+    dropin::replace(l, g_transfer[c].take(c));
   } else {
     // The heap would grow while this thread's cache holds much free memory (a process with one
     // thread keeps every free block there): the cache goes back first, so that the core splits
@@ -530,7 +538,7 @@ bool register_cache() {
         dropin::ClassList& lj = t_cache.lists[j];
         if (lj.head != 0 && dm::can_cut(dm::class_size(j), s)) {
           const Addr b = dropin::pop_cached(lj);
-          g_core->take_back(j, dropin::ClassList{b, b, 1});
+          g_core->take_back(j, dropin::ClassList{b, b, 1, 0});
           break;
         }
       }
@@ -557,6 +565,22 @@ bool register_cache() {
     g_transfer[c].put(l);
   } else {
     g_core->take_back(c, l);
+  }
+}
+
+// With one thread, class c's list reached its soft cap: when the cache and the core's lists
+// hold enough free memory (DmMalloc::trim_due), the cache goes back to the core, which gives
+// free pages back to the system (DmMalloc::trim), and the soft caps start again; else this
+// list's soft cap doubles.
+[[gnu::noinline]] void trim_or_raise(int c) {
+  Inside in;
+  if (g_core->trim_due(dropin::cached_bytes(t_cache))) {
+    drain(t_cache);
+    drain_transfers();
+    g_core->trim();
+    dropin::set_limits(t_cache, true);
+  } else {
+    t_cache.lists[c].limit *= 2;
   }
 }
 
@@ -618,7 +642,7 @@ inline bool cached_free(void* p) {
   dropin::ClassList& l = t_cache.lists[c];
   // A process with one thread keeps every free block in its cache (the cache is then simply the
   // heap's free list); once it has more, a full list goes back at its next free (free_slow).
-  if (__libc_single_threaded == 0 && l.count >= dropin::kCap[static_cast<std::size_t>(c)]) return false;
+  if (l.count >= l.limit) return false;
   dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
   return true;
 }
@@ -708,7 +732,12 @@ void unhoard() {
     }  // leaving the allocator turned the cache on
     if (t_cache.on != 0) {
       dropin::ClassList& l = t_cache.lists[c];
-      if (l.count >= dropin::kCap[static_cast<std::size_t>(c)] && __libc_single_threaded == 0) spill(c);
+      if (__libc_single_threaded == 0) {
+        capped_if_threads();
+        if (l.count >= dropin::kCap[static_cast<std::size_t>(c)]) spill(c);
+      } else if (l.count >= l.limit) {
+        trim_or_raise(c);
+      }
       dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
       return;
     }

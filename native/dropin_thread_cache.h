@@ -48,11 +48,42 @@ inline constexpr auto kCap = [] {
 
 static_assert(kCachedClasses <= dm::kClasses);
 
+// A process with one thread has no cap, but each class's list starts with a soft one: reaching
+// it sends that free the slow way, which asks the core whether the cache holds enough free
+// memory for a trim (DmMalloc::trim_due). If it does, the cache goes back to the core and the
+// core gives free pages back to the system (DmMalloc::trim); if not, the list's soft cap
+// doubles. Every soft cap starts again from kSoloCap after a trim. At 1 MiB a class, a class's
+// list is asked about after 1, 2, 4 MiB... of frees, a handful of slow frees in all.
+// The cap in force is the list's own `limit` (kSoloCap's with one thread, kCap's with more),
+// so the free fast path makes one compare in either case. A thread that registered while alone
+// takes kCap's at its first slow path after a second thread started (its next refill, or the
+// free that finds its list at the soft cap): until then it may hold its soft caps' worth, as
+// a process with one thread did before the second started.
+inline constexpr std::uint64_t kSoloClassBytes = std::uint64_t{1} << 20;
+inline constexpr auto kSoloCap = [] {
+  std::array<std::uint64_t, kCachedClasses> t{};
+  for (int c = 0; c < kCachedClasses; ++c) {
+    t[static_cast<std::size_t>(c)] = std::max<std::uint64_t>(cap(c), kSoloClassBytes / dm::class_size(c));
+  }
+  return t;
+}();
+
+// A list of free blocks. In a thread's cache, `limit` is the count at which a free takes the
+// slow path: the cap in force, which only the owning thread sets. Moving blocks in or out of a
+// cache's list keeps its limit (replace, take_all).
 struct ClassList {
   Addr head;
   Addr tail;  // valid while count > 0
   std::uint64_t count;
+  std::uint64_t limit;
 };
+
+// l holds the blocks of `with` (its own limit kept).
+inline void replace(ClassList& l, const ClassList& with) {
+  l.head = with.head;
+  l.tail = with.tail;
+  l.count = with.count;
+}
 
 // Whole lists that threads gave back, kept whole for the next thread that runs out of that
 // class (under the process-wide lock): a consumer's full list becomes a producer's refill in
@@ -77,7 +108,7 @@ struct TransferStack {
     const Addr h = top;
     top = *reinterpret_cast<const Addr*>(h + 16);
     --lists;
-    return ClassList{h, *reinterpret_cast<const Addr*>(h + 24), kCap[static_cast<std::size_t>(c)]};
+    return ClassList{h, *reinterpret_cast<const Addr*>(h + 24), kCap[static_cast<std::size_t>(c)], 0};
   }
 };
 
@@ -92,6 +123,7 @@ struct ThreadCache {
   CacheState state;
   ClassList lists[kCachedClasses];
   std::uint32_t cut[kCachedClasses];  // blocks the next fresh refill cuts (0: kFirstCut)
+  bool solo;                          // its lists' limits are kSoloCap's
   ThreadCache* prev;
   ThreadCache* next;
 };
@@ -124,8 +156,14 @@ inline std::uint64_t cached_bytes(const ThreadCache& t) {
 // The whole list, taken out (the cache's list is left empty).
 inline ClassList take_all(ClassList& l) {
   const ClassList all = l;
-  l = ClassList{0, 0, 0};
+  replace(l, ClassList{});
   return all;
+}
+
+// Every list of cache t at the caps of a process with one thread (kSoloCap) or with more (kCap).
+inline void set_limits(ThreadCache& t, bool solo) {
+  for (std::size_t c = 0; c < kCachedClasses; ++c) t.lists[c].limit = solo ? kSoloCap[c] : kCap[c];
+  t.solo = solo;
 }
 
 }  // namespace pprsim::dropin

@@ -71,6 +71,15 @@ TEST(DropIn, OneThreadSplitsACachedBlockBeforeCuttingFreshMemory) {
   expect_check_passes("split-cached");
 }
 
+TEST(DropIn, MemoryFreedInABurstGoesBackWhileTheHeapIsNotGrowing) {
+  // 312 MB stayed resident before the trim.
+  expect_check_passes("idle-after-burst");
+}
+
+TEST(DropIn, AProgramThatReusesWhatItFreedIsNotTrimmedAtEveryRound) {
+  expect_check_passes("trim-hysteresis");
+}
+
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
