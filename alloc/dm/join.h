@@ -94,12 +94,21 @@ bool DmMalloc<Mem>::join_free_blocks(bool trimming) {
       if (a == end) close_run(a);
     }
   };
-  // The newest spans first; a span from its base, where the system's mappings grow down to.
-  std::uint64_t budget = trimming ? ~std::uint64_t{0} : dm::kJoinChunks;
+  // The spans in the order they were started, each from its base; before the heap grows, the
+  // newest dm::kJoinChunks chunks only (those of the newest spans: the oldest are passed over).
   const std::uint64_t spans = std::min<std::uint64_t>(spans_, dm::kJoinSpans);
-  for (std::uint64_t k = 0; k < spans && budget > 0; ++k) {
-    const ChunkSpan s = span_ring_[static_cast<std::size_t>((spans_ - 1 - k) % dm::kJoinSpans)];
-    for (std::uint64_t j = 0; j < s.chunks && budget > 0; ++j, --budget) walk_chunk(s.base + j * dm::kTopBlock);
+  auto span = [&](std::uint64_t k) { return span_ring_[static_cast<std::size_t>((spans_ - spans + k) % dm::kJoinSpans)]; };
+  std::uint64_t skip = 0;
+  if (!trimming) {
+    std::uint64_t chunks = 0;
+    for (std::uint64_t k = 0; k < spans; ++k) chunks += span(k).chunks;
+    skip = chunks > dm::kJoinChunks ? chunks - dm::kJoinChunks : 0;
+  }
+  for (std::uint64_t k = 0; k < spans; ++k) {
+    const ChunkSpan s = span(k);
+    const std::uint64_t from = std::min(skip, s.chunks);
+    skip -= from;
+    for (std::uint64_t j = from; j < s.chunks; ++j) walk_chunk(s.base + j * dm::kTopBlock);
   }
   if (runs == 0) {  // nothing to join: only the marks go
     each_listed([&](Addr b) { mem_->store64(b, mem_->load64(b) & ~dm::kJoin); });
