@@ -658,6 +658,7 @@ class DmMalloc {
       if (r + dm::kTopBlock == s.base) {
         s.base = r;
         ++s.chunks;
+        s.down = true;
         return;
       }
       if (r == s.base + s.chunks * dm::kTopBlock) {
@@ -915,10 +916,12 @@ class DmMalloc {
   Addr top_ = 0;
   Addr top_end_ = 0;
   // The chunks grow() mapped: how many, and the newest dm::kJoinSpans spans of them (a ring;
-  // a span is chunks mapped side by side, from base on).
+  // a span is chunks mapped side by side, from base on; `down` when it grew towards lower
+  // addresses, as mmap's mappings do, so that its newest chunk is at base).
   struct ChunkSpan {
     Addr base = 0;
     std::uint64_t chunks = 0;
+    bool down = false;
   };
   std::uint64_t chunks_mapped_ = 0;
   std::uint64_t spans_ = 0;

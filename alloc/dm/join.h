@@ -94,8 +94,8 @@ bool DmMalloc<Mem>::join_free_blocks(bool trimming) {
       if (a == end) close_run(a);
     }
   };
-  // The spans in the order they were started, each from its base; before the heap grows, the
-  // newest dm::kJoinChunks chunks only (those of the newest spans: the oldest are passed over).
+  // The chunks in the order they were mapped; before the heap grows, the newest
+  // dm::kJoinChunks only (the oldest are passed over).
   const std::uint64_t spans = std::min<std::uint64_t>(spans_, dm::kJoinSpans);
   auto span = [&](std::uint64_t k) { return span_ring_[static_cast<std::size_t>((spans_ - spans + k) % dm::kJoinSpans)]; };
   std::uint64_t skip = 0;
@@ -108,7 +108,7 @@ bool DmMalloc<Mem>::join_free_blocks(bool trimming) {
     const ChunkSpan s = span(k);
     const std::uint64_t from = std::min(skip, s.chunks);
     skip -= from;
-    for (std::uint64_t j = from; j < s.chunks; ++j) walk_chunk(s.base + j * dm::kTopBlock);
+    for (std::uint64_t j = from; j < s.chunks; ++j) walk_chunk(s.base + (s.down ? s.chunks - 1 - j : j) * dm::kTopBlock);
   }
   if (runs == 0) {  // nothing to join: only the marks go
     each_listed([&](Addr b) { mem_->store64(b, mem_->load64(b) & ~dm::kJoin); });

@@ -5,13 +5,14 @@
 // objects of 100 KiB freed left 212 MB resident through the drop-in, against glibc's 0.2 MB
 // (glibc gives back the top of its heap as soon as it is free).
 //
-// trim() joins free neighbours, idles the pages of every large free block (beyond what the
-// Memory may keep, Memory::idle_keep) and the pages of the top past its header. Its caller (the
+// trim() joins free neighbours (over the whole heap, when that is worth its walks: below),
+// gives back the pages of each joined run, of the large free blocks (when there are more than
+// the Memory may keep, Memory::idle_keep) and of the top past its header. Its caller (the
 // drop-in, when a thread with no others holds much free memory in its cache) asks trim_due
-// first: a trim follows at least a quarter of the heap (16 to 64 MiB) freed since the last one
-// left the lists, so its walks (the join's, at most dm::kJoinChunks chunks) cost a bounded
-// number of header reads per byte freed. Definitions of DmMalloc's members; included at the end
-// of alloc/dmmalloc.h, and only there.
+// first: a trim follows an eighth of the heap (at least dm::kTrimFrom) freed since the last one,
+// and joins only when free memory is at least half the heap, so its chunk walk covers at most
+// twice the memory it may give back. Definitions of DmMalloc's members; included at the end of alloc/dmmalloc.h,
+// and only there.
 #pragma once
 
 namespace pprsim {
