@@ -640,8 +640,9 @@ inline bool cached_free(void* p) {
   const int c = cached_class(p);
   if (c < 0) return false;
   dropin::ClassList& l = t_cache.lists[c];
-  // A process with one thread keeps every free block in its cache (the cache is then simply the
-  // heap's free list); once it has more, a full list goes back at its next free (free_slow).
+  // The list's cap in force (dropin::ClassList::limit): with threads, a full list goes back at
+  // its next free; with one thread every free block stays in the cache (the cache is then simply
+  // the heap's free list), and a soft cap asks now and then whether to trim (free_slow).
   if (l.count >= l.limit) return false;
   dropin::push_cached(l, c, as_addr(p) - dm::kHeader);
   return true;
