@@ -8,8 +8,9 @@
 // of them, at most kMaxCount, at least one), so a thread keeps at most 1.9 MiB the rest of the
 // process cannot take at once (32 KiB for each class up to 32 KiB, one block of each larger
 // class; tcmalloc's per-thread caches grow to a few MiB); a process with one thread has no cap
-// and takes the core's whole list of a class at once (when a second thread starts, such a list
-// goes back at its next free). Both moves are batches under the lock: an empty list takes a list
+// (only a soft one that asks whether to trim, kSoloCap) and takes the core's whole list of a
+// class at once (when a second thread starts, such a list goes back once it is past cap(c) and
+// its thread has taken the caps of a process with threads). Both moves are batches under the lock: an empty list takes a list
 // another thread gave back whole (TransferStack), else up to cap(c) blocks from the core (a
 // segment of the core's list, or blocks cut afresh); a full one goes back whole.
 #pragma once
