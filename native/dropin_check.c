@@ -229,7 +229,7 @@ static void check_split_cached(void) {
 /* A process with one thread that built a large structure and freed it gives the memory back
  * while its heap is not growing (DmMalloc::trim): 1,500 objects of 100 KB, then 15,000 of 10 KB
  * (the heap past the newest 256 chunks, which the join once left unjoined), each set written
- * whole and freed. Resident growth after both: 25 MB here; 312 MB with the library before the
+ * whole and freed. Resident growth after both: 24 MB here; 187 MB with the library before the
  * trim (glibc: under 1 MB). Its own process. */
 static void check_idle_after_burst(void) {
   static void* obj[15000];

@@ -2,7 +2,7 @@
 // not growing. The join (alloc/dm/join.h) and the idling of large free blocks
 // (DmMalloc::idle_free_blocks) ran only when the heap was about to grow, so a program that
 // built a large structure and freed it kept all of it resident for the rest of its run: 2,000
-// objects of 100 KiB freed left 212 MB resident through the drop-in, against glibc's 0.2 MB
+// objects of 100 KB freed left 207 MB resident through the drop-in, against glibc's 0.1 MB
 // (glibc gives back the top of its heap as soon as it is free).
 //
 // trim() joins free neighbours (over the whole heap, when that is worth its walks: below),

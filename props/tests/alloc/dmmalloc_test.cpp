@@ -502,7 +502,7 @@ std::uint64_t resident_pages(Addr a, std::uint64_t n) {
 
 // A program that built a large structure and freed it: a trim gives its pages back although the
 // heap is not growing, and the objects still live keep their bytes. Without the trim, every page
-// stayed resident until the heap next grew (212 MB through the drop-in for 200 MB freed).
+// stayed resident until the heap next grew (207 MB through the drop-in for 200 MB freed).
 TEST(DmMalloc, TrimGivesFreedPagesBackAndKeepsLiveObjects) {
   NativeHeap h;
   constexpr std::uint64_t kSize = 10000;
@@ -555,8 +555,6 @@ TEST(DmMalloc, TrimGivesFreedPagesBackAndKeepsLiveObjects) {
   for (const Addr p : again) h.dm.free(p);
   for (const Addr p : live) h.dm.free(p);
 }
-
-
 
 // realloc-bal spent 14% of its time in memmove: an object growing through the classes was copied
 // at every class it passed. Past 64 KiB it now moves once, to a region of its own, and grows
