@@ -10,17 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
-lib=${PPRSIM_DMMALLOC_LIB:-$PWD/build/libpprsim_dmmalloc.so}
-[ -f "$lib" ] || { echo "realprog_bench: $lib not built (bash tools/bootstrap.sh)" >&2; exit 2; }
-arch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-declare -A preload=([glibc]="" [dmmalloc]="$lib")
-order=(glibc dmmalloc)
-if [ -n "${PPRSIM_DMMALLOC_BEFORE:-}" ]; then preload[before]=$PPRSIM_DMMALLOC_BEFORE; order+=(before); fi
-for spec in jemalloc:libjemalloc.so.2 mimalloc:libmimalloc.so.2 tcmalloc:libtcmalloc_minimal.so.4; do
-  name=${spec%%:*} so=${spec#*:}
-  if [ -f "/usr/lib/$arch/$so" ]; then preload[$name]="/usr/lib/$arch/$so"; order+=("$name")
-  else echo "skipped $name: /usr/lib/$arch/$so not installed"; fi
-done
+source tools/preloads.sh
+find_preloads realprog_bench dmmalloc
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
