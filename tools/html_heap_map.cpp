@@ -16,7 +16,6 @@ namespace pprsim::html {
 
 namespace {
 
-constexpr int kWidth = 960;
 constexpr int kLabel = 170;
 constexpr int kBar = 18;
 constexpr int kRow = 24;

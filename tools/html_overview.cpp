@@ -15,7 +15,6 @@ namespace pprsim::html {
 
 namespace {
 
-constexpr int kWidth = 960;
 constexpr int kLeft = 110;
 constexpr int kRight = 10;
 constexpr int kBand = 26;

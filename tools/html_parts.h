@@ -24,6 +24,9 @@ std::uint64_t u64_at(const Json& a, std::size_t i);
 std::string text_of(const Json& j);
 std::string bytes_text(std::uint64_t n);
 
+// The width of every drawing (the overview, the timeline, the heap map), in SVG units.
+inline constexpr int kWidth = 960;
+
 // Eight task colours (task k takes k mod 8), and MAIN's.
 inline constexpr std::array<const char*, 8> kTaskColours{"#f28e2b", "#59a14f", "#b07aa1", "#edc948",
                                                          "#76b7b2", "#ff9da7", "#9c755f", "#bab0ac"};

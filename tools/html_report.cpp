@@ -274,7 +274,6 @@ class Page {
   }
 
  private:
-  static constexpr int kWidth = 960;
   static constexpr int kLeft = 90;
   static constexpr int kLane = 14;
   static constexpr int kGap = 4;

@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -46,6 +48,15 @@ inline ReplayConfig config(std::string alloc, int g, std::uint64_t ppr_every = 0
   return c;
 }
 
+// The sample trace the README's main command replays.
+inline const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 // What a command printed and how it ended.
 struct CommandResult {
   int status;        // exit status; -1 when it did not exit normally
@@ -65,6 +76,9 @@ inline CommandResult run_shell(const std::string& cmd) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+
+// Runs `cmd` through the shell, standard error with standard output.
+inline CommandResult run_command(const std::string& cmd) { return run_shell(cmd + " 2>&1"); }
 
 // Runs `pprsim ARGS` through the shell (ARGS may redirect or pipe), standard error with
 // standard output.

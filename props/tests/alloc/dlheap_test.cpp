@@ -22,11 +22,11 @@ namespace {
 
 using Heap = DlHeap<NativeMemory>;
 
-struct NativeHeap {
+struct DlNativeHeap {
   NativeMemory mem;
   Heap heap{&mem};
-  explicit NativeHeap(std::uint64_t limit = 0) : mem(limit) {}
-  ~NativeHeap() {
+  explicit DlNativeHeap(std::uint64_t limit = 0) : mem(limit) {}
+  ~DlNativeHeap() {
     // Give the segments back (large chunks are freed by the tests themselves).
     std::vector<std::pair<Addr, std::uint64_t>> segs;
     heap.for_each_segment([&](Addr b, std::uint64_t s) { segs.emplace_back(b, s); });
@@ -58,7 +58,7 @@ const BlockInfo* free_block_at(const std::vector<BlockInfo>& blocks, Addr c) {
 std::uint64_t chunk_bytes(std::uint64_t n) { return dl::request_to_size(n); }
 
 TEST(DlHeap, AlignmentAndUsableSize) {
-  NativeHeap h;
+  DlNativeHeap h;
   for (std::uint64_t n : {0u, 1u, 15u, 16u, 17u, 24u, 100u, 1000u, 1008u, 1024u, 4095u, 4096u,
                           100000u, 262143u, 262144u, 300000u}) {
     const Addr p = h.heap.malloc(n);
@@ -73,7 +73,7 @@ TEST(DlHeap, AlignmentAndUsableSize) {
 }
 
 TEST(DlHeap, CApiEdgeCases) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr z1 = h.heap.malloc(0);
   const Addr z2 = h.heap.malloc(0);
   ASSERT_NE(z1, 0u);
@@ -89,7 +89,7 @@ TEST(DlHeap, CApiEdgeCases) {
 }
 
 TEST(DlHeap, FreedNeighboursCoalesceIntoOneChunk) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr a = h.heap.malloc(100);
   const Addr b = h.heap.malloc(200);
   const Addr c = h.heap.malloc(300);
@@ -116,7 +116,7 @@ TEST(DlHeap, FreedNeighboursCoalesceIntoOneChunk) {
 }
 
 TEST(DlHeap, FreeCoalescesWithBothNeighboursAtOnce) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr a = h.heap.malloc(64);
   const Addr b = h.heap.malloc(64);
   const Addr c = h.heap.malloc(64);
@@ -137,7 +137,7 @@ TEST(DlHeap, FreeCoalescesWithBothNeighboursAtOnce) {
 }
 
 TEST(DlHeap, FreeNextToTheTopGivesTheBytesBackToIt) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr keep = h.heap.malloc(10);
   const Addr top = h.heap.top();
   const std::uint64_t top_size = h.heap.top_size();
@@ -151,7 +151,7 @@ TEST(DlHeap, FreeNextToTheTopGivesTheBytesBackToIt) {
 }
 
 TEST(DlHeap, ReallocSemantics) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr p = h.heap.realloc(0, 100);  // = malloc
   ASSERT_NE(p, 0u);
   EXPECT_GE(h.heap.usable_size(p), 100u);
@@ -195,7 +195,7 @@ TEST(DlHeap, ReallocSemantics) {
 }
 
 TEST(DlHeap, CallocZeroesAndChecksOverflow) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr p = h.heap.malloc(1000);
   const Addr guard = h.heap.malloc(16);
   std::memset(bytes(p), 0xFF, 1000);
@@ -213,7 +213,7 @@ TEST(DlHeap, CallocZeroesAndChecksOverflow) {
 }
 
 TEST(DlHeap, MemalignHonoursPowerOfTwoAlignments) {
-  NativeHeap h;
+  DlNativeHeap h;
   std::vector<Addr> ps;
   for (std::uint64_t align : {1u, 8u, 16u, 32u, 64u, 128u, 256u, 4096u, 65536u}) {
     for (std::uint64_t n : {0u, 1u, 100u, 5000u}) {
@@ -244,7 +244,7 @@ TEST(DlHeap, MemalignHonoursPowerOfTwoAlignments) {
 }
 
 TEST(DlHeap, LargeRequestsGetARegionOfTheirOwn) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr small = h.heap.malloc(10);
   const std::uint64_t before = h.mem.in_use();
   const Addr p = h.heap.malloc(dl::kDirectThreshold);
@@ -258,7 +258,7 @@ TEST(DlHeap, LargeRequestsGetARegionOfTheirOwn) {
 }
 
 TEST(DlHeap, NewSegmentsAndTheirRelease) {
-  NativeHeap h;
+  DlNativeHeap h;
   std::vector<Addr> ps;
   for (int i = 0; i < 6; ++i) ps.push_back(h.heap.malloc(200000));  // a segment each
   std::uint64_t segs = 0;
@@ -274,7 +274,7 @@ TEST(DlHeap, NewSegmentsAndTheirRelease) {
 }
 
 TEST(DlHeap, SliceHeapGrowsInItsSliceAndIsAdoptedWhole) {
-  NativeHeap h;
+  DlNativeHeap h;
   // Without a slice, a slice heap gets no memory.
   Heap none = Heap::slice(&h.mem);
   EXPECT_EQ(none.malloc(100), 0u);
@@ -323,7 +323,7 @@ TEST(DlHeap, SliceHeapGrowsInItsSliceAndIsAdoptedWhole) {
 }
 
 TEST(DlHeap, RefusedSystemMemoryFailsCleanly) {
-  NativeHeap h(std::uint64_t{1} << 20);
+  DlNativeHeap h(std::uint64_t{1} << 20);
   std::vector<Addr> ps;
   for (int i = 0; i < 1000; ++i) {
     const Addr p = h.heap.malloc(3000);
@@ -340,7 +340,7 @@ TEST(DlHeap, RefusedSystemMemoryFailsCleanly) {
 }
 
 TEST(DlHeap, InvalidAndDoubleFreesAreCountedNotFollowed) {
-  NativeHeap h;
+  DlNativeHeap h;
   const Addr a = h.heap.malloc(100);
   const Addr b = h.heap.malloc(100);
   h.heap.free(a);
@@ -539,7 +539,7 @@ RC_GTEST_PROP(DlHeapModel, RandomSequencesKeepObjectsIntactAndCoalesceBack, ()) 
   const auto steps = *rc::gen::container<std::vector<Step>>(
       rc::gen::tuple(rc::gen::inRange(0, 8), rc::gen::arbitrary<std::uint32_t>(),
                      rc::gen::arbitrary<std::uint32_t>()));
-  NativeHeap h;
+  DlNativeHeap h;
   std::map<int, Obj> live;
   run_steps(h.heap, steps, live, true, false);
   check_census(h.heap, live);

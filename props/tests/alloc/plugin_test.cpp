@@ -27,7 +27,7 @@ Result run(const std::string& args) { return test::run_pprsim(args); }
 std::string plugin(const std::string& name) { return std::string(PPRSIM_PLUGIN_DIR) + "/" + name + ".so"; }
 const std::string kGood = "plugin:" + plugin("pprsim_plugin_classes");
 const std::string kBroken = "plugin:" + plugin("pprsim_plugin_classes_broken");
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 

@@ -17,31 +17,31 @@ namespace {
 
 using Result = test::CommandResult;
 
-Result run(const std::string& cmd) { return test::run_shell(cmd + " 2>&1"); }
+using test::run_command;
 
 const std::string kPreload = std::string("LD_PRELOAD=") + PPRSIM_DMMALLOC_LIB + " ";
 
-bool have(const std::string& program) { return run("command -v " + program).status == 0; }
+bool have(const std::string& program) { return run_command("command -v " + program).status == 0; }
 
 // The command's output under glibc and under the drop-in: equal, and the run succeeded.
 void same_output(const std::string& cmd) {
-  const Result plain = run(cmd);
+  const Result plain = run_command(cmd);
   ASSERT_EQ(plain.status, 0) << cmd << "\n" << plain.out;
-  const Result dropped = run(kPreload + cmd);
+  const Result dropped = run_command(kPreload + cmd);
   EXPECT_EQ(dropped.status, 0) << cmd << "\n" << dropped.out;
   EXPECT_EQ(dropped.out, plain.out) << cmd;
   EXPECT_FALSE(plain.out.empty());
 }
 
 TEST(DropIn, CChecksOfTheApiThreadsForkAndPprHooksPass) {
-  const Result r = run(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK);
+  const Result r = run_command(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("drop-in checks passed"), std::string::npos) << r.out;
 }
 
 // One check of the C helper by name: it passed.
 void expect_check_passes(const std::string& name) {
-  const Result r = run(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK + " " + name);
+  const Result r = run_command(std::string("timeout 120 ") + PPRSIM_DROPIN_CHECK + " " + name);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find(name + ": passed"), std::string::npos) << r.out;
 }
@@ -83,7 +83,7 @@ TEST(DropIn, AProgramThatReusesWhatItFreedIsNotTrimmedAtEveryRound) {
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
-  const Result r = run("ulimit -c 0; " + cmd + " 2>&1; echo \"exit $?\"");
+  const Result r = run_command("ulimit -c 0; " + cmd + " 2>&1; echo \"exit $?\"");
   const auto at = r.out.find("ptr 0x");
   ASSERT_NE(at, std::string::npos) << cmd << "\n" << r.out;
   const std::string ptr = r.out.substr(at + 4, r.out.find('\n', at) - at - 4);
@@ -145,15 +145,15 @@ TEST(DropIn, PreloadedItServesMallocInAnotherProgram) {
   const std::string cmd =
       "python3 -c 'import ctypes; c = ctypes.CDLL(None); c.malloc.restype = ctypes.c_void_p; "
       "c.malloc_usable_size.argtypes = [ctypes.c_void_p]; print(c.malloc_usable_size(c.malloc(1)))'";
-  EXPECT_EQ(run(kPreload + cmd).out, "16\n");
-  EXPECT_NE(run(cmd).out, "16\n");
+  EXPECT_EQ(run_command(kPreload + cmd).out, "16\n");
+  EXPECT_NE(run_command(cmd).out, "16\n");
 }
 
 TEST(DropIn, PreloadingItLoadsNoOtherLibrary) {
   // A C program under it maps the library and what the program maps anyway, nothing more: with
   // the C++ runtime as a library of its own, every preloaded process loaded and relocated it
   // (a started /bin/true took 1.6 ms instead of 0.95 ms).
-  const Result maps = run(kPreload + "cat /proc/self/maps");
+  const Result maps = run_command(kPreload + "cat /proc/self/maps");
   ASSERT_EQ(maps.status, 0) << maps.out;
   EXPECT_NE(maps.out.find("libpprsim_dmmalloc"), std::string::npos) << maps.out;
   for (const char* runtime : {"libstdc++", "libgcc_s", "libm.so"}) {
@@ -195,9 +195,9 @@ TEST(DropIn, GccCompile) {
                         "std::cout << s << '\\n'; }\n";
   // The assembly g++ writes is the same under both allocators, and the program runs.
   same_output("g++ -O2 -S -o - " + src.string() + " | md5sum");
-  const Result built = run(kPreload + "g++ -O2 -o " + (dir / "prog").string() + " " + src.string());
+  const Result built = run_command(kPreload + "g++ -O2 -o " + (dir / "prog").string() + " " + src.string());
   ASSERT_EQ(built.status, 0) << built.out;
-  EXPECT_EQ(run((dir / "prog").string()).out, "332836390\n");  // squares of 0..999 plus 2890 digits
+  EXPECT_EQ(run_command((dir / "prog").string()).out, "332836390\n");  // squares of 0..999 plus 2890 digits
   std::filesystem::remove_all(dir);
 }
 

@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 const fs::path kCsapp = fs::path(PPRSIM_SOURCE_DIR) / ".." / "shared" / "traces" / "cs-app";
 
 std::string native(const std::string& name) { return "native:" + std::string(PPRSIM_PLUGIN_DIR) + "/" + name + ".so"; }
@@ -83,7 +83,7 @@ TEST(NativeEngine, ACrashInATaskIsAFailedRunNamingTheCallTheLineAndTheTask) {
   EXPECT_NE(r.out.find("stopped: the allocator crashed in malloc at line 21 in task 1: signal 11 (SIGSEGV"),
             std::string::npos)
       << r.out;
-  const auto j = nlohmann::json::parse(test::read_all(d.path / "run.json"));
+  const auto j = nlohmann::json::parse(test::slurp(d.path / "run.json"));
   EXPECT_EQ(j["stop"], "crash");
   EXPECT_EQ(j["findings"]["counts"]["crashed"], 1) << j["findings"].dump();
 }
@@ -108,7 +108,7 @@ TEST(NativeEngine, FuzzShrinksACrashToACounterexampleThatReplaysAsOne) {
   for (const auto& e : fs::directory_iterator(d.path / "cex")) trace = e.path().string();
   ASSERT_FALSE(trace.empty()) << r.out;
   // The counterexample is small, and replayed as fuzz says, it crashes the same way.
-  EXPECT_LE(test::line_count(test::read_all(trace)), 12u) << test::read_all(trace);
+  EXPECT_LE(test::line_count(test::slurp(trace)), 12u) << test::slurp(trace);
   const std::size_t at = r.out.find("reproduce: pprsim ");
   ASSERT_NE(at, std::string::npos) << r.out;
   const std::string again = r.out.substr(at + std::string("reproduce: pprsim ").size(),
@@ -326,11 +326,11 @@ const struct pprsim_port *pprsim_port(void) { return &port; }
   const auto r = test::run_shell("cd '" + d.path.string() + "' && PPRSIM_CACHE_DIR='" + (d.path / "cache").string() +
                                  "' timeout -s KILL 120 " + PPRSIM_BINARY + " replay t.trace --alloc native:port=chatty.c" +
                                  " 2>err.txt >out.txt; echo $?");
-  EXPECT_EQ(r.out, "0\n") << test::read_all(d.path / "err.txt");
-  const std::string err = test::read_all(d.path / "err.txt");
+  EXPECT_EQ(r.out, "0\n") << test::slurp(d.path / "err.txt");
+  const std::string err = test::slurp(d.path / "err.txt");
   EXPECT_NE(err.find("malloc 24"), std::string::npos) << err;
   EXPECT_NE(err.find("free"), std::string::npos) << err;
-  EXPECT_EQ(test::read_all(d.path / "out.txt").find("malloc 24"), std::string::npos);
+  EXPECT_EQ(test::slurp(d.path / "out.txt").find("malloc 24"), std::string::npos);
 }
 
 // The BOP-compatibility port (native/bop/bop_port.c): an allocator written against BOP's

@@ -28,7 +28,7 @@ using Json = nlohmann::ordered_json;
 const std::string kCovPath = PPRSIM_COV_PLUGIN;
 const std::string kCov = "plugin:" + kCovPath;
 const std::string kPlain = "plugin:" + std::string(PPRSIM_PLUGIN_DIR) + "/pprsim_plugin_classes.so";
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 #define PPRSIM_REQUIRE_COV_PLUGIN()                                                                   \
   if (kCovPath.empty()) GTEST_SKIP() << "clang not found when configured: the example plugin was not " \

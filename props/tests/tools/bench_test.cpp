@@ -23,7 +23,7 @@ Result pprsim(const std::string& args, bool with_stderr = true) {
   return test::run_shell(std::string(PPRSIM_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 const std::string kQuick = " --rounds 1 --repetitions 1 --min-time 0";
 
 TEST(Bench, JsonHasOneResultPerTraceAndAllocatorWithTheContractKeys) {

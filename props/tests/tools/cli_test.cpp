@@ -16,7 +16,6 @@ namespace {
 
 using Result = test::CommandResult;
 
-Result pprsim(const std::string& args) { return test::run_pprsim(args); }
 
 std::string temp_file(const std::string& name, const std::string& text) {
   const auto p = std::filesystem::temp_directory_path() / ("pprsim_cli_" + name);
@@ -24,7 +23,7 @@ std::string temp_file(const std::string& name, const std::string& text) {
   return p.string();
 }
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 TEST(Cli, EveryFileOutputSaysWhereItWent) {
   test::TempDir d("written");
@@ -41,7 +40,7 @@ TEST(Cli, EveryFileOutputSaysWhereItWent) {
 }
 
 TEST(Cli, SampleVerifiesAndExitsZero) {
-  const Result r = pprsim("replay " + kSample + " --group-size 4");
+  const Result r = test::run_pprsim("replay " + kSample + " --group-size 4");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("VERIFIED"), std::string::npos) << r.out;
 }
@@ -60,27 +59,27 @@ TEST(Cli, AMisspeltCommandOrOptionSuggestsTheNearest) {
            {"shrink " + kSample + " --ot x.trace", "pprsim: shrink: unknown option '--ot'; did you mean '--out'?\n"},
            {"gen --evnets=3", "pprsim: gen: unknown option '--evnets'; did you mean '--events'?\n"},
        }) {
-    const Result r = pprsim(c.args);
+    const Result r = test::run_pprsim(c.args);
     EXPECT_EQ(r.status, 2) << c.args;
     EXPECT_EQ(r.out, c.line) << c.args;
   }
   // Nothing near: the known names instead of a guess.
-  const Result far = pprsim("frobnicate");
+  const Result far = test::run_pprsim("frobnicate");
   EXPECT_EQ(far.status, 2);
   EXPECT_NE(far.out.find("unknown command 'frobnicate' (known: replay, "), std::string::npos) << far.out;
   EXPECT_EQ(far.out.find("bench-child"), std::string::npos) << far.out;
   // A negative number is a value, not an option: the parser's own message.
-  const Result negative = pprsim("replay " + kSample + " --seed -1");
+  const Result negative = test::run_pprsim("replay " + kSample + " --seed -1");
   EXPECT_EQ(negative.status, 2);
   EXPECT_NE(negative.out.find("--seed"), std::string::npos) << negative.out;
   EXPECT_EQ(negative.out.find("unknown"), std::string::npos) << negative.out;
   // What follows record's "--" is the program's.
-  const Result program = pprsim("record -o /nonexistent/dir/x.trace -- true --sed");
+  const Result program = test::run_pprsim("record -o /nonexistent/dir/x.trace -- true --sed");
   EXPECT_EQ(program.out.find("unknown option"), std::string::npos) << program.out;
 }
 
 TEST(Cli, JsonHasTheContractKeys) {
-  const Result r = pprsim("replay " + kSample + " --group-size 4 --json -");
+  const Result r = test::run_pprsim("replay " + kSample + " --group-size 4 --json -");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   for (const char* key : {"trace", "allocator", "group_size", "seed", "events", "groups", "committed", "aborted",
@@ -102,13 +101,13 @@ TEST(Cli, JsonHasTheContractKeys) {
 
 // How many heap checks were full censuses: the last always is; with --full-check-every 1 all are.
 TEST(Cli, JsonCountsTheFullHeapChecks) {
-  const Result r = pprsim("replay " + kSample + " --group-size 4 --json -");
+  const Result r = test::run_pprsim("replay " + kSample + " --group-size 4 --json -");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_TRUE(j.contains("full_heap_checks"));
   EXPECT_GE(j["full_heap_checks"].get<int>(), 1);
   EXPECT_LT(j["full_heap_checks"].get<int>(), j["heap_checks"].get<int>());
-  const Result all = pprsim("replay " + kSample + " --group-size 4 --full-check-every 1 --json -");
+  const Result all = test::run_pprsim("replay " + kSample + " --group-size 4 --full-check-every 1 --json -");
   ASSERT_EQ(all.status, 0) << all.out;
   const auto k = nlohmann::json::parse(all.out);
   EXPECT_EQ(k["full_heap_checks"], k["heap_checks"]);
@@ -119,7 +118,7 @@ TEST(Cli, SameSeedGivesByteIdenticalJsonApartFromSeconds) {
   const std::string trace = (dir / "amptjp-bal.rep").string();
   for (const char* seed : {"1", "2"}) {
     auto once = [&] {
-      const Result r = pprsim("replay " + trace + " --group-size 4 --ppr-every 20 --seed " + seed + " --json -");
+      const Result r = test::run_pprsim("replay " + trace + " --group-size 4 --ppr-every 20 --seed " + seed + " --json -");
       auto j = nlohmann::json::parse(r.out);
       j.erase("seconds");
       return j.dump();
@@ -130,7 +129,7 @@ TEST(Cli, SameSeedGivesByteIdenticalJsonApartFromSeconds) {
 
 TEST(Cli, BadInputIsOneLineWithFileAndLineAndExitTwo) {
   const std::string f = temp_file("bad.trace", "pprtrace 1\na 1 10\nz 3\n");
-  const Result r = pprsim("replay " + f);
+  const Result r = test::run_pprsim("replay " + f);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find(f + ":3:"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
@@ -140,29 +139,29 @@ TEST(Cli, BadInputLeavesNoJsonBehind) {
   const std::string f = temp_file("bad2.trace", "pprtrace 1\nf 7\n");
   const auto out = std::filesystem::temp_directory_path() / "pprsim_cli_out.json";
   std::filesystem::remove(out);
-  const Result r = pprsim("replay " + f + " --json " + out.string());
+  const Result r = test::run_pprsim("replay " + f + " --json " + out.string());
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-  EXPECT_EQ(pprsim("").status, 2);
-  EXPECT_EQ(pprsim("replay").status, 2);
-  EXPECT_EQ(pprsim("replay " + kSample + " --alloc nosuch").status, 2);
-  EXPECT_EQ(pprsim("replay " + kSample + " --group-size 0").status, 2);
-  EXPECT_EQ(pprsim("replay " + kSample + " --understudy sometimes").status, 2);
-  EXPECT_EQ(pprsim("replay /no/such/file").status, 2);
+  EXPECT_EQ(test::run_pprsim("").status, 2);
+  EXPECT_EQ(test::run_pprsim("replay").status, 2);
+  EXPECT_EQ(test::run_pprsim("replay " + kSample + " --alloc nosuch").status, 2);
+  EXPECT_EQ(test::run_pprsim("replay " + kSample + " --group-size 0").status, 2);
+  EXPECT_EQ(test::run_pprsim("replay " + kSample + " --understudy sometimes").status, 2);
+  EXPECT_EQ(test::run_pprsim("replay /no/such/file").status, 2);
 }
 
 TEST(Cli, FailedCheckExitsOne) {
   const std::string f = temp_file("shared.trace", "pprtrace 1\na 1 40\na 2 40\na 3 40\nppr\nf 1\nend\nppr\nf 2\nend\n");
-  const Result r = pprsim("replay " + f + " --alloc shared --group-size 2 --understudy never");
+  const Result r = test::run_pprsim("replay " + f + " --alloc shared --group-size 2 --understudy never");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("lost"), std::string::npos) << r.out;
 }
 
 TEST(Cli, SeveralTracesAndAllocatorsPrintOneTable) {
-  const Result r = pprsim("replay " + kSample + " " + kSample + " --alloc all --group-size 2");
+  const Result r = test::run_pprsim("replay " + kSample + " " + kSample + " --alloc all --group-size 2");
   EXPECT_NE(r.out.find("allocator"), std::string::npos);
   EXPECT_GE(std::count(r.out.begin(), r.out.end(), '\n'), 5) << r.out;
 }

@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kPlugin = "plugin:" + std::string(PPRSIM_PLUGIN_DIR) + "/pprsim_test_plugin_misbehaving.so";
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 struct Dir {
   fs::path path;
@@ -44,14 +44,14 @@ TEST(Containment, ASegfaultInMallocIsAFailedRunWithItsReports) {
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("stopped: the allocator crashed in malloc at line 8: signal 11 (SIGSEGV"), std::string::npos)
       << r.out;
-  const auto j = nlohmann::json::parse(test::read_all(d.path / "run.json"));
+  const auto j = nlohmann::json::parse(test::slurp(d.path / "run.json"));
   EXPECT_FALSE(j["verified"].get<bool>());
   EXPECT_EQ(j["stop"], "crash");
   // The run stopped at line 8, yet "events" counts the whole trace, as a run that verified does.
   const auto whole = test::run_pprsim(d.path, "replay " + kSample + " --json -", "2>/dev/null");
   EXPECT_EQ(j["events"], nlohmann::json::parse(whole.out)["events"]);
   EXPECT_NE(j["failure"].get<std::string>().find("at line 8"), std::string::npos);
-  EXPECT_NE(test::read_all(d.path / "run.html").find("crashed in malloc"), std::string::npos);
+  EXPECT_NE(test::slurp(d.path / "run.html").find("crashed in malloc"), std::string::npos);
   EXPECT_EQ(test::listing(d.path), (std::set<std::string>{"run.html", "run.json"}));  // no temporary left
 }
 
@@ -83,7 +83,7 @@ TEST(Containment, AnEndlessLoopIsAHangWithinTheTimeout) {
     EXPECT_EQ(r.status, 1) << mode << ": " << r.out;
     EXPECT_NE(r.out.find("stopped: the allocator hung in free at line 16: no return within 0.5 s"), std::string::npos)
         << mode << ": " << r.out;
-    EXPECT_EQ(nlohmann::json::parse(test::read_all(d.path / "run.json"))["stop"], "hang");
+    EXPECT_EQ(nlohmann::json::parse(test::slurp(d.path / "run.json"))["stop"], "hang");
     EXPECT_TRUE(fs::exists(d.path / "run.html"));
   }
 }
@@ -97,7 +97,7 @@ TEST(Containment, ShrinkKeepsACrashAndAHangAsTheirKinds) {
   r = misbehave(d, "hang-free", "shrink " + kSample + " --alloc " + kPlugin + " --call-timeout 0.2 -o hang.trace", 1);
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find(": hang with plugin:"), std::string::npos) << r.out;
-  EXPECT_NE(test::read_all(d.path / "hang.trace").find("--call-timeout 0.2"), std::string::npos);
+  EXPECT_NE(test::slurp(d.path / "hang.trace").find("--call-timeout 0.2"), std::string::npos);
 }
 
 TEST(Containment, TheMemoryLimitReachedInsideAPluginCallIsExitTwoNotAnAbort) {

@@ -25,12 +25,7 @@ using CmdResult = test::CommandResult;
 
 CmdResult pprsim_run(const std::string& args) { return test::run_pprsim(args); }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::slurp;
 
 // The events of a trace file, without their line numbers.
 std::vector<Event> events_of(const fs::path& p) {

@@ -28,7 +28,6 @@ namespace {
 
 using Result = test::CommandResult;
 
-Result pprsim(const std::string& args) { return test::run_pprsim(args); }
 
 class FuzzCli : public ::testing::Test {
  protected:
@@ -52,8 +51,8 @@ class FuzzCli : public ::testing::Test {
 
 TEST_F(FuzzCli, JobsGiveTheSameJsonApartFromSeconds) {
   const std::string common = "fuzz --alloc shared --runs 60 --seed 3 --keep-going --out " + path("ce");
-  const Result one = pprsim(common + " --jobs 1 --json " + path("one.json"));
-  const Result two = pprsim(common + " --jobs 2 --json " + path("two.json"));
+  const Result one = test::run_pprsim(common + " --jobs 1 --json " + path("one.json"));
+  const Result two = test::run_pprsim(common + " --jobs 2 --json " + path("two.json"));
   EXPECT_EQ(one.status, 1) << one.out;
   EXPECT_EQ(two.status, 1) << two.out;
   EXPECT_EQ(json_of("one.json"), json_of("two.json"));
@@ -64,7 +63,7 @@ TEST_F(FuzzCli, JobsGiveTheSameJsonApartFromSeconds) {
 
 TEST_F(FuzzCli, ACounterexampleFolderThatIsNotUtf8IsWrittenIntoTheJson) {
   // Its name goes into the JSON (the counterexamples' paths): replaced, never an abort.
-  const Result r = pprsim("fuzz --alloc shared --runs 20 --seed 1 --out " + path("cx\xff") + " --json " + path("out.json"));
+  const Result r = test::run_pprsim("fuzz --alloc shared --runs 20 --seed 1 --out " + path("cx\xff") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 1) << r.out;
   std::ifstream in(path("out.json"), std::ios::binary);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -75,15 +74,15 @@ TEST_F(FuzzCli, ACounterexampleFolderThatIsNotUtf8IsWrittenIntoTheJson) {
 TEST_F(FuzzCli, ShardsMergeIntoTheOneRunJson) {
   for (const char* stop : {"", " --keep-going"}) {
     const std::string common = std::string("fuzz --alloc shared --runs 50 --seed 5 --out ") + path("ce") + stop;
-    ASSERT_EQ(pprsim(common + " --json " + path("whole.json")).status, 1);
+    ASSERT_EQ(test::run_pprsim(common + " --json " + path("whole.json")).status, 1);
     std::string shards;
     for (const char* k : {"1/3", "2/3", "3/3"}) {
       const std::string name = std::string("shard") + k[0] + ".json";
-      const Result r = pprsim(common + " --jobs 2 --shard " + k + " --json " + path(name));
+      const Result r = test::run_pprsim(common + " --jobs 2 --shard " + k + " --json " + path(name));
       ASSERT_NE(r.status, 2) << r.out;
       shards = path(name) + " " + shards;  // any order
     }
-    const Result merged = pprsim("report " + shards + " --json " + path("merged.json"));
+    const Result merged = test::run_pprsim("report " + shards + " --json " + path("merged.json"));
     EXPECT_EQ(merged.status, 1) << merged.out;
     // Coverage is summed over every run a shard checked (a shard may check runs past the first
     // failure of the whole campaign), without pairs: the rest is the one-process JSON.
@@ -95,7 +94,7 @@ TEST_F(FuzzCli, ShardsMergeIntoTheOneRunJson) {
     EXPECT_EQ(without_coverage(m), without_coverage(json_of("whole.json"))) << stop;
     EXPECT_GE(m["coverage"]["exercised"], json_of("whole.json")["coverage"]["exercised"]);
     EXPECT_EQ(m["coverage"]["paths"], json_of("whole.json")["coverage"]["paths"]);
-    const Result to_stdout = pprsim("report " + shards + " --json -");
+    const Result to_stdout = test::run_pprsim("report " + shards + " --json -");
     auto j = nlohmann::json::parse(to_stdout.out);
     j.erase("seconds");
     EXPECT_EQ(without_coverage(j), without_coverage(json_of("whole.json")));
@@ -105,13 +104,13 @@ TEST_F(FuzzCli, ShardsMergeIntoTheOneRunJson) {
 TEST_F(FuzzCli, ReportRefusesShardsOfOtherCampaignsMissingOrTwice) {
   const std::string common = "fuzz --alloc dmmalloc --runs 6 --seed 1 --out " + path("ce");
   for (const char* k : {"1/2", "2/2"}) {
-    ASSERT_EQ(pprsim(common + " --shard " + k + " --json " + path(std::string("s") + k[0] + ".json")).status, 0);
+    ASSERT_EQ(test::run_pprsim(common + " --shard " + k + " --json " + path(std::string("s") + k[0] + ".json")).status, 0);
   }
-  ASSERT_EQ(pprsim("fuzz --alloc dmmalloc --runs 6 --seed 2 --shard 2/2 --json " + path("seed2.json")).status, 0);
-  ASSERT_EQ(pprsim("fuzz --alloc dmmalloc --runs 7 --shard 2/2 --json " + path("runs7.json")).status, 0);
-  ASSERT_EQ(pprsim("fuzz --alloc comalloc --runs 6 --shard 2/2 --json " + path("comalloc.json")).status, 0);
-  ASSERT_EQ(pprsim("fuzz --alloc dmmalloc --runs 6 --shard 2/3 --json " + path("of3.json")).status, 0);
-  EXPECT_EQ(pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
+  ASSERT_EQ(test::run_pprsim("fuzz --alloc dmmalloc --runs 6 --seed 2 --shard 2/2 --json " + path("seed2.json")).status, 0);
+  ASSERT_EQ(test::run_pprsim("fuzz --alloc dmmalloc --runs 7 --shard 2/2 --json " + path("runs7.json")).status, 0);
+  ASSERT_EQ(test::run_pprsim("fuzz --alloc comalloc --runs 6 --shard 2/2 --json " + path("comalloc.json")).status, 0);
+  ASSERT_EQ(test::run_pprsim("fuzz --alloc dmmalloc --runs 6 --shard 2/3 --json " + path("of3.json")).status, 0);
+  EXPECT_EQ(test::run_pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
   struct Case {
     std::string inputs, says;
   };
@@ -122,31 +121,31 @@ TEST_F(FuzzCli, ReportRefusesShardsOfOtherCampaignsMissingOrTwice) {
                         Case{path("s1.json") + " " + path("comalloc.json"), "allocator"},
                         Case{path("s1.json") + " " + path("of3.json"), "shard count"},
                         Case{path("nothing.json"), "nothing.json"}}) {
-    const Result r = pprsim("report " + c.inputs + " --json " + path("out.json"));
+    const Result r = test::run_pprsim("report " + c.inputs + " --json " + path("out.json"));
     EXPECT_EQ(r.status, 2) << c.inputs << "\n" << r.out;
     EXPECT_NE(r.out.find(c.says), std::string::npos) << r.out;
     EXPECT_FALSE(std::filesystem::exists(path("out.json")));
   }
   std::ofstream(path("bad.json")) << "{\"allocator\": ";
-  const Result bad = pprsim("report " + path("bad.json"));
+  const Result bad = test::run_pprsim("report " + path("bad.json"));
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.out.find("bad.json"), std::string::npos) << bad.out;
 }
 
 TEST_F(FuzzCli, JsonCarriesTheVersionAndReportRefusesShardsOfTwoVersions) {
   const std::string common = "fuzz --alloc dmmalloc --runs 4 --seed 1 --out " + path("ce");
-  ASSERT_EQ(pprsim(common + " --shard 1/2 --json " + path("s1.json")).status, 0);
-  ASSERT_EQ(pprsim(common + " --shard 2/2 --json " + path("s2.json")).status, 0);
-  const std::string version = pprsim("--version").out;
+  ASSERT_EQ(test::run_pprsim(common + " --shard 1/2 --json " + path("s1.json")).status, 0);
+  ASSERT_EQ(test::run_pprsim(common + " --shard 2/2 --json " + path("s2.json")).status, 0);
+  const std::string version = test::run_pprsim("--version").out;
   const std::string own = json_of("s1.json")["version"].get<std::string>();
   ASSERT_FALSE(own.empty());
   EXPECT_EQ(version, "pprsim " + own + "\n");
-  EXPECT_EQ(pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
+  EXPECT_EQ(test::run_pprsim("report " + path("s1.json") + " " + path("s2.json")).status, 0);
   auto other = json_of("s2.json");
   other["version"] = "0.0.1-other";
   other["seconds"] = 0.5;
   std::ofstream(path("old.json")) << other.dump();
-  const Result r = pprsim("report " + path("s1.json") + " " + path("old.json") + " --json " + path("out.json"));
+  const Result r = test::run_pprsim("report " + path("s1.json") + " " + path("old.json") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   for (const std::string& says : {own, std::string("0.0.1-other"), path("old.json")}) {
@@ -191,7 +190,7 @@ TEST_F(FuzzCli, OutputsAreCheckedBeforeTheFirstRun) {
   EXPECT_FALSE(std::filesystem::exists(path("out.json")));
   EXPECT_FALSE(std::filesystem::exists(path("ce")));
   // A folder that does not exist yet is made when the first counterexample is written.
-  const Result ok = pprsim("fuzz --alloc shared --runs 5 --jobs 1 --out " + path("new/deeper") + " --json " + path("ok.json"));
+  const Result ok = test::run_pprsim("fuzz --alloc shared --runs 5 --jobs 1 --out " + path("new/deeper") + " --json " + path("ok.json"));
   EXPECT_EQ(ok.status, 1) << ok.out;
   EXPECT_TRUE(std::filesystem::is_directory(path("new/deeper")));
 }
@@ -199,7 +198,7 @@ TEST_F(FuzzCli, OutputsAreCheckedBeforeTheFirstRun) {
 TEST_F(FuzzCli, MaxSecondsHoldsAndSaysHowManyRunsWereCut) {
   // The shared allocator fails often and every failure is shrunk: runs that take long.
   const auto [r, seconds] = timed("fuzz --alloc shared --runs 100000000 --keep-going --max-seconds 1 --jobs 2 --out " +
-                                  path("ce") + " --json " + path("out.json"));
+                                      path("ce") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 1) << r.out;
   // The limit plus a grace for stopping the workers and writing out; generous, as the machine
   // may be loaded (without the limit this campaign runs for days).
@@ -219,7 +218,7 @@ TEST_F(FuzzCli, ARunThatHangsIsStoppedAndWrittenAsHung) {
   // free() never returns: fuzz used to wait for it for ever.
   const auto [r, seconds] = timed("fuzz --alloc plugin:" +
                                   test_plugin("hang_free") + " --runs 1000 --max-seconds 2 --jobs 2 --out " +
-                                  path("ce") + " --json " + path("out.json"));
+                                      path("ce") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_LT(seconds, 5.0) << r.out;  // the limit, and a grace as above
   const auto j = json_of("out.json");
@@ -238,8 +237,8 @@ TEST_F(FuzzCli, ARunThatHangsIsStoppedAndWrittenAsHung) {
 
 TEST_F(FuzzCli, APluginCrashOrAbortIsAFailedRun) {
   for (const char* variant : {"crash_malloc", "abort_malloc"}) {
-    const Result r = pprsim("fuzz --alloc plugin:" + test_plugin(variant) + " --runs 20 --jobs 1 --max-seconds 20 --out " +
-                            path("ce") + " --json " + path("out.json"));
+    const Result r = test::run_pprsim("fuzz --alloc plugin:" + test_plugin(variant) + " --runs 20 --jobs 1 --max-seconds 20 --out " +
+                                      path("ce") + " --json " + path("out.json"));
     EXPECT_EQ(r.status, 1) << variant << "\n" << r.out;
     const auto j = json_of("out.json");
     ASSERT_EQ(j["failures"], 1) << j.dump();
@@ -250,8 +249,8 @@ TEST_F(FuzzCli, APluginCrashOrAbortIsAFailedRun) {
 TEST_F(FuzzCli, CounterexampleEventsAreWhatReplayCounts) {
   // This mutant faults, which stops the run: events after the fault are never read by replay
   // (runs 73 and 79 had frees appended there and counted by fuzz alone).
-  ASSERT_EQ(pprsim("fuzz --alloc mutant:usable-too-large --runs 100 --seed 1 --keep-going --out " + path("ce") +
-                   " --json " + path("out.json"))
+  ASSERT_EQ(test::run_pprsim("fuzz --alloc mutant:usable-too-large --runs 100 --seed 1 --keep-going --out " + path("ce") +
+                             " --json " + path("out.json"))
                 .status,
             1);
   const auto j = json_of("out.json");
@@ -259,7 +258,7 @@ TEST_F(FuzzCli, CounterexampleEventsAreWhatReplayCounts) {
   for (const auto& c : j["counterexamples"]) {
     const std::string command = c["command"].get<std::string>();
     ASSERT_EQ(command.rfind("pprsim ", 0), 0u) << command;
-    const Result replay = pprsim(command.substr(7) + " --json " + path("replay.json"));
+    const Result replay = test::run_pprsim(command.substr(7) + " --json " + path("replay.json"));
     EXPECT_EQ(replay.status, 1) << replay.out;
     std::ifstream in(path("replay.json"));
     const auto run = nlohmann::json::parse(in);
@@ -284,7 +283,7 @@ TEST_F(FuzzCli, CounterexampleEventsAreWhatReplayCounts) {
 TEST_F(FuzzCli, BadJobsOrShardExitTwoNamingTheOption) {
   for (const char* bad : {"--jobs 0", "--jobs -1", "--jobs x", "--jobs 1.5", "--shard 0/2", "--shard 3/2",
                           "--shard 1", "--shard 1/0", "--shard a/b", "--shard 1/2/3", "--shard -1/2"}) {
-    const Result r = pprsim(std::string("fuzz --runs 1 ") + bad + " --json " + path("out.json"));
+    const Result r = test::run_pprsim(std::string("fuzz --runs 1 ") + bad + " --json " + path("out.json"));
     EXPECT_EQ(r.status, 2) << bad << "\n" << r.out;
     const std::string option = std::string(bad).substr(0, std::string(bad).find(' '));
     EXPECT_NE(r.out.find(option), std::string::npos) << bad << "\n" << r.out;

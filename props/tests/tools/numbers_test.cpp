@@ -12,7 +12,7 @@ namespace {
 
 using namespace test;
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 struct Refused {
   std::string args;

@@ -20,7 +20,7 @@ namespace {
 
 using namespace test;
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 // A character device with the numbers of null (1, 3) or full (1, 7), or skips the test.
 #define MAKE_CHAR_DEVICE(path, minor)                                                      \
@@ -59,7 +59,7 @@ TEST(Output, ATraceNameThatIsNotUtf8IsWrittenWithReplacementCharacters) {
     fs::remove(dir / "out.json");
     const CliResult r = run_pprsim(dir.path(), args);
     EXPECT_LE(r.status, 1) << args << "\n" << r.out;  // a verdict, not an abort
-    const std::string text = read_all(dir / "out.json");
+    const std::string text = slurp(dir / "out.json");
     EXPECT_NE(text.find("bad\xef\xbf\xbd.trace"), std::string::npos) << args << "\n" << text;
     EXPECT_TRUE(nlohmann::json::accept(text)) << args;
     for (const std::string& f : listing(dir.path())) EXPECT_FALSE(f.ends_with(".tmp")) << args << ": " << f;
@@ -72,7 +72,7 @@ TEST(Output, ATraceNameThatIsNotUtf8IsWrittenWithReplacementCharacters) {
 // a table printed.
 TEST(Output, EveryOutputIsCheckedBeforeAnyWork) {
   TempDir dir("out_first");
-  write_all(dir / "in.trace", read_all(kSample));
+  write_all(dir / "in.trace", slurp(kSample));
   write_all(dir / "not-json.txt", "not json\n");
   struct Case {
     std::string args, named;
@@ -102,7 +102,7 @@ TEST(Output, EveryOutputIsCheckedBeforeAnyWork) {
 // symbolic or a hard link) are refused before the run, and neither is written.
 TEST(Output, TheSameFileInTwoSpellingsIsOneOutput) {
   TempDir dir("out_spellings");
-  write_all(dir / "in.trace", read_all(kSample));
+  write_all(dir / "in.trace", slurp(kSample));
   write_all(dir / "old.x", "old\n");
   fs::create_symlink("old.x", dir / "link.x");
   fs::create_hard_link(dir / "old.x", dir / "hard.x");
@@ -124,14 +124,14 @@ TEST(Output, TheSameFileInTwoSpellingsIsOneOutput) {
     EXPECT_EQ(line_count(r.out), 1u) << args << "\n" << r.out;
     EXPECT_TRUE(r.out.find("same file") != std::string::npos || r.out.find("same output") != std::string::npos)
         << args << "\n" << r.out;
-    EXPECT_EQ(read_all(dir / "old.x"), "old\n") << args;
+    EXPECT_EQ(slurp(dir / "old.x"), "old\n") << args;
     EXPECT_EQ(listing(dir.path()), before) << args;
   }
   // Two different files are still two outputs.
   const CliResult r = run_pprsim(dir.path(), "replay in.trace --json o.json --html sub/o.json");
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_TRUE(nlohmann::json::accept(read_all(dir / "o.json")));
-  EXPECT_NE(read_all(dir / "sub/o.json").find("<html"), std::string::npos);
+  EXPECT_TRUE(nlohmann::json::accept(slurp(dir / "o.json")));
+  EXPECT_NE(slurp(dir / "sub/o.json").find("<html"), std::string::npos);
 }
 
 TEST(Output, FifoIsWrittenInPlaceAndStreamed) {
@@ -147,8 +147,8 @@ TEST(Output, FifoIsWrittenInPlaceAndStreamed) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
   const CliResult direct = run_pprsim(dir.path(), "gen --events 50 --seed 3 -o -", "");
   // The reader may still be copying the last bytes.
-  for (int i = 0; i < 500 && read_all(dir / "got") != direct.out; ++i) ::usleep(20000);
-  EXPECT_EQ(read_all(dir / "got"), direct.out);
+  for (int i = 0; i < 500 && slurp(dir / "got") != direct.out; ++i) ::usleep(20000);
+  EXPECT_EQ(slurp(dir / "got"), direct.out);
   EXPECT_EQ(listing(dir.path()), (std::set<std::string>{"got", "pipe"}));
 }
 
@@ -182,8 +182,8 @@ TEST(Output, SymlinkIsFollowedAndItsTargetReplaced) {
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_TRUE(fs::is_symlink(dir / out)) << out << " is no longer a link";
   }
-  EXPECT_TRUE(read_all(dir / "real.trace").starts_with("# ")) << read_all(dir / "real.trace");
-  EXPECT_TRUE(read_all(dir / "made.trace").starts_with("# "));
+  EXPECT_TRUE(slurp(dir / "real.trace").starts_with("# ")) << slurp(dir / "real.trace");
+  EXPECT_TRUE(slurp(dir / "made.trace").starts_with("# "));
   EXPECT_EQ(listing(dir.path()),
             (std::set<std::string>{"real.trace", "link.trace", "dangling.trace", "made.trace"}));
 }
@@ -202,7 +202,7 @@ TEST(Output, ReplacedFileKeepsItsMode) {
     struct stat st {};
     ASSERT_EQ(::stat((dir / "out").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u) << cmd;
-    EXPECT_NE(read_all(dir / "out"), "secret\n") << cmd;
+    EXPECT_NE(slurp(dir / "out"), "secret\n") << cmd;
   }
   // A new file gets what the umask allows (not a fixed 0644).
   const std::string cmd = "cd '" + dir.path().string() + "' && umask 027 && timeout -s KILL 60 " +
@@ -215,7 +215,7 @@ TEST(Output, ReplacedFileKeepsItsMode) {
 
 TEST(Output, OutputThatIsTheInputIsRefusedBeforeAnythingIsTouched) {
   TempDir dir("out_same");
-  const std::string text = read_all(kSample);
+  const std::string text = slurp(kSample);
   write_all(dir / "in.trace", text);
   fs::create_symlink("in.trace", dir / "alias.trace");
   fs::create_hard_link(dir / "in.trace", dir / "hard.trace");
@@ -227,7 +227,7 @@ TEST(Output, OutputThatIsTheInputIsRefusedBeforeAnythingIsTouched) {
     EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
     EXPECT_EQ(line_count(r.out), 1u) << args << "\n" << r.out;
     EXPECT_NE(r.out.find("same file"), std::string::npos) << r.out;
-    EXPECT_EQ(read_all(dir / "in.trace"), text) << args;
+    EXPECT_EQ(slurp(dir / "in.trace"), text) << args;
     EXPECT_EQ(listing(dir.path()),
               (std::set<std::string>{"in.trace", "alias.trace", "hard.trace"}))
         << args;
@@ -237,7 +237,7 @@ TEST(Output, OutputThatIsTheInputIsRefusedBeforeAnythingIsTouched) {
 TEST(Output, LostWritesAreExitTwoWithOneLine) {
   TempDir dir("out_full");
   MAKE_CHAR_DEVICE(dir / "full", 7);
-  const std::string text = read_all(kSample);
+  const std::string text = slurp(kSample);
   write_all(dir / "in.trace", text);
   struct Case {
     std::string args, redirect;
@@ -257,7 +257,7 @@ TEST(Output, LostWritesAreExitTwoWithOneLine) {
     const std::string redirect =
         c.redirect == "2>&1" ? "2> err" : c.redirect.substr(0, c.redirect.find(" 2>&1")) + " 2> err";
     const CliResult r = run_pprsim(dir.path(), c.args, redirect);
-    const std::string err = read_all(dir / "err");
+    const std::string err = slurp(dir / "err");
     EXPECT_EQ(r.status, 2) << c.args << "\n" << err;
     EXPECT_EQ(line_count(err), 1u) << c.args << "\n" << err;
     EXPECT_NE(err.find("No space left on device"), std::string::npos) << c.args << "\n" << err;

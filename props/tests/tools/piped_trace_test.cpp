@@ -15,7 +15,7 @@ namespace {
 
 using namespace test;
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 // Each run's JSON without the fields that depend on how the trace was named or on time.
 std::vector<nlohmann::json> runs_of(const std::string& text) {
@@ -68,7 +68,7 @@ TEST(PipedTrace, ShrinkReadsAPipedTrace) {
   EXPECT_EQ(piped.status, 1) << piped.out;
   // The same events (the comment names the input and the output).
   auto body = [](const std::string& t) { return t.substr(std::min(t.find("pprtrace"), t.size())); };
-  EXPECT_EQ(body(read_all(dir / "from-pipe.trace")), body(read_all(dir / "from-file.trace")));
+  EXPECT_EQ(body(slurp(dir / "from-pipe.trace")), body(slurp(dir / "from-file.trace")));
   EXPECT_TRUE(listing(dir / "tmp").empty());
 }
 

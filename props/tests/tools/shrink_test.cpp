@@ -21,12 +21,7 @@ std::filesystem::path temp_dir() {
   return d;
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
+using test::slurp;
 
 std::size_t operations(const std::string& trace) {
   std::istringstream in(trace);
@@ -38,7 +33,7 @@ std::size_t operations(const std::string& trace) {
   return n;
 }
 
-const std::string kSample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
+using test::kSample;
 
 TEST(Shrink, TheControlAllocatorsFailureShrinksToAFewEventsAndReproduces) {
   const auto out = temp_dir() / "shared-demo.trace";

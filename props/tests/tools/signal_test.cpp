@@ -71,7 +71,7 @@ bool has_file_ending(const fs::path& dir, const std::string& suffix, std::uintma
 
 // Whether `pid` still runs (a zombie waiting to be reaped does not).
 bool running(pid_t pid) {
-  const std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
   const auto paren = stat.rfind(')');
   return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
 }
@@ -81,7 +81,7 @@ pid_t child_named(pid_t parent, const std::string& name) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string pid = e.path().filename().string();
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = read_all(e.path() / "stat");
+    const std::string stat = slurp(e.path() / "stat");
     const auto open = stat.find('(');
     const auto close = stat.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close + 4 > stat.size()) continue;
@@ -105,7 +105,7 @@ TEST(Signals, GenKilledMidRunLeavesNothing) {
     ::kill(pid, sig);
     EXPECT_EQ(reap(pid, 30), 128 + sig) << strsignal(sig);
     EXPECT_EQ(listing(dir.path()), before) << strsignal(sig);
-    EXPECT_EQ(read_all(dir / "x.trace"), "kept as it was\n");
+    EXPECT_EQ(slurp(dir / "x.trace"), "kept as it was\n");
   }
 }
 
@@ -150,7 +150,7 @@ TEST(Signals, RecordKilledMidRunLeavesNothingAndEndsTheProgram) {
     EXPECT_TRUE(listing(tmp.path()).empty()) << "the mtrace file is left: " << strsignal(sig);
     EXPECT_TRUE(wait_for([&] { return !running(child); }, 30))
         << "the recorded program still runs after " << strsignal(sig) << ": "
-        << read_all("/proc/" + std::to_string(child) + "/stat");
+        << slurp("/proc/" + std::to_string(child) + "/stat");
     ::kill(child, SIGKILL);
   }
 }
@@ -170,20 +170,20 @@ using namespace test;
 // only after the reader has gone, so that every write to standard output finds it closed.
 TEST(Signal, AClosedStandardOutputStillWritesEveryFile) {
   TempDir dir("sig_pipe");
-  write_all(dir / "in.trace", read_all(std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace"));
+  write_all(dir / "in.trace", slurp(std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace"));
   for (const std::string& outputs :
        {std::string("--json - --html out.html"), std::string("--json out.json --html out.html")}) {
     const std::string cmd = "cd '" + dir.path().string() + "' && ({ sleep 0.5; cat in.trace; } | timeout -s KILL 60 " +
                             PPRSIM_BINARY + " replay /dev/stdin --alloc dmmalloc,comalloc " + outputs +
                             " 2> err; echo $? > status) | true";
     run_shell(cmd);
-    EXPECT_EQ(read_all(dir / "status"), "141\n") << outputs;
+    EXPECT_EQ(slurp(dir / "status"), "141\n") << outputs;
     const bool json_to_stdout = outputs.find("--json -") != std::string::npos;
-    EXPECT_EQ(read_all(dir / "err"), json_to_stdout ? "written: out.html\n" : "") << outputs;
-    const std::string html = read_all(dir / "out.html");
+    EXPECT_EQ(slurp(dir / "err"), json_to_stdout ? "written: out.html\n" : "") << outputs;
+    const std::string html = slurp(dir / "out.html");
     EXPECT_NE(html.find("</html>"), std::string::npos) << outputs;
     if (outputs.find("out.json") != std::string::npos) {
-      EXPECT_NE(read_all(dir / "out.json").find("\"allocator\": \"comalloc\""), std::string::npos);
+      EXPECT_NE(slurp(dir / "out.json").find("\"allocator\": \"comalloc\""), std::string::npos);
     }
     for (const std::string& f : listing(dir.path())) EXPECT_FALSE(f.ends_with(".tmp")) << outputs << ": " << f;
     for (const char* f : {"out.html", "out.json", "status", "err"}) fs::remove(dir / f);

@@ -16,16 +16,16 @@
 namespace pprsim {
 namespace {
 
-struct Op {
+struct MapOp {
   int kind;  // 0 insert, 1 erase, 2 find, 3 clear (rarely)
   std::int64_t id;
 };
 
-std::vector<Op> gen_ops() {
+std::vector<MapOp> gen_ops() {
   // Small id ranges make collisions, clusters and wrap-arounds common.
   const auto range = *rc::gen::element<std::int64_t>(8, 40, 1000, std::int64_t{1} << 28);
   const auto n = *rc::gen::inRange<std::size_t>(0, 600);
-  std::vector<Op> ops;
+  std::vector<MapOp> ops;
   for (std::size_t k = 0; k < n; ++k) {
     const int kind = *rc::gen::inRange(0, 100) == 0 ? 3 : *rc::gen::inRange(0, 3);
     ops.push_back({kind, *rc::gen::inRange<std::int64_t>(0, range)});
@@ -34,11 +34,11 @@ std::vector<Op> gen_ops() {
 }
 
 RC_GTEST_PROP(IdMap, HoldsWhatAnUnorderedMapHolds, ()) {
-  const std::vector<Op> ops = gen_ops();
+  const std::vector<MapOp> ops = gen_ops();
   IdMap<std::uint64_t> m;
   std::unordered_map<std::int64_t, std::uint64_t> ref;
   std::uint64_t next = 1;
-  for (const Op& op : ops) {
+  for (const MapOp& op : ops) {
     if (op.kind == 0) {
       const auto [v, inserted] = m.try_emplace(op.id, next);
       const auto [it, ref_inserted] = ref.try_emplace(op.id, next);
@@ -65,10 +65,10 @@ RC_GTEST_PROP(IdMap, HoldsWhatAnUnorderedMapHolds, ()) {
 }
 
 RC_GTEST_PROP(IdMap, IterationOrderDependsOnTheOperationsOnly, ()) {
-  const std::vector<Op> ops = gen_ops();
+  const std::vector<MapOp> ops = gen_ops();
   IdMap<int> a;
   IdMap<int> b;
-  for (const Op& op : ops) {
+  for (const MapOp& op : ops) {
     if (op.kind == 0) {
       a[op.id] = 1;
       b[op.id] = 1;

@@ -14,18 +14,18 @@
 namespace pprsim {
 namespace {
 
-struct Read {
+struct MtraceRead {
   std::vector<Event> events;
   std::uint64_t warnings = 0;
   std::vector<std::string> samples;
 };
 
-Read read_all(const std::string& text) {
+MtraceRead mtrace_events(const std::string& text) {
   std::istringstream in(text);
   auto reader = read_mtrace(in, "t.mtrace");
   EXPECT_EQ(reader->format(), TraceFormat::Mtrace);
   EXPECT_FALSE(reader->has_markers());
-  Read r;
+  MtraceRead r;
   TraceValidator validator("again");
   Event ev;
   while (reader->next(ev)) {
@@ -46,10 +46,10 @@ Event ev(Op op, std::int64_t id, std::uint64_t size, std::uint32_t line) {
   return e;
 }
 
-void expect_error(const std::string& text, std::uint32_t line, const std::string& message) {
+void expect_mtrace_error(const std::string& text, std::uint32_t line, const std::string& message) {
   SCOPED_TRACE("trace: " + text.substr(0, 200));
   try {
-    read_all(text);
+    mtrace_events(text);
   } catch (const TraceError& e) {
     EXPECT_EQ(e.file(), "t.mtrace");
     EXPECT_EQ(e.line(), line) << e.what();
@@ -83,7 +83,7 @@ const char* const kSample =
     "= End\n";                                                         // 18
 
 TEST(MtraceReader, ReadsTheSample) {
-  const Read r = read_all(kSample);
+  const MtraceRead r = mtrace_events(kSample);
   const std::vector<Event> want = {
       ev(Op::Malloc, 0, 10, 2),    ev(Op::Malloc, 1, 24, 3),  ev(Op::Malloc, 2, 7, 4),
       ev(Op::Realloc, 2, 1000, 6), ev(Op::Free, 0, 0, 7),     ev(Op::Malloc, 0, 0, 8),
@@ -99,7 +99,7 @@ TEST(MtraceReader, ReadsTheSample) {
 }
 
 TEST(MtraceReader, CallersWithBlanksAndCrlf) {
-  const Read r = read_all(
+  const MtraceRead r = mtrace_events(
       "= Start\r\n"
       "@ /home/a b/my prog:(f+0x1)[0x10] + 0x1000 0x10\r\n"
       "\t@ /x y:[0x1]  -   0x1000  \r\n");
@@ -109,14 +109,14 @@ TEST(MtraceReader, CallersWithBlanksAndCrlf) {
 }
 
 TEST(MtraceReader, WithoutStartLine) {
-  const Read r = read_all("+ 0x10 0x8\n- 0x10\n");
+  const MtraceRead r = mtrace_events("+ 0x10 0x8\n- 0x10\n");
   ASSERT_EQ(r.events.size(), 2u);
   EXPECT_EQ(r.events[0], ev(Op::Malloc, 0, 8, 1));
 }
 
 TEST(MtraceReader, IdsOfFreedObjectsAreReusedSmallestFirst) {
   // Three live, free the middle and the first, allocate twice: ids 0 then 1 again.
-  const Read r = read_all(
+  const MtraceRead r = mtrace_events(
       "= Start\n+ 0xa0 0x1\n+ 0xb0 0x1\n+ 0xc0 0x1\n- 0xb0\n- 0xa0\n+ 0xd0 0x2\n+ 0xe0 0x2\n");
   ASSERT_EQ(r.events.size(), 7u);
   EXPECT_EQ(r.events[5], ev(Op::Malloc, 0, 2, 7));
@@ -129,13 +129,13 @@ TEST(MtraceReader, IdSpaceIsBoundedByLiveObjects) {
     const std::string a = "0x" + std::to_string(1000 + i * 16);  // always new addresses
     text += "+ " + a + " 0x10\n- " + a + "\n";
   }
-  const Read r = read_all(text);
+  const MtraceRead r = mtrace_events(text);
   ASSERT_EQ(r.events.size(), 20000u);
   for (const Event& e : r.events) EXPECT_EQ(e.id, 0);
 }
 
 TEST(MtraceReader, ReallocOfAnUnknownAddressBecomesMalloc) {
-  const Read r = read_all("= Start\n@ x:[0x1] < 0x500\n@ x:[0x1] > 0x600 0x20\n- 0x600\n");
+  const MtraceRead r = mtrace_events("= Start\n@ x:[0x1] < 0x500\n@ x:[0x1] > 0x600 0x20\n- 0x600\n");
   ASSERT_EQ(r.events.size(), 2u);
   EXPECT_EQ(r.events[0], ev(Op::Malloc, 0, 32, 3));
   EXPECT_EQ(r.events[1], ev(Op::Free, 0, 0, 4));
@@ -146,14 +146,14 @@ TEST(MtraceReader, ReallocOfAnUnknownAddressBecomesMalloc) {
 }
 
 TEST(MtraceReader, ReallocOfNullIsMalloc) {
-  const Read r = read_all("< (nil)\n> 0x600 0x20\n");
+  const MtraceRead r = mtrace_events("< (nil)\n> 0x600 0x20\n");
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0], ev(Op::Malloc, 0, 32, 2));
   EXPECT_EQ(r.warnings, 0u);
 }
 
 TEST(MtraceReader, AllocationAtALiveAddressFreesTheOldObject) {
-  const Read r = read_all("+ 0x10 0x8\n+ 0x20 0x8\n+ 0x10 0x9\n");
+  const MtraceRead r = mtrace_events("+ 0x10 0x8\n+ 0x20 0x8\n+ 0x10 0x9\n");
   ASSERT_EQ(r.events.size(), 4u);
   EXPECT_EQ(r.events[2], ev(Op::Free, 0, 0, 3));
   EXPECT_EQ(r.events[3], ev(Op::Malloc, 0, 9, 3));
@@ -162,14 +162,14 @@ TEST(MtraceReader, AllocationAtALiveAddressFreesTheOldObject) {
 }
 
 TEST(MtraceReader, ReallocOntoALiveAddress) {
-  const Read r = read_all("+ 0x10 0x8\n+ 0x20 0x8\n< 0x10\n> 0x20 0x40\n");
+  const MtraceRead r = mtrace_events("+ 0x10 0x8\n+ 0x20 0x8\n< 0x10\n> 0x20 0x40\n");
   ASSERT_EQ(r.events.size(), 4u);
   EXPECT_EQ(r.events[2], ev(Op::Free, 1, 0, 4));
   EXPECT_EQ(r.events[3], ev(Op::Realloc, 0, 64, 4));
 }
 
 TEST(MtraceReader, ReallocToZeroBytesThatReturnedABlock) {
-  const Read r = read_all("+ 0x10 0x8\n< 0x10\n> 0x30 0\n- 0x30\n");
+  const MtraceRead r = mtrace_events("+ 0x10 0x8\n< 0x10\n> 0x30 0\n- 0x30\n");
   ASSERT_EQ(r.events.size(), 4u);
   EXPECT_EQ(r.events[1], ev(Op::Free, 0, 0, 3));
   EXPECT_EQ(r.events[2], ev(Op::Malloc, 0, 0, 3));
@@ -177,7 +177,7 @@ TEST(MtraceReader, ReallocToZeroBytesThatReturnedABlock) {
 }
 
 TEST(MtraceReader, FreeOfNull) {
-  const Read r = read_all("- (nil)\n");
+  const MtraceRead r = mtrace_events("- (nil)\n");
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0], ev(Op::Free, -1, 0, 1));
 }
@@ -185,7 +185,7 @@ TEST(MtraceReader, FreeOfNull) {
 TEST(MtraceReader, ManyWarningsKeepTheFirstFew) {
   std::string text = "= Start\n";
   for (int i = 0; i < 50; ++i) text += "- 0x" + std::to_string(100 + i) + "\n";
-  const Read r = read_all(text);
+  const MtraceRead r = mtrace_events(text);
   EXPECT_TRUE(r.events.empty());
   EXPECT_EQ(r.warnings, 50u);
   EXPECT_EQ(r.samples.size(), TraceReader::kWarningSamples);
@@ -193,7 +193,7 @@ TEST(MtraceReader, ManyWarningsKeepTheFirstFew) {
 }
 
 TEST(MtraceReader, ASecondStartBeginsANewProcess) {
-  const Read r = read_all("= Start\n+ 0x10 0x8\n= End\n= Start\n+ 0x10 0x8\n- 0x10\n");
+  const MtraceRead r = mtrace_events("= Start\n+ 0x10 0x8\n= End\n= Start\n+ 0x10 0x8\n- 0x10\n");
   ASSERT_EQ(r.events.size(), 3u);
   EXPECT_EQ(r.events[1], ev(Op::Malloc, 1, 8, 5));  // object 0 stays live
   EXPECT_EQ(r.events[2], ev(Op::Free, 1, 0, 6));
@@ -201,53 +201,53 @@ TEST(MtraceReader, ASecondStartBeginsANewProcess) {
 }
 
 TEST(MtraceErrors, EmptyAndForeign) {
-  expect_error("", 0, "empty trace: expected glibc mtrace output");
-  expect_error("\n  \n", 0, "empty trace");
-  expect_error("pprtrace 1\n", 1, "unknown line 'pprtrace': expected '= Start'");
-  expect_error("= Begin\n", 1, "unknown line '= Begin': expected '= Start' or '= End'");
-  expect_error("=Start\n", 1, "unknown line '=Start'");
+  expect_mtrace_error("", 0, "empty trace: expected glibc mtrace output");
+  expect_mtrace_error("\n  \n", 0, "empty trace");
+  expect_mtrace_error("pprtrace 1\n", 1, "unknown line 'pprtrace': expected '= Start'");
+  expect_mtrace_error("= Begin\n", 1, "unknown line '= Begin': expected '= Start' or '= End'");
+  expect_mtrace_error("=Start\n", 1, "unknown line '=Start'");
 }
 
 TEST(MtraceErrors, TruncatedAndMalformedLines) {
-  expect_error("= Start\n@ ./t:[0x11bb] +\n", 2, "expected '@ CALLER' then '+ ADDR SIZE'");
-  expect_error("= Start\n@ ./t:[0x11bb] + 0x55de3d1bc2a0\n", 2, "expected '@ CALLER' then");
-  expect_error("= Start\n@ + 0x10 0x8\n", 2, "expected '@ CALLER' then");
-  expect_error("= Start\n@\n", 2, "expected '@ CALLER' then");
-  expect_error("= Start\n@./t + 0x10 0x8\n", 2, "expected '@ CALLER' then");
-  expect_error("= Start\n+ 0x10\n", 2, "'+' with 1 field: expected '+ ADDR SIZE'");
-  expect_error("= Start\n- 0x10 0x8\n", 2, "'-' with 2 fields: expected '- ADDR'");
-  expect_error("= Start\n* 0x10\n", 2, "unknown line '*'");
-  expect_error("= Start\n+ 0x10 0x8 0x9\n", 2, "'+' with 3 fields");
+  expect_mtrace_error("= Start\n@ ./t:[0x11bb] +\n", 2, "expected '@ CALLER' then '+ ADDR SIZE'");
+  expect_mtrace_error("= Start\n@ ./t:[0x11bb] + 0x55de3d1bc2a0\n", 2, "expected '@ CALLER' then");
+  expect_mtrace_error("= Start\n@ + 0x10 0x8\n", 2, "expected '@ CALLER' then");
+  expect_mtrace_error("= Start\n@\n", 2, "expected '@ CALLER' then");
+  expect_mtrace_error("= Start\n@./t + 0x10 0x8\n", 2, "expected '@ CALLER' then");
+  expect_mtrace_error("= Start\n+ 0x10\n", 2, "'+' with 1 field: expected '+ ADDR SIZE'");
+  expect_mtrace_error("= Start\n- 0x10 0x8\n", 2, "'-' with 2 fields: expected '- ADDR'");
+  expect_mtrace_error("= Start\n* 0x10\n", 2, "unknown line '*'");
+  expect_mtrace_error("= Start\n+ 0x10 0x8 0x9\n", 2, "'+' with 3 fields");
 }
 
 TEST(MtraceErrors, Numbers) {
-  expect_error("+ 16 0x8\n", 1, "expected an address ('0x...' or '(nil)') for ADDR, got '16'");
-  expect_error("+ 0xzz 0x8\n", 1, "expected a hexadecimal number for ADDR, got '0xzz'");
-  expect_error("+ 0x10 0x8g\n", 1, "expected a hexadecimal number for SIZE, got '0x8g'");
-  expect_error("+ 0x10 eight\n", 1, "expected a size ('0x...' or decimal) for SIZE, got 'eight'");
-  expect_error("+ 0x10 -8\n", 1, "expected a size");
-  expect_error("+ 0x10000000000000000 0x8\n", 1, "ADDR '0x10000000000000000' overflows 64 bits");
-  expect_error("+ 0x10 0x1ffffffffffffffff\n", 1, "SIZE '0x1ffffffffffffffff' overflows 64 bits");
-  expect_error("+ 0x10 99999999999999999999999\n", 1, "overflows 64 bits");
+  expect_mtrace_error("+ 16 0x8\n", 1, "expected an address ('0x...' or '(nil)') for ADDR, got '16'");
+  expect_mtrace_error("+ 0xzz 0x8\n", 1, "expected a hexadecimal number for ADDR, got '0xzz'");
+  expect_mtrace_error("+ 0x10 0x8g\n", 1, "expected a hexadecimal number for SIZE, got '0x8g'");
+  expect_mtrace_error("+ 0x10 eight\n", 1, "expected a size ('0x...' or decimal) for SIZE, got 'eight'");
+  expect_mtrace_error("+ 0x10 -8\n", 1, "expected a size");
+  expect_mtrace_error("+ 0x10000000000000000 0x8\n", 1, "ADDR '0x10000000000000000' overflows 64 bits");
+  expect_mtrace_error("+ 0x10 0x1ffffffffffffffff\n", 1, "SIZE '0x1ffffffffffffffff' overflows 64 bits");
+  expect_mtrace_error("+ 0x10 99999999999999999999999\n", 1, "overflows 64 bits");
   // Fits in 64 bits, but no trace may ask for that much.
-  expect_error("= Start\n+ 0x10 0x20000000000\n", 2, "exceeds the limit of 2^40 bytes");
+  expect_mtrace_error("= Start\n+ 0x10 0x20000000000\n", 2, "exceeds the limit of 2^40 bytes");
 }
 
 TEST(MtraceErrors, Realloc) {
-  expect_error("> 0x10 0x8\n", 1, "'>' without '< ADDR' on the line before");
-  expect_error("+ 0x10 0x8\n< 0x10\n+ 0x20 0x8\n", 3,
+  expect_mtrace_error("> 0x10 0x8\n", 1, "'>' without '< ADDR' on the line before");
+  expect_mtrace_error("+ 0x10 0x8\n< 0x10\n+ 0x20 0x8\n", 3,
                "expected '> ADDR SIZE' to complete the realloc begun at line 2");
-  expect_error("+ 0x10 0x8\n< 0x10\n< 0x10\n", 3, "to complete the realloc begun at line 2");
-  expect_error("+ 0x10 0x8\n< 0x10\n= End\n", 3, "to complete the realloc begun at line 2");
-  expect_error("+ 0x10 0x8\n< 0x10\n", 2,
+  expect_mtrace_error("+ 0x10 0x8\n< 0x10\n< 0x10\n", 3, "to complete the realloc begun at line 2");
+  expect_mtrace_error("+ 0x10 0x8\n< 0x10\n= End\n", 3, "to complete the realloc begun at line 2");
+  expect_mtrace_error("+ 0x10 0x8\n< 0x10\n", 2,
                "end of trace inside the realloc begun at line 2: expected '> ADDR SIZE'");
-  expect_error("+ 0x10 0x8\n< 0x10\n> (nil) 0x8\n", 3, "expected the address of the new block");
+  expect_mtrace_error("+ 0x10 0x8\n< 0x10\n> (nil) 0x8\n", 3, "expected the address of the new block");
 }
 
 TEST(MtraceErrors, BadBytes) {
-  expect_error("= Start\n@ ./t\xff:[0x1] + 0x10 0x8\n", 2, "invalid UTF-8 byte 0xff");
-  expect_error(std::string("= Start\n+ 0x10\0 0x8\n", 19), 2, "control character 0x00");
-  expect_error("= Start\n@ " + std::string(5000, 'x') + " + 0x10 0x8\n", 2, "line longer than");
+  expect_mtrace_error("= Start\n@ ./t\xff:[0x1] + 0x10 0x8\n", 2, "invalid UTF-8 byte 0xff");
+  expect_mtrace_error(std::string("= Start\n+ 0x10\0 0x8\n", 19), 2, "control character 0x00");
+  expect_mtrace_error("= Start\n@ " + std::string(5000, 'x') + " + 0x10 0x8\n", 2, "line longer than");
 }
 
 // ---- Detection by content ----

@@ -145,7 +145,7 @@ class TraceModel {
   bool in_instance_ = false;
 };
 
-std::vector<Event> read_all(const std::string& text) {
+std::vector<Event> native_events(const std::string& text) {
   std::istringstream in(text);
   auto reader = read_native(in, "roundtrip.trace");
   std::vector<Event> events;
@@ -162,7 +162,7 @@ RC_GTEST_PROP(TraceRoundTrip, WriterThenNativeReaderGivesTheSameEvents, ()) {
   const std::uint64_t header_lines = writer.lines_written();
   for (const Event& ev : events) writer.write(ev);
 
-  const std::vector<Event> back = read_all(out.str());
+  const std::vector<Event> back = native_events(out.str());
   RC_ASSERT(back.size() == events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     Event got = back[i];
@@ -176,7 +176,7 @@ RC_GTEST_PROP(TraceRoundTrip, WriterThenNativeReaderGivesTheSameEvents, ()) {
 // else.
 RC_GTEST_PROP(TraceRobustness, ArbitraryBytesGiveEventsOrATraceError, (const std::string& body)) {
   try {
-    read_all("pprtrace 1\n" + body);
+    native_events("pprtrace 1\n" + body);
   } catch (const TraceError& e) {
     RC_ASSERT(std::string(e.what()).rfind("roundtrip.trace", 0) == 0);
   }
@@ -191,7 +191,7 @@ RC_GTEST_PROP(TraceRobustness, CorruptedTraceGivesEventsOrATraceError, ()) {
   const auto pos = *rc::gen::inRange<std::size_t>(0, text.size());
   text[pos] = *rc::gen::arbitrary<char>();
   try {
-    read_all(text);
+    native_events(text);
   } catch (const TraceError& e) {
     RC_ASSERT(e.line() <= writer.lines_written() + 1);
   }
@@ -240,7 +240,7 @@ RC_GTEST_PROP(LineScanner, ChecksBytesAsOneAtATimeWould, ()) {
 }
 
 TEST(NativeReader, ParsesEveryEventKindWithComments) {
-  const auto events = read_all(
+  const auto events = native_events(
       "# a comment before the header\n"
       "\n"
       "pprtrace 1   # trailing comment\n"
@@ -270,7 +270,7 @@ TEST(NativeReader, ParsesEveryEventKindWithComments) {
 }
 
 TEST(NativeReader, AcceptsTheLimitsThemselves) {
-  const auto events = read_all(
+  const auto events = native_events(
       "pprtrace 1\n"
       "a 268435455 1099511627776\n"
       "c 0 1048576 1048576\n"
@@ -286,8 +286,8 @@ TEST(NativeReader, AcceptsTheLimitsThemselves) {
 
 TEST(NativeReader, LineOfExactlyTheLimitIsAccepted) {
   const std::string comment = "#" + std::string(4095, 'x');
-  EXPECT_EQ(read_all("pprtrace 1\n" + comment + "\r\na 1 2\n").size(), 1u);
-  EXPECT_EQ(read_all("pprtrace 1\n" + comment + "\na 1 2").size(), 1u);  // no final newline
+  EXPECT_EQ(native_events("pprtrace 1\n" + comment + "\r\na 1 2\n").size(), 1u);
+  EXPECT_EQ(native_events("pprtrace 1\n" + comment + "\na 1 2").size(), 1u);  // no final newline
 }
 
 TEST(NativeReader, ReadsManyLinesAcrossBufferRefills) {
@@ -297,7 +297,7 @@ TEST(NativeReader, ReadsManyLinesAcrossBufferRefills) {
     writer.write(Event{Op::Malloc, i % 1000, static_cast<std::uint64_t>(i), 0, 0, 0, 0});
     writer.write(Event{Op::Free, i % 1000});
   }
-  const auto events = read_all(out.str());
+  const auto events = native_events(out.str());
   ASSERT_EQ(events.size(), 200000u);
   EXPECT_EQ(events.back().line, 200001u);
   EXPECT_EQ(events[199998].size, 99999u);
