@@ -1,4 +1,5 @@
-// Helpers shared by the tests: traces from strings, replays of them, the CS:APP folder.
+// Helpers shared by the tests: traces from strings, replays of them, the sample trace, a file's bytes,
+// commands run through the shell, temporary folders, the CS:APP folder.
 #pragma once
 
 #include <sys/wait.h>
