@@ -62,7 +62,7 @@ void expect_mtrace_error(const std::string& text, std::uint32_t line, const std:
 
 // As glibc 2.36's libc_malloc_debug.so writes it (recorded on Debian 12, then cut down), with
 // the three forms of caller and lines without one.
-const char* const kSample =
+const char* const kMtraceSample =
     "= Start\n"                               // 1
     "@ ./t:[0x11bb] + 0x55de3d1bc2a0 0xa\n"   // 2 malloc -> 0
     "@ ./t:[0x11ce] + 0x55de3d1bc4a0 0x18\n"  // 3 calloc -> 1
@@ -83,7 +83,7 @@ const char* const kSample =
     "= End\n";                                                         // 18
 
 TEST(MtraceReader, ReadsTheSample) {
-  const MtraceRead r = mtrace_events(kSample);
+  const MtraceRead r = mtrace_events(kMtraceSample);
   const std::vector<Event> want = {
       ev(Op::Malloc, 0, 10, 2),    ev(Op::Malloc, 1, 24, 3),  ev(Op::Malloc, 2, 7, 4),
       ev(Op::Realloc, 2, 1000, 6), ev(Op::Free, 0, 0, 7),     ev(Op::Malloc, 0, 0, 8),
@@ -271,7 +271,7 @@ class MtraceFile : public ::testing::Test {
 
 TEST_F(MtraceFile, DetectedByContentNotName) {
   for (const std::string& text :
-       {std::string(kSample), std::string("\n@ ./t:[0x11bb] + 0x55de3d1bc2a0 0xa\n"),
+       {std::string(kMtraceSample), std::string("\n@ ./t:[0x11bb] + 0x55de3d1bc2a0 0xa\n"),
         std::string("+ 0x55de3d1bc2a0 0xa\n"), std::string("@ /a#b:[0x1] + 0x10 0x1\n"),
         std::string("- (nil)\n")}) {
     auto reader = open_trace(write(text));
