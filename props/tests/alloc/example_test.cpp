@@ -19,7 +19,7 @@ static_assert(PprAllocator<SlotAllocator<NativeMemory>, NativeMemory>);
 TEST(ExampleAllocator, TheSampleVerifiesAtTheParanoidLevel) {
   ReplayConfig cfg = test::config("example", 4);
   cfg.paranoid = true;
-  auto reader = open_trace(std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace");
+  auto reader = open_trace(test::kSample);
   const RunStats s = replay(*reader, cfg);
   EXPECT_TRUE(s.verified) << s.failure;
   EXPECT_EQ(s.allocator, "example");

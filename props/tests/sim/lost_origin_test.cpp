@@ -59,8 +59,7 @@ TEST(LostOrigin, TheFirstPlaceNamedIsWhereAFullCheckAfterEveryGroupFails) {
 
 TEST(LostOrigin, AFirstCheckThatFailsNamesTheGroupTooAndTheTextSaysIt) {
   const Dir d;
-  const std::string sample = std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace";
-  const auto r = test::run_pprsim(d.path, "replay " + sample + " --alloc mutant:merge-drops-unused --group-size 4 --ppr-every 20");
+  const auto r = test::run_pprsim(d.path, "replay " + test::kSample + " --alloc mutant:merge-drops-unused --group-size 4 --ppr-every 20");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("  lost: 8 blocks went missing at the commit of group 0 (task 0 committed, then the merge): "),
             std::string::npos)

@@ -65,8 +65,7 @@ TEST_F(FuzzCli, ACounterexampleFolderThatIsNotUtf8IsWrittenIntoTheJson) {
   // Its name goes into the JSON (the counterexamples' paths): replaced, never an abort.
   const Result r = test::run_pprsim("fuzz --alloc shared --runs 20 --seed 1 --out " + path("cx\xff") + " --json " + path("out.json"));
   EXPECT_EQ(r.status, 1) << r.out;
-  std::ifstream in(path("out.json"), std::ios::binary);
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string text = test::slurp(path("out.json"));
   EXPECT_NE(text.find("cx\xef\xbf\xbd"), std::string::npos) << text;  // U+FFFD
   EXPECT_TRUE(nlohmann::json::accept(text));
 }

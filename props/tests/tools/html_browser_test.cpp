@@ -90,8 +90,7 @@ TEST(HtmlInBrowser, TheScreenshotScriptDrawsThePage) {
   const fs::path png = d.path() / "page.png";
   const std::string script = std::string(PPRSIM_SOURCE_DIR) + "/tools/screenshot.sh";
   ASSERT_EQ(std::system(("sh " + script + " " + s.html.string() + " " + png.string() + " 1000 1200").c_str()), 0);
-  std::ifstream in(png, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = test::slurp(png);
   ASSERT_GT(bytes.size(), 24u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   auto be32 = [&](std::size_t at) {

@@ -170,7 +170,7 @@ using namespace test;
 // only after the reader has gone, so that every write to standard output finds it closed.
 TEST(Signal, AClosedStandardOutputStillWritesEveryFile) {
   TempDir dir("sig_pipe");
-  write_all(dir / "in.trace", slurp(std::string(PPRSIM_SOURCE_DIR) + "/traces/samples/ppr-demo.trace"));
+  write_all(dir / "in.trace", slurp(test::kSample));
   for (const std::string& outputs :
        {std::string("--json - --html out.html"), std::string("--json out.json --html out.html")}) {
     const std::string cmd = "cd '" + dir.path().string() + "' && ({ sleep 0.5; cat in.trace; } | timeout -s KILL 60 " +

@@ -352,10 +352,7 @@ TEST(GenCommand, StdoutAndFileAreTheSameBytes) {
       ::testing::TempDir() + "pprsim_gen_" + std::to_string(::getpid()) + ".trace";
   ASSERT_EQ(pprsim_gen("--seed 3 --events 2000 --cross-free 10% --sizes uniform -o " + path).status,
             0);
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  EXPECT_EQ(s.str(), a.out);
+  EXPECT_EQ(test::slurp(path), a.out);
   std::remove(path.c_str());
   // The header comment says how to make it again.
   EXPECT_EQ(a.out.rfind("# pprsim gen --seed 3 --events 2000 --ppr 0.5 ", 0), 0u)
