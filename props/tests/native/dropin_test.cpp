@@ -80,6 +80,17 @@ TEST(DropIn, AProgramThatReusesWhatItFreedIsNotTrimmedAtEveryRound) {
   expect_check_passes("trim-hysteresis");
 }
 
+// With threads the caches give blocks back a list at a time, and those frees ask for the trim:
+// before, a process with a second thread gave nothing back while its heap was not growing
+// (about 200 MB of the 200 MB freed stayed resident).
+TEST(DropIn, WithThreadsMemoryFreedInABurstGoesBackToo) {
+  expect_check_passes("idle-after-burst-threads");
+}
+
+TEST(DropIn, WithThreadsAProgramThatReusesWhatItFreedIsNotTrimmedAtEveryRound) {
+  expect_check_passes("trim-hysteresis-threads");
+}
+
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
