@@ -338,6 +338,46 @@ static void check_threads(void) {
   CHECK(ok);
 }
 
+/* Trims while other threads work: four threads each build 12 MB of objects of 1-64 KiB in
+ * rounds, check every byte and free them, so the frees ask for trims (and get them: the step is
+ * 8 MiB) while the other threads allocate, write and free from their caches and the core. Every
+ * object keeps its bytes while it is live. Its own process. */
+static void* trimming_worker(void* arg) {
+  const uintptr_t id = (uintptr_t)arg;
+  enum { kObjects = 400, kRounds = 6 };
+  unsigned char* obj[kObjects];
+  size_t size[kObjects];
+  uint64_t x = 0x9E3779B97F4A7C15ull * id;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kObjects; ++i) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      size[i] = 1024 + (size_t)(x % (63 * 1024));
+      obj[i] = malloc(size[i]);
+      if (obj[i] == NULL) return (void*)1;
+      memset(obj[i], (int)(id * 16 + (uintptr_t)i % 16), size[i]);
+    }
+    for (int i = 0; i < kObjects; ++i) {
+      const unsigned char want = (unsigned char)(id * 16 + (uintptr_t)i % 16);
+      for (size_t k = 0; k < size[i]; k += 512) {
+        if (obj[i][k] != want || obj[i][size[i] - 1] != want) return (void*)1;
+      }
+      free(obj[i]);
+    }
+  }
+  return NULL;
+}
+static void check_trim_while_threads_work(void) {
+  pthread_t t[4];
+  for (uintptr_t i = 0; i < 4; ++i) CHECK(pthread_create(&t[i], NULL, trimming_worker, (void*)(i + 1)) == 0);
+  int ok = 1;
+  for (int i = 0; i < 4; ++i) {
+    void* res;
+    pthread_join(t[i], &res);
+    ok = ok && res == NULL;
+  }
+  CHECK(ok);
+}
+
 /* Threads that only free what other threads allocated (consumers), then threads that allocate
  * again from what the consumers gave back (their full lists go back whole): every object
  * keeps its bytes while it is live, and no block is handed out twice. */
@@ -708,6 +748,7 @@ int main(int argc, char** argv) {
         {"split-cached", check_split_cached},         {"idle-after-burst", check_idle_after_burst},
         {"trim-hysteresis", check_trim_hysteresis},   {"idle-after-burst-threads", check_idle_after_burst_threads},
         {"trim-hysteresis-threads", check_trim_hysteresis_threads},
+        {"trim-while-threads-work", check_trim_while_threads_work},
     };
     size_t k = 0;
     while (k < sizeof own / sizeof own[0] && strcmp(argv[1], own[k].name) != 0) ++k;

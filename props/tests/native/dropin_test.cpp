@@ -91,6 +91,11 @@ TEST(DropIn, WithThreadsAProgramThatReusesWhatItFreedIsNotTrimmedAtEveryRound) {
   expect_check_passes("trim-hysteresis-threads");
 }
 
+// A trim runs under the lock while the other threads go on through their caches without it.
+TEST(DropIn, TrimsWhileOtherThreadsWorkKeepEveryLiveObjectsBytes) {
+  expect_check_passes("trim-while-threads-work");
+}
+
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
