@@ -67,6 +67,21 @@ static void check_api(void) {
   free(r);
   CHECK(realloc(malloc(8), 0) == NULL);
 
+  /* An object above the largest class (a region of its own): realloc within its usable size
+   * keeps it where it is (without the lock), beyond it keeps its bytes, and malloc_usable_size
+   * says the same as realloc (also without the lock). */
+  char* big = malloc(1 << 20);
+  CHECK(big != NULL);
+  if (big != NULL) {
+    memset(big, 7, 1 << 20);
+    const size_t usable = malloc_usable_size(big);
+    CHECK(usable >= (1 << 20) && usable < (1 << 20) + 4096);
+    CHECK(realloc(big, usable) == big && realloc(big, 100) == big && malloc_usable_size(big) == usable);
+    char* bigger = realloc(big, usable + 1);
+    CHECK(bigger != NULL && bigger[0] == 7 && bigger[(1 << 20) - 1] == 7 && malloc_usable_size(bigger) > usable);
+    free(bigger);
+  }
+
   void* a = NULL;
   CHECK(posix_memalign(&a, 3, 10) == EINVAL && a == NULL);
   CHECK(posix_memalign(&a, 4096, 10) == 0 && ((uintptr_t)a & 4095) == 0);
