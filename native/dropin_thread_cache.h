@@ -129,6 +129,9 @@ struct ThreadCache {
   ThreadCache* next;
 };
 
+// pop_cached and push_cached read a list's fields into locals and write them back before their
+// branch: after it, GCC computed the thread-local list's address again (the thread pointer's load
+// and two adds on each of malloc's and free's fast paths; 5% of mutt's instructions a pass).
 inline Addr pop_cached(ClassList& l) {
   const Addr b = l.head;
   const Addr next = *reinterpret_cast<const Addr*>(b + 8);
