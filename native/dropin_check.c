@@ -354,9 +354,9 @@ static void check_threads(void) {
 }
 
 /* Trims while other threads work: four threads each build 12 MB of objects of 1-64 KiB in
- * rounds, check every byte and free them, so the frees ask for trims (and get them: the step is
- * 8 MiB) while the other threads allocate, write and free from their caches and the core. Every
- * object keeps its bytes while it is live. Its own process. */
+ * rounds, check them (every 512th byte and the last) and free them, so the frees ask for trims
+ * (and get them: the step is 8 MiB) while the other threads allocate, write and free from their
+ * caches and the core. Every object keeps its bytes while it is live. Its own process. */
 static void* trimming_worker(void* arg) {
   const uintptr_t id = (uintptr_t)arg;
   enum { kObjects = 400, kRounds = 6 };
