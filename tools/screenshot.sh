@@ -26,7 +26,11 @@ case $page in /*) ;; *) page=$(pwd)/$page ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 # --no-sandbox: root cannot run Chromium's sandbox; the page is self-contained and fetches nothing.
+# --run-all-compositor-stages-before-draw: the picture is taken of a frame whose every tile is
+# drawn. Without it a busy machine can photograph a frame with tiles not yet rastered, which come
+# out white (seen once in CI: the heap map's double allocation white at its centre).
 timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+  --run-all-compositor-stages-before-draw \
   --user-data-dir="$tmp/profile" --window-size="$width,$height" --screenshot="$tmp/shot.png" \
   "file://$page" >/dev/null 2>&1 || true
 if [ ! -s "$tmp/shot.png" ]; then
