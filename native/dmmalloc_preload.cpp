@@ -160,6 +160,7 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
       return 1;
     }
     if (alone) cut = 1;
+    else start_line_of_own();
     std::uint32_t got = 0;
     for (; got < cut; ++got) {
       const Addr b = take_shared(c);
@@ -167,6 +168,20 @@ class DropIn : public pprsim::DmMalloc<DropInMemory> {
       dropin::push_cached(l, c, b);
     }
     return got;
+  }
+
+  // With threads, a run of blocks cut afresh for one thread starts on a cache line of its own:
+  // the top moves to the next 64-byte boundary, the bytes it skips (32, 48 or 80: each a class)
+  // listed as a free block. Cut right after another thread's run, the run's first blocks would
+  // share a line with that thread's last ones, which both threads then write.
+  void start_line_of_own() {
+    constexpr std::uint64_t kLine = 64;
+    if (top_ == 0 || top_ % kLine == 0) return;
+    std::uint64_t pad = kLine - top_ % kLine;
+    if (pad < dm::kMinBlock) pad += kLine;
+    const int c = dm::class_of(pad - dm::kHeader);
+    if (dm::class_size(c) != pad || !dm::can_cut(top_end_ - top_, pad)) return;
+    push(global_, c, from_top(c));
   }
 
   // Whether the core's list of class c is empty.

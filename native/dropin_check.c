@@ -386,6 +386,77 @@ static void* trimming_worker(void* arg) {
 }
 static void check_trim_while_threads_work(void) { four_threads(trimming_worker); }
 
+/* Two threads that take turns allocating 40-byte objects (64-byte blocks) never get blocks
+ * on the same 64-byte cache line: each thread's run of blocks cut afresh starts on a line of
+ * its own. Run four times, in a child process each, after 0 to 3 blocks of 80 bytes cut by the
+ * process alone, so that the top starts at every offset within a line at least once. */
+enum { kLineRounds = 32, kLinePerRound = 4 };
+static pthread_barrier_t line_turn;
+static unsigned char* line_obj[2][kLineRounds / 2 * kLinePerRound];
+
+static void* line_taker(void* arg) {
+  const int id = (int)(uintptr_t)arg;
+  int n = 0;
+  for (int round = 0; round < kLineRounds; ++round) {
+    if (round % 2 == id) {
+      for (int k = 0; k < kLinePerRound; ++k) {
+        unsigned char* p = malloc(40);
+        if (p == NULL) return (void*)1;
+        memset(p, id, 40);  /* the thread writes what it holds */
+        line_obj[id][n++] = p;
+      }
+    }
+    pthread_barrier_wait(&line_turn);
+  }
+  return NULL;
+}
+
+/* Whether the 64-byte lines of the blocks of a and b (16 bytes of header below each) meet. */
+static int lines_meet(const unsigned char* a, const unsigned char* b) {
+  const uintptr_t a0 = ((uintptr_t)a - 16) / 64, a1 = ((uintptr_t)a + 47) / 64;
+  const uintptr_t b0 = ((uintptr_t)b - 16) / 64, b1 = ((uintptr_t)b + 47) / 64;
+  return a0 <= b1 && b0 <= a1;
+}
+
+static int lines_of_their_own(int shift) {
+  for (int i = 0; i < shift; ++i) {
+    if (malloc(60) == NULL) return 0;  /* kept: the top moves 80 bytes */
+  }
+  pthread_barrier_init(&line_turn, NULL, 2);
+  pthread_t t[2];
+  for (uintptr_t i = 0; i < 2; ++i) {
+    if (pthread_create(&t[i], NULL, line_taker, (void*)i) != 0) return 0;
+  }
+  int ok = 1;
+  for (int i = 0; i < 2; ++i) {
+    void* res;
+    pthread_join(t[i], &res);
+    ok = ok && res == NULL;
+  }
+  const int n = kLineRounds / 2 * kLinePerRound;
+  int shared = 0;
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) shared += lines_meet(line_obj[0][i], line_obj[1][j]);
+  }
+  if (shared > 0) printf("after %d blocks of 80 bytes: %d pairs of the two threads' blocks share a line\n", shift, shared);
+  for (int i = 0; i < n; ++i) ok = ok && line_obj[0][i][39] == 0 && line_obj[1][i][39] == 1;
+  return ok && shared == 0;
+}
+
+static void check_threads_keep_their_own_lines(void) {
+  for (int shift = 0; shift < 4; ++shift) {
+    fflush(stdout);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int ok = lines_of_their_own(shift);
+      fflush(stdout);
+      _exit(ok ? 0 : 1);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+}
+
 /* Threads that only free what other threads allocated (consumers), then threads that allocate
  * again from what the consumers gave back (their full lists go back whole): every object
  * keeps its bytes while it is live, and no block is handed out twice. */
@@ -757,6 +828,7 @@ int main(int argc, char** argv) {
         {"trim-hysteresis", check_trim_hysteresis},   {"idle-after-burst-threads", check_idle_after_burst_threads},
         {"trim-hysteresis-threads", check_trim_hysteresis_threads},
         {"trim-while-threads-work", check_trim_while_threads_work},
+        {"threads-keep-their-own-lines", check_threads_keep_their_own_lines},
     };
     size_t k = 0;
     while (k < sizeof own / sizeof own[0] && strcmp(argv[1], own[k].name) != 0) ++k;

@@ -96,6 +96,11 @@ TEST(DropIn, TrimsWhileOtherThreadsWorkKeepEveryLiveObjectsBytes) {
   expect_check_passes("trim-while-threads-work");
 }
 
+// Two threads taking turns never hold blocks on one cache line (a run cut afresh starts a line).
+TEST(DropIn, ThreadsTakingTurnsKeepCacheLinesOfTheirOwn) {
+  expect_check_passes("threads-keep-their-own-lines");
+}
+
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
