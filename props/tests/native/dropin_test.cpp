@@ -101,6 +101,11 @@ TEST(DropIn, ThreadsTakingTurnsKeepCacheLinesOfTheirOwn) {
   expect_check_passes("threads-keep-their-own-lines");
 }
 
+// A buffer that leaves the heap for a region of its own gives back the pages of the block it left.
+TEST(DropIn, ABufferMovedToARegionGivesBackThePagesItLeft) {
+  expect_check_passes("moved-buffer-gives-its-pages-back");
+}
+
 // `cmd` (which prints "ptr P" before it misuses P) ends by SIGABRT, having written
 // "pprsim_dmmalloc: CALL(P): WHY" on standard error.
 void expect_abort(const std::string& cmd, const std::string& call, const std::string& why) {
