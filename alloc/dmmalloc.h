@@ -761,33 +761,39 @@ class DmMalloc {
   // its pages written: back in the top (when it had grown there) or on its class's list (when the
   // top had run out first). Either way its pages go back to the system, as glibc gives back a
   // free top past 128 KiB: realloc-bal kept 256 KiB resident this way, 828 KB against glibc's
-  // 584 KB. When the program grew the next such buffer over the pages the last one gave back (a
-  // buffer built and dropped again and again, a replay's passes), each page would fault again at
-  // every turn: the next 1, then 2, 4... such moves keep their pages.
+  // 512-584 KB. When the program took the block the last such move gave back (a buffer built and
+  // dropped again and again at the top), giving its pages back at every turn would fault them in
+  // at every turn: the next 1, then 2, 4... such moves keep their pages.
   void idle_left_behind(Addr b, std::uint64_t size) {
     if (size < dm::kIdleBlock) return;
-    if (top_idled_ != 0 && b <= top_idled_ && top_idled_ < b + size) {
-      top_idle_wait_ = std::min<std::uint32_t>(std::max<std::uint32_t>(1, 2 * top_idle_wait_), 1u << 20);
-      top_idle_skip_ = top_idle_wait_;
-      top_idled_ = 0;
+    if (idled_ != 0 && (idled_top_ ? b < idled_end_ && idled_ < b + size : mem_->load64(idled_) != idled_w0_)) {
+      idle_wait_ = std::min<std::uint32_t>(std::max<std::uint32_t>(1, 2 * idle_wait_), 1u << 20);
+      idle_skip_ = idle_wait_;
+      idled_ = 0;
     }
-    if (top_idle_skip_ > 0) {
-      --top_idle_skip_;
+    if (idle_skip_ > 0) {
+      --idle_skip_;
       return;
     }
     const Addr from = round_up(b + dm::kHeader, kPageSize);
     Addr to = (b + size) / kPageSize * kPageSize;
-    if (top_ == b) {
+    const bool top = top_ == b;
+    std::uint64_t w0 = 0;
+    if (top) {
       to = std::min(to, top_end_ / kPageSize * kPageSize);
     } else {
-      const std::uint64_t w0 = mem_->load64(b);
+      w0 = mem_->load64(b);
       if ((w0 & ~dm::kClassMask) != dm::kMagic || dm::class_size(static_cast<int>(class_index(w0))) != size) return;
-      mem_->store64(b, w0 | dm::kIdle);  // a listed free block: marked as idle_free_blocks marks it
+      w0 |= dm::kIdle;
+      mem_->store64(b, w0);  // a listed free block: marked as idle_free_blocks marks it
     }
     if (to <= from) return;
     mem_->sys_idle(from, to - from);
     probe(mem_, DmProbe::IdlePages);
-    top_idled_ = from;
+    idled_ = b;
+    idled_end_ = b + size;
+    idled_top_ = top;
+    idled_w0_ = w0;
   }
 
   // Outside a task, an object that grows past dm::kGrowIntoRegion moves to a region of its own
@@ -971,11 +977,16 @@ class DmMalloc {
   // The block grow_into_top last grew: rejoin_top gives it back when it is freed at the top (a
   // hint; adjacency is checked then).
   Addr grown_block_ = 0;
-  // idle_left_behind's backoff: the first page it last gave back (0: none since the program grew
-  // over them), how many moves keep their pages after it did, and how many still will.
-  Addr top_idled_ = 0;
-  std::uint32_t top_idle_wait_ = 0;
-  std::uint32_t top_idle_skip_ = 0;
+  // idle_left_behind's backoff: the block whose pages it last gave back, [idled_, idled_end_) (0
+  // once the program took it: for the top, the next block left behind lies over it; for a listed
+  // block, its header changed), whether it was the top, and the header it left on a listed one;
+  // how many moves keep their pages after a block was taken, and how many still will.
+  Addr idled_ = 0;
+  Addr idled_end_ = 0;
+  bool idled_top_ = false;
+  std::uint64_t idled_w0_ = 0;
+  std::uint32_t idle_wait_ = 0;
+  std::uint32_t idle_skip_ = 0;
   // Bit c is set whenever the shared list of class c holds a block (and may be set when it is
   // empty: next_listed clears it then). Every block put on a shared list goes through push or
   // splice_shared, which set it; verify() checks it.

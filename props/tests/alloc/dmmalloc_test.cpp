@@ -599,6 +599,49 @@ TEST(DmMalloc, AGrowingObjectPast64KiBMovesToARegionOfItsOwn) {
   EXPECT_EQ(h.dm.verify(), "");
 }
 
+// A buffer that moves to a region of its own leaves its last heap block behind: its pages go
+// back (they read zero). A buffer built and dropped again and again at the top grows over the
+// same pages each time, and giving them back at every turn would fault them in at every turn:
+// after the first, only the 3rd, 6th, 11th, 20th... buffers give theirs back. Whatever happens
+// to its pages, every object keeps its bytes.
+TEST(DmMalloc, ABufferThatMovesToARegionGivesBackTheBlockItLeftWithBackoff) {
+  NativeHeap h;
+  const Addr first = h.dm.malloc(1000);  // the buffers start past it: the largest class no longer fits the chunk
+  ASSERT_NE(first, 0u);
+  std::vector<int> given_back;
+  Addr left_before = 0;
+  for (int round = 0; round < 24; ++round) {
+    const auto fill = static_cast<std::uint8_t>(0x80 + round);
+    Addr p = h.dm.malloc(1000);
+    ASSERT_NE(p, 0u);
+    std::memset(reinterpret_cast<void*>(p), fill, 1000);
+    Addr left = 0;
+    for (std::uint64_t n = 1128; n <= 400000; n += 128) {
+      const Addr q = h.dm.realloc(p, n);
+      ASSERT_NE(q, 0u);
+      std::memset(reinterpret_cast<void*>(q + n - 128), fill, 128);
+      if (q != p && left == 0 && (h.mem.load64(q - dm::kHeader) & dm::kLarge) != 0) {
+        left = p;
+        ASSERT_GE(n - 128, dm::kIdleBlock) << "round " << round << ": it grew at the top";
+        if (*reinterpret_cast<const std::uint8_t*>(round_up(left, kPageSize) + kPageSize) == 0) given_back.push_back(round);
+      }
+      p = q;
+    }
+    ASSERT_NE(left, 0u) << "round " << round << ": the buffer moved to a region";
+    if (round > 0) {
+      ASSERT_EQ(left, left_before) << "round " << round << ": the same pages again";
+    }
+    left_before = left;
+    for (std::uint64_t k = 0; k < 400000; k += 4096) {
+      ASSERT_EQ(*reinterpret_cast<const std::uint8_t*>(p + k), fill) << "round " << round << ", byte " << k;
+    }
+    h.dm.free(p);
+    ASSERT_EQ(h.dm.verify(), "") << "round " << round;
+  }
+  EXPECT_EQ(given_back, (std::vector<int>{0, 2, 5, 10, 19}));
+  h.dm.free(first);
+}
+
 TEST(DmMalloc, SystemMemoryLimitIsAReturnedNullNotACrash) {
   NativeMemory mem(512 * 1024);
   Native d(&mem);
