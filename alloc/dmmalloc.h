@@ -757,15 +757,15 @@ class DmMalloc {
     return true;
   }
 
-  // A buffer that moved to a region of its own (realloc) left its block [b, b + size) behind,
-  // its pages written: back in the top (when it had grown there) or on its class's list (when the
-  // top had run out first). Either way its pages go back to the system, as glibc gives back a
-  // free top past 128 KiB: realloc-bal kept 256 KiB resident this way, 828 KB against glibc's
-  // 512-584 KB. When the program took the block the last such move gave back (a buffer built and
-  // dropped again and again at the top), giving its pages back at every turn would fault them in
-  // at every turn: the next 1, then 2, 4... such moves keep their pages.
+  // Outside groups, a buffer that moved to a region of its own (realloc) left its block
+  // [b, b + size) behind, its pages written: back in the top (when it had grown there) or on its
+  // class's list (when the top had run out first). Either way its pages go back to the system, as
+  // glibc gives back a free top past 128 KiB: realloc-bal kept 256 KiB resident this way, 828 KB
+  // against glibc's 512-584 KB. When the program took the block the last such move gave back (a
+  // buffer built and dropped again and again at the top), giving its pages back at every turn
+  // would fault them in at every turn: the next 1, then 2, 4... such moves keep their pages.
   void idle_left_behind(Addr b, std::uint64_t size) {
-    if (size < dm::kIdleBlock) return;
+    if (mode_ != Mode::Seq || !carve_.empty() || size < dm::kIdleBlock) return;  // shared state
     if (idled_ != 0 && (idled_top_ ? b < idled_end_ && idled_ < b + size : mem_->load64(idled_) != idled_w0_)) {
       idle_wait_ = std::min<std::uint32_t>(std::max<std::uint32_t>(1, 2 * idle_wait_), 1u << 20);
       idle_skip_ = idle_wait_;
