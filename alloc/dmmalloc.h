@@ -766,7 +766,7 @@ class DmMalloc {
   // would fault them in at every turn: the next 1, then 2, 4... such moves keep their pages.
   void idle_left_behind(Addr b, std::uint64_t size) {
     if (mode_ != Mode::Seq || !carve_.empty() || size < dm::kIdleBlock) return;  // shared state
-    if (idled_ != 0 && (idled_top_ ? b < idled_end_ && idled_ < b + size : mem_->load64(idled_) != idled_w0_)) {
+    if (idled_ != 0 && (idled_w0_ == 0 ? b < idled_end_ && idled_ < b + size : mem_->load64(idled_) != idled_w0_)) {
       idle_wait_ = std::min<std::uint32_t>(std::max<std::uint32_t>(1, 2 * idle_wait_), 1u << 20);
       idle_skip_ = idle_wait_;
       idled_ = 0;
@@ -775,25 +775,28 @@ class DmMalloc {
       --idle_skip_;
       return;
     }
-    const Addr from = round_up(b + dm::kHeader, kPageSize);
-    Addr to = (b + size) / kPageSize * kPageSize;
-    const bool top = top_ == b;
-    std::uint64_t w0 = 0;
-    if (top) {
-      to = std::min(to, top_end_ / kPageSize * kPageSize);
-    } else {
+    std::uint64_t w0 = 0;  // the top's block: its header is the top's
+    if (top_ != b) {
       w0 = mem_->load64(b);
       if ((w0 & ~dm::kClassMask) != dm::kMagic || dm::class_size(static_cast<int>(class_index(w0))) != size) return;
       w0 |= dm::kIdle;
       mem_->store64(b, w0);  // a listed free block: marked as idle_free_blocks marks it
     }
-    if (to <= from) return;
-    mem_->sys_idle(from, to - from);
+    if (!idle_pages(b, w0 == 0 ? std::min(b + size, top_end_) : b + size)) return;
     probe(mem_, DmProbe::IdlePages);
     idled_ = b;
     idled_end_ = b + size;
-    idled_top_ = top;
     idled_w0_ = w0;
+  }
+
+  // The whole pages past the header at b, up to end, go back to the system (Memory::sys_idle);
+  // false when there are none.
+  bool idle_pages(Addr b, Addr end) {
+    const Addr from = round_up(b + dm::kHeader, kPageSize);
+    const Addr to = end / kPageSize * kPageSize;
+    if (to <= from) return false;
+    mem_->sys_idle(from, to - from);
+    return true;
   }
 
   // Outside a task, an object that grows past dm::kGrowIntoRegion moves to a region of its own
@@ -856,9 +859,7 @@ class DmMalloc {
       for (std::uint64_t i = 0; i < global_[ci(c)].count; ++i) {
         const std::uint64_t w0 = mem_->load64(b);
         if ((w0 & dm::kIdle) == 0) {
-          const Addr from = round_up(b + dm::kHeader, kPageSize);
-          const Addr to = (b + dm::class_size(c)) / kPageSize * kPageSize;
-          if (to > from) mem_->sys_idle(from, to - from);
+          idle_pages(b, b + dm::class_size(c));
           probe(mem_, DmProbe::IdlePages);
           mem_->store64(b, w0 | dm::kIdle);
         }
@@ -979,11 +980,10 @@ class DmMalloc {
   Addr grown_block_ = 0;
   // idle_left_behind's backoff: the block whose pages it last gave back, [idled_, idled_end_) (0
   // once the program took it: for the top, the next block left behind lies over it; for a listed
-  // block, its header changed), whether it was the top, and the header it left on a listed one;
+  // block, its header changed), and the header it left on a listed one (0: it was the top's);
   // how many moves keep their pages after a block was taken, and how many still will.
   Addr idled_ = 0;
   Addr idled_end_ = 0;
-  bool idled_top_ = false;
   std::uint64_t idled_w0_ = 0;
   std::uint32_t idle_wait_ = 0;
   std::uint32_t idle_skip_ = 0;

@@ -714,7 +714,7 @@ inline std::uint64_t region_usable_size(void* p) {
   const Addr first = span_first();
   if (a - first >= span_end() - first || (a & (pprsim::kPageSize - 1)) != dm::kHeader) return 0;
   const auto* h = reinterpret_cast<const std::uint64_t*>(a - dm::kHeader);
-  return h[0] == (dm::kMagic | dm::kLive | dm::kLarge | dm::kClassMask) ? h[1] - dm::kHeader : 0;
+  return (h[0] & dm::kLive) != 0 && large_header(h[0]) ? h[1] - dm::kHeader : 0;
 }
 
 void prepare_fork() { lock(); }

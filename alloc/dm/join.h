@@ -146,11 +146,7 @@ bool DmMalloc<Mem>::join_free_blocks(bool trimming) {
       mem_->store64(top_, dm::kMagic | dm::kTop);
       mem_->store64(top_ + 8, top_end_ - top_);
     } else {
-      if (trimming) {  // the pages past the run's first go back; tile's headers fault a few in again
-        const Addr from = round_up(run + dm::kHeader, kPageSize);
-        const Addr to = (run + bytes) / kPageSize * kPageSize;
-        if (to > from) mem_->sys_idle(from, to - from);
-      }
+      if (trimming) idle_pages(run, run + bytes);  // tile's headers fault a few in again
       tile(global_, run, bytes);
     }
   }

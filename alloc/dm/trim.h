@@ -43,11 +43,7 @@ void DmMalloc<Mem>::trim() {
   const std::uint64_t listed = listed_bytes();
   if (listed >= chunks_mapped_ * dm::kTopBlock / 2 && blocks * dm::kTrimJoinBlock <= listed) join_free_blocks(true);
   idle_free_blocks();
-  if (top_ != 0) {  // a join may have given written pages back to the top
-    const Addr from = round_up(top_ + dm::kHeader, kPageSize);
-    const Addr to = top_end_ / kPageSize * kPageSize;
-    if (to > from) mem_->sys_idle(from, to - from);
-  }
+  if (top_ != 0) idle_pages(top_, top_end_);  // a join may have given written pages back to the top
   trim_floor_ = trim_left_ = listed_bytes();
 }
 
